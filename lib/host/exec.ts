@@ -1,0 +1,66 @@
+// The one place where corral starts other programs. Every program has its own typed module in
+// lib/host/ (virsh.ts, …) built on run(); nothing else imports execa, and no shell ever sees an
+// argument. execa is loaded lazily: the agent's steady-state monitor never starts a program.
+
+export interface RunOptions {
+  /** Kill the program (SIGTERM, then SIGKILL 1 s later) after this many milliseconds. */
+  timeoutMs?: number;
+  /** Text for the program's standard input. */
+  input?: string;
+  /** Extra environment variables (merged into ours). */
+  env?: Record<string, string | undefined>;
+  /** Start the program in its own session, so a signal to our process group does not reach it. */
+  detached?: boolean;
+  cwd?: string;
+}
+
+export interface RunResult {
+  command: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** True when the program could not be started at all (ENOENT, EACCES). */
+  failedToStart: boolean;
+}
+
+/** Runs FILE with ARGS; never throws for a non-zero exit or a timeout, which the result reports. */
+export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const { execa } = await import('execa');
+  const r = await execa(file, args, {
+    reject: false,
+    stripFinalNewline: true,
+    timeout: opts.timeoutMs,
+    forceKillAfterDelay: 1000,
+    input: opts.input,
+    stdin: opts.input === undefined ? 'ignore' : undefined,
+    env: opts.env,
+    detached: opts.detached ?? false,
+    cwd: opts.cwd,
+  });
+  const failedToStart = r.exitCode === undefined && !r.timedOut && r.signal === undefined;
+  return {
+    command: [file, ...args].join(' '),
+    exitCode: r.exitCode ?? (r.timedOut ? 124 : 128),
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? (failedToStart ? r.message : '')),
+    timedOut: r.timedOut,
+    failedToStart,
+  };
+}
+
+/** Like run(), but throws HostCommandError unless the program exits 0. */
+export async function runOk(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const r = await run(file, args, opts);
+  if (r.exitCode !== 0) throw new HostCommandError(r);
+  return r;
+}
+
+export class HostCommandError extends Error {
+  constructor(readonly result: RunResult) {
+    const why = result.timedOut ? 'timed out' : `exited ${result.exitCode}`;
+    const detail = (result.stderr || result.stdout).trim().split('\n').slice(-3).join(' / ');
+    super(`${result.command.split(' ')[0]} ${why}${detail ? `: ${detail}` : ''}`);
+    this.name = 'HostCommandError';
+  }
+}
