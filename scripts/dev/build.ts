@@ -2,7 +2,7 @@
 // self-contained executable file each: dist/agents/NAME and dist/bin/NAME.
 // CommonJS output starts faster than ESM under Node 20, and needs no node_modules at run time.
 import { build } from 'esbuild';
-import { chmod, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -38,4 +38,7 @@ const jobs = [
   ...(await entries('scripts')).map((e) => bundle(e, 'bin')),
 ];
 await Promise.all(jobs);
+// The repository is an ES module package; the extensionless bundles in dist/ are CommonJS.
+await mkdir(join(root, 'dist'), { recursive: true });
+await writeFile(join(root, 'dist/package.json'), '{ "type": "commonjs" }\n');
 console.log(`built ${jobs.length} executables into dist/`);

@@ -1,0 +1,138 @@
+// The one place that runs virsh (and flock(1), which only ever wraps a virsh create).
+// Every call is bounded in time and classifies libvirt's answer, because the safety rules hinge
+// on telling "libvirt says the domain does not exist" from "libvirt did not answer".
+import { run, type RunResult } from './exec.js';
+
+export type DomainLookup =
+  | { kind: 'present'; state: string }
+  | { kind: 'absent' }
+  | { kind: 'unreachable'; message: string }
+  | { kind: 'error'; message: string };
+
+const ABSENT = /Domain not found|no domain with matching|failed to get domain/i;
+const UNREACHABLE =
+  /failed to connect to the hypervisor|Failed to connect socket|Cannot recv data|End of file while reading data|Connection reset|unable to connect to server|Cannot write data|Broken pipe|no connection driver available|operation timed out/i;
+
+function message(r: RunResult): string {
+  const text = (r.stderr || r.stdout).replace(/^error: /gm, '').trim();
+  return r.timedOut ? `virsh timed out (${r.command})` : text.split('\n').filter(Boolean).join('; ') || `virsh exited ${r.exitCode}`;
+}
+
+function classify(r: RunResult): DomainLookup | undefined {
+  if (r.exitCode === 0) return undefined;
+  if (r.failedToStart) return { kind: 'error', message: `cannot run virsh: ${r.stderr}` };
+  const text = `${r.stderr}\n${r.stdout}`;
+  if (ABSENT.test(text)) return { kind: 'absent' };
+  if (r.timedOut || UNREACHABLE.test(text)) return { kind: 'unreachable', message: message(r) };
+  return { kind: 'error', message: message(r) };
+}
+
+export class VirshError extends Error {
+  override name = 'VirshError';
+  constructor(
+    message: string,
+    readonly unreachable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface Virsh {
+  uri: string;
+  /** Milliseconds any single call may take at most. */
+  timeoutMs: number;
+}
+
+function virsh(c: Virsh, args: string[], timeoutMs = c.timeoutMs, detached = false): Promise<RunResult> {
+  return run('virsh', ['-q', '-c', c.uri, ...args], { timeoutMs: Math.max(500, timeoutMs), detached });
+}
+
+async function ok(c: Virsh, args: string[], timeoutMs?: number): Promise<string> {
+  const r = await virsh(c, args, timeoutMs);
+  if (r.exitCode !== 0) {
+    const l = classify(r);
+    throw new VirshError(l && 'message' in l ? l.message : message(r), l?.kind === 'unreachable');
+  }
+  return r.stdout;
+}
+
+export async function domstate(c: Virsh, name: string): Promise<DomainLookup> {
+  const r = await virsh(c, ['domstate', name]);
+  return classify(r) ?? { kind: 'present', state: r.stdout.trim() };
+}
+
+export async function dumpxml(c: Virsh, name: string): Promise<string> {
+  return ok(c, ['dumpxml', name]);
+}
+
+/** Names of all domains libvirt knows (running or not). */
+export async function listNames(c: Virsh): Promise<string[]> {
+  return (await ok(c, ['list', '--all', '--name'])).split('\n').map((s) => s.trim()).filter(Boolean);
+}
+
+/** Makes libvirt probe (and cache) the emulator's capabilities, which can take tens of seconds. */
+export async function domcapabilities(c: Virsh, virttype: string | undefined, timeoutMs: number): Promise<void> {
+  await ok(c, ['domcapabilities', ...(virttype ? ['--virttype', virttype] : [])], timeoutMs);
+}
+
+/**
+ * `virsh create FILE` while holding LOCKFILE (flock). The program runs in its own session, so a
+ * timeout that kills our process group cannot interrupt it: the lock stays held until libvirt has
+ * answered, and a stop that takes the same lock sees any domain this create made.
+ */
+export function createLocked(c: Virsh, file: string, lockFile: string): Promise<RunResult> {
+  return run('flock', ['-x', lockFile, 'virsh', '-q', '-c', c.uri, 'create', file], { detached: true });
+}
+
+/** Waits until no createLocked() holds LOCKFILE; false if that did not happen within timeoutMs. */
+export async function waitUnlocked(lockFile: string, timeoutMs: number): Promise<boolean> {
+  const seconds = Math.max(0, timeoutMs / 1000).toFixed(1);
+  const r = await run('flock', ['-x', '-w', seconds, lockFile, 'true'], { timeoutMs: timeoutMs + 2000 });
+  return r.exitCode === 0;
+}
+
+export async function shutdown(c: Virsh, name: string, mode: string | undefined): Promise<DomainLookup | undefined> {
+  const r = await virsh(c, ['shutdown', name, ...(mode ? ['--mode', mode] : [])]);
+  return classify(r);
+}
+
+export async function destroy(c: Virsh, name: string): Promise<DomainLookup | undefined> {
+  const r = await virsh(c, ['destroy', name]);
+  return classify(r);
+}
+
+export interface MigrateOptions {
+  destUri: string;
+  migrateUri?: string;
+  bandwidthMiBs?: number;
+  extra?: string[];
+}
+
+/** Live migration; resolves with virsh's result (never throws), bounded by timeoutMs. */
+export function migrate(c: Virsh, name: string, o: MigrateOptions, timeoutMs: number): Promise<RunResult> {
+  const args = ['migrate', '--live', name, o.destUri];
+  if (o.migrateUri) args.push('--migrateuri', o.migrateUri);
+  if (o.bandwidthMiBs) args.push('--bandwidth', String(o.bandwidthMiBs));
+  args.push(...(o.extra ?? []));
+  return virsh(c, args, timeoutMs);
+}
+
+export async function setMaxDowntime(c: Virsh, name: string, ms: number): Promise<boolean> {
+  const r = await virsh(c, ['migrate-setmaxdowntime', name, String(ms)]);
+  return r.exitCode === 0;
+}
+
+export async function jobAbort(c: Virsh, name: string): Promise<void> {
+  await virsh(c, ['domjobabort', name]);
+}
+
+export function describe(l: DomainLookup): string {
+  switch (l.kind) {
+    case 'present':
+      return `state "${l.state}"`;
+    case 'absent':
+      return 'not defined';
+    default:
+      return l.message;
+  }
+}

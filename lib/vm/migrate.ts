@@ -1,0 +1,96 @@
+// migrate_to (on the source) and migrate_from (on the target). Either way the domain ends in
+// exactly one place (safety rule 5): an unfinished migration is aborted before the timeout, and
+// libvirt then keeps the domain on the source and discards the incoming copy.
+import { describe, domstate, jobAbort, migrate, setMaxDowntime } from '../host/virsh.js';
+import { fail, OCF, type OcfCode } from '../ocf/exit.js';
+import { log } from '../ocf/log.js';
+import type { TransientDomainParams } from './params.js';
+import { requireConfig, sleep, type Ctx } from './context.js';
+import { observe } from './observe.js';
+import { clearState, writeState } from './state.js';
+
+/** node2 + "-mig" → node2-mig; node2.example.org → node2-mig.example.org. */
+export function withSuffix(node: string, suffix: string | undefined): string {
+  if (!suffix) return node;
+  const dot = node.indexOf('.');
+  return dot < 0 ? `${node}${suffix}` : `${node.slice(0, dot)}${suffix}${node.slice(dot)}`;
+}
+
+export function migrationUris(p: TransientDomainParams, target: string): { destUri: string; migrateUri?: string } {
+  const host = withSuffix(target, p.migration_network_suffix);
+  const m = /^([a-z0-9]+)(?:\+[a-z0-9]+)?:\/\/[^/]*(\/.*)?$/.exec(p.hypervisor);
+  const driver = m?.[1] ?? 'qemu';
+  const path = m?.[2] ?? '/system';
+  const user = p.migration_user ? `${p.migration_user}@` : '';
+  const destUri = `${driver}+${p.migration_transport}://${user}${host}${path}`;
+  let migrateUri: string | undefined;
+  if (p.migrateuri) migrateUri = p.migrateuri.replace(/%n/g, target);
+  else if (p.migrateport) migrateUri = `tcp://${host}:${p.migrateport}`;
+  else if (p.migration_network_suffix) migrateUri = `tcp://${host}`;
+  return { destUri, migrateUri };
+}
+
+const NODE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export async function migrateTo(ctx: Ctx): Promise<OcfCode> {
+  const { params, id } = requireConfig(ctx);
+  const target = ctx.env.OCF_RESKEY_CRM_meta_migrate_target;
+  if (!target || !NODE.test(target)) throw fail.args(`migrate_to needs a valid migrate_target (got "${target ?? ''}")`);
+  const here = await observe(ctx.virsh, id);
+  if (here.kind !== 'running') throw fail.generic(`cannot migrate ${id.name}: it does not run here (${'why' in here ? here.why : here.kind})`);
+
+  const { destUri, migrateUri } = migrationUris(params, target);
+  log('info', `migrating ${id.name} to ${target} (${destUri}${migrateUri ? `, data ${migrateUri}` : ''})`);
+  writeState({ resource: ctx.resource, ...id, phase: 'migrating' });
+  // Abort early enough that libvirt can roll back before our own timeout.
+  const abortAt = ctx.deadline - Math.min(10_000, ctx.timeoutMs * 0.15);
+  const job = migrate(
+    ctx.virsh,
+    id.name,
+    { destUri, migrateUri, bandwidthMiBs: params.migration_speed || undefined, extra: params.migrate_options?.trim().split(/\s+/) },
+    Math.max(1000, ctx.remaining()),
+  );
+  let finished = false;
+  void job.finally(() => (finished = true));
+  let downtimeSet = params.migration_downtime === 0;
+  let aborted = false;
+  while (!finished) {
+    if (!downtimeSet) downtimeSet = await setMaxDowntime(ctx.virsh, id.name, params.migration_downtime);
+    if (!aborted && Date.now() >= abortAt) {
+      log('warn', `migration of ${id.name} is taking too long; aborting it`);
+      await jobAbort(ctx.virsh, id.name);
+      aborted = true;
+    }
+    await Promise.race([job, sleep(250)]);
+  }
+  const r = await job;
+  const after = await domstate(ctx.virsh, id.name);
+  if (r.exitCode === 0 && after.kind === 'absent') {
+    clearState(ctx.resource);
+    log('info', `migrated ${id.name} to ${target}`);
+    return OCF.SUCCESS;
+  }
+  const why = (r.stderr || r.stdout).replace(/^error: /gm, '').split('\n').filter(Boolean).join('; ') || `exit ${r.exitCode}`;
+  if (after.kind === 'present') {
+    writeState({ resource: ctx.resource, ...id, phase: 'running' });
+    throw fail.generic(`migration of ${id.name} to ${target} failed (${aborted ? 'aborted at the timeout' : why}); it still runs here`);
+  }
+  throw fail.generic(`migration of ${id.name} to ${target} ended unclear (${why}); here: ${describe(after)}`);
+}
+
+export async function migrateFrom(ctx: Ctx): Promise<OcfCode> {
+  const { id } = requireConfig(ctx);
+  let last = 'not checked';
+  while (ctx.remaining() > 0) {
+    const l = await domstate(ctx.virsh, id.name);
+    // Pacemaker calls migrate_from only after migrate_to returned, so the incoming job is over.
+    if (l.kind === 'present' && l.state !== 'shut off' && l.state !== 'crashed') {
+      writeState({ resource: ctx.resource, ...id, phase: 'running' });
+      log('info', `domain ${id.name} arrived (${l.state})`);
+      return OCF.SUCCESS;
+    }
+    last = describe(l);
+    await sleep(250);
+  }
+  throw fail.generic(`domain ${id.name} did not arrive running before the timeout (last: ${last})`);
+}

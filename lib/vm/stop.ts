@@ -1,0 +1,93 @@
+// stop: succeeds exactly when the domain is verifiably gone (safety rule 2), whatever state the
+// configuration is in. Graceful shutdown first, destroy when the time left runs short.
+import { rmSync } from 'node:fs';
+import { destroy, describe, dumpxml, listNames, shutdown, waitUnlocked } from '../host/virsh.js';
+import { fail, OCF, type OcfCode } from '../ocf/exit.js';
+import { log } from '../ocf/log.js';
+import { knownIdentity, sleep, type Ctx } from './context.js';
+import { observe } from './observe.js';
+import { AGENT_XMLNS } from './prepare.js';
+import { isAlive, qemuProcesses, type Identity } from './procs.js';
+import { clearState, lockFile, paths } from './state.js';
+
+/** With no readable configuration and nothing recorded: the domain whose metadata names this resource. */
+async function findByOwner(ctx: Ctx): Promise<Identity | undefined> {
+  const needle = new RegExp(`<corral:resource xmlns:corral="${AGENT_XMLNS}">${ctx.resource.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</corral:resource>`);
+  for (const name of await listNames(ctx.virsh)) {
+    const xml = await dumpxml(ctx.virsh, name).catch(() => '');
+    if (needle.test(xml)) return { name };
+  }
+  return undefined;
+}
+
+/** Kills qemu processes libvirt cannot (or no longer) account for: TERM, then KILL. */
+async function killQemu(pids: number[], graceMs: number): Promise<void> {
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+  const until = Date.now() + graceMs;
+  while (Date.now() < until && pids.some(isAlive)) await sleep(100);
+  for (const p of pids.filter(isAlive)) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+export async function stop(ctx: Ctx): Promise<OcfCode> {
+  let id = knownIdentity(ctx);
+  if (!id) {
+    try {
+      id = await findByOwner(ctx);
+    } catch (e) {
+      throw fail.generic(`configuration unreadable (${ctx.configError}) and libvirt cannot be searched: ${(e as Error).message}`);
+    }
+    if (!id) {
+      log('warn', `configuration unreadable (${ctx.configError}); no domain of ${ctx.resource} exists here`);
+      return OCF.SUCCESS;
+    }
+  }
+  // A create still in flight (its start was killed on timeout) holds this lock until libvirt answers.
+  if (!(await waitUnlocked(lockFile(id.name), ctx.remaining()))) {
+    throw fail.generic(`a virsh create of ${id.name} is still in flight; cannot prove the domain gone`);
+  }
+
+  const force = ctx.params?.force_stop ?? false;
+  const mode = ctx.params?.shutdown_mode;
+  // Time kept back for destroy once a graceful shutdown has not worked.
+  const reserve = Math.min(15_000, Math.max(3000, ctx.timeoutMs * 0.25));
+  let lastShutdown = 0;
+  let destroyed = false;
+  while (ctx.remaining() > 0) {
+    const o = await observe(ctx.virsh, id);
+    if (o.kind === 'stopped') {
+      clearState(ctx.resource);
+      rmSync(paths.xml(id.name), { force: true });
+      log('info', `domain ${id.name} is stopped (${o.why})`);
+      return OCF.SUCCESS;
+    }
+    if (o.kind === 'unknown' || (o.kind === 'running' && !o.viaLibvirt)) {
+      // qemu runs but libvirt does not account for it: end it ourselves.
+      const pids = qemuProcesses(id);
+      log('warn', `killing qemu ${pids.join(', ')} of ${id.name}: ${'why' in o ? o.why : o.state}`);
+      await killQemu(pids, Math.min(5000, Math.max(500, ctx.remaining() / 2)));
+    } else if (force || o.kind === 'crashed' || ctx.remaining() < reserve || destroyed) {
+      const r = await destroy(ctx.virsh, id.name);
+      destroyed = true;
+      if (r && r.kind !== 'absent') log('warn', `virsh destroy ${id.name}: ${describe(r)}`);
+    } else if (Date.now() - lastShutdown > 5000) {
+      const r = await shutdown(ctx.virsh, id.name, mode);
+      lastShutdown = Date.now();
+      if (r && r.kind !== 'absent') log('warn', `virsh shutdown ${id.name}: ${describe(r)}`);
+      else log('info', `asked the guest of ${id.name} to shut down`);
+    }
+    await sleep(250);
+  }
+  throw fail.generic(`domain ${id.name} is still present at the end of the stop timeout`);
+}
