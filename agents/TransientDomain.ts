@@ -1,13 +1,16 @@
 // ocf:corral:TransientDomain — entry point. The steady-state monitor of a running domain is
-// answered from /run and /proc alone; everything else loads lib/vm/agent lazily.
+// answered from /run and /proc alone; every other action loads lib/vm/agent on demand.
 import { fastMonitor } from '../lib/vm/fast-monitor.js';
+import { bundledCore } from '../lib/ocf/bundled-core.js';
+
+type Agent = typeof import('../lib/vm/agent.js');
 
 const action = process.argv[2] ?? '';
 
 if ((action === 'monitor' || action === 'status') && fastMonitor(process.env)) {
   process.exit(0);
 } else {
-  import('../lib/vm/agent.js')
+  Promise.resolve(bundledCore<Agent>() ?? import('../lib/vm/agent.js'))
     .then((m) => m.runAction(action, process.env))
     .then(
       (code) => process.exit(code),

@@ -1,34 +1,61 @@
 // Bundles every OCF agent (agents/*.ts) and every command (scripts/*.ts) into one
-// self-contained executable file each: dist/agents/NAME and dist/bin/NAME.
-// CommonJS output starts faster than ESM under Node 20, and needs no node_modules at run time.
-import { build } from 'esbuild';
+// self-contained executable file each: dist/agents/NAME and dist/bin/NAME, needing only node.
+// CommonJS output starts faster than ESM under Node 20. An agent's heavy part (its "core",
+// CORES below) is embedded as a string and compiled only when an action needs it, so the
+// steady-state monitor pays for Node and a few hundred lines, not for zod, execa and XML.
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { brotliCompressSync, constants } from 'node:zlib';
 
 const root = new URL('../..', import.meta.url).pathname;
+
+/** Agent name → the module its entry imports lazily for everything but the fast path. */
+const CORES: Record<string, { specifier: string; file: string }> = {
+  TransientDomain: { specifier: '../lib/vm/agent.js', file: 'lib/vm/agent.ts' },
+};
+
+const common: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  legalComments: 'none',
+  // Some dependencies read import.meta.url for optional features; give them a real value.
+  define: { 'import.meta.url': '__corral_import_meta_url' },
+  inject: [join(root, 'scripts/dev/import-meta-url.js')],
+  logLevel: 'warning',
+};
 
 async function entries(dir: string): Promise<string[]> {
   const names = await readdir(join(root, dir)).catch(() => [] as string[]);
   return names.filter((n) => n.endsWith('.ts')).map((n) => join(root, dir, n));
 }
 
+function externalCore(specifier: string): Plugin {
+  return {
+    name: 'external-core',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (a) => (a.path === specifier ? { path: specifier, external: true } : undefined));
+    },
+  };
+}
+
 async function bundle(entry: string, outdir: string): Promise<void> {
-  const outfile = join(root, 'dist', outdir, basename(entry, '.ts'));
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    legalComments: 'none',
-    banner: { js: '#!/usr/bin/env node' },
-    // Some dependencies read import.meta.url only for optional features; give them a real value.
-    define: { 'import.meta.url': '__corral_import_meta_url' },
-    inject: [join(root, 'scripts/dev/import-meta-url.js')],
-    logLevel: 'warning',
-  });
+  const name = basename(entry, '.ts');
+  const outfile = join(root, 'dist', outdir, name);
+  const core = outdir === 'agents' ? CORES[name] : undefined;
+  const define = { ...common.define };
+  const plugins: Plugin[] = [];
+  if (core) {
+    const r = await build({ ...common, entryPoints: [join(root, core.file)], write: false });
+    // Compressed, the string the parser has to scan on every monitor is four times shorter.
+    const packed = brotliCompressSync(Buffer.from(r.outputFiles[0]!.text), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } });
+    define.__CORRAL_CORE__ = JSON.stringify(packed.toString('base64'));
+    plugins.push(externalCore(core.specifier));
+  }
+  await build({ ...common, entryPoints: [entry], outfile, define, plugins, banner: { js: '#!/usr/bin/env node' } });
   await chmod(outfile, 0o755);
 }
 
