@@ -1,0 +1,37 @@
+// Installs the built executables on this host (or under $DESTDIR, for packaging):
+//   dist/agents/NAME → /usr/lib/ocf/resource.d/corral/NAME   (ocf:corral:NAME)
+//   dist/bin/NAME    → /usr/sbin/NAME
+//   systemd/corral-startup-signal(.service) → /usr/lib/corral/, /usr/lib/systemd/system/ (guest side)
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('../..', import.meta.url).pathname;
+const dest = process.env.DESTDIR ?? '';
+
+function install(from: string, toDir: string, mode: number): void {
+  const dir = join(dest, toDir);
+  mkdirSync(dir, { recursive: true });
+  const target = join(dir, from.slice(from.lastIndexOf('/') + 1));
+  // Copy, then rename: an agent Pacemaker runs at this moment never sees a half-written file.
+  copyFileSync(from, `${target}.new`);
+  chmodSync(`${target}.new`, mode);
+  renameSync(`${target}.new`, target);
+  console.log(`installed ${target}`);
+}
+
+function files(dir: string): string[] {
+  const d = join(root, dir);
+  return existsSync(d) ? readdirSync(d).filter((n) => !n.endsWith('.json')).map((n) => join(d, n)) : [];
+}
+
+const agents = files('dist/agents');
+if (agents.length === 0) {
+  console.error('install-host: nothing built; run npm run build first');
+  process.exit(1);
+}
+for (const f of agents) install(f, '/usr/lib/ocf/resource.d/corral', 0o755);
+for (const f of files('dist/bin')) install(f, '/usr/sbin', 0o755);
+if (existsSync(join(root, 'systemd/corral-startup-signal'))) {
+  install(join(root, 'systemd/corral-startup-signal'), '/usr/lib/corral', 0o755);
+  install(join(root, 'systemd/corral-startup-signal.service'), '/usr/lib/systemd/system', 0o644);
+}
