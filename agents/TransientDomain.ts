@@ -7,7 +7,8 @@ type Agent = typeof import('../lib/vm/agent.js');
 
 const action = process.argv[2] ?? '';
 
-if ((action === 'monitor' || action === 'status') && fastMonitor(process.env)) {
+// CORRAL_MONITOR_FULL=1 skips the fast path (tests and debugging of the libvirt check).
+if ((action === 'monitor' || action === 'status') && !process.env.CORRAL_MONITOR_FULL && fastMonitor(process.env)) {
   process.exit(0);
 } else {
   Promise.resolve(bundledCore<Agent>() ?? import('../lib/vm/agent.js'))

@@ -72,6 +72,20 @@ export class DomainDoc {
     return this.root.getAttribute('type') ?? undefined;
   }
 
+  /** What libvirt needs to look up the emulator's capabilities for this domain. */
+  get platform(): { virttype?: string; emulator?: string; arch?: string; machine?: string } {
+    const type = child(child(this.root, 'os') ?? this.root, 'type');
+    const o: { virttype?: string; emulator?: string; arch?: string; machine?: string } = {};
+    if (this.type) o.virttype = this.type;
+    const emulator = text(child(child(this.root, 'devices') ?? this.root, 'emulator'));
+    if (emulator) o.emulator = emulator;
+    const arch = type?.getAttribute('arch');
+    if (arch) o.arch = arch;
+    const machine = type?.getAttribute('machine');
+    if (machine) o.machine = machine;
+    return o;
+  }
+
   get devices(): El {
     return ensureChild(this.root, 'devices');
   }

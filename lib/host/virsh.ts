@@ -71,8 +71,17 @@ export async function listNames(c: Virsh): Promise<string[]> {
 }
 
 /** Makes libvirt probe (and cache) the emulator's capabilities, which can take tens of seconds. */
-export async function domcapabilities(c: Virsh, virttype: string | undefined, timeoutMs: number): Promise<void> {
-  await ok(c, ['domcapabilities', ...(virttype ? ['--virttype', virttype] : [])], timeoutMs);
+export async function domcapabilities(
+  c: Virsh,
+  o: { virttype?: string; emulator?: string; arch?: string; machine?: string },
+  timeoutMs: number,
+): Promise<void> {
+  const args = ['domcapabilities'];
+  if (o.virttype) args.push('--virttype', o.virttype);
+  if (o.emulator) args.push('--emulator', o.emulator);
+  if (o.arch) args.push('--arch', o.arch);
+  if (o.machine) args.push('--machine', o.machine);
+  await ok(c, args, timeoutMs);
 }
 
 /**

@@ -36,7 +36,7 @@ export async function start(ctx: Ctx): Promise<OcfCode> {
 
   // A fresh libvirtd probes the emulator for tens of seconds on first use. Let that happen in a
   // call without side effects, so a start that times out there leaves nothing behind.
-  await domcapabilities(ctx.virsh, doc.type, Math.max(1000, ctx.remaining())).catch((e: Error) =>
+  await domcapabilities(ctx.virsh, doc.platform, Math.max(1000, ctx.remaining())).catch((e: Error) =>
     log('warn', `virsh domcapabilities: ${e.message}`),
   );
   if (ctx.remaining() <= 0) throw fail.generic(`libvirt took the whole start timeout to probe the emulator; nothing was created`);
