@@ -1,0 +1,139 @@
+// create_domxml: domain XML for a corral VM from a few flags. A thin shell over
+// lib/domain/create.ts (which holds every rule); this file only maps flags and writes the result.
+import { randomBytes } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { runCli, UsageError, withCliConventions, zodIssueLines } from '../lib/cli/errors.js';
+import {
+  MAX_VCPUS,
+  domainXmlFromArgs,
+  flagOfIssuePath,
+  type CreateDomxmlArgs,
+} from '../lib/domain/create.js';
+import { validateDomainXml } from '../lib/host/virt-xml-validate.js';
+
+const COMMAND = 'create_domxml';
+
+const EXAMPLES = `
+Sizes: 512m, 8g, 8GiB, 1.5t; k/m/g/t and KiB/MiB/GiB/TiB are binary, KB/MB/GB/TB decimal;
+a plain number is MiB. Memory is 1 MiB to 16 TiB.
+
+Disks are vda, vdb, … in the order given (--disk and --rbd together):
+  /dev/…          block device, raw       *.qcow2   image file, qcow2
+  other paths     image file, raw         raw:PATH or qcow2:PATH set the format
+Interfaces are in the order given (--iface and --bridge together); the Nth --mac is the Nth's.
+  --iface 150           Open vSwitch port on the --ovs bridge, VLAN 150 (access port)
+  --iface vh:150        the same on bridge vh; --iface vh:150,151 is a trunk of two VLANs
+  --iface vh:all        every VLAN (an OVS port without a tag): must be asked for
+  --bridge br0          Linux bridge br0
+Without --uuid and --mac, none is written: fixup_domxml makes them stable.
+
+Examples:
+  create_domxml --name gum --cpus 16 --mem 8g --ovs vh --iface 150 --disk /dev/vm/gum /dev/data/gum > gum.xml
+  create_domxml --name db --cpus 4 --mem 16g --rbd rbd/db-root --ceph-mon mon1 --ceph-mon mon2:6789 \\
+      --ceph-user libvirt --ceph-secret UUID --iface vh:20 --numa auto -o db.xml
+  create_domxml --name t1 --cpus 1 --mem 256m --virt-type qemu --kernel /boot/vmlinuz \\
+      --initrd /boot/initrd.img --cmdline 'console=ttyS0' --bridge br0`;
+
+function main(argv: readonly string[]): Promise<void> {
+  // --iface/--bridge and --disk/--rbd share one ordered list each: eth0 and vda are what came first.
+  const nics: NonNullable<CreateDomxmlArgs['nics']> = [];
+  const disks: NonNullable<CreateDomxmlArgs['disks']> = [];
+  const collectNic = (option: 'iface' | 'bridge') => (value: string) => (nics.push({ option, value }), nics);
+  const collectDisk = (option: 'disk' | 'rbd') => (value: string) => (disks.push({ option, value }), disks);
+  const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+  const program = withCliConventions(new Command(COMMAND), COMMAND)
+    .description('Write the libvirt domain XML of a corral VM (to stdout, or -o FILE).')
+    .requiredOption('--name <name>', 'VM name (letters, digits, ".", "_", "-"; up to 63)')
+    .requiredOption('--cpus <n>', `number of vCPUs (1-${MAX_VCPUS})`)
+    .requiredOption('--mem <size>', 'memory, e.g. 512m, 8g, 8GiB (a plain number is MiB)')
+    .option('--virt-type <type>', 'kvm, or qemu for TCG emulation (default: kvm)')
+    .option('--ovs <bridge>', 'Open vSwitch bridge for --iface VLAN')
+    .option(
+      '--iface <vlans...>',
+      'interface on Open vSwitch: VLAN, BRIDGE:VLAN, VLAN,VLAN (trunk), all',
+      collectNic('iface'),
+    )
+    .option('--bridge <bridge...>', 'interface on a Linux bridge', collectNic('bridge'))
+    .option('--mac <mac...>', 'MAC address of the interfaces, in order (default: none, fixup_domxml)', collect)
+    .option('--disk <path...>', 'disk: /dev/… (block), FILE, FILE.qcow2, raw:PATH, qcow2:PATH', collectDisk('disk'))
+    .option('--rbd <pool/image...>', 'Ceph RBD disk', collectDisk('rbd'))
+    .option('--ceph-mon <host[:port]...>', 'Ceph monitor (default: the host\'s ceph.conf)', collect)
+    .option('--ceph-user <user>', 'Ceph user for RBD disks, without "client."')
+    .option('--ceph-secret <uuid>', 'libvirt secret (type ceph) holding the Ceph user\'s key')
+    .option('--numa <auto>', 'NUMA placement by numad: vcpu placement auto, numatune strict auto')
+    .option('--numa-nodes <nodeset>', 'memory strictly from these host NUMA nodes, e.g. 0-1 or 0,2')
+    .option(
+      '--cpu-model <model>',
+      "host-passthrough (default for kvm), host-model, maximum, a named model, or default (hypervisor's; default for qemu)",
+    )
+    .option('--machine <type>', 'machine type, e.g. q35 or pc-q35-7.2 (default: libvirt\'s)')
+    .option('--kernel <path>', 'boot this kernel directly (instead of the first disk)')
+    .option('--initrd <path>', 'initrd for --kernel')
+    .option('--cmdline <text>', 'kernel command line for --kernel')
+    .option('--uuid <uuid>', 'domain UUID (default: none, fixup_domxml)')
+    .option('--no-startup-signal', 'omit the startup_signal channel (the VM counts as started when qemu runs)')
+    .option('--no-vnc', 'omit the VNC display (127.0.0.1, port chosen by libvirt)')
+    .option('--validate', 'also check the result with virt-xml-validate (needs libvirt-clients)')
+    .option('-o, --output <file>', 'write to FILE (atomically) instead of stdout')
+    .addHelpText('after', EXAMPLES);
+
+  program.parse(argv);
+  const o = program.opts<Record<string, unknown>>();
+  const args: CreateDomxmlArgs = {
+    name: o.name as string,
+    cpus: o.cpus as string,
+    mem: o.mem as string,
+    virtType: o.virtType as string | undefined,
+    ovs: o.ovs as string | undefined,
+    nics,
+    disks,
+    cephMon: (o.cephMon as string[] | undefined) ?? [],
+    cephUser: o.cephUser as string | undefined,
+    cephSecret: o.cephSecret as string | undefined,
+    numa: o.numa as string | undefined,
+    numaNodes: o.numaNodes as string | undefined,
+    cpuModel: o.cpuModel as string | undefined,
+    machine: o.machine as string | undefined,
+    kernel: o.kernel as string | undefined,
+    initrd: o.initrd as string | undefined,
+    cmdline: o.cmdline as string | undefined,
+    uuid: o.uuid as string | undefined,
+    mac: (o.mac as string[] | undefined) ?? [],
+    startupSignal: o.startupSignal as boolean,
+    vnc: o.vnc as boolean,
+  };
+
+  let xml: string;
+  try {
+    xml = domainXmlFromArgs(args);
+  } catch (e) {
+    if (e instanceof Error && e.name === 'ZodError') {
+      throw new UsageError(zodIssueLines(e as never, (path) => flagOfIssuePath(path, args)).join('\n'));
+    }
+    throw e;
+  }
+  return emit(xml, o.output as string | undefined, o.validate === true);
+}
+
+async function emit(xml: string, output: string | undefined, validate: boolean): Promise<void> {
+  if (validate) {
+    const v = await validateDomainXml(xml);
+    if (!v.ok) throw new Error(`the generated XML does not validate (a bug in create_domxml): ${v.message}`);
+  }
+  if (output === undefined || output === '-') {
+    process.stdout.write(xml);
+    return;
+  }
+  const tmp = `${output}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, xml, { flag: 'wx', mode: 0o644 });
+    await rename(tmp, output);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new Error(`cannot write ${output}: ${(e as Error).message}`);
+  }
+}
+
+runCli(COMMAND, () => main(process.argv));
