@@ -7,7 +7,7 @@ export default defineConfig({
     // files run one after another, unit tests are fast anyway.
     fileParallelism: false,
     pool: 'forks',
-    testTimeout: 30_000,
+    testTimeout: 120_000,
     hookTimeout: 240_000,
     reporters: ['default'],
   },

@@ -1,6 +1,7 @@
 // The domain XML as an editable document. Parsing and serialising go through xmlbuilder2's DOM,
 // so everything corral does not touch (comments, unknown elements, metadata) survives unchanged.
 // Accessors walk direct children only: <name> inside <metadata> is not the domain's name.
+import { XMLValidator } from 'fast-xml-parser';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 
@@ -44,6 +45,11 @@ export class DomainDoc {
 
   /** Parses XML; throws DomainXmlError unless it is a well-formed <domain> document with a name. */
   static parse(xml: string): DomainDoc {
+    // xmlbuilder2's parser forgives unclosed elements; a domain definition must be well-formed.
+    const valid = XMLValidator.validate(xml);
+    if (valid !== true) {
+      throw new DomainXmlError(`domain XML is not well-formed: ${valid.err.msg} (line ${valid.err.line})`);
+    }
     let builder: XMLBuilder;
     let root: El;
     try {

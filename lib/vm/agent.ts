@@ -1,5 +1,6 @@
 // TransientDomain's actions: a map from OCF action to the code in lib/vm, with OCF exit codes,
 // exit reasons and logging. Loaded only when the fast monitor could not answer.
+import { mkdirSync } from 'node:fs';
 import { OCF, OcfError, type OcfCode } from '../ocf/exit.js';
 import { exitReason, flushLogs, log } from '../ocf/log.js';
 import { metadataXml } from '../ocf/params.js';
@@ -34,6 +35,20 @@ const ACTIONS: Record<string, (ctx: Ctx) => Promise<OcfCode>> = {
   'validate-all': validateAll,
 };
 
+/**
+ * The console log directory must exist before libvirt starts a domain here, also when the domain
+ * arrives by migration (migrate_to runs on the source). Every action but the fast monitor makes
+ * sure of it, so the probes Pacemaker runs on every node prepare every possible target.
+ */
+function ensureConsoleLogDir(ctx: Ctx): void {
+  if (!ctx.params) return;
+  try {
+    mkdirSync(ctx.params.console_log_dir, { recursive: true, mode: 0o750 });
+  } catch (e) {
+    log('warn', `cannot create console_log_dir ${ctx.params.console_log_dir}: ${(e as Error).message}`);
+  }
+}
+
 export async function runAction(action: string, env: NodeJS.ProcessEnv): Promise<number> {
   if (action === 'meta-data') {
     process.stdout.write(metadataXml(transientDomainSpec));
@@ -50,7 +65,9 @@ export async function runAction(action: string, env: NodeJS.ProcessEnv): Promise
   }
   let code: number;
   try {
-    code = await fn(makeContext(action, env));
+    const ctx = makeContext(action, env);
+    ensureConsoleLogDir(ctx);
+    code = await fn(ctx);
   } catch (e) {
     if (e instanceof OcfError) {
       exitReason(e.message);
