@@ -1,0 +1,213 @@
+// The CIB as corral reads it: nodes, resources, constraints, tags and cluster options, parsed
+// with fast-xml-parser into plain data. Read-only; changes go through lib/cib/edit.ts.
+import { XMLParser } from 'fast-xml-parser';
+
+/** An element: tag name, attributes (entities decoded), element children in document order. */
+export interface XNode {
+  tag: string;
+  attrs: Readonly<Record<string, string>>;
+  children: XNode[];
+  /** The element's own text (its text children joined). */
+  text: string;
+}
+
+export class CibError extends Error {
+  override name = 'CibError';
+}
+
+type Ordered = Record<string, unknown> & { ':@'?: Record<string, string> };
+
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseAttributeValue: false,
+  parseTagValue: false,
+  trimValues: false,
+  // Numeric character references (&#10;) are only decoded with htmlEntities; &amp;#10; stays "&#10;".
+  htmlEntities: true,
+  processEntities: true,
+});
+
+function convert(item: Ordered): XNode | undefined {
+  const tag = Object.keys(item).find((k) => k !== ':@');
+  if (!tag || tag.startsWith('#') || tag.startsWith('?')) return undefined;
+  const kids = (item[tag] as Ordered[] | undefined) ?? [];
+  return {
+    tag,
+    attrs: { ...(item[':@'] ?? {}) },
+    children: kids.map(convert).filter((n): n is XNode => n !== undefined),
+    text: kids.map((k) => (typeof k['#text'] === 'string' ? k['#text'] : '')).join(''),
+  };
+}
+
+/** Parses XML into XNodes; returns the root element. */
+export function parseXNode(xml: string): XNode {
+  let parsed: Ordered[];
+  try {
+    parsed = parser.parse(xml, true) as Ordered[];
+  } catch (e) {
+    throw new CibError(`CIB XML is not well-formed: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const root = parsed.map(convert).find((n) => n !== undefined);
+  if (!root) throw new CibError('CIB XML has no root element');
+  return root;
+}
+
+export function kids(n: XNode | undefined, tag?: string): XNode[] {
+  return n ? n.children.filter((c) => tag === undefined || c.tag === tag) : [];
+}
+
+export function kid(n: XNode | undefined, tag: string): XNode | undefined {
+  return n?.children.find((c) => c.tag === tag);
+}
+
+export function* walk(n: XNode): Generator<XNode> {
+  for (const c of n.children) {
+    yield c;
+    yield* walk(c);
+  }
+}
+
+/** Name → value of every nvpair in N's attribute sets called SETTAG (the first value of a name wins). */
+export function nvpairs(n: XNode | undefined, setTag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const set of kids(n, setTag)) {
+    for (const p of kids(set, 'nvpair')) {
+      const name = p.attrs.name;
+      if (name !== undefined && !(name in out)) out[name] = p.attrs.value ?? '';
+    }
+  }
+  return out;
+}
+
+export interface CibNode {
+  id: string;
+  uname: string;
+  utilization: Record<string, string>;
+}
+
+export interface CibResource {
+  id: string;
+  /** primitive, group, clone, master, bundle */
+  kind: string;
+  /** The id of the group/clone/bundle this one sits in, if any. */
+  parent?: string;
+  class?: string;
+  provider?: string;
+  type?: string;
+  params: Record<string, string>;
+  meta: Record<string, string>;
+  utilization: Record<string, string>;
+  node: XNode;
+}
+
+export const RESOURCE_TAGS = new Set(['primitive', 'group', 'clone', 'master', 'bundle']);
+/** Elements whose `id` attribute names another element rather than being an id. */
+export const REFERENCE_TAGS = new Set(['resource_ref', 'obj_ref', 'role']);
+export const CONSTRAINT_TAGS = new Set(['rsc_location', 'rsc_colocation', 'rsc_order', 'rsc_ticket']);
+
+export class Cib {
+  readonly configuration: XNode;
+  readonly nodes: CibNode[];
+  readonly resources: CibResource[];
+  readonly constraints: XNode[];
+  /** tag id → the ids it lists */
+  readonly tags: Map<string, string[]>;
+  /** Every id in the configuration → the element name that carries it. */
+  readonly ids: Map<string, string>;
+  /** Cluster options (crm_config), from all cluster_property_sets. */
+  readonly options: Record<string, string>;
+
+  constructor(readonly root: XNode) {
+    if (root.tag !== 'cib') throw new CibError(`expected a <cib> document, found <${root.tag}>`);
+    const conf = kid(root, 'configuration');
+    if (!conf) throw new CibError('the CIB has no <configuration>');
+    this.configuration = conf;
+    this.nodes = kids(kid(conf, 'nodes'), 'node').map((n) => ({
+      id: n.attrs.id ?? '',
+      uname: n.attrs.uname ?? '',
+      utilization: nvpairs(n, 'utilization'),
+    }));
+    this.resources = [];
+    const addResources = (parent: XNode, parentId?: string): void => {
+      for (const r of parent.children.filter((c) => RESOURCE_TAGS.has(c.tag))) {
+        this.resources.push({
+          id: r.attrs.id ?? '',
+          kind: r.tag,
+          parent: parentId,
+          class: r.attrs.class,
+          provider: r.attrs.provider,
+          type: r.attrs.type,
+          params: nvpairs(r, 'instance_attributes'),
+          meta: nvpairs(r, 'meta_attributes'),
+          utilization: nvpairs(r, 'utilization'),
+          node: r,
+        });
+        addResources(r, r.attrs.id);
+      }
+    };
+    addResources(kid(conf, 'resources') ?? { tag: 'resources', attrs: {}, children: [], text: '' });
+    this.constraints = kids(kid(conf, 'constraints')).filter((c) => CONSTRAINT_TAGS.has(c.tag));
+    this.tags = new Map(
+      kids(kid(conf, 'tags'), 'tag').map((t) => [t.attrs.id ?? '', kids(t, 'obj_ref').map((r) => r.attrs.id ?? '')]),
+    );
+    this.ids = new Map();
+    for (const n of walk(conf)) {
+      if (n.attrs.id !== undefined && !REFERENCE_TAGS.has(n.tag) && !this.ids.has(n.attrs.id)) this.ids.set(n.attrs.id, n.tag);
+    }
+    this.options = nvpairs(kid(conf, 'crm_config'), 'cluster_property_set');
+  }
+
+  static parse(xml: string): Cib {
+    return new Cib(parseXNode(xml));
+  }
+
+  resource(id: string): CibResource | undefined {
+    return this.resources.find((r) => r.id === id);
+  }
+
+  node(uname: string): CibNode | undefined {
+    return this.nodes.find((n) => n.uname === uname);
+  }
+
+  /** The constraints that name ID (directly, in a resource set, or through a tag listing it). */
+  constraintsNaming(id: string): XNode[] {
+    const viaTags = [...this.tags].filter(([, members]) => members.includes(id)).map(([t]) => t);
+    const names = new Set([id, ...viaTags]);
+    return this.constraints.filter((c) => referencedIds(c).some((r) => names.has(r)));
+  }
+}
+
+/** The resource (or tag) ids a constraint refers to. */
+export function referencedIds(c: XNode): string[] {
+  const out: string[] = [];
+  for (const a of ['rsc', 'with-rsc', 'first', 'then']) {
+    const v = c.attrs[a];
+    if (v !== undefined) out.push(v);
+  }
+  for (const set of kids(c, 'resource_set')) for (const r of kids(set, 'resource_ref')) out.push(r.attrs.id ?? '');
+  return out;
+}
+
+/** A VM corral manages: an ocf:corral:TransientDomain primitive named vm-NAME. */
+export interface CibVm {
+  name: string;
+  resourceId: string;
+  /** The domain XML as stored (the `config` instance attribute). */
+  config: string | undefined;
+  resource: CibResource;
+}
+
+export function isTransientDomain(r: CibResource): boolean {
+  return r.kind === 'primitive' && r.class === 'ocf' && r.provider === 'corral' && r.type === 'TransientDomain';
+}
+
+export function corralVms(cib: Cib): CibVm[] {
+  return cib.resources.filter(isTransientDomain).map((r) => ({
+    name: r.id.startsWith('vm-') ? r.id.slice(3) : r.id,
+    resourceId: r.id,
+    config: r.params.config,
+    resource: r,
+  }));
+}

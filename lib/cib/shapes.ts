@@ -1,0 +1,96 @@
+// The CIB elements corral writes, rendered from cib-templates/ with their ids. The id scheme is
+// how corral recognises its own constraints later (--replace, domdel):
+//   vm-NAME                         the primitive
+//   vm-NAME-pin                     --pin NODE
+//   vm-NAME-only-on                 --only-on NODE…
+//   vm-NAME-avoid-vm-OTHER          --avoid OTHER
+//   vm-NAME-after-vm-OTHER          --after OTHER
+//   TAG + apart-TAG                 --group-apart TAG (the tag and its colocation set)
+import { clusterPropertySet, nodeUtilization } from '../../cib-templates/cluster.js';
+import { apart, avoid } from '../../cib-templates/colocation.js';
+import { notNode, onlyOn, pin } from '../../cib-templates/location.js';
+import { nvpair } from '../../cib-templates/nvpair.js';
+import { after } from '../../cib-templates/order.js';
+import { objRef, tag } from '../../cib-templates/tag.js';
+import { transientDomain } from '../../cib-templates/transient-domain.js';
+import { fragments, render, type Fragment } from './render.js';
+
+export const ids = {
+  pin: (rid: string) => `${rid}-pin`,
+  onlyOn: (rid: string) => `${rid}-only-on`,
+  avoid: (rid: string, otherRid: string) => `${rid}-avoid-${otherRid}`,
+  after: (rid: string, otherRid: string) => `${rid}-after-${otherRid}`,
+  apart: (tagId: string) => `apart-${tagId}`,
+  metaSet: (rid: string) => `${rid}-meta_attributes`,
+  nodeUtilization: (nodeId: string) => `nodes-${nodeId}-utilization`,
+  bootstrap: 'cib-bootstrap-options',
+};
+
+export function nvpairXml(setId: string, name: string, value: string | number): Fragment {
+  return render(nvpair, { id: `${setId}-${name}`, name, value: String(value) });
+}
+
+export interface PrimitiveValues {
+  id: string;
+  /** the domain XML in its CIB form (lib/cib/config.ts) */
+  config: string;
+  cpu: number;
+  hvMemoryMiB: number;
+  priority?: number;
+}
+
+export function primitiveXml(p: PrimitiveValues): Fragment {
+  const meta = p.priority === undefined ? [] : [nvpairXml(ids.metaSet(p.id), 'priority', p.priority)];
+  return render(transientDomain, {
+    id: p.id,
+    config: p.config,
+    cpu: p.cpu,
+    hvMemory: p.hvMemoryMiB,
+    meta: fragments(meta),
+  });
+}
+
+export function pinXml(rid: string, node: string): Fragment {
+  return render(pin, { id: ids.pin(rid), rsc: rid, node });
+}
+
+export function onlyOnXml(rid: string, nodes: readonly string[]): Fragment {
+  const id = ids.onlyOn(rid);
+  const expressions = fragments(nodes.map((node) => render(notNode, { id: `${id}-not-${node}`, node })));
+  return render(onlyOn, { id, rsc: rid, expressions });
+}
+
+export function avoidXml(rid: string, otherRid: string, score: string): Fragment {
+  return render(avoid, { id: ids.avoid(rid, otherRid), rsc: rid, withRsc: otherRid, score });
+}
+
+export function afterXml(rid: string, otherRid: string): Fragment {
+  return render(after, { id: ids.after(rid, otherRid), first: otherRid, then: rid });
+}
+
+export function apartXml(tagId: string, score: string): Fragment {
+  return render(apart, { id: ids.apart(tagId), tag: tagId, score });
+}
+
+export function tagXml(tagId: string, members: readonly string[]): Fragment {
+  return render(tag, { id: tagId, refs: fragments(members.map(objRefXml)) });
+}
+
+export function objRefXml(id: string): Fragment {
+  return render(objRef, { id });
+}
+
+export function clusterPropertySetXml(id: string, pairs: Readonly<Record<string, string>>): Fragment {
+  return render(clusterPropertySet, {
+    id,
+    nvpairs: fragments(Object.entries(pairs).map(([n, v]) => nvpairXml(id, n, v))),
+  });
+}
+
+export function nodeUtilizationXml(nodeId: string, pairs: Readonly<Record<string, string | number>>): Fragment {
+  const id = ids.nodeUtilization(nodeId);
+  return render(nodeUtilization, {
+    id,
+    nvpairs: fragments(Object.entries(pairs).map(([n, v]) => nvpairXml(id, n, v))),
+  });
+}
