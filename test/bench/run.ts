@@ -1,0 +1,140 @@
+// npm run bench: ocf:corral:TransientDomain against ocf:heartbeat:VirtualDomain on the same test
+// guest, in the same lab node, in the same run, interleaved. Prints medians and ratios and checks
+// the floor of the TransientDomain issue: a monitor costs at most half of VirtualDomain's CPU and
+// wall time. Needs root and the packages of .ci/run.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { DomainDoc } from '../../lib/domain/doc.js';
+import { createLab, destroyLab, nodeExec, startLibvirtAll, type LabNode } from '../../lib/lab/node.js';
+import { ensureTestGuest, testGuestDomainXml } from '../../lib/lab/test-guest.js';
+import { AGENT, agentEnv, domState, sharedFile, uuid, waitFor } from '../support/agent-lab.js';
+
+const VD = '/usr/lib/ocf/resource.d/heartbeat/VirtualDomain';
+const HERE = new URL('.', import.meta.url).pathname;
+const LAB = 'bench';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const MONITORS = Number(process.env.BENCH_MONITORS ?? 20);
+
+interface Run {
+  wallMs: number;
+  cpuMs: number;
+  code: number;
+  stderr: string;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((p, q) => p - q);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function measure(node: LabNode, n: number, cmd: string, args: string[], env: Record<string, string>, expectCode = 0): Promise<Run[]> {
+  const r = await nodeExec(node, process.execPath, [path.join(HERE, 'measure.mjs'), String(n), cmd, ...args], { env, timeoutMs: 600_000 });
+  if (r.exitCode !== 0) throw new Error(`measure failed: ${r.stderr}`);
+  const runs = JSON.parse(r.stdout) as Run[];
+  const bad = runs.find((x) => x.code !== expectCode);
+  if (bad) throw new Error(`${path.basename(cmd)} ${args.join(' ')} exited ${bad.code}, expected ${expectCode}: ${bad.stderr}`);
+  return runs;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(AGENT)) throw new Error('run npm run build first');
+  if (!existsSync(VD)) throw new Error(`${VD} is missing: apt-get install resource-agents`);
+  const guest = await ensureTestGuest();
+  await destroyLab(LAB);
+  const lab = await createLab({ name: LAB, nodes: ['bn1'], subnet: '10.213.79' });
+  const node = lab.nodes[0]!;
+  try {
+    await startLibvirtAll(lab.nodes);
+    const name = 'bench-guest';
+    const xml = testGuestDomainXml({ name, uuid: uuid(), guest });
+    const file = await sharedFile('bench-guest.xml', xml);
+    const corral = agentEnv('vm-bench', xml, 120_000, { OCF_RESKEY_CRM_meta_interval: '10000' });
+    // VirtualDomain as deployed: its defaults, which keep the resource's utilization up to date
+    // on every monitor (virsh dominfo and crm_resource for cpu, host_memory and hv_memory).
+    const vd = {
+      ...agentEnv('vm-bench', file, 120_000, { OCF_RESKEY_CRM_meta_interval: '10000' }),
+      OCF_RESOURCE_TYPE: 'VirtualDomain',
+      OCF_RESKEY_hypervisor: 'qemu:///system',
+    };
+    // And pared down to one virsh domstate: the cheapest VirtualDomain can be.
+    const vdLean = {
+      ...vd,
+      OCF_RESKEY_autoset_utilization_cpu: 'false',
+      OCF_RESKEY_autoset_utilization_hv_memory: 'false',
+      OCF_RESKEY_autoset_utilization_host_memory: 'false',
+    };
+    const result: Record<string, { corral: Run[]; vd: Run[] }> = {
+      monitor: { corral: [], vd: [] },
+      'monitor (lean VD)': { corral: [], vd: [] },
+      'start-to-ready': { corral: [], vd: [] },
+      stop: { corral: [], vd: [] },
+    };
+    // Monitors of the running guest, interleaved so that drift hits both agents alike.
+    const monitors = async () => {
+      for (let i = 0; i < 2; i++) {
+        const c = await measure(node, MONITORS / 2, AGENT, ['monitor'], corral);
+        result.monitor!.corral.push(...c);
+        result['monitor (lean VD)']!.corral.push(...c);
+        result.monitor!.vd.push(...(await measure(node, MONITORS / 2, VD, ['monitor'], vd)));
+        result['monitor (lean VD)']!.vd.push(...(await measure(node, MONITORS / 2, VD, ['monitor'], vdLean)));
+      }
+    };
+    // Warm-up: libvirt's first start in a node and the page cache.
+    await measure(node, 1, AGENT, ['start'], corral);
+    await measure(node, 1, AGENT, ['stop'], corral);
+
+    for (let round = 0; round < ROUNDS; round++) {
+      process.stderr.write(`round ${round + 1}/${ROUNDS}\n`);
+      // corral starts the guest: start-to-ready is the agent's own start (it waits for the signal).
+      result['start-to-ready']!.corral.push(...(await measure(node, 1, AGENT, ['start'], corral)));
+      await monitors();
+      result.stop!.corral.push(...(await measure(node, 1, AGENT, ['stop'], corral)));
+      if ((await domState(node, name)) !== undefined) throw new Error('corral stop left the domain');
+
+      // VirtualDomain starts the same guest; ready is when the guest's signal has been answered.
+      const t0 = Date.now();
+      const start = (await measure(node, 1, VD, ['start'], vd))[0]!;
+      const sock = await waitFor('the signal socket', async () => {
+        const r = await nodeExec(node, 'virsh', ['-q', 'dumpxml', name]);
+        if (r.exitCode !== 0) return undefined;
+        const channel = DomainDoc.parse(r.stdout).virtioChannel('startup_signal');
+        return channel?.getElementsByTagName('source')[0]?.getAttribute('path') ?? undefined;
+      }, 20_000, 50);
+      const responder = (await measure(node, 1, process.execPath, [path.join(HERE, 'signal-responder.mjs'), sock], {}))[0]!;
+      const wall = Date.now() - t0;
+      result['start-to-ready']!.vd.push({ ...start, wallMs: Math.max(wall, start.wallMs + responder.wallMs), cpuMs: start.cpuMs });
+      await monitors();
+      result.stop!.vd.push(...(await measure(node, 1, VD, ['stop'], vd)));
+      if ((await domState(node, name)) !== undefined) throw new Error('VirtualDomain stop left the domain');
+    }
+
+    const rows = Object.entries(result).map(([op, r]) => {
+      const c = { wall: median(r.corral.map((x) => x.wallMs)), cpu: median(r.corral.map((x) => x.cpuMs)) };
+      const v = { wall: median(r.vd.map((x) => x.wallMs)), cpu: median(r.vd.map((x) => x.cpuMs)) };
+      return { op, n: r.corral.length, c, v, wallRatio: c.wall / v.wall, cpuRatio: c.cpu / v.cpu };
+    });
+    const f = (x: number) => x.toFixed(1).padStart(8);
+    console.log('\nTransientDomain vs VirtualDomain, same guest, same node, medians (ms); CPU includes child processes');
+    console.log(`${'operation'.padEnd(20)}${'n'.padStart(4)}  ${'corral wall'.padStart(12)}${'cpu'.padStart(8)}  ${'VD wall'.padStart(10)}${'cpu'.padStart(8)}  ${'wall ×'.padStart(8)}${'cpu ×'.padStart(8)}`);
+    for (const r of rows) {
+      console.log(`${r.op.padEnd(20)}${String(r.n).padStart(4)}  ${f(r.c.wall).padStart(12)}${f(r.c.cpu)}  ${f(r.v.wall).padStart(10)}${f(r.v.cpu)}  ${r.wallRatio.toFixed(2).padStart(8)}${r.cpuRatio.toFixed(2).padStart(8)}`);
+    }
+    console.log('monitor: VirtualDomain with its defaults (utilization kept up to date); monitor (lean VD): autoset_utilization_* off.');
+    console.log('start-to-ready: VirtualDomain start + the time until the guest signalled and was answered; its CPU is the agent\'s alone.');
+    console.log('This node runs no cluster: VirtualDomain\'s crm_resource calls fail fast here and cost more against a live CIB.');
+    const node0 = await measure(node, MONITORS, process.execPath, ['-e', '0'], {});
+    console.log(`For scale, \`node -e 0\` here: ${median(node0.map((x) => x.wallMs)).toFixed(1)} ms wall, ${median(node0.map((x) => x.cpuMs)).toFixed(1)} ms CPU.`);
+    const m = rows.find((r) => r.op === 'monitor')!;
+    const ok = m.wallRatio <= 0.5 && m.cpuRatio <= 0.5;
+    console.log(`\nfloor: monitor at most 0.5× VirtualDomain's CPU and wall time: ${ok ? 'met' : 'NOT met'} (cpu ${m.cpuRatio.toFixed(2)}×, wall ${m.wallRatio.toFixed(2)}×)`);
+    process.exitCode = ok ? 0 : 1;
+  } finally {
+    await destroyLab(LAB);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench: ${(e as Error).stack ?? e}`);
+  process.exit(2);
+});
