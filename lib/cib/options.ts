@@ -72,7 +72,8 @@ export function nameWithScore<T extends z.ZodType<string>>(nameSchema: T, scoreS
     const rawScore = i < 0 ? undefined : spec.slice(i + 1);
     const n = nameSchema.safeParse(rawName);
     if (!n.success) {
-      ctx.addIssue({ code: 'custom', message: `"${rawName}": ${n.error.issues[0]?.message}` });
+      const why = n.error.issues[0]?.message ?? 'not a valid name';
+      ctx.addIssue({ code: 'custom', message: rawName === spec ? why : `"${rawName}": ${why}` });
       return z.NEVER;
     }
     let s: string | undefined = dflt;

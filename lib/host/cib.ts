@@ -63,8 +63,9 @@ export async function patchCib(patchFile: string): Promise<void> {
 }
 
 export interface VerifyResult {
+  /** No errors (crm_verify exits non-zero for warnings alone too; those do not count). */
   ok: boolean;
-  /** crm_verify's errors and warnings, one per line, with FILE's path replaced by "CIB". */
+  /** crm_verify's errors, one per line, with FILE's path replaced by "CIB". */
   messages: string[];
 }
 
@@ -72,11 +73,11 @@ export interface VerifyResult {
 export async function verifyCibFile(file: string): Promise<VerifyResult> {
   const r = await run('crm_verify', ['-V', '--xml-file', file], { timeoutMs: TIMEOUT_MS });
   if (r.failedToStart) throw new HostCommandError(r);
-  const messages = `${r.stdout}\n${r.stderr}`
-    .split('\n')
-    .map((l) => l.split(file).join('CIB').trim())
-    .filter((l) => l && !/^-V may provide more details/.test(l) && !/^crm_verify: Errors found/.test(l));
-  return { ok: r.exitCode === 0, messages };
+  const lines = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.split(file).join('CIB').trim());
+  const errors = lines.some((l) => /^crm_verify: Errors found/.test(l));
+  const warningsOnly = lines.some((l) => /^crm_verify: Warnings found/.test(l));
+  const messages = lines.filter((l) => l && !/^-V may provide more details/.test(l) && !/^crm_verify: (Errors|Warnings) found/.test(l));
+  return { ok: r.exitCode === 0 || (warningsOnly && !errors), messages };
 }
 
 /** The nodes a resource is active on, per the CIB's status section (`crm_resource --locate`). */

@@ -1,0 +1,109 @@
+// domadd: put a VM into the cluster (or update it) in one atomic CIB change. A thin shell over
+// lib/cib/vm.ts (what changes) and lib/cib/change.ts (how it is applied).
+import { Command } from 'commander';
+import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
+import { changeCib } from '../lib/cib/change.js';
+import { readInput } from '../lib/cib/io.js';
+import { OptionError, parsePlacement, DEFAULT_AVOID_SCORE, type RawPlacement } from '../lib/cib/options.js';
+import { PlanError, planAddVm } from '../lib/cib/vm.js';
+import { DomainDoc, DomainXmlError } from '../lib/domain/doc.js';
+import { FixupError, checkDomain, unstableReasons } from '../lib/domain/fixup.js';
+import { cibTarget } from '../lib/host/cib.js';
+
+const COMMAND = 'domadd';
+
+const DETAILS = `
+The VM becomes the primitive vm-NAME (ocf:corral:TransientDomain) holding the domain XML, with
+utilization cpu (vCPUs) and hv_memory (MiB) from the XML, allow-migrate=true, and op timeouts
+for the startup signal. The XML must be stable: run fixup_domxml -i FILE first.
+
+Placement (repeatable options take one value each time, or a comma-separated list):
+  --avoid OTHER[:SCORE]      keep away from VM OTHER; SCORE ${DEFAULT_AVOID_SCORE} unless given, negative;
+                             -INFINITY or "never": never on the same node
+  --group-apart TAG[:SCORE]  every VM in group TAG keeps apart from every other one (a Pacemaker
+                             tag and one colocation set); the score belongs to the group
+  --pin NODE                 run on NODE whenever NODE is up
+  --only-on NODE[,NODE...]   never run anywhere else
+  --after OTHER              start only once VM OTHER has started (and stop before it)
+  --priority N               wins over lower priorities when there is not room for all
+With --replace, what is not given stays as it was; --no-avoid, --no-pin, … drop a kind.
+All changes are one CIB update: on any error nothing changes. CIB_file=PATH works on a file.
+
+Examples:
+  domadd gum.xml
+  domadd --priority 10 --avoid ns2:-INFINITY --group-apart dns ns1.xml
+  domadd --replace --no-pin gum.xml
+  CIB_file=cib.xml domadd --dry-run gum.xml`;
+
+const collect = (value: string, previous: unknown): string[] => [...(Array.isArray(previous) ? previous : []), value];
+
+async function main(argv: readonly string[]): Promise<void> {
+  const program = withCliConventions(new Command(COMMAND), COMMAND)
+    .description('Add a VM (its domain XML) to the cluster, with its placement, in one atomic CIB change.')
+    .argument('<file>', 'stable domain XML file (see fixup_domxml), or - for stdin')
+    .option('--priority <n>', 'Pacemaker priority of the VM (a whole number)')
+    .option('--no-priority', 'with --replace: drop the priority')
+    .option('--avoid <other[:score]>', 'anti-affinity with VM OTHER (repeatable)', collect)
+    .option('--no-avoid', 'with --replace: drop every --avoid')
+    .option('--group-apart <tag[:score]>', 'keep apart from the other VMs of group TAG (repeatable)', collect)
+    .option('--no-group-apart', 'with --replace: leave every group')
+    .option('--pin <node>', 'prefer NODE absolutely (location INFINITY)')
+    .option('--no-pin', 'with --replace: drop the pin')
+    .option('--only-on <nodes>', 'run on these nodes only (repeatable, or NODE,NODE)', collect)
+    .option('--no-only-on', 'with --replace: drop the restriction')
+    .option('--after <other>', 'start after VM OTHER (repeatable)', collect)
+    .option('--no-after', 'with --replace: drop every --after')
+    .option('--replace', 'update the existing VM of this name (XML and the options given)')
+    .option('--dry-run', 'print the change (a crm_diff patch) and change nothing')
+    .addHelpText('after', DETAILS);
+  program.parse(argv);
+  const o = program.opts<RawPlacement & { replace?: boolean; dryRun?: boolean }>();
+  const file = program.args[0] as string;
+
+  let placement;
+  try {
+    placement = parsePlacement(o);
+  } catch (e) {
+    if (e instanceof OptionError) throw new UsageError(e.message);
+    throw e;
+  }
+
+  let doc: DomainDoc;
+  try {
+    doc = DomainDoc.parse(await readInput(file));
+    checkDomain(doc);
+  } catch (e) {
+    if (e instanceof DomainXmlError || e instanceof FixupError) throw new UsageError(`${file}: ${e.message}`);
+    throw e;
+  }
+  const unstable = unstableReasons(doc);
+  if (unstable.length) {
+    throw new UsageError(
+      `${file} is not stable (${unstable.join('; ')}): run fixup_domxml -i ${file} first`,
+    );
+  }
+
+  let result;
+  try {
+    result = await changeCib((cd, cib) => planAddVm(cd, cib, { doc, placement, replace: o.replace === true }), {
+      dryRun: o.dryRun === true,
+    });
+  } catch (e) {
+    if (e instanceof PlanError) throw new UsageError(e.message);
+    throw e;
+  }
+  for (const w of result.warnings) process.stderr.write(`${COMMAND}: warning: ${w}\n`);
+  if (o.dryRun) {
+    process.stdout.write(`# dry run on ${cibTarget()}: nothing was changed\n`);
+    for (const n of result.notes) process.stdout.write(`# ${n}\n`);
+    process.stdout.write(result.patch ? `${result.patch.trimEnd()}\n` : '# (no difference)\n');
+    return;
+  }
+  if (!result.applied) {
+    process.stdout.write(`${COMMAND}: ${doc.name} is already like this; nothing changed\n`);
+    return;
+  }
+  for (const n of result.notes) process.stdout.write(`${COMMAND}: ${n}\n`);
+}
+
+runCli(COMMAND, () => main(process.argv));

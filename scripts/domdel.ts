@@ -1,0 +1,67 @@
+// domdel: remove a VM from the cluster in one atomic CIB change. A thin shell over lib/cib/vm.ts.
+import { Command } from 'commander';
+import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
+import { changeCib } from '../lib/cib/change.js';
+import { PlanError, planRemoveVm } from '../lib/cib/vm.js';
+import { resourceId, vmName } from '../lib/domain/names.js';
+import { cibTarget, locateResource } from '../lib/host/cib.js';
+
+const COMMAND = 'domdel';
+
+const DETAILS = `
+Removes the primitive vm-NAME and everything that refers to it, in one CIB update: its
+constraints and the ones of other VMs naming it (--avoid, --after), location constraints left by
+crm_resource --move/--ban, its place in --group-apart groups (a group left empty goes too).
+
+A VM that is running is refused: stop it first
+  crm_resource --resource vm-NAME --meta --set-parameter target-role --parameter-value Stopped
+or give --force, and Pacemaker stops it as soon as it is gone from the configuration. "Running"
+is what the CIB's status section says; a CIB file (CIB_file=PATH) usually has none, so there a
+VM counts as stopped.
+
+Examples:
+  domdel gum
+  CIB_file=cib.xml domdel --dry-run gum`;
+
+async function main(argv: readonly string[]): Promise<void> {
+  const program = withCliConventions(new Command(COMMAND), COMMAND)
+    .description('Remove a VM from the cluster, with every constraint and tag reference to it.')
+    .argument('<name>', 'VM name (the resource is vm-NAME)')
+    .option('--force', 'remove it even while it runs (Pacemaker then stops it)')
+    .option('--dry-run', 'print the change (a crm_diff patch) and change nothing')
+    .addHelpText('after', DETAILS);
+  program.parse(argv);
+  const o = program.opts<{ force?: boolean; dryRun?: boolean }>();
+  const parsed = vmName.safeParse(program.args[0]);
+  if (!parsed.success) throw new UsageError(`${JSON.stringify(program.args[0])}: ${parsed.error.issues[0]?.message}`);
+  const name = parsed.data;
+  const rid = resourceId(name);
+
+  const running = await locateResource(rid).catch(() => [] as string[]); // absent: the plan says so
+  if (running.length && !o.force) {
+    throw new Error(
+      `${rid} is running on ${running.join(', ')}; stop it first ` +
+        `(crm_resource --resource ${rid} --meta --set-parameter target-role --parameter-value Stopped) ` +
+        'or use --force to have Pacemaker stop it as it goes',
+    );
+  }
+
+  let result;
+  try {
+    result = await changeCib((cd, cib) => planRemoveVm(cd, cib, name), { dryRun: o.dryRun === true });
+  } catch (e) {
+    if (e instanceof PlanError) throw new UsageError(e.message);
+    throw e;
+  }
+  for (const w of result.warnings) process.stderr.write(`${COMMAND}: warning: ${w}\n`);
+  if (o.dryRun) {
+    process.stdout.write(`# dry run on ${cibTarget()}: nothing was changed\n`);
+    for (const n of result.notes) process.stdout.write(`# ${n}\n`);
+    process.stdout.write(result.patch ? `${result.patch.trimEnd()}\n` : '# (no difference)\n');
+    return;
+  }
+  if (running.length) process.stdout.write(`${COMMAND}: ${rid} was running on ${running.join(', ')}: Pacemaker stops it now\n`);
+  for (const n of result.notes) process.stdout.write(`${COMMAND}: ${n}\n`);
+}
+
+runCli(COMMAND, () => main(process.argv));

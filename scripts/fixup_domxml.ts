@@ -1,0 +1,90 @@
+// fixup_domxml: make a domain XML stable and cluster-ready. A thin shell over lib/domain/fixup.ts.
+import { Command } from 'commander';
+import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
+import { Cib } from '../lib/cib/model.js';
+import { knownVms } from '../lib/cib/vms.js';
+import { readInput, writeInPlace } from '../lib/cib/io.js';
+import { serialize } from '../lib/cib/xml.js';
+import { DomainDoc, DomainXmlError } from '../lib/domain/doc.js';
+import { FixupError, clashes, fixupDomain, identityOf, type KnownVm } from '../lib/domain/fixup.js';
+import { CibUnreachableError, cibTarget, queryCib } from '../lib/host/cib.js';
+
+const COMMAND = 'fixup_domxml';
+
+const DETAILS = `
+What it does (and leaves alone when already done, so running it twice changes nothing):
+  - a missing or "auto" <uuid> becomes a fixed random uuid;
+  - every <interface> without a MAC address gets a fixed random one (52:54:00:xx:xx:xx);
+    existing addresses are kept;
+  - the serial console logs to /var/log/corral/console/NAME.log (a pty serial console is added
+    when there is none); the startup_signal channel is left as it is;
+  - the name must be a valid VM name; uuid and MAC addresses must be well-formed;
+  - when a CIB is reachable (a live cluster, or CIB_file=PATH), no other VM there may have the
+    same name, uuid or any of the MAC addresses.
+
+Examples:
+  create_domxml --name gum --cpus 2 --mem 4g --bridge br0 | fixup_domxml - > gum.xml
+  fixup_domxml -i gum.xml
+  CIB_file=cib.xml fixup_domxml -i gum.xml`;
+
+async function main(argv: readonly string[]): Promise<void> {
+  const program = withCliConventions(new Command(COMMAND), COMMAND)
+    .description('Make a libvirt domain XML stable (fixed uuid and MAC addresses) and cluster-ready (console log).')
+    .argument('<file>', 'domain XML file, or - for stdin')
+    .option('-i, --in-place', 'rewrite FILE instead of writing to stdout')
+    .option('--no-cib', 'do not compare with the VMs in the cluster')
+    .option('-v, --verbose', 'say what was changed (on stderr)')
+    .addHelpText('after', DETAILS);
+  program.parse(argv);
+  const o = program.opts<{ inPlace?: boolean; cib: boolean; verbose?: boolean }>();
+  const file = program.args[0] as string;
+  if (o.inPlace && file === '-') throw new UsageError('--in-place needs a FILE, not - (stdin)');
+
+  let doc: DomainDoc;
+  try {
+    doc = DomainDoc.parse(await readInput(file));
+  } catch (e) {
+    if (e instanceof DomainXmlError) throw new UsageError(`${file}: ${e.message}`);
+    throw e;
+  }
+
+  let known: KnownVm[] = [];
+  if (o.cib) {
+    try {
+      const k = knownVms(Cib.parse(await queryCib()));
+      known = k.vms;
+      if (o.verbose) for (const w of k.warnings) process.stderr.write(`${COMMAND}: warning: ${w}\n`);
+    } catch (e) {
+      if (!(e instanceof CibUnreachableError)) throw e;
+      if (o.verbose) process.stderr.write(`${COMMAND}: no cluster reachable: not compared with other VMs\n`);
+    }
+  }
+
+  let changes: string[];
+  try {
+    changes = fixupDomain(doc, { takenMacs: known.flatMap((k) => k.macs) });
+  } catch (e) {
+    if (e instanceof FixupError) throw new UsageError(`${file}: ${e.message}`);
+    throw e;
+  }
+  const problems = clashes(identityOf(doc), known);
+  if (problems.length) {
+    throw new UsageError(
+      `${doc.name} clashes with VMs in ${cibTarget()}:\n  ${problems.join('\n  ')}\n` +
+        'a copy of another VM\'s XML? give it its own name, delete its <uuid> and <mac> lines, and run fixup_domxml again',
+    );
+  }
+  if (o.verbose) {
+    for (const c of changes) process.stderr.write(`${COMMAND}: ${c}\n`);
+    if (!changes.length) process.stderr.write(`${COMMAND}: already stable, nothing changed\n`);
+  }
+
+  const out = `${serialize(doc.root.ownerDocument, { indent: '  ' })}\n`;
+  if (o.inPlace) {
+    if (changes.length) await writeInPlace(file, out);
+  } else {
+    process.stdout.write(out);
+  }
+}
+
+runCli(COMMAND, () => main(process.argv));

@@ -1,0 +1,114 @@
+// nodecap: a node's capacity (utilization) for placement, and the cluster's placement-strategy.
+// A thin shell over lib/cib/vm.ts.
+import { Command } from 'commander';
+import { z } from 'zod';
+import { runCli, UsageError, withCliConventions, zodIssueLines } from '../lib/cli/errors.js';
+import { changeCib } from '../lib/cib/change.js';
+import { Cib } from '../lib/cib/model.js';
+import { nodeName } from '../lib/cib/options.js';
+import { PlanError, planNodeCapacity } from '../lib/cib/vm.js';
+import { formatMiB, sizeMiBSchema } from '../lib/domain/size.js';
+import { cibTarget, queryCib } from '../lib/host/cib.js';
+
+const COMMAND = 'nodecap';
+
+const STRATEGIES = ['balanced', 'utilization', 'minimal', 'default'] as const;
+
+const DETAILS = `
+Sets the node's utilization cpu (vCPUs it may run) and hv_memory (MiB of guest memory), the
+same names the VMs' utilization uses (domadd, VirtualDomain's autoset_utilization). Placement
+respects them only with a placement-strategy other than "default": when the cluster has none,
+nodecap sets it (balanced unless --placement-strategy says otherwise). One atomic CIB change.
+
+Without --cpus/--mem it shows the node's capacity; without NODE, every node's.
+
+Examples:
+  nodecap node1 --cpus 32 --mem 256g
+  nodecap node2 --mem 120g --placement-strategy utilization
+  CIB_file=cib.xml nodecap`;
+
+const args = z.object({
+  node: nodeName,
+  cpus: z
+    .string()
+    .regex(/^\d+$/, 'a number of vCPUs is a whole number, e.g. 32')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 100_000, 'between 1 and 100000 vCPUs')
+    .optional(),
+  mem: sizeMiBSchema({ minMiB: 1, maxMiB: 1024 * 1024 * 1024 }).optional(),
+  placementStrategy: z.enum(STRATEGIES).optional(),
+});
+
+const LABELS: Record<string, string> = { node: 'NODE', cpus: '--cpus', mem: '--mem', placementStrategy: '--placement-strategy' };
+
+function describeNode(cib: Cib, uname: string): string {
+  const n = cib.node(uname);
+  const u = n?.utilization ?? {};
+  const cpu = u.cpu === undefined ? 'cpu unset' : `cpu ${u.cpu}`;
+  const mem = u.hv_memory === undefined ? 'hv_memory unset' : `hv_memory ${u.hv_memory} (${formatMiB(Number(u.hv_memory))})`;
+  return `${uname}: ${cpu}, ${mem}`;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const program = withCliConventions(new Command(COMMAND), COMMAND)
+    .description("Set a node's capacity (utilization cpu and hv_memory) and the cluster's placement-strategy.")
+    .argument('[node]', 'node name (as in the CIB)')
+    .option('--cpus <n>', 'vCPUs the node may run')
+    .option('--mem <size>', 'guest memory the node may run, e.g. 256g (a plain number is MiB)')
+    .option('--placement-strategy <strategy>', `${STRATEGIES.join(', ')} (default: balanced, set only when unset)`)
+    .option('--dry-run', 'print the change (a crm_diff patch) and change nothing')
+    .addHelpText('after', DETAILS);
+  program.parse(argv);
+  const o = program.opts<{ cpus?: string; mem?: string; placementStrategy?: string; dryRun?: boolean }>();
+  const nodeArg = program.args[0];
+
+  if (nodeArg === undefined) {
+    if (o.cpus !== undefined || o.mem !== undefined || o.placementStrategy !== undefined) {
+      throw new UsageError('--cpus, --mem and --placement-strategy need a NODE');
+    }
+    const cib = Cib.parse(await queryCib());
+    process.stdout.write(`placement-strategy: ${cib.options['placement-strategy'] ?? 'unset (default)'}\n`);
+    for (const n of cib.nodes) process.stdout.write(`${describeNode(cib, n.uname)}\n`);
+    return;
+  }
+  const parsed = args.safeParse({ node: nodeArg, cpus: o.cpus, mem: o.mem, placementStrategy: o.placementStrategy });
+  if (!parsed.success) throw new UsageError(zodIssueLines(parsed.error, (p) => LABELS[String(p[0])] ?? String(p[0])).join('\n'));
+  const a = parsed.data;
+
+  if (a.cpus === undefined && a.mem === undefined && a.placementStrategy === undefined) {
+    const cib = Cib.parse(await queryCib());
+    if (!cib.node(a.node)) throw new UsageError(`there is no node ${a.node} in ${cibTarget()}`);
+    process.stdout.write(`${describeNode(cib, a.node)}\n`);
+    return;
+  }
+
+  let result;
+  try {
+    result = await changeCib(
+      (cd, cib) =>
+        planNodeCapacity(
+          cd,
+          cib,
+          a.node,
+          { cpus: a.cpus, memoryMiB: a.mem },
+          a.placementStrategy ?? 'balanced',
+          a.placementStrategy !== undefined,
+        ),
+      { dryRun: o.dryRun === true },
+    );
+  } catch (e) {
+    if (e instanceof PlanError) throw new UsageError(e.message);
+    throw e;
+  }
+  for (const w of result.warnings) process.stderr.write(`${COMMAND}: warning: ${w}\n`);
+  if (o.dryRun) {
+    process.stdout.write(`# dry run on ${cibTarget()}: nothing was changed\n`);
+    for (const n of result.notes) process.stdout.write(`# ${n}\n`);
+    process.stdout.write(result.patch ? `${result.patch.trimEnd()}\n` : '# (no difference)\n');
+    return;
+  }
+  for (const n of result.notes) process.stdout.write(`${COMMAND}: ${n}\n`);
+  if (!result.applied) process.stdout.write(`${COMMAND}: nothing changed\n`);
+}
+
+runCli(COMMAND, () => main(process.argv));
