@@ -1,0 +1,17 @@
+// corral: the cluster-wide commands. Each group of subcommands lives in lib/cli/corral/ and is
+// registered here; this file is only the shell.
+import { Command } from 'commander';
+import { runCli, withCliConventions } from '../lib/cli/errors.js';
+import { registerLab } from '../lib/cli/corral/lab.js';
+import { registerTables } from '../lib/cli/corral/tables.js';
+
+const COMMAND = 'corral';
+
+runCli(COMMAND, async () => {
+  const program = withCliConventions(new Command(COMMAND), COMMAND)
+    .description('Highly available VMs on Pacemaker and libvirt: the cluster at a glance, and the lab.')
+    .showHelpAfterError();
+  registerTables(program);
+  registerLab(program);
+  await program.parseAsync(process.argv);
+});
