@@ -2,13 +2,12 @@
 // lib/cib/vm.ts (what changes) and lib/cib/change.ts (how it is applied).
 import { Command } from 'commander';
 import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
-import { changeCib } from '../lib/cib/change.js';
+import { applyCibChange } from '../lib/cli/cib-change.js';
 import { readInput } from '../lib/cib/io.js';
 import { OptionError, parsePlacement, DEFAULT_AVOID_SCORE, type RawPlacement } from '../lib/cib/options.js';
-import { PlanError, planAddVm } from '../lib/cib/vm.js';
+import { planAddVm } from '../lib/cib/vm.js';
 import { DomainDoc, DomainXmlError } from '../lib/domain/doc.js';
 import { FixupError, checkDomain, unstableReasons } from '../lib/domain/fixup.js';
-import { cibTarget } from '../lib/host/cib.js';
 
 const COMMAND = 'domadd';
 
@@ -83,22 +82,8 @@ async function main(argv: readonly string[]): Promise<void> {
     );
   }
 
-  let result;
-  try {
-    result = await changeCib((cd, cib) => planAddVm(cd, cib, { doc, placement, replace: o.replace === true }), {
-      dryRun: o.dryRun === true,
-    });
-  } catch (e) {
-    if (e instanceof PlanError) throw new UsageError(e.message);
-    throw e;
-  }
-  for (const w of result.warnings) process.stderr.write(`${COMMAND}: warning: ${w}\n`);
-  if (o.dryRun) {
-    process.stdout.write(`# dry run on ${cibTarget()}: nothing was changed\n`);
-    for (const n of result.notes) process.stdout.write(`# ${n}\n`);
-    process.stdout.write(result.patch ? `${result.patch.trimEnd()}\n` : '# (no difference)\n');
-    return;
-  }
+  const result = await applyCibChange(COMMAND, (cd, cib) => planAddVm(cd, cib, { doc, placement, replace: o.replace === true }), o.dryRun === true);
+  if (!result) return;
   if (!result.applied) {
     process.stdout.write(`${COMMAND}: ${doc.name} is already like this; nothing changed\n`);
     return;

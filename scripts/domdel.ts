@@ -1,10 +1,10 @@
 // domdel: remove a VM from the cluster in one atomic CIB change. A thin shell over lib/cib/vm.ts.
 import { Command } from 'commander';
 import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
-import { changeCib } from '../lib/cib/change.js';
-import { PlanError, planRemoveVm } from '../lib/cib/vm.js';
+import { applyCibChange } from '../lib/cli/cib-change.js';
+import { planRemoveVm } from '../lib/cib/vm.js';
 import { resourceId, vmName } from '../lib/domain/names.js';
-import { cibTarget, locateResource } from '../lib/host/cib.js';
+import { locateResource } from '../lib/host/cib.js';
 
 const COMMAND = 'domdel';
 
@@ -46,20 +46,8 @@ async function main(argv: readonly string[]): Promise<void> {
     );
   }
 
-  let result;
-  try {
-    result = await changeCib((cd, cib) => planRemoveVm(cd, cib, name), { dryRun: o.dryRun === true });
-  } catch (e) {
-    if (e instanceof PlanError) throw new UsageError(e.message);
-    throw e;
-  }
-  for (const w of result.warnings) process.stderr.write(`${COMMAND}: warning: ${w}\n`);
-  if (o.dryRun) {
-    process.stdout.write(`# dry run on ${cibTarget()}: nothing was changed\n`);
-    for (const n of result.notes) process.stdout.write(`# ${n}\n`);
-    process.stdout.write(result.patch ? `${result.patch.trimEnd()}\n` : '# (no difference)\n');
-    return;
-  }
+  const result = await applyCibChange(COMMAND, (cd, cib) => planRemoveVm(cd, cib, name), o.dryRun === true);
+  if (!result) return;
   if (running.length) process.stdout.write(`${COMMAND}: ${rid} was running on ${running.join(', ')}: Pacemaker stops it now\n`);
   for (const n of result.notes) process.stdout.write(`${COMMAND}: ${n}\n`);
 }

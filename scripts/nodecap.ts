@@ -3,10 +3,10 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { runCli, UsageError, withCliConventions, zodIssueLines } from '../lib/cli/errors.js';
-import { changeCib } from '../lib/cib/change.js';
+import { applyCibChange } from '../lib/cli/cib-change.js';
 import { Cib } from '../lib/cib/model.js';
 import { nodeName } from '../lib/cib/options.js';
-import { PlanError, planNodeCapacity } from '../lib/cib/vm.js';
+import { planNodeCapacity } from '../lib/cib/vm.js';
 import { formatMiB, sizeMiBSchema } from '../lib/domain/size.js';
 import { cibTarget, queryCib } from '../lib/host/cib.js';
 
@@ -82,31 +82,13 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
 
-  let result;
-  try {
-    result = await changeCib(
-      (cd, cib) =>
-        planNodeCapacity(
-          cd,
-          cib,
-          a.node,
-          { cpus: a.cpus, memoryMiB: a.mem },
-          a.placementStrategy ?? 'balanced',
-          a.placementStrategy !== undefined,
-        ),
-      { dryRun: o.dryRun === true },
-    );
-  } catch (e) {
-    if (e instanceof PlanError) throw new UsageError(e.message);
-    throw e;
-  }
-  for (const w of result.warnings) process.stderr.write(`${COMMAND}: warning: ${w}\n`);
-  if (o.dryRun) {
-    process.stdout.write(`# dry run on ${cibTarget()}: nothing was changed\n`);
-    for (const n of result.notes) process.stdout.write(`# ${n}\n`);
-    process.stdout.write(result.patch ? `${result.patch.trimEnd()}\n` : '# (no difference)\n');
-    return;
-  }
+  const result = await applyCibChange(
+    COMMAND,
+    (cd, cib) =>
+      planNodeCapacity(cd, cib, a.node, { cpus: a.cpus, memoryMiB: a.mem }, a.placementStrategy ?? 'balanced', a.placementStrategy !== undefined),
+    o.dryRun === true,
+  );
+  if (!result) return;
   for (const n of result.notes) process.stdout.write(`${COMMAND}: ${n}\n`);
   if (!result.applied) process.stdout.write(`${COMMAND}: nothing changed\n`);
 }

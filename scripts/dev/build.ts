@@ -1,10 +1,12 @@
 // Bundles every OCF agent (agents/*.ts) and every command (scripts/*.ts) into one
 // self-contained executable file each: dist/agents/NAME and dist/bin/NAME, needing only node.
+// Fence agents (agents/fence_*.ts) go to dist/fence/NAME: they are installed where Pacemaker's
+// fencer looks for them (/usr/sbin), not among the OCF agents.
 // CommonJS output starts faster than ESM under Node 20. An agent's heavy part (its "core",
 // CORES below) is embedded as a string and compiled only when an action needs it, so the
 // steady-state monitor pays for Node and a few hundred lines, not for zod, execa and XML.
 import { build, type BuildOptions, type Plugin } from 'esbuild';
-import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 
@@ -42,7 +44,7 @@ function externalCore(specifier: string): Plugin {
   };
 }
 
-async function bundle(entry: string, outdir: string): Promise<void> {
+async function bundle(entry: string, outdir: string): Promise<string> {
   const name = basename(entry, '.ts');
   const outfile = join(root, 'dist', outdir, name);
   const core = outdir === 'agents' ? CORES[name] : undefined;
@@ -55,16 +57,28 @@ async function bundle(entry: string, outdir: string): Promise<void> {
     define.__CORRAL_CORE__ = JSON.stringify(packed.toString('base64'));
     plugins.push(externalCore(core.specifier));
   }
-  await build({ ...common, entryPoints: [entry], outfile, define, plugins, banner: { js: '#!/usr/bin/env node' } });
-  await chmod(outfile, 0o755);
+  const r = await build({ ...common, entryPoints: [entry], outfile, define, plugins, banner: { js: '#!/usr/bin/env node' }, write: false });
+  // Write, then rename: a test or a cluster running the previous build never sees half a file.
+  await mkdir(join(root, 'dist', outdir), { recursive: true });
+  await writeFile(`${outfile}.tmp`, r.outputFiles[0]!.contents, { mode: 0o755 });
+  await chmod(`${outfile}.tmp`, 0o755);
+  await rename(`${outfile}.tmp`, outfile);
+  return outfile;
 }
 
 await rm(join(root, 'dist'), { recursive: true, force: true });
+const isFenceAgent = (e: string) => basename(e).startsWith('fence_');
 const jobs = [
-  ...(await entries('agents')).map((e) => bundle(e, 'agents')),
+  ...(await entries('agents')).map((e) => bundle(e, isFenceAgent(e) ? 'fence' : 'agents')),
   ...(await entries('scripts')).map((e) => bundle(e, 'bin')),
 ];
-await Promise.all(jobs);
+const built = new Set(await Promise.all(jobs));
+// Remove what no longer has a source (renamed or deleted entries).
+for (const dir of ['agents', 'bin']) {
+  for (const n of await readdir(join(root, 'dist', dir)).catch(() => [] as string[])) {
+    if (!built.has(join(root, 'dist', dir, n))) await rm(join(root, 'dist', dir, n), { force: true });
+  }
+}
 // The repository is an ES module package; the extensionless bundles in dist/ are CommonJS.
 await mkdir(join(root, 'dist'), { recursive: true });
 await writeFile(join(root, 'dist/package.json'), '{ "type": "commonjs" }\n');

@@ -31,12 +31,12 @@ interface Run {
   stderr: string;
 }
 
-/** Runs scripts/COMMAND.ts with ARGS on the CIB file CIB. */
+/** Runs the built command (dist/bin/COMMAND, as installed) with ARGS on the CIB file CIB. */
 function cli(cib: string, command: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'scripts', `${command}.ts`), ...args],
+      join(ROOT, 'dist/bin', command),
+      args,
       { cwd: ROOT, env: { ...process.env, CIB_file: cib }, timeout: 60_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;

@@ -1,0 +1,23 @@
+// How the authoring commands make their one CIB change and report it: a plan the user got wrong
+// is a usage error (exit 2), warnings go to stderr, --dry-run prints the patch and changes nothing.
+import { changeCib, type ChangeResult, type Edit } from '../cib/change.js';
+import { PlanError } from '../cib/vm.js';
+import { cibTarget } from '../host/cib.js';
+import { UsageError } from './errors.js';
+
+/** Applies EDIT (or, with dryRun, prints it); returns the result, or undefined after a dry run. */
+export async function applyCibChange(command: string, edit: Edit, dryRun: boolean): Promise<ChangeResult | undefined> {
+  let result: ChangeResult;
+  try {
+    result = await changeCib(edit, { dryRun });
+  } catch (e) {
+    if (e instanceof PlanError) throw new UsageError(e.message);
+    throw e;
+  }
+  for (const w of result.warnings) process.stderr.write(`${command}: warning: ${w}\n`);
+  if (!dryRun) return result;
+  process.stdout.write(`# dry run on ${cibTarget()}: nothing was changed\n`);
+  for (const n of result.notes) process.stdout.write(`# ${n}\n`);
+  process.stdout.write(result.patch ? `${result.patch.trimEnd()}\n` : '# (no difference)\n');
+  return undefined;
+}
