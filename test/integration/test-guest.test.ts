@@ -1,0 +1,212 @@
+// The test guest against a real libvirtd and qemu (TCG): the shipped guest-side startup-signal
+// script talks to a host client on the channel's unix socket, the guest powers off on the ACPI
+// power button, and the kernel command line switches do what they say.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createConnection, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { run, runOk } from '../../lib/host/exec.js';
+import { startLibvirtDaemons } from '../../lib/host/libvirtd.js';
+import { ensureTestGuest, testGuestDomainXml, type TestGuest, type TestGuestDomainOptions } from '../../lib/lab/test-guest.js';
+
+const URI = 'qemu:///system';
+const virsh = (...args: string[]) => run('virsh', ['-c', URI, ...args], { timeoutMs: 60_000 });
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+let guest: TestGuest;
+let dir: string;
+const created = new Set<string>();
+
+beforeAll(async () => {
+  await startLibvirtDaemons();
+  await destroyLeftovers();
+  guest = await ensureTestGuest();
+  dir = await mkdtemp('/tmp/ctg-');
+  // The first domain start in a fresh libvirtd probes qemu (20–50 s): do it here, not in a test.
+  await runOk('virsh', ['-c', URI, 'domcapabilities', '--virttype', 'qemu'], { timeoutMs: 200_000 });
+}, 300_000);
+
+afterAll(async () => {
+  for (const name of created) await virsh('destroy', name);
+  if (dir) await rm(dir, { recursive: true, force: true });
+}, 120_000);
+
+/** Domains of earlier runs of this file whose process died (names carry the pid). */
+async function destroyLeftovers(): Promise<void> {
+  const r = await virsh('list', '--name');
+  for (const name of r.stdout.split('\n').map((s) => s.trim())) {
+    const m = /^ctg-(\d+)-/.exec(name);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      await virsh('destroy', name);
+    }
+  }
+}
+
+interface Booted {
+  name: string;
+  consoleLog: string;
+}
+
+async function boot(suffix: string, opts: Omit<TestGuestDomainOptions, 'name' | 'guest'> = {}): Promise<Booted> {
+  const name = `ctg-${process.pid}-${suffix}`;
+  const consoleLog = join(dir, `${name}.console.log`);
+  const file = join(dir, `${name}.xml`);
+  await writeFile(file, testGuestDomainXml({ name, guest, consoleLog, ...opts }));
+  created.add(name);
+  await runOk('virsh', ['-c', URI, 'create', file], { timeoutMs: 120_000 });
+  return { name, consoleLog };
+}
+
+async function consoleText(d: Booted): Promise<string> {
+  try {
+    return await readFile(d.consoleLog, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Waits until the console log contains TEXT; returns the whole log. */
+async function waitForConsole(d: Booted, text: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const log = await consoleText(d);
+    if (log.includes(text)) return log;
+    if (Date.now() > deadline) throw new Error(`console of ${d.name} lacks "${text}" after ${timeoutMs} ms:\n${log.slice(-2000)}`);
+    await sleep(200);
+  }
+}
+
+async function channelPath(name: string): Promise<string> {
+  const xml = (await runOk('virsh', ['-c', URI, 'dumpxml', name])).stdout;
+  for (const m of xml.matchAll(/<channel type='unix'>([\s\S]*?)<\/channel>/g)) {
+    const body = m[1]!;
+    const path = /<source mode='bind' path='([^']+)'/.exec(body)?.[1];
+    if (/name='startup_signal'/.test(body) && path) return path;
+  }
+  throw new Error(`no startup_signal channel with a source path in the live XML of ${name}`);
+}
+
+/** A host-side client of the channel's unix socket, reading lines. */
+class ChannelClient {
+  private buffer = '';
+  private readonly lines: string[] = [];
+  private wake: (() => void) | undefined;
+  received = '';
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      this.received += chunk;
+      this.buffer += chunk;
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        this.lines.push(this.buffer.slice(0, nl));
+        this.buffer = this.buffer.slice(nl + 1);
+      }
+      this.wake?.();
+    });
+    socket.on('error', () => this.wake?.());
+  }
+
+  static connect(path: string): Promise<ChannelClient> {
+    return new Promise((resolve, reject) => {
+      const s = createConnection(path);
+      s.once('connect', () => resolve(new ChannelClient(s)));
+      s.once('error', reject);
+    });
+  }
+
+  /** The next complete line, or undefined after TIMEOUTMS. */
+  async nextLine(timeoutMs: number): Promise<string | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.lines.length === 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      this.wake = undefined;
+    }
+    return this.lines.shift();
+  }
+
+  send(line: string): void {
+    this.socket.write(`${line}\n`);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+describe('the test guest', () => {
+  it('sends "ready TOKEN" on the startup_signal channel until the host answers "ack TOKEN"', async () => {
+    const d = await boot('signal');
+    const path = await channelPath(d.name);
+
+    // A first client that never acks: the guest keeps going.
+    const first = await ChannelClient.connect(path);
+    const ready = await first.nextLine(60_000);
+    expect(ready).toMatch(/^ready [0-9a-f]{32}$/);
+    const token = ready!.slice('ready '.length);
+    first.close();
+
+    // A second client: a wrong token is not an ack, the guest repeats its line once a second.
+    const second = await ChannelClient.connect(path);
+    second.send('ack 0123456789abcdef0123456789abcdef');
+    expect(await second.nextLine(5_000)).toBe(`ready ${token}`);
+    expect(await second.nextLine(5_000)).toBe(`ready ${token}`);
+    expect(await consoleText(d)).not.toContain('startup signal acknowledged');
+
+    second.send(`ack ${token}`);
+    const log = await waitForConsole(d, 'corral-test-guest: startup signal acknowledged', 10_000);
+    expect(log).toContain('corral-test-guest: booted');
+    second.close();
+  }, 120_000);
+
+  it('powers off on the ACPI power button: virsh shutdown makes the domain disappear', async () => {
+    const d = await boot('acpi', { signal: false });
+    await waitForConsole(d, 'corral-test-guest: booted', 60_000);
+    expect((await virsh('domstate', d.name)).stdout).toContain('running');
+
+    await runOk('virsh', ['-c', URI, 'shutdown', d.name]);
+    const deadline = Date.now() + 10_000;
+    let gone = false;
+    while (!gone && Date.now() < deadline) {
+      const r = await virsh('domstate', d.name);
+      gone = r.exitCode !== 0 && /failed to get domain|not found/i.test(r.stderr);
+      if (!gone) await sleep(200);
+    }
+    expect(gone).toBe(true);
+    created.delete(d.name);
+    expect(await consoleText(d)).toContain('corral-test-guest: power button: powering off');
+  }, 120_000);
+
+  it('honours corral.signal=never, corral.acpi=ignore and corral.tick=1', async () => {
+    const d = await boot('quiet', { neverSignal: true, ignoreAcpi: true, tick: true });
+    const client = await ChannelClient.connect(await channelPath(d.name));
+    await waitForConsole(d, 'corral-test-guest: booted', 60_000);
+    await runOk('virsh', ['-c', URI, 'shutdown', d.name]);
+    const ticksBefore = countTicks(await consoleText(d));
+
+    await sleep(5_000);
+    expect(client.received).toBe('');
+    expect((await virsh('domstate', d.name)).stdout).toContain('running');
+    const log = await consoleText(d);
+    expect(countTicks(log)).toBeGreaterThanOrEqual(ticksBefore + 3);
+    expect(log).not.toContain('powering off');
+    expect(log).not.toContain('startup-signal');
+    client.close();
+  }, 120_000);
+});
+
+function countTicks(log: string): number {
+  return (log.match(/^corral-test-guest: tick \d+/gm) ?? []).length;
+}
