@@ -5,45 +5,38 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { run, runOk } from '../../lib/host/exec.js';
-import { startLibvirtDaemons } from '../../lib/host/libvirtd.js';
+import { DomainDoc } from '../../lib/domain/doc.js';
+import type { RunResult } from '../../lib/host/exec.js';
+import { createLab, destroyLab, nodePath, nodeVirsh, startLibvirtAll, type LabNode } from '../../lib/lab/node.js';
 import { ensureTestGuest, testGuestDomainXml, type TestGuest, type TestGuestDomainOptions } from '../../lib/lab/test-guest.js';
 
-const URI = 'qemu:///system';
-const virsh = (...args: string[]) => run('virsh', ['-c', URI, ...args], { timeoutMs: 60_000 });
+// libvirtd runs in a lab node (tini as PID 1 reaps qemu; the host's PID 1 may not).
+const LAB = 'it-guest';
+let node: LabNode;
+const virsh = (...args: string[]) => nodeVirsh(node, args, 60_000);
+async function virshOk(...args: string[]): Promise<RunResult> {
+  const r = await virsh(...args);
+  if (r.exitCode !== 0) throw new Error(`virsh ${args.join(' ')}: ${r.stderr}`);
+  return r;
+}
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let guest: TestGuest;
 let dir: string;
-const created = new Set<string>();
 
 beforeAll(async () => {
-  await startLibvirtDaemons();
-  await destroyLeftovers();
   guest = await ensureTestGuest();
-  dir = await mkdtemp('/tmp/ctg-');
-  // The first domain start in a fresh libvirtd probes qemu (20–50 s): do it here, not in a test.
-  await runOk('virsh', ['-c', URI, 'domcapabilities', '--virttype', 'qemu'], { timeoutMs: 200_000 });
+  await destroyLab(LAB);
+  const lab = await createLab({ name: LAB, nodes: ['tg1'], subnet: '10.213.90' });
+  node = lab.nodes[0]!;
+  await startLibvirtAll(lab.nodes);
+  dir = await mkdtemp('/tmp/ctg-'); // the node shares the host's /tmp
 }, 300_000);
 
 afterAll(async () => {
-  for (const name of created) await virsh('destroy', name);
+  await destroyLab(LAB);
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 120_000);
-
-/** Domains of earlier runs of this file whose process died (names carry the pid). */
-async function destroyLeftovers(): Promise<void> {
-  const r = await virsh('list', '--name');
-  for (const name of r.stdout.split('\n').map((s) => s.trim())) {
-    const m = /^ctg-(\d+)-/.exec(name);
-    if (!m) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch {
-      await virsh('destroy', name);
-    }
-  }
-}
 
 interface Booted {
   name: string;
@@ -51,12 +44,11 @@ interface Booted {
 }
 
 async function boot(suffix: string, opts: Omit<TestGuestDomainOptions, 'name' | 'guest'> = {}): Promise<Booted> {
-  const name = `ctg-${process.pid}-${suffix}`;
+  const name = `ctg-${suffix}`;
   const consoleLog = join(dir, `${name}.console.log`);
   const file = join(dir, `${name}.xml`);
   await writeFile(file, testGuestDomainXml({ name, guest, consoleLog, ...opts }));
-  created.add(name);
-  await runOk('virsh', ['-c', URI, 'create', file], { timeoutMs: 120_000 });
+  await virshOk('create', file);
   return { name, consoleLog };
 }
 
@@ -79,14 +71,12 @@ async function waitForConsole(d: Booted, text: string, timeoutMs: number): Promi
   }
 }
 
+/** The host path (through the node's /proc/PID/root) of the domain's startup_signal socket. */
 async function channelPath(name: string): Promise<string> {
-  const xml = (await runOk('virsh', ['-c', URI, 'dumpxml', name])).stdout;
-  for (const m of xml.matchAll(/<channel type='unix'>([\s\S]*?)<\/channel>/g)) {
-    const body = m[1]!;
-    const path = /<source mode='bind' path='([^']+)'/.exec(body)?.[1];
-    if (/name='startup_signal'/.test(body) && path) return path;
-  }
-  throw new Error(`no startup_signal channel with a source path in the live XML of ${name}`);
+  const channel = DomainDoc.parse((await virshOk('dumpxml', name)).stdout).virtioChannel('startup_signal');
+  const path = channel?.getElementsByTagName('source')[0]?.getAttribute('path');
+  if (!path) throw new Error(`no startup_signal channel with a source path in the live XML of ${name}`);
+  return nodePath(node, path);
 }
 
 /** A host-side client of the channel's unix socket, reading lines. */
@@ -176,7 +166,7 @@ describe('the test guest', () => {
     await waitForConsole(d, 'corral-test-guest: booted', 60_000);
     expect((await virsh('domstate', d.name)).stdout).toContain('running');
 
-    await runOk('virsh', ['-c', URI, 'shutdown', d.name]);
+    await virshOk('shutdown', d.name);
     const deadline = Date.now() + 10_000;
     let gone = false;
     while (!gone && Date.now() < deadline) {
@@ -185,7 +175,6 @@ describe('the test guest', () => {
       if (!gone) await sleep(200);
     }
     expect(gone).toBe(true);
-    created.delete(d.name);
     expect(await consoleText(d)).toContain('corral-test-guest: power button: powering off');
   }, 120_000);
 
@@ -193,7 +182,7 @@ describe('the test guest', () => {
     const d = await boot('quiet', { neverSignal: true, ignoreAcpi: true, tick: true });
     const client = await ChannelClient.connect(await channelPath(d.name));
     await waitForConsole(d, 'corral-test-guest: booted', 60_000);
-    await runOk('virsh', ['-c', URI, 'shutdown', d.name]);
+    await virshOk('shutdown', d.name);
     const ticksBefore = countTicks(await consoleText(d));
 
     await sleep(5_000);
