@@ -8,6 +8,17 @@ export function consoleLogPath(dir: string, name: string): string {
   return `${dir.replace(/\/+$/, '')}/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.log`;
 }
 
+function ownerElement(doc: DomainDoc): Element | undefined {
+  const metadata = child(doc.root, 'metadata');
+  if (!metadata) return undefined;
+  return Array.from(metadata.childNodes).find((n) => n.nodeType === 1 && (n as Element).namespaceURI === AGENT_XMLNS) as Element | undefined;
+}
+
+/** The resource that started this (live) domain, from the metadata prepareForCreate() added. */
+export function ownerOf(doc: DomainDoc): string | undefined {
+  return ownerElement(doc)?.textContent?.trim() || undefined;
+}
+
 /** Adds the console log to the first serial device (unless it has one) and the owner metadata. */
 export function prepareForCreate(doc: DomainDoc, opts: { consoleLogDir: string; resource: string }): { xml: string; consoleLog?: string } {
   let consoleLog: string | undefined;
@@ -24,7 +35,7 @@ export function prepareForCreate(doc: DomainDoc, opts: { consoleLogDir: string; 
     }
   }
   const metadata = ensureChild(doc.root, 'metadata');
-  const owner = Array.from(metadata.childNodes).find((n) => n.nodeType === 1 && (n as Element).namespaceURI === AGENT_XMLNS) as Element | undefined;
+  const owner = ownerElement(doc);
   if (owner) owner.textContent = opts.resource;
   else {
     const el = metadata.ownerDocument.createElementNS(AGENT_XMLNS, 'corral:resource');

@@ -6,16 +6,16 @@ import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import { log } from '../ocf/log.js';
 import { knownIdentity, sleep, type Ctx } from './context.js';
 import { observe } from './observe.js';
-import { AGENT_XMLNS } from './prepare.js';
+import { ownerOf } from './prepare.js';
+import { DomainDoc } from '../domain/doc.js';
 import { isAlive, qemuProcesses, type Identity } from './procs.js';
 import { clearState, lockFile, paths } from './state.js';
 
 /** With no readable configuration and nothing recorded: the domain whose metadata names this resource. */
 async function findByOwner(ctx: Ctx): Promise<Identity | undefined> {
-  const needle = new RegExp(`<corral:resource xmlns:corral="${AGENT_XMLNS}">${ctx.resource.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</corral:resource>`);
   for (const name of await listNames(ctx.virsh)) {
-    const xml = await dumpxml(ctx.virsh, name).catch(() => '');
-    if (needle.test(xml)) return { name };
+    const xml = await dumpxml(ctx.virsh, name).catch(() => undefined);
+    if (xml && ownerOf(DomainDoc.parse(xml)) === ctx.resource) return { name };
   }
   return undefined;
 }

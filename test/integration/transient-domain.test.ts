@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTestGuest, testGuestDomainXml, type TestGuest, type TestGuestDomainOptions } from '../../lib/lab/test-guest.js';
-import { createLab, destroyLab, nodeVirsh, restartLibvirtd, startLibvirtAll, stopLibvirtd, type LabNode } from '../../lib/lab/node.js';
+import { rm } from 'node:fs/promises';
+import { createLab, destroyLab, nodePath, nodeVirsh, restartLibvirtd, startLibvirtAll, stopLibvirtd, type LabNode } from '../../lib/lab/node.js';
 import { AGENT, agent, agentEnv, consoleLog, domState, killGroupsOf, qemuPids, sharedFile, uuid, waitFor } from '../support/agent-lab.js';
 
 const LAB = 'it-agent';
@@ -192,6 +193,16 @@ describe('safety', () => {
     const broken = { ...env, OCF_RESKEY_config: '<domain><name>' };
     expect((await agent(a, 'monitor', broken)).code).toBe(0);
     expect((await agent(a, 'stop', broken)).code).toBe(0);
+    expect(await gone(a, name)).toBe(true);
+  });
+
+  it('with a broken configuration and nothing recorded, stop finds the domain by its owner metadata', async () => {
+    const name = 'td-owner';
+    const env = agentEnv('vm-td-owner', xml(name, { signal: false }), 60_000);
+    expect((await agent(a, 'start', env)).code).toBe(0);
+    await rm(await nodePath(a, '/run/corral/TransientDomain/vm-td-owner.json'));
+    const stop = await agent(a, 'stop', { ...env, OCF_RESKEY_config: '<domain><name>' });
+    expect(stop.code, stop.stderr).toBe(0);
     expect(await gone(a, name)).toBe(true);
   });
 

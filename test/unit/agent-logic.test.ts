@@ -4,7 +4,7 @@ import { metadataXml, parseParams } from '../../lib/ocf/params.js';
 import { quickIdentity } from '../../lib/vm/config.js';
 import { migrationUris, withSuffix } from '../../lib/vm/migrate.js';
 import { transientDomainSpec, type TransientDomainParams } from '../../lib/vm/params.js';
-import { AGENT_XMLNS, prepareForCreate } from '../../lib/vm/prepare.js';
+import { AGENT_XMLNS, ownerOf, prepareForCreate } from '../../lib/vm/prepare.js';
 import { isQemuFor } from '../../lib/vm/procs.js';
 
 const XML = `<domain type="qemu">
@@ -114,6 +114,14 @@ describe('the XML handed to virsh create', () => {
     expect(log.getAttribute('append')).toBe('on');
     expect(xml).toContain(`<corral:resource xmlns:corral="${AGENT_XMLNS}">vm-gum</corral:resource>`);
     expect(xml).toContain('<app:info xmlns:app="urn:x"><name>decoy</name></app:info>');
+  });
+
+  it('names the owning resource so a stop can find the domain without its configuration', () => {
+    const { xml } = prepareForCreate(DomainDoc.parse(XML), { consoleLogDir: '/l', resource: 'vm-gum' });
+    // libvirt writes metadata back with single quotes and its own prefix placement.
+    const live = xml.replace(/"/g, "'");
+    expect(ownerOf(DomainDoc.parse(live))).toBe('vm-gum');
+    expect(ownerOf(DomainDoc.parse(XML))).toBeUndefined();
   });
 
   it('keeps a console log the configuration already has', () => {
