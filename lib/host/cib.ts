@@ -137,3 +137,155 @@ export async function simulate(file: string, opts: SimulateOptions = {}): Promis
   collect(kid(kid(root, 'revised_cluster_status'), 'resources'));
   return { placement, xml: xml.stdout };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Cluster status and actions (crm_mon, crmadmin, crm_resource, crm_failcount, stonith_admin).
+// Each takes an optional runner (Via), so the same call works on this host (the default) or inside
+// a lab node (lib/lab/cluster.ts nodeVia() runs the tool there); names ending in On are the
+// runner-taking twins of the host-only functions below.
+
+/** Runs a Pacemaker tool: FILE ARGS with a timeout; never throws for a non-zero exit. */
+export type PcmkRunner = (file: string, args: readonly string[], opts: { timeoutMs: number; input?: string }) => Promise<RunResult>;
+
+export interface Via {
+  /** Where the tool runs (default: this host). */
+  runner?: PcmkRunner;
+  timeoutMs?: number;
+}
+
+function tool(via: Via | undefined, file: string, args: readonly string[], input?: string): Promise<RunResult> {
+  const timeoutMs = via?.timeoutMs ?? TIMEOUT_MS;
+  return via?.runner ? via.runner(file, args, { timeoutMs, input }) : run(file, args, { timeoutMs, input });
+}
+
+/** `crm_mon --one-shot --inactive --output-as=xml`: the cluster's state as crm_mon sees it. */
+export async function crmMonXmlOn(via?: Via): Promise<string> {
+  const r = await tool(via, 'crm_mon', ['--one-shot', '--inactive', '--output-as=xml']);
+  if (r.exitCode !== 0) throw failure('reading the cluster status', r);
+  return r.stdout;
+}
+
+/** `crm_mon --one-shot ARGS` as text, for people. */
+export async function crmMonText(args: readonly string[] = [], via?: Via): Promise<string> {
+  const r = await tool(via, 'crm_mon', ['--one-shot', ...args]);
+  if (r.exitCode !== 0) throw failure('reading the cluster status', r);
+  return r.stdout;
+}
+
+/** The name of the DC (`crmadmin --dc_lookup`), or undefined while there is none. */
+export async function dcName(via?: Via): Promise<string | undefined> {
+  // crmadmin waits for an answer (by default long); a cluster without a DC answers nothing.
+  const r = await tool(via, 'crmadmin', ['--dc_lookup', '--quiet', '--timeout', String(Math.min(via?.timeoutMs ?? 5000, 5000))]);
+  if (r.exitCode !== 0) return undefined;
+  const name = (r.stdout || r.stderr).trim().split('\n').pop()?.trim();
+  return name && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name) ? name : undefined;
+}
+
+/** The controller state of NODE (`crmadmin --status`), e.g. S_IDLE, or undefined if it does not answer. */
+export async function controllerState(node: string, via?: Via): Promise<string | undefined> {
+  const r = await tool(via, 'crmadmin', ['--status', node, '--quiet', '--timeout', String(Math.min(via?.timeoutMs ?? 5000, 5000))]);
+  if (r.exitCode !== 0) return undefined;
+  return /\b(S_[A-Z_]+)\b/.exec(`${r.stdout}\n${r.stderr}`)?.[1];
+}
+
+/** Ban RESOURCE from where it runs and send it to NODE (`crm_resource --move`): Pacemaker then
+ *  migrates it live when the resource allows it. Leaves a location constraint: clearResource(). */
+export async function moveResourceOn(id: string, node: string, via?: Via): Promise<void> {
+  const r = await tool(via, 'crm_resource', ['--move', '--resource', id, '--node', node]);
+  if (r.exitCode !== 0) throw failure(`moving ${id} to ${node}`, r);
+}
+
+/** Drops the constraints crm_resource --move/--ban left for RESOURCE (`crm_resource --clear`). */
+export async function clearResourceOn(id: string, via?: Via): Promise<void> {
+  const r = await tool(via, 'crm_resource', ['--clear', '--resource', id]);
+  if (r.exitCode !== 0) throw failure(`clearing the move constraints of ${id}`, r);
+}
+
+/** Forgets RESOURCE's failures and operation history (`crm_resource --cleanup`). */
+export async function cleanupResourceOn(id: string, via?: Via): Promise<void> {
+  const r = await tool(via, 'crm_resource', ['--cleanup', '--resource', id]);
+  if (r.exitCode !== 0) throw failure(`cleaning up ${id}`, r);
+}
+
+/** RESOURCE's fail count on NODE (`crm_failcount --query`); 0 when it has none. */
+export async function failCount(id: string, node: string, via?: Via): Promise<number> {
+  const r = await tool(via, 'crm_failcount', ['--query', '--resource', id, '--node', node]);
+  if (r.exitCode !== 0) throw failure(`reading the fail count of ${id} on ${node}`, r);
+  const v = /value=(\S+)/.exec(r.stdout)?.[1];
+  if (v === undefined || v === '(null)') return 0;
+  if (/^\+?INFINITY$/i.test(v)) return Number.POSITIVE_INFINITY;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`crm_failcount printed an unexpected value: ${r.stdout.trim()}`);
+  return n;
+}
+
+/** Sets a cluster property (`crm_attribute --type crm_config`). */
+export async function setClusterProperty(name: string, value: string, via?: Via): Promise<void> {
+  const r = await tool(via, 'crm_attribute', ['--type', 'crm_config', '--name', name, '--update', value]);
+  if (r.exitCode !== 0) throw failure(`setting the cluster property ${name}`, r);
+}
+
+/** A cluster property's value (`crm_attribute --type crm_config --query`), undefined when unset. */
+export async function getClusterProperty(name: string, via?: Via): Promise<string | undefined> {
+  const r = await tool(via, 'crm_attribute', ['--type', 'crm_config', '--name', name, '--query', '--quiet']);
+  if (r.exitCode === 0) return r.stdout.trim();
+  if (r.exitCode === 105 || /No such device|not found/i.test(r.stderr)) return undefined;
+  throw failure(`reading the cluster property ${name}`, r);
+}
+
+export interface FenceEvent {
+  action: string;
+  target: string;
+  /** The node that carried it out (the device's host). */
+  executioner?: string;
+  /** The node that asked for it. */
+  origin?: string;
+  client?: string;
+  /** success, failed, pending … */
+  status: string;
+  /** When it completed (ms since the epoch), if it did. */
+  completedMs?: number;
+}
+
+/** Fencing history of NODE (default: every node), newest first (`stonith_admin --history`). */
+export async function fenceHistory(node = '*', via?: Via): Promise<FenceEvent[]> {
+  const r = await tool(via, 'stonith_admin', ['--history', node, '--output-as=xml']);
+  if (r.exitCode !== 0) throw failure('reading the fencing history', r);
+  const root = parseXNode(r.stdout);
+  const out: FenceEvent[] = [];
+  // <list name="fencing history"><fence_event …/></list> (older versions: <fence_history>)
+  const events = [...kids(kid(root, 'list'), 'fence_event'), ...kids(kid(root, 'fence_history'), 'fence_event')];
+  for (const e of events) {
+    const completed = e.attrs.completed ? Date.parse(e.attrs.completed.replace(' ', 'T')) : Number.NaN;
+    out.push({
+      action: e.attrs.action ?? '',
+      target: e.attrs.target ?? '',
+      executioner: e.attrs.delegate,
+      origin: e.attrs.origin,
+      client: e.attrs.client,
+      status: e.attrs.status ?? '',
+      completedMs: Number.isFinite(completed) ? completed : undefined,
+    });
+  }
+  return out.sort((a, b) => (b.completedMs ?? Number.MAX_SAFE_INTEGER) - (a.completedMs ?? Number.MAX_SAFE_INTEGER));
+}
+
+/** Asks the cluster to fence NODE (`stonith_admin --reboot` or `--off`), waiting up to the timeout. */
+export async function fenceNode(node: string, action: 'reboot' | 'off', via?: Via): Promise<void> {
+  const seconds = Math.max(1, Math.round((via?.timeoutMs ?? TIMEOUT_MS) / 1000) - 5);
+  const r = await tool(via, 'stonith_admin', [action === 'off' ? '--fence' : '--reboot', node, '--timeout', String(seconds)]);
+  if (r.exitCode !== 0) throw failure(`fencing ${node} (${action})`, r);
+}
+
+/** The live CIB (or its SCOPE section) via the runner (`cibadmin --query`). */
+export async function queryCibVia(via: Via, scope?: 'resources' | 'constraints' | 'crm_config' | 'nodes' | 'status'): Promise<string> {
+  const r = await tool(via, 'cibadmin', ['--query', ...(scope ? ['--scope', scope] : [])]);
+  if (r.exitCode !== 0) throw failure('reading the CIB', r);
+  return r.stdout;
+}
+
+/** Replaces SCOPE's section of the live CIB with XML (`cibadmin --replace`), one update. */
+export async function replaceCibSection(scope: 'resources' | 'constraints' | 'crm_config' | 'rsc_defaults' | 'op_defaults', xml: string, via?: Via): Promise<void> {
+  const r = await tool(via, 'cibadmin', ['--replace', '--scope', scope, '--xml-pipe'], xml);
+  if (r.exitCode !== 0) throw failure(`replacing the ${scope} section of the CIB`, r);
+}

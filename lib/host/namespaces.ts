@@ -211,7 +211,7 @@ export function nsenterArgs(initPid: number): string[] {
 }
 
 export interface NsRunOptions extends RunOptions {
-  /** Start the program with only PATH and LANG in its environment (for daemons). */
+  /** Start the program with only PATH, LANG and `env` in its environment (for daemons). */
   cleanEnv?: boolean;
 }
 
@@ -229,7 +229,13 @@ const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export async function nsRun(initPid: number, file: string, args: readonly string[], opts: NsRunOptions = {}): Promise<RunResult> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_NS_TIMEOUT_MS;
   const inner: string[] = [];
-  if (opts.cleanEnv) inner.push('/usr/bin/env', '-i', `PATH=${CLEAN_PATH}`, 'LANG=C.UTF-8');
+  if (opts.cleanEnv) {
+    inner.push('/usr/bin/env', '-i', `PATH=${CLEAN_PATH}`, 'LANG=C.UTF-8');
+    for (const [k, v] of Object.entries(opts.env ?? {})) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name ${JSON.stringify(k)}`);
+      if (v !== undefined) inner.push(`${k}=${v}`);
+    }
+  }
   inner.push(TOOLS.timeout, '--kill-after=1', Math.max(0.1, timeoutMs / 1000).toFixed(1), file, ...args);
   const { cleanEnv: _c, ...runOpts } = opts;
   const r = await run(TOOLS.nsenter, [...nsenterArgs(initPid), ...inner], { ...runOpts, timeoutMs: timeoutMs + 3000 });
@@ -244,12 +250,73 @@ export async function nsRunOk(initPid: number, file: string, args: readonly stri
   return r;
 }
 
+/**
+ * Starts FILE ARGS as a daemon inside the node: its own session (start-stop-daemon --background),
+ * stdout/stderr to LOGFILE (a path inside the node), a clean environment plus ENV, reparented to
+ * the node's PID 1 when start-stop-daemon exits. Returns once it is forked; the daemon's own
+ * readiness is the caller's to check.
+ */
+export async function nsStartDaemon(
+  initPid: number,
+  file: string,
+  args: readonly string[],
+  opts: { env?: Record<string, string>; logFile?: string; timeoutMs?: number } = {},
+): Promise<void> {
+  // --oknodo: a daemon of that executable already running in the node is success, not a second copy.
+  const ssd = ['--start', '--background', '--oknodo', ...(opts.logFile !== undefined ? ['--output', opts.logFile] : []), '--exec', file];
+  await nsRunOk(initPid, TOOLS.startStopDaemon, [...ssd, '--', ...args], { cleanEnv: true, env: opts.env, timeoutMs: opts.timeoutMs ?? QUICK });
+}
+
+/**
+ * Starts ARGV detached in network namespace NETNS of the host (own session, stdio to LOGFILE, PID
+ * written to PIDFILE by start-stop-daemon): a host-side daemon that belongs to a lab, found and
+ * stopped through that namespace like the lab's other processes. Returns the daemon's host PID.
+ */
+export async function startNetnsDaemon(opts: {
+  netns: string;
+  argv: readonly string[];
+  pidFile: string;
+  logFile: string;
+  env?: Record<string, string>;
+}): Promise<number> {
+  const [file, ...args] = opts.argv;
+  if (file === undefined || !file.startsWith('/')) throw new Error('startNetnsDaemon needs an absolute program path');
+  const envArgs: string[] = [];
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name ${JSON.stringify(k)}`);
+    envArgs.push(`${k}=${v}`);
+  }
+  await runOk(
+    TOOLS.startStopDaemon,
+    [
+      '--start', '--background', '--make-pidfile', '--pidfile', opts.pidFile, '--output', opts.logFile,
+      '--exec', TOOLS.nsenter, '--',
+      `--net=/run/netns/${opts.netns}`,
+      '/usr/bin/env', '-i', `PATH=${CLEAN_PATH}`, 'LANG=C.UTF-8', ...envArgs, file, ...args,
+    ],
+    { timeoutMs: QUICK },
+  );
+  const pid = await readPidFile(opts.pidFile);
+  if (pid === undefined) throw new Error(`start-stop-daemon wrote no PID to ${opts.pidFile}`);
+  return pid;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Mounts inside a node's mount namespace
 
 /** Bind-mounts host path SOURCE (as seen in the node before any hiding mount) onto TARGET. */
 export async function nsBindMount(initPid: number, source: string, target: string): Promise<void> {
   await nsRunOk(initPid, 'mount', ['--bind', source, target], { timeoutMs: QUICK });
+}
+
+/**
+ * Mounts a read-only overlay of LOWERDIRS (first one wins) onto TARGET inside the node: how the
+ * lab adds files to a system directory of the node (/usr/sbin, the OCF agents) without touching
+ * the host's copy. LOWERDIRS may include TARGET itself, which then shows through.
+ */
+export async function nsMountOverlay(initPid: number, lowerdirs: readonly string[], target: string): Promise<void> {
+  for (const d of lowerdirs) if (/[,:\\]/.test(d)) throw new Error(`overlay lower directory ${d} contains , : or \\`);
+  await nsRunOk(initPid, 'mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdirs.join(':')}`, target], { timeoutMs: QUICK });
 }
 
 export async function nsMountTmpfs(initPid: number, target: string, options: string): Promise<void> {
@@ -333,6 +400,15 @@ export async function pidNsProcesses(initPid: number): Promise<NsProcess[]> {
     }
   }
   return out;
+}
+
+/** The command line of PID (its arguments), or undefined when it is gone. */
+export async function pidCmdline(pid: number): Promise<string[] | undefined> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((s) => s !== '');
+  } catch {
+    return undefined;
+  }
 }
 
 /** True while PID exists and is not a zombie. */

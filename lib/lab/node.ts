@@ -264,6 +264,9 @@ export async function destroyLab(name: string, loc: LabLocation = {}): Promise<D
     }
   }
 
+  // The switch's namespace first: it holds the lab's host-side daemons (the power controller),
+  // which must not power a node back on while the nodes are being taken down.
+  await ns.killNetnsProcesses(sw, undefined);
   const killed: string[] = [];
   await Promise.all(
     [...nodeNs].map(async ([netns, initPid]) => {
@@ -273,7 +276,6 @@ export async function destroyLab(name: string, loc: LabLocation = {}): Promise<D
     }),
   );
   await ns.killNetnsProcesses(sw, undefined);
-
   const deleted: string[] = [];
   for (const netns of [...nodeNs.keys(), sw]) {
     if (!(await ns.netnsExists(netns))) continue;

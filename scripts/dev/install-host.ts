@@ -1,6 +1,7 @@
 // Installs the built executables on this host (or under $DESTDIR, for packaging):
 //   dist/agents/NAME → /usr/lib/ocf/resource.d/corral/NAME   (ocf:corral:NAME)
 //   dist/bin/NAME    → /usr/sbin/NAME
+//   dist/fence/NAME  → /usr/sbin/NAME                          (stonith:NAME, where pacemaker-fenced looks)
 //   systemd/corral-startup-signal(.service) → /usr/lib/corral/, /usr/lib/systemd/system/ (guest side)
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +32,7 @@ if (agents.length === 0) {
 }
 for (const f of agents) install(f, '/usr/lib/ocf/resource.d/corral', 0o755);
 for (const f of files('dist/bin')) install(f, '/usr/sbin', 0o755);
+for (const f of files('dist/fence')) install(f, '/usr/sbin', 0o755);
 if (existsSync(join(root, 'systemd/corral-startup-signal'))) {
   install(join(root, 'systemd/corral-startup-signal'), '/usr/lib/corral', 0o755);
   install(join(root, 'systemd/corral-startup-signal.service'), '/usr/lib/systemd/system', 0o644);

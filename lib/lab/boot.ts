@@ -1,0 +1,258 @@
+// A lab node as a cluster node: its Corosync/Pacemaker files, corral installed for it, and its
+// boot (the services in order). Used by lib/lab/cluster.ts when the lab comes up and by the power
+// controller (lib/lab/power.ts) when a node is powered back on.
+//
+// In the lab's state directory STATE/LAB (next to node.ts's files):
+//   cluster.json            the cluster's settings (name, token, node capacity)
+//   install/ocf/corral/     corral's OCF agents      } overlaid, inside each node, onto
+//   install/sbin/           commands + fence agent   } /usr/lib/ocf/resource.d and /usr/sbin
+//   power.sock, power.pid, power.log   the power controller (lib/lab/power.ts)
+// and per node, in fs/: etc/corosync/{corosync.conf,authkey}, var/lib/pacemaker/cib/cib.xml
+// (the seed configuration, written once before the first start).
+// Nothing is written to the host's /usr: the overlays exist only in the nodes' mount namespaces.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, chown, copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { create } from 'xmlbuilder2';
+import { z } from 'zod';
+import { nsMountOverlay, nsMountpoints, nsStartDaemon } from '../host/namespaces.js';
+import type { PcmkRunner, Via } from '../host/cib.js';
+import { nodeExec, nodeInitPid, nodeProcesses, startLibvirt, startNode, type Lab, type LabNode } from './node.js';
+import { powerSocketPath } from './power-protocol.js';
+
+export const FENCE_AGENT = 'fence_corral_lab';
+export const FENCE_DEVICE_ID = 'fence-lab';
+const OCF_ROOT = '/usr/lib/ocf/resource.d';
+const SBIN = '/usr/sbin';
+
+const clusterFile = z.object({
+  version: z.literal(1),
+  clusterName: z.string(),
+  tokenMs: z.number().int().positive(),
+  nodeCpus: z.number().int().positive(),
+  nodeMemoryMiB: z.number().int().positive(),
+});
+export type ClusterSettings = z.infer<typeof clusterFile>;
+
+export const DEFAULT_SETTINGS = { tokenMs: 3000, nodeCpus: 8, nodeMemoryMiB: 2048 } as const;
+
+export async function readClusterSettings(lab: Lab): Promise<ClusterSettings> {
+  return clusterFile.parse(JSON.parse(await readFile(path.join(lab.dir, 'cluster.json'), 'utf8')));
+}
+
+// ---------------------------------------------------------------------------------------------
+// corral's built files, installed for the nodes
+
+export interface Dist {
+  /** OCF agents (dist/agents). */
+  agents: string;
+  /** Commands (dist/bin). */
+  bin: string;
+  /** Fence agents (dist/fence). */
+  fence: string;
+}
+
+/**
+ * Where corral's built executables are: $CORRAL_DIST, or the dist/ directory this module runs
+ * from (a bundle in dist/bin) or next to it (the source tree). Throws with what to do otherwise.
+ */
+export function findDist(): Dist {
+  const candidates: string[] = [];
+  if (process.env.CORRAL_DIST) candidates.push(process.env.CORRAL_DIST);
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    candidates.push(dir, path.join(dir, 'dist'));
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  for (const d of candidates) {
+    const dist = { agents: path.join(d, 'agents'), bin: path.join(d, 'bin'), fence: path.join(d, 'fence') };
+    if (existsSync(path.join(dist.agents, 'TransientDomain')) && existsSync(path.join(dist.bin, 'corral'))) {
+      if (!existsSync(path.join(dist.fence, FENCE_AGENT))) throw new Error(`${d} has no fence/${FENCE_AGENT}: run npm run build`);
+      return dist;
+    }
+  }
+  throw new Error('cannot find corral\'s built executables (dist/agents, dist/bin, dist/fence): run npm run build');
+}
+
+export function installDir(lab: Lab): { ocf: string; sbin: string } {
+  return { ocf: path.join(lab.dir, 'install/ocf'), sbin: path.join(lab.dir, 'install/sbin') };
+}
+
+/** The lab's copy of corral: the command that runs the power controller. */
+export function installedCorral(lab: Lab): string {
+  return path.join(installDir(lab).sbin, 'corral');
+}
+
+async function copyExecutables(from: string, to: string): Promise<string[]> {
+  await mkdir(to, { recursive: true, mode: 0o755 });
+  const names = (await readdir(from)).filter((n) => !n.endsWith('.json') && !n.startsWith('.'));
+  for (const n of names) {
+    const tmp = path.join(to, `.${n}.new`);
+    await copyFile(path.join(from, n), tmp);
+    await chmod(tmp, 0o755);
+    await rename(tmp, path.join(to, n)); // a running agent never sees a half-written file
+  }
+  return names;
+}
+
+/**
+ * Copies corral's agents, commands and fence agent into the lab (install/), where every node sees
+ * them as ocf:corral:* and in /usr/sbin. Running it again updates a running lab in place.
+ */
+export async function installCorral(lab: Lab, dist: Dist = findDist()): Promise<{ agents: string[]; commands: string[] }> {
+  const dirs = installDir(lab);
+  await mkdir(path.dirname(dirs.ocf), { recursive: true, mode: 0o755 });
+  const agents = await copyExecutables(dist.agents, path.join(dirs.ocf, 'corral'));
+  const commands = [...(await copyExecutables(dist.bin, dirs.sbin)), ...(await copyExecutables(dist.fence, dirs.sbin))];
+  return { agents, commands };
+}
+
+/** Overlays the lab's install/ onto the node's /usr/sbin and OCF directory (once per boot). */
+export async function mountInstall(node: LabNode, lab: Lab): Promise<void> {
+  const initPid = await nodeInitPid(node);
+  const mounted = new Set(await nsMountpoints(initPid));
+  const dirs = installDir(lab);
+  if (!mounted.has(OCF_ROOT)) await nsMountOverlay(initPid, [dirs.ocf, OCF_ROOT], OCF_ROOT);
+  if (!mounted.has(SBIN)) await nsMountOverlay(initPid, [dirs.sbin, SBIN], SBIN);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Corosync and the seed CIB
+
+/** corosync.conf for the lab (knet on the lab's addresses). Its parser wants a newline after every {. */
+export function corosyncConf(lab: Lab, s: ClusterSettings): string {
+  const nodes = lab.nodes
+    .map((n) => `  node {\n    name: ${n.name}\n    nodeid: ${n.index}\n    ring0_addr: ${n.address}\n  }\n`)
+    .join('');
+  const quorum = lab.nodes.length === 2 ? '  two_node: 1\n' : '';
+  return (
+    `# corral lab ${lab.name}: written by corral lab up\n` +
+    `totem {\n  version: 2\n  cluster_name: ${s.clusterName}\n  transport: knet\n  token: ${s.tokenMs}\n` +
+    `  crypto_cipher: aes256\n  crypto_hash: sha256\n}\n` +
+    `logging {\n  to_stderr: no\n  to_logfile: yes\n  logfile: /var/log/corosync/corosync.log\n  to_syslog: no\n  timestamp: on\n}\n` +
+    `quorum {\n  provider: corosync_votequorum\n${quorum}}\n` +
+    `nodelist {\n${nodes}}\n`
+  );
+}
+
+/**
+ * The CIB every node starts from the first time: fencing on from the first moment (the lab's
+ * fence device is in it), the node capacities, and dc-deadtime short enough that a fresh lab elects
+ * its DC in seconds (the default waits 20 s for a DC that cannot exist yet).
+ */
+export function seedCib(lab: Lab, s: ClusterSettings): string {
+  const doc = create({ version: '1.0' });
+  const cib = doc.ele('cib', { 'validate-with': 'pacemaker-3.9', epoch: '1', num_updates: '0', admin_epoch: '0' });
+  const conf = cib.ele('configuration');
+  const props = conf.ele('crm_config').ele('cluster_property_set', { id: 'cib-bootstrap-options' });
+  const nv = (parent: ReturnType<typeof conf.ele>, prefix: string, name: string, value: string) =>
+    parent.ele('nvpair', { id: `${prefix}-${name}`, name, value });
+  const properties: Record<string, string> = {
+    'cluster-name': s.clusterName,
+    'stonith-enabled': 'true',
+    'stonith-action': 'reboot',
+    'stonith-timeout': '60s',
+    'dc-deadtime': '5s',
+    'placement-strategy': 'balanced',
+    'cluster-recheck-interval': '1min',
+  };
+  for (const [k, v] of Object.entries(properties)) nv(props, 'cib-bootstrap-options', k, v);
+  const nodes = conf.ele('nodes');
+  for (const n of lab.nodes) {
+    const util = nodes.ele('node', { id: String(n.index), uname: n.name }).ele('utilization', { id: `nodes-${n.index}-utilization` });
+    nv(util, `nodes-${n.index}-utilization`, 'cpu', String(s.nodeCpus));
+    nv(util, `nodes-${n.index}-utilization`, 'hv_memory', String(s.nodeMemoryMiB));
+  }
+  const fence = conf.ele('resources').ele('primitive', { id: FENCE_DEVICE_ID, class: 'stonith', type: FENCE_AGENT });
+  const ia = fence.ele('instance_attributes', { id: `${FENCE_DEVICE_ID}-instance_attributes` });
+  nv(ia, `${FENCE_DEVICE_ID}-instance_attributes`, 'socket', powerSocketPath(lab.dir));
+  nv(ia, `${FENCE_DEVICE_ID}-instance_attributes`, 'pcmk_host_list', lab.nodes.map((n) => n.name).join(' '));
+  nv(ia, `${FENCE_DEVICE_ID}-instance_attributes`, 'pcmk_host_check', 'static-list');
+  fence.ele('operations').ele('op', { id: `${FENCE_DEVICE_ID}-monitor-interval-60s`, name: 'monitor', interval: '60s', timeout: '20s' });
+  conf.ele('constraints');
+  // Stickiness: a VM stays where it runs unless something (a move, anti-affinity) is worth more.
+  const rscDefaults = conf.ele('rsc_defaults').ele('meta_attributes', { id: 'rsc-options' });
+  nv(rscDefaults, 'rsc-options', 'resource-stickiness', '100');
+  cib.ele('status');
+  return doc.end({ prettyPrint: true }) + '\n';
+}
+
+/** Writes cluster.json and, in every node's files, corosync.conf, the shared authkey and the seed CIB. */
+export async function writeClusterFiles(lab: Lab, settings: Partial<Omit<ClusterSettings, 'version'>> = {}): Promise<ClusterSettings> {
+  const s: ClusterSettings = { version: 1, clusterName: lab.name, ...DEFAULT_SETTINGS, ...settings };
+  await writeFile(path.join(lab.dir, 'cluster.json'), `${JSON.stringify(s, null, 2)}\n`);
+  const key = randomBytes(256);
+  const conf = corosyncConf(lab, s);
+  const cib = seedCib(lab, s);
+  for (const n of lab.nodes) {
+    const fs = path.join(n.dir, 'fs');
+    await writeFile(path.join(fs, 'etc/corosync/corosync.conf'), conf, { mode: 0o644 });
+    await writeFile(path.join(fs, 'etc/corosync/authkey'), key, { mode: 0o400 });
+    const cibDir = path.join(fs, 'var/lib/pacemaker/cib');
+    await mkdir(cibDir, { recursive: true, mode: 0o750 });
+    const owner = await stat(cibDir);
+    const file = path.join(cibDir, 'cib.xml');
+    for (const old of await readdir(cibDir)) await rm(path.join(cibDir, old), { force: true });
+    await writeFile(file, cib, { mode: 0o600 });
+    await chown(file, owner.uid, owner.gid);
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Booting a node
+
+/** Environment of Pacemaker's daemons in a node: logs to the node's own /var/log, no syslog. */
+const PACEMAKER_ENV = {
+  PCMK_logfile: '/var/log/pacemaker/pacemaker.log',
+  PCMK_logfacility: 'none',
+  HA_LOGFILE: '/var/log/pacemaker/pacemaker.log',
+} as const;
+
+export async function startCorosync(node: LabNode): Promise<void> {
+  if ((await nodeProcesses(node)).some((p) => p.comm === 'corosync')) return;
+  // corosync daemonizes itself; start-stop-daemon only for the clean session and --oknodo.
+  await nsStartDaemon(await nodeInitPid(node), '/usr/sbin/corosync', ['-f'], { logFile: '/var/log/corosync/corosync.out' });
+}
+
+export async function startPacemaker(node: LabNode): Promise<void> {
+  if ((await nodeProcesses(node)).some((p) => p.comm === 'pacemakerd')) return;
+  await nsStartDaemon(await nodeInitPid(node), '/usr/sbin/pacemakerd', [], { env: PACEMAKER_ENV, logFile: '/var/log/pacemaker/pacemakerd.out' });
+}
+
+export interface BootOptions {
+  /** Start corosync and pacemakerd (default true). */
+  cluster?: boolean;
+  log?: (line: string) => void;
+  /** Awaited after libvirt and before Corosync starts (the power controller waits there until
+   *  the cluster has recorded the node's fencing: see lib/lab/power.ts). */
+  beforeCluster?: () => Promise<void>;
+}
+
+/** A runner for lib/host/cib.ts and lib/host/corosync.ts that runs the tool inside NODE. */
+export function nodeVia(node: LabNode, timeoutMs?: number): Via {
+  const runner: PcmkRunner = (file, args, o) => nodeExec(node, file, args, { timeoutMs: o.timeoutMs, input: o.input });
+  return { runner, timeoutMs };
+}
+
+/**
+ * Powers NODE on and boots it: namespaces and mounts (startNode), corral's overlays, virtlogd and
+ * libvirtd, Corosync, Pacemaker. Idempotent: what runs already is left alone.
+ */
+export async function bootNode(lab: Lab, node: LabNode, opts: BootOptions = {}): Promise<void> {
+  const log = opts.log ?? (() => undefined);
+  await startNode(node);
+  await mountInstall(node, lab);
+  const lv = await startLibvirt(node);
+  log(`${node.name}: libvirtd ${lv.alreadyRunning ? 'was running' : `answered after ${lv.readyMs} ms`}`);
+  if (opts.cluster ?? true) {
+    await opts.beforeCluster?.();
+    await startCorosync(node);
+    await startPacemaker(node);
+    log(`${node.name}: corosync and pacemakerd started`);
+  }
+}
