@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
 import { applyCibChange } from '../lib/cli/cib-change.js';
 import { readInput } from '../lib/cib/io.js';
-import { OptionError, parsePlacement, DEFAULT_AVOID_SCORE, type RawPlacement } from '../lib/cib/options.js';
+import { OptionError, parseAgentParams, parsePlacement, DEFAULT_AVOID_SCORE, type RawPlacement } from '../lib/cib/options.js';
 import { planAddVm } from '../lib/cib/vm.js';
 import { DomainDoc, DomainXmlError } from '../lib/domain/doc.js';
 import { FixupError, checkDomain, unstableReasons } from '../lib/domain/fixup.js';
@@ -25,6 +25,9 @@ Placement (repeatable options take one value each time, or a comma-separated lis
   --only-on NODE[,NODE...]   never run anywhere else
   --after OTHER              start only once VM OTHER has started (and stop before it)
   --priority N               wins over lower priorities when there is not room for all
+Agent parameters: --param NAME=VALUE sets a TransientDomain parameter (checked against its
+meta-data), e.g. --param migration_transport=tcp; repeatable. With --replace, a parameter given
+replaces its old value and the others stay.
 With --replace, what is not given stays as it was; --no-avoid, --no-pin, … drop a kind.
 All changes are one CIB update: on any error nothing changes. CIB_file=PATH works on a file.
 
@@ -52,16 +55,19 @@ async function main(argv: readonly string[]): Promise<void> {
     .option('--no-only-on', 'with --replace: drop the restriction')
     .option('--after <other>', 'start after VM OTHER (repeatable)', collect)
     .option('--no-after', 'with --replace: drop every --after')
+    .option('--param <name=value>', 'set a TransientDomain parameter, e.g. migration_transport=tcp (repeatable)', collect)
     .option('--replace', 'update the existing VM of this name (XML and the options given)')
     .option('--dry-run', 'print the change (a crm_diff patch) and change nothing')
     .addHelpText('after', DETAILS);
   program.parse(argv);
-  const o = program.opts<RawPlacement & { replace?: boolean; dryRun?: boolean }>();
+  const o = program.opts<RawPlacement & { replace?: boolean; dryRun?: boolean; param?: string[] }>();
   const file = program.args[0] as string;
 
   let placement;
+  let params;
   try {
     placement = parsePlacement(o);
+    params = parseAgentParams(o.param);
   } catch (e) {
     if (e instanceof OptionError) throw new UsageError(e.message);
     throw e;
@@ -82,7 +88,7 @@ async function main(argv: readonly string[]): Promise<void> {
     );
   }
 
-  const result = await applyCibChange(COMMAND, (cd, cib) => planAddVm(cd, cib, { doc, placement, replace: o.replace === true }), o.dryRun === true);
+  const result = await applyCibChange(COMMAND, (cd, cib) => planAddVm(cd, cib, { doc, placement, replace: o.replace === true, params }), o.dryRun === true);
   if (!result) return;
   if (!result.applied) {
     process.stdout.write(`${COMMAND}: ${doc.name} is already like this; nothing changed\n`);

@@ -2,6 +2,8 @@
 // reaches a template. Every message names the value and the rule.
 import { z } from 'zod';
 import { vmName } from '../domain/names.js';
+import { parseParams } from '../ocf/params.js';
+import { transientDomainSpec } from '../vm/params.js';
 
 /** Pacemaker's INFINITY: scores at or beyond it are infinite. */
 export const SCORE_INFINITY = 1_000_000;
@@ -166,6 +168,36 @@ export function parsePlacement(raw: RawPlacement): Placement {
   const after = list(raw.after);
   if (after !== undefined) {
     out.after = after === false ? [] : [...new Set(after.map((n) => parseWith(vmName, n, '--after')))];
+  }
+  return out;
+}
+
+/** Agent parameters domadd does not take from --param: it writes them itself. */
+const OWN_PARAMS = new Set(['config']);
+
+/**
+ * domadd's --param NAME=VALUE list → { NAME: VALUE }, each checked against TransientDomain's own
+ * parameter table (the one its meta-data and validation come from): unknown names, config and
+ * invalid values are OptionErrors. undefined when none was given.
+ */
+export function parseAgentParams(raw: readonly string[] | undefined): Record<string, string> | undefined {
+  if (raw === undefined || raw.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  const known = transientDomainSpec.params.map((p) => p.name).filter((n) => !OWN_PARAMS.has(n));
+  for (const item of raw) {
+    const eq = item.indexOf('=');
+    const name = eq < 0 ? item : item.slice(0, eq);
+    if (eq <= 0) throw new OptionError(`--param ${JSON.stringify(item)}: expected NAME=VALUE, e.g. migration_transport=tcp`);
+    const value = item.slice(eq + 1);
+    if (OWN_PARAMS.has(name)) throw new OptionError(`--param ${name}: domadd sets ${name} itself (from the XML file)`);
+    if (!known.includes(name)) {
+      throw new OptionError(`--param ${name}: TransientDomain has no parameter ${name} (it has: ${known.join(', ')})`);
+    }
+    if (name in out) throw new OptionError(`--param ${name} is given twice`);
+    if (value === '') throw new OptionError(`--param ${name}: empty value (leave the parameter out for its default)`);
+    const check = parseParams(transientDomainSpec, { OCF_RESKEY_config: '<domain/>', [`OCF_RESKEY_${name}`]: value });
+    if (!check.ok) throw new OptionError(`--param ${name}=${value}: ${check.errors.join('; ').replace(/^parameter \S+: /, '')}`);
+    out[name] = value;
   }
   return out;
 }

@@ -37,13 +37,17 @@ export interface PrimitiveValues {
   cpu: number;
   hvMemoryMiB: number;
   priority?: number;
+  /** More agent parameters (instance attributes), e.g. migration_transport. */
+  params?: Readonly<Record<string, string>>;
 }
 
 export function primitiveXml(p: PrimitiveValues): Fragment {
   const meta = p.priority === undefined ? [] : [nvpairXml(ids.metaSet(p.id), 'priority', p.priority)];
+  const params = Object.entries(p.params ?? {}).map(([n, v]) => nvpairXml(`${p.id}-instance_attributes`, n, v));
   return render(transientDomain, {
     id: p.id,
     config: p.config,
+    params: fragments(params),
     cpu: p.cpu,
     hvMemory: p.hvMemoryMiB,
     meta: fragments(meta),

@@ -43,6 +43,8 @@ export interface AddVmRequest {
   placement: Placement;
   /** Update the existing VM instead of adding a new one. */
   replace: boolean;
+  /** Agent parameters besides config (validated: lib/cib/options.ts parseAgentParams). */
+  params?: Readonly<Record<string, string>>;
 }
 
 function listOr(items: readonly string[], none: string): string {
@@ -126,6 +128,7 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
     cpu: util.cpu,
     hvMemoryMiB: util.memoryMiB,
     priority: typeof p.priority === 'number' ? p.priority : undefined,
+    params: req.params,
   });
   if (existing) {
     const oldEl = cd.byId(rid);
@@ -133,7 +136,7 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
     const [newEl] = cd.materialize(fresh);
     if (!newEl) throw new PlanError('the primitive template rendered nothing');
     keepOldSettings(newEl, oldEl, {
-      instance_attributes: ['config'],
+      instance_attributes: ['config', ...Object.keys(req.params ?? {})],
       utilization: ['cpu', 'hv_memory'],
       meta_attributes: p.priority === undefined ? [] : ['priority'],
     });
@@ -143,6 +146,7 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
     cd.append(cd.section('resources'), fresh);
     notes.push(`add ${rid} (${util.cpu} vCPU, ${util.memoryMiB} MiB)`);
   }
+  for (const [n, v] of Object.entries(req.params ?? {})) notes.push(`parameter ${n}=${v}`);
   if (typeof p.priority === 'number') notes.push(`priority ${p.priority}`);
   if (p.priority === false) notes.push('no priority');
 
