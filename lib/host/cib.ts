@@ -289,3 +289,99 @@ export async function replaceCibSection(scope: 'resources' | 'constraints' | 'cr
   const r = await tool(via, 'cibadmin', ['--replace', '--scope', scope, '--xml-pipe'], xml);
   if (r.exitCode !== 0) throw failure(`replacing the ${scope} section of the CIB`, r);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The operator's commands (vm, corral list/hosts/stats): status snapshots and Pacemaker requests.
+
+/**
+ * The CIB for a read-only look (configuration and status). With CIB_file set, the file itself:
+ * it is what every CIB tool would read, and cibadmin would first validate all of it against the
+ * schema, which on a CIB with 1000 VMs takes longer than everything else `corral list` does.
+ * A compressed CIB_file (.bz2) and the live cluster go through `cibadmin --query`.
+ */
+export async function readCibSnapshot(): Promise<string> {
+  const file = process.env.CIB_file;
+  if (file && !process.env.CIB_shadow && !file.endsWith('.bz2')) {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      return await readFile(file, 'utf8');
+    } catch (e) {
+      throw new Error(`reading ${cibTarget()} failed: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  }
+  return queryCib();
+}
+
+/**
+ * `crm_mon --output-as=xml` on CIB (a CIB as text, through a private temporary file and
+ * CIB_file) instead of the live cluster: Pacemaker's reading of exactly the snapshot the caller
+ * already holds.
+ */
+export async function crmMonXmlOfCib(cib: string): Promise<string> {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'corral-mon-'));
+  try {
+    const file = join(dir, 'cib.xml');
+    await writeFile(file, cib, { mode: 0o600 });
+    const r = await run('crm_mon', ['--output-as=xml', '--one-shot', '--inactive'], {
+      timeoutMs: TIMEOUT_MS,
+      env: { CIB_file: file, CIB_shadow: undefined },
+    });
+    if (r.exitCode !== 0) throw failure('computing the status of the CIB snapshot', r);
+    return r.stdout;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Sets the meta attribute NAME of resource ID (`crm_resource --meta --set-parameter`). */
+export async function setResourceMeta(id: string, name: string, value: string): Promise<void> {
+  const r = await run('crm_resource', ['--resource', id, '--meta', '--set-parameter', name, '--parameter-value', value], { timeoutMs: TIMEOUT_MS });
+  if (r.exitCode !== 0) throw failure(`setting ${name}=${value} on ${id}`, r);
+}
+
+export interface MoveOptions {
+  /** Where to (`--node`); without it, away from where it runs now (a ban there). */
+  node?: string;
+  /** ISO 8601 duration after which the constraint no longer applies (`--lifetime`). */
+  lifetime?: string;
+}
+
+/** `crm_resource --move`: a cli-prefer (or, without a node, cli-ban) location constraint, with
+ *  an optional lifetime. */
+export async function moveResourceWith(id: string, opts: MoveOptions = {}): Promise<string> {
+  const args = ['--move', '--resource', id];
+  if (opts.node !== undefined) args.push('--node', opts.node);
+  if (opts.lifetime !== undefined) args.push('--lifetime', opts.lifetime);
+  const r = await run('crm_resource', args, { timeoutMs: TIMEOUT_MS });
+  if (r.exitCode !== 0) throw failure(`moving ${id}${opts.node ? ` to ${opts.node}` : ''}`, r);
+  return `${r.stdout}\n${r.stderr}`.trim();
+}
+
+/** `crm_resource --ban`: keep resource ID off NODE (a cli-ban location constraint). */
+export async function banResource(id: string, node: string, lifetime?: string): Promise<void> {
+  const args = ['--ban', '--resource', id, '--node', node];
+  if (lifetime !== undefined) args.push('--lifetime', lifetime);
+  const r = await run('crm_resource', args, { timeoutMs: TIMEOUT_MS });
+  if (r.exitCode !== 0) throw failure(`banning ${id} from ${node}`, r);
+}
+
+/**
+ * Whether the cluster has settled: the scheduler, run on the current CIB, wants no action
+ * (`crm_resource --wait` with a short timeout). False while anything is still to be done.
+ */
+export async function clusterSettled(timeoutMs = 2000): Promise<boolean> {
+  const seconds = Math.max(1, Math.round(timeoutMs / 1000));
+  const r = await run('crm_resource', ['--wait', `--timeout=${seconds}s`], { timeoutMs: timeoutMs + 30_000 });
+  if (r.exitCode === 0) return true;
+  if (r.exitCode === 124 || /timed? ?out/i.test(r.stderr)) return false;
+  throw failure('asking whether the cluster has settled', r);
+}
+
+/** The name of this node in the cluster (`crm_node --name`), or undefined without a cluster. */
+export async function localNodeName(): Promise<string | undefined> {
+  const r = await run('crm_node', ['--name'], { timeoutMs: 10_000 });
+  return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+}

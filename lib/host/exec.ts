@@ -64,3 +64,33 @@ export class HostCommandError extends Error {
     this.name = 'HostCommandError';
   }
 }
+
+export interface AttachedOptions {
+  env?: Record<string, string | undefined>;
+  /** Replace our environment instead of extending it. */
+  cleanEnv?: boolean;
+  cwd?: string;
+  /** Run as this user and group (a root process handing a program to the user who called it). */
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * Runs FILE with ARGS on our terminal (stdin, stdout and stderr inherited: an interactive
+ * console, an editor) and resolves with its exit code; 128+N when a signal N ended it.
+ */
+export async function runAttached(file: string, args: readonly string[], opts: AttachedOptions = {}): Promise<number> {
+  const { execa } = await import('execa');
+  const r = await execa(file, args, {
+    reject: false,
+    stdio: 'inherit',
+    env: opts.env,
+    extendEnv: !opts.cleanEnv,
+    cwd: opts.cwd,
+    uid: opts.uid,
+    gid: opts.gid,
+  });
+  if (r.exitCode !== undefined) return r.exitCode;
+  const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
+  return r.signal ? 128 + (signals[r.signal] ?? 0) : 127;
+}

@@ -145,3 +145,72 @@ export function describe(l: DomainLookup): string {
       return l.message;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The operator's commands (vm, corral hosts/stats): one VM or one node, usually through a remote
+// URI (qemu+ssh://NODE/system). Output is returned as libvirt printed it; lib/cluster/libvirt.ts
+// reads it.
+
+/** Resolves when libvirt did it; throws VirshError (unreachable or not) otherwise. */
+async function act(c: Virsh, args: string[]): Promise<void> {
+  await ok(c, args);
+}
+
+/** `virsh reset`: a hard reset, like the reset button. */
+export function reset(c: Virsh, name: string): Promise<void> {
+  return act(c, ['reset', name]);
+}
+
+/** `virsh send-key NAME KEY…` (Linux key names such as KEY_LEFTCTRL), pressed together. */
+export function sendKey(c: Virsh, name: string, keys: readonly string[]): Promise<void> {
+  return act(c, ['send-key', name, '--codeset', 'linux', ...keys]);
+}
+
+/** `virsh vncdisplay NAME`: ":0", "127.0.0.1:0", or "" without VNC. */
+export async function vncdisplay(c: Virsh, name: string): Promise<string> {
+  return (await ok(c, ['vncdisplay', name])).trim();
+}
+
+/** `virsh dominfo NAME` as printed. */
+export function dominfo(c: Virsh, name: string): Promise<string> {
+  return ok(c, ['dominfo', name]);
+}
+
+/** `virsh domstats --raw` of the running domains (all stat groups corral shows), as printed. */
+export function domstats(c: Virsh): Promise<string> {
+  return ok(c, ['domstats', '--raw', '--list-active', '--state', '--cpu-total', '--balloon', '--vcpu', '--interface', '--block']);
+}
+
+/** `virsh nodecpustats`: the node's CPU time counters (ns), as printed. */
+export function nodecpustats(c: Virsh): Promise<string> {
+  return ok(c, ['nodecpustats']);
+}
+
+/** `virsh nodememstats`: the node's memory (KiB), as printed. */
+export function nodememstats(c: Virsh): Promise<string> {
+  return ok(c, ['nodememstats']);
+}
+
+/** `virsh nodeinfo`, as printed. */
+export function nodeinfo(c: Virsh): Promise<string> {
+  return ok(c, ['nodeinfo']);
+}
+
+/** `virsh version --daemon`, as printed. */
+export function version(c: Virsh): Promise<string> {
+  return ok(c, ['version', '--daemon']);
+}
+
+/** `virsh capabilities` (XML). */
+export function capabilities(c: Virsh): Promise<string> {
+  return ok(c, ['capabilities']);
+}
+
+/**
+ * `virsh console NAME` on our terminal until the user leaves it (Ctrl+]); resolves with virsh's
+ * exit code. FORCE takes the console over from another session.
+ */
+export async function consoleAttached(c: Virsh, name: string, opts: { force?: boolean } = {}): Promise<number> {
+  const { runAttached } = await import('./exec.js');
+  return runAttached('virsh', ['-c', c.uri, 'console', ...(opts.force ? ['--force'] : []), name]);
+}
