@@ -1,0 +1,87 @@
+// Per node, what the CIB does not know: libvirt's and qemu's versions, the kernel, the CPU model,
+// the cores and memory libvirt sees, and live counters (domstats, nodecpustats, nodememstats).
+// Every node is asked in parallel through its remote URI; a node that does not answer in time
+// gets nulls and a note, never a hang.
+import { release } from 'node:os';
+import { runOnNode } from '../host/remote.js';
+import * as virsh from '../host/virsh.js';
+import { cpuModel, parseCounters, parseDomstats, parseNodeinfo, parseVersion, type DomainCounters } from './libvirt.js';
+
+export interface NodeAccess {
+  /** libvirt URI of NODE. */
+  uri: (node: string) => string;
+  /** argv that runs ARGV on NODE (the node command), for what libvirt cannot tell. */
+  command: (node: string, argv: readonly string[]) => string[];
+  /** This host's node name: asked directly, not through the node command. */
+  localNode?: string;
+  timeoutMs?: number;
+}
+
+export interface HostFacts {
+  node: string;
+  libvirt: string | null;
+  qemu: string | null;
+  kernel: string | null;
+  cpuModel: string | null;
+  cpus: number | null;
+  memoryMiB: number | null;
+  /** What went wrong asking (empty: nothing). */
+  problems: string[];
+}
+
+async function attempt<T>(problems: string[], what: string, f: () => Promise<T>): Promise<T | null> {
+  try {
+    return await f();
+  } catch (e) {
+    problems.push(`${what}: ${(e as Error).message.split('\n')[0]}`);
+    return null;
+  }
+}
+
+export async function hostFacts(node: string, access: NodeAccess): Promise<HostFacts> {
+  const c: virsh.Virsh = { uri: access.uri(node), timeoutMs: access.timeoutMs ?? 10_000 };
+  const problems: string[] = [];
+  const [ver, caps, info, kernel] = await Promise.all([
+    attempt(problems, 'virsh version', async () => parseVersion(await virsh.version(c))),
+    attempt(problems, 'virsh capabilities', async () => cpuModel(await virsh.capabilities(c))),
+    attempt(problems, 'virsh nodeinfo', async () => parseNodeinfo(await virsh.nodeinfo(c))),
+    attempt(problems, 'uname -r', async () => {
+      if (node === access.localNode) return release();
+      const r = await runOnNode(access.command(node, ['uname', '-r']), access.timeoutMs ?? 10_000);
+      if (r.exitCode !== 0) throw new Error((r.stderr || r.stdout || `exit ${r.exitCode}`).trim().split('\n').pop());
+      return r.stdout.trim() || null;
+    }),
+  ]);
+  return {
+    node,
+    libvirt: ver?.libvirt ?? null,
+    qemu: ver?.qemu ?? null,
+    kernel: kernel ?? null,
+    cpuModel: caps ?? null,
+    cpus: info?.cpus ?? null,
+    memoryMiB: info?.memoryMiB ?? null,
+    problems,
+  };
+}
+
+export interface NodeSample {
+  node: string;
+  /** When the sample was taken (ms, monotonic enough: Date.now()). */
+  at: number;
+  domains: DomainCounters[];
+  cpu: Record<string, number> | null;
+  memory: Record<string, number> | null;
+  problems: string[];
+}
+
+/** One reading of NODE's counters: every running domain, the node's CPU times and memory. */
+export async function sampleNode(node: string, access: NodeAccess): Promise<NodeSample> {
+  const c: virsh.Virsh = { uri: access.uri(node), timeoutMs: access.timeoutMs ?? 10_000 };
+  const problems: string[] = [];
+  const [domains, cpu, memory] = await Promise.all([
+    attempt(problems, 'virsh domstats', async () => parseDomstats(await virsh.domstats(c))),
+    attempt(problems, 'virsh nodecpustats', async () => parseCounters(await virsh.nodecpustats(c))),
+    attempt(problems, 'virsh nodememstats', async () => parseCounters(await virsh.nodememstats(c))),
+  ]);
+  return { node, at: Date.now(), domains: domains ?? [], cpu, memory, problems };
+}

@@ -1,0 +1,66 @@
+// Plain-text tables for people (aligned columns, no colours, no box drawing, one line per row so
+// grep and awk work on them) and the few number formats they use. A table library would bring
+// more than these 60 lines do.
+
+export interface Column<Row> {
+  /** Header text (upper case by convention). */
+  header: string;
+  value: (row: Row) => string;
+  /** Right-align (numbers). */
+  right?: boolean;
+}
+
+/** Renders ROWS as aligned text: header line, then one line per row; trailing spaces trimmed. */
+export function renderTable<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): string {
+  const cells = rows.map((r) => columns.map((c) => c.value(r)));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => (row[i] ?? '').length)));
+  const line = (values: readonly string[]) =>
+    values
+      .map((v, i) => {
+        const w = widths[i] ?? 0;
+        return columns[i]?.right ? v.padStart(w) : v.padEnd(w);
+      })
+      .join('  ')
+      .replace(/\s+$/, '');
+  return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n') + '\n';
+}
+
+/** MiB as people read memory: 512M, 8.0G, 1.5T (binary units, one decimal from G on). */
+export function formatMemory(mib: number | null): string {
+  if (mib === null || !Number.isFinite(mib)) return '-';
+  const sign = mib < 0 ? '-' : '';
+  const a = Math.abs(mib);
+  if (a < 1024) return `${sign}${Math.round(a)}M`;
+  if (a < 1024 * 1024) return `${sign}${(a / 1024).toFixed(1)}G`;
+  return `${sign}${(a / 1024 / 1024).toFixed(1)}T`;
+}
+
+/** Bytes per second: 0, 812B/s, 12.3K/s, 4.0M/s, 1.2G/s. */
+export function formatRate(bytesPerSecond: number | null): string {
+  if (bytesPerSecond === null || !Number.isFinite(bytesPerSecond)) return '-';
+  const b = Math.max(0, bytesPerSecond);
+  if (b < 1) return '0';
+  const units = ['B', 'K', 'M', 'G', 'T'];
+  let v = b;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? Math.round(v) : v.toFixed(1)}${units[u]}/s`;
+}
+
+export function formatPercent(p: number | null): string {
+  if (p === null || !Number.isFinite(p)) return '-';
+  return `${p.toFixed(p >= 100 ? 0 : 1)}%`;
+}
+
+export function formatCount(n: number | null): string {
+  return n === null || !Number.isFinite(n) ? '-' : String(n);
+}
+
+/** "a, b and c" */
+export function listWords(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
