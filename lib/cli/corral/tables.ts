@@ -1,5 +1,111 @@
-// `corral list | hosts | stats`: the cluster at a glance. Placeholder until the tables land;
-// registered by scripts/corral.ts.
+// `corral list | hosts | stats`: the cluster at a glance, as tables or --json. Registered by
+// scripts/corral.ts; the work is in lib/cluster/ (snapshot, view, facts, stats, tables).
 import type { Command } from 'commander';
+import { hostFacts, sampleNode, type NodeAccess } from '../../cluster/facts.js';
+import { takeSnapshot } from '../../cluster/snapshot.js';
+import { computeRates } from '../../cluster/stats.js';
+import { hostRows, hostsJson, hostsText, hostTotals, listJson, listText, statsJson, statsText } from '../../cluster/tables.js';
+import { localNodeName } from '../../host/cib.js';
+import { loadConfig, nodeCommandArgv, nodeUri } from '../../ops/config.js';
+import { matches, parseVmPattern, PatternError } from '../../ops/patterns.js';
+import { UsageError } from '../errors.js';
 
-export function registerTables(_program: Command): void {}
+const out = (s: string) => process.stdout.write(s);
+const json = (v: unknown) => out(`${JSON.stringify(v, null, 2)}\n`);
+
+async function nodeAccess(): Promise<NodeAccess> {
+  const config = await loadConfig();
+  for (const w of config.warnings) process.stderr.write(`corral: warning: ${w}\n`);
+  const localNode = await localNodeName().catch(() => undefined);
+  return {
+    uri: (n) => nodeUri(config.libvirtUri, n),
+    command: (n, argv) => nodeCommandArgv(config.nodeCommand, n, argv),
+    ...(localNode ? { localNode } : {}),
+  };
+}
+
+export function registerTables(program: Command): void {
+  program
+    .command('list')
+    .alias('vms')
+    .description('Every VM: node, state, vCPUs, memory, priority, tags, constraints (one CIB query).')
+    .argument('[pattern]', "only these VMs: a name glob ('*web*') or NODE/NAME globs ('hv17/*')")
+    .option('--json', 'machine-readable output (stable field names)')
+    .option('--crm-mon', "let crm_mon compute the status (slower; Pacemaker's own reading)")
+    .addHelpText(
+      'after',
+      `
+STATE is running, stopped, disabled (target-role Stopped), starting, stopping, migrating,
+failed or unknown; "(failures)" marks VMs with fail counts (see vm NAME status).
+CONSTRAINTS: pin:NODE only:NODES prefer:NODE(SCORE) avoid:NODE moved:NODE ban:NODE
+apart:VM with:VM group:TAG after:VM before:VM rule:ID set:ID order:ID; "(timed)" moves and
+bans expire. With CIB_file=PATH it reads that file instead of the cluster.`,
+    )
+    .action(async (pattern: string | undefined, o: { json?: boolean; crmMon?: boolean }) => {
+      let p;
+      try {
+        p = pattern === undefined ? undefined : parseVmPattern(pattern);
+      } catch (e) {
+        if (e instanceof PatternError) throw new UsageError(e.message);
+        throw e;
+      }
+      const snap = await takeSnapshot({ crmMon: o.crmMon === true });
+      const vms = p ? snap.view.vms.filter((v) => matches(p, v)) : snap.view.vms;
+      if (o.json) json(listJson(vms, snap.view.status.source));
+      else out(listText(vms));
+    });
+
+  program
+    .command('hosts')
+    .description('Every node: state, capacity, allocated, free, VMs, libvirt/qemu/kernel versions, CPU model.')
+    .option('--json', 'machine-readable output (stable field names)')
+    .option('--no-facts', 'only what the CIB says (no libvirt round trips)')
+    .addHelpText(
+      'after',
+      `
+Capacity is the node's utilization (cpu, hv_memory: see nodecap), what Pacemaker places VMs by;
+without it, what libvirt reports. USED is what the VMs running there ask for. Versions and the
+CPU model come from each online node's libvirt (libvirt_uri in /etc/corral/corral.conf), the
+kernel through node_command; all nodes are asked in parallel. "*" marks the DC.`,
+    )
+    .action(async (o: { json?: boolean; facts: boolean }) => {
+      const snap = await takeSnapshot();
+      let facts: Awaited<ReturnType<typeof hostFacts>>[] = [];
+      if (o.facts) {
+        const access = await nodeAccess();
+        facts = await Promise.all(snap.view.hosts.filter((h) => h.online).map((h) => hostFacts(h.name, access)));
+      }
+      const rows = hostRows(snap.view, facts);
+      const totals = hostTotals(snap.view, rows);
+      if (o.json) json(hostsJson(rows, totals));
+      else {
+        out(hostsText(rows, totals));
+        for (const f of facts) for (const pr of f.problems) process.stderr.write(`corral: ${f.node}: ${pr}\n`);
+      }
+    });
+
+  program
+    .command('stats')
+    .description('Live CPU, memory, disk and network rates per host and per VM (domstats from every node in parallel).')
+    .option('--json', 'machine-readable output (stable field names)')
+    .option('--interval <seconds>', 'time between the two readings the rates come from', '2')
+    .addHelpText('after', '\nVM CPU is in % of one core; host CPU in % of all cores. Disk and network of a host are the sums of its VMs.')
+    .action(async (o: { json?: boolean; interval: string }) => {
+      if (!/^\d+(\.\d+)?$/.test(o.interval) || Number(o.interval) <= 0 || Number(o.interval) > 300) {
+        throw new UsageError(`--interval ${JSON.stringify(o.interval)}: expected seconds between 0 and 300`);
+      }
+      const seconds = Number(o.interval);
+      const snap = await takeSnapshot();
+      const access = await nodeAccess();
+      const nodes = snap.view.hosts.filter((h) => h.online).map((h) => h.name);
+      const first = await Promise.all(nodes.map((n) => sampleNode(n, access)));
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      const second = await Promise.all(nodes.map((n) => sampleNode(n, access)));
+      const { hosts, vms } = computeRates(first, second);
+      if (o.json) json(statsJson(seconds, hosts, vms));
+      else {
+        out(statsText(hosts, vms));
+        for (const h of hosts) for (const pr of h.problems) process.stderr.write(`corral: ${h.node}: ${pr}\n`);
+      }
+    });
+}
