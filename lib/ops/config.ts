@@ -1,0 +1,229 @@
+// corral's settings for the operator's commands: /etc/corral/corral.conf, and which parts of the
+// environment may change them.
+//
+// corral.conf holds "key = value" lines ("#" starts a comment); every key is optional:
+//   libvirt_uri  = qemu+ssh://{node}/system         how vm and corral reach a node's libvirt
+//   node_command = ssh -o BatchMode=yes -o ConnectTimeout=5 -T {node} --
+//                                                   how they run a (fixed) command on a node
+//                                                   that libvirt cannot answer for: reading
+//                                                   the console log of a VM, `uname -r`
+//   access_file  = /etc/corral/access               who may do what (lib/ops/access.ts)
+//   audit_log    = /var/log/corral/vm.log           every vm action, one line each
+//   move_lifetime = PT1H                            how long `vm NAME migrate` keeps its
+//                                                   constraint ("none": until `vm NAME clear`)
+// Anything else, or a value that does not fit, is an error: vm refuses to run on a broken file.
+//
+// The environment: CORRAL_LIBVIRT_URI (e.g. qemu+tcp://{node}/system in the lab), CORRAL_ETC (a
+// directory used instead of /etc/corral), CIB_file and CIB_shadow are honoured only where they
+// cannot widen anyone's rights:
+//   - run directly (not through sudo): the caller acts with their own rights anyway;
+//   - through sudo only when sudo ran a program that lives in the directory holding CORRAL_ETC,
+//     and that directory, CORRAL_ETC and the files read from it belong to root and are writable
+//     by nobody else. Only root can have set that up (a wrapper script named in a sudoers rule:
+//     the ACL tests do exactly this); a sudo user who manages to pass environment variables gets
+//     them ignored, because the program sudo ran for them is /usr/sbin/vm.
+// Otherwise they are dropped (CIB_file and CIB_shadow also from the environment of every tool vm
+// starts), with a warning.
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+
+export const DEFAULT_ETC = '/etc/corral';
+export const DEFAULT_LIBVIRT_URI = 'qemu+ssh://{node}/system';
+export const DEFAULT_NODE_COMMAND = ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-T', '{node}', '--'];
+export const DEFAULT_AUDIT_LOG = '/var/log/corral/vm.log';
+export const DEFAULT_MOVE_LIFETIME = 'PT1H';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** A libvirt URI template: a qemu driver URI whose host part names {node}. */
+export const uriTemplate = z
+  .string()
+  .regex(
+    /^qemu(\+(ssh|tcp|tls|libssh|libssh2))?:\/\/[^/?#\s]*\{node\}[^/?#\s]*\/(system|session)(\?[^\s#]*)?$/,
+    'expected a qemu URI with {node} as (part of) its host, e.g. qemu+ssh://{node}/system',
+  );
+
+/** ISO 8601 duration as crm_resource --lifetime takes it (PT1H, P1D, PT30M), or "none". */
+export const lifetime = z
+  .string()
+  .regex(/^(none|P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?)$/, 'expected an ISO 8601 duration such as PT1H, PT30M, P1D, or "none"');
+
+const absPath = z.string().regex(/^\/[A-Za-z0-9_.\/+-]*$/, 'expected an absolute path of letters, digits and _ . / + -').refine((p) => !p.split('/').includes('..'), 'no ".." in a path');
+
+const nodeCommand = z
+  .string()
+  .transform((s) => s.trim().split(/\s+/))
+  .refine((argv) => argv.some((a) => a.includes('{node}')), 'the node command must name {node}')
+  .refine((argv) => argv.every((a) => /^[A-Za-z0-9_.\/:=,@{}+-]+$/.test(a)), 'the node command is words of letters, digits and _ . / : = , @ { } + - (no shell)');
+
+const fileSchema = z
+  .object({
+    libvirt_uri: uriTemplate.optional(),
+    node_command: nodeCommand.optional(),
+    access_file: absPath.optional(),
+    audit_log: absPath.optional(),
+    move_lifetime: lifetime.optional(),
+  })
+  .strict();
+
+export type ConfigFile = z.infer<typeof fileSchema>;
+
+/** Parses corral.conf text; throws ConfigError naming the line for anything it cannot take. */
+export function parseConfigText(text: string, where = 'corral.conf'): ConfigFile {
+  const raw: Record<string, string> = {};
+  text.split('\n').forEach((line, i) => {
+    const t = line.replace(/(^|\s)#.*$/, '').trim();
+    if (!t) return;
+    const m = /^([a-z_]+)\s*=\s*(.*)$/.exec(t);
+    if (!m) throw new ConfigError(`${where} line ${i + 1}: expected "key = value", found ${JSON.stringify(t)}`);
+    if ((m[1] as string) in raw) throw new ConfigError(`${where} line ${i + 1}: ${m[1]} is set twice`);
+    raw[m[1] as string] = (m[2] as string).trim();
+  });
+  const r = fileSchema.safeParse(raw);
+  if (!r.success) {
+    throw new ConfigError(r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `${where}: unknown setting ${i.keys.join(', ')}` : `${where}: ${i.path.join('.')}: ${i.message}`)).join('\n'));
+  }
+  return r.data;
+}
+
+/** Who runs us, as far as trust decisions go. */
+export interface Invocation {
+  uid: number;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export function currentInvocation(): Invocation {
+  return { uid: process.getuid?.() ?? -1, env: process.env };
+}
+
+/** Through sudo by someone other than root (then SUDO_USER is the caller). */
+export function viaSudo(inv: Invocation): boolean {
+  return inv.uid === 0 && !!inv.env.SUDO_USER && inv.env.SUDO_USER !== 'root';
+}
+
+export interface FileOwner {
+  uid: number;
+  mode: number;
+  isDirectory: boolean;
+}
+
+export type StatFn = (p: string) => Promise<FileOwner | undefined>;
+
+export const statFile: StatFn = async (p) => {
+  try {
+    const s = await stat(p);
+    return { uid: s.uid, mode: s.mode, isDirectory: s.isDirectory() };
+  } catch {
+    return undefined;
+  }
+};
+
+/** Owned by root and writable by nobody else. */
+function rootOnly(s: FileOwner | undefined): boolean {
+  return s !== undefined && s.uid === 0 && (s.mode & 0o022) === 0;
+}
+
+/**
+ * Whether the environment's overrides may be used: run directly, or through sudo with a program
+ * root placed next to the override directory (see the head of this file). Returns the reason
+ * when not.
+ */
+export async function trustEnvironment(inv: Invocation, statFn: StatFn = statFile): Promise<{ trusted: boolean; why?: string }> {
+  if (!viaSudo(inv)) return { trusted: true };
+  const etc = inv.env.CORRAL_ETC;
+  const program = inv.env.SUDO_COMMAND?.split(' ')[0];
+  if (!etc || !program || !path.isAbsolute(etc) || !path.isAbsolute(program)) return { trusted: false, why: 'run through sudo' };
+  const dir = path.dirname(path.normalize(etc));
+  if (path.dirname(path.normalize(program)) !== dir) return { trusted: false, why: `run through sudo, and ${program} does not live next to ${etc}` };
+  for (const p of [dir, path.normalize(etc), path.normalize(program)]) {
+    if (!rootOnly(await statFn(p))) return { trusted: false, why: `run through sudo, and ${p} is not owned by root and writable only by root` };
+  }
+  if (!(await statFn(path.normalize(etc)))?.isDirectory) return { trusted: false, why: `run through sudo, and ${etc} is not a directory` };
+  return { trusted: true };
+}
+
+export interface Config {
+  /** Where corral.conf and (by default) access live. */
+  etcDir: string;
+  libvirtUri: string;
+  nodeCommand: string[];
+  accessFile: string;
+  auditLog: string;
+  /** For `vm NAME migrate`: an ISO 8601 duration, or undefined for "until cleared". */
+  moveLifetime: string | undefined;
+  /** The environment overrides were honoured. */
+  trustedEnv: boolean;
+  /** Things the user should know (overrides ignored). */
+  warnings: string[];
+}
+
+const OVERRIDES = ['CORRAL_ETC', 'CORRAL_LIBVIRT_URI', 'CIB_file', 'CIB_shadow'] as const;
+
+/**
+ * The settings in effect for INV: corral.conf (from CORRAL_ETC when trusted) and the trusted
+ * environment. Untrusted overrides are removed from ENV (which is process.env by default, so the
+ * CIB tools vm starts do not see them either).
+ */
+export async function loadConfig(inv: Invocation = currentInvocation(), statFn: StatFn = statFile): Promise<Config> {
+  const warnings: string[] = [];
+  const trust = await trustEnvironment(inv, statFn);
+  const env = inv.env as Record<string, string | undefined>;
+  if (!trust.trusted) {
+    const ignored = OVERRIDES.filter((k) => env[k] !== undefined);
+    if (ignored.length) warnings.push(`ignoring ${ignored.join(', ')} (${trust.why})`);
+    for (const k of ignored) delete env[k];
+  }
+  const etcDir = (trust.trusted && env.CORRAL_ETC) || DEFAULT_ETC;
+  if (!path.isAbsolute(etcDir)) throw new ConfigError(`CORRAL_ETC must be an absolute path, not ${etcDir}`);
+  const confPath = path.join(etcDir, 'corral.conf');
+  let file: ConfigFile = {};
+  let text: string | undefined;
+  try {
+    text = await readFile(confPath, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`cannot read ${confPath}: ${(e as Error).message}`);
+  }
+  if (text !== undefined) {
+    if (viaSudo(inv) && !rootOnly(await statFn(confPath))) throw new ConfigError(`${confPath} must belong to root and be writable only by root`);
+    file = parseConfigText(text, confPath);
+  }
+  let libvirtUri = file.libvirt_uri ?? DEFAULT_LIBVIRT_URI;
+  if (trust.trusted && env.CORRAL_LIBVIRT_URI) {
+    const r = uriTemplate.safeParse(env.CORRAL_LIBVIRT_URI);
+    if (!r.success) throw new ConfigError(`CORRAL_LIBVIRT_URI: ${r.error.issues[0]?.message}`);
+    libvirtUri = r.data;
+  }
+  const ml = file.move_lifetime ?? DEFAULT_MOVE_LIFETIME;
+  return {
+    etcDir,
+    libvirtUri,
+    nodeCommand: file.node_command ?? DEFAULT_NODE_COMMAND,
+    accessFile: file.access_file ?? path.join(etcDir, 'access'),
+    auditLog: file.audit_log ?? DEFAULT_AUDIT_LOG,
+    moveLifetime: ml === 'none' ? undefined : ml,
+    trustedEnv: trust.trusted,
+    warnings,
+  };
+}
+
+/** Node names as they may appear in a URI or a command: the cluster's names, checked. */
+export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
+
+/** The libvirt URI of NODE. */
+export function nodeUri(template: string, node: string): string {
+  if (!NODE_NAME_RE.test(node)) throw new ConfigError(`refusing the node name ${JSON.stringify(node)}`);
+  return template.split('{node}').join(node);
+}
+
+/** The argv that runs ARGV on NODE through the node command. */
+export function nodeCommandArgv(template: readonly string[], node: string, argv: readonly string[]): string[] {
+  if (!NODE_NAME_RE.test(node)) throw new ConfigError(`refusing the node name ${JSON.stringify(node)}`);
+  for (const a of argv) {
+    // The remote side may hand these to a shell (ssh does): plain words only.
+    if (!/^[A-Za-z0-9_.\/=:,+-]+$/.test(a)) throw new ConfigError(`refusing to send ${JSON.stringify(a)} to a node`);
+  }
+  return [...template.map((a) => a.split('{node}').join(node)), ...argv];
+}
