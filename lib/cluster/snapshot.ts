@@ -33,6 +33,11 @@ export async function statusOf(xml: string, root: XNode, cib: Cib, opts: Snapsho
   if (!opts.crmMon && plain.needsPacemaker.length === 0) return plain;
   const mon = opts.crmMonXml ?? (await crmMonXmlOfCib(xml));
   const status = statusFromCrmMon(readXml(mon, "crm_mon's XML"), ids);
+  // crm_mon says "Migrating" but not where to; the pending operation in the status section does.
+  for (const [id, r] of status.resources) {
+    const mine = plain.resources.get(id);
+    if (r.role === 'Migrating' && mine?.migration) r.migration = mine.migration;
+  }
   return { ...status, needsPacemaker: plain.needsPacemaker };
 }
 

@@ -33,7 +33,7 @@ export function listJson(vms: readonly VmView[], source: string) {
 }
 
 function stateText(v: VmView): string {
-  if (v.state === 'migrating') return `migrating→${v.migratingTo}`;
+  if (v.state === 'migrating') return v.migratingTo ? `migrating→${v.migratingTo}` : 'migrating';
   const extra = [!v.managed ? 'unmanaged' : '', Object.keys(v.failCounts).length ? 'failures' : ''].filter(Boolean);
   return extra.length ? `${v.state}(${extra.join(',')})` : v.state;
 }

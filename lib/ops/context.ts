@@ -52,6 +52,6 @@ export function virshOn(ctx: Context, node: string, timeoutMs = 30_000): Virsh {
 export function runningNode(vm: VmView): string | { error: string } {
   if (vm.nodes.length === 1 && vm.node && (vm.state === 'running' || vm.state === 'failed')) return vm.node;
   if (vm.nodes.length > 1) return { error: `${vm.name} is active on ${vm.nodes.join(' and ')}; Pacemaker is recovering it` };
-  if (vm.state === 'migrating') return { error: `${vm.name} is migrating (${vm.node} → ${vm.migratingTo}); try again in a moment` };
+  if (vm.state === 'migrating') return { error: `${vm.name} is migrating (from ${vm.node}${vm.migratingTo ? ` to ${vm.migratingTo}` : ''}); try again in a moment` };
   return { error: `${vm.name} is not running (${vm.state})` };
 }

@@ -59,7 +59,7 @@ export async function status(ctx: Context, vm: VmView): Promise<VmStatus> {
 }
 
 export function formatStatus(s: VmStatus): string {
-  const where = s.state === 'migrating' ? `migrating ${s.node} → ${s.migratingTo}` : s.nodes.length ? `${s.state} on ${s.nodes.join(' and ')}` : s.state;
+  const where = s.state === 'migrating' ? `migrating from ${s.node}${s.migratingTo ? ` to ${s.migratingTo}` : ''}` : s.nodes.length ? `${s.state} on ${s.nodes.join(' and ')}` : s.state;
   const lines = [`${s.name}: ${where}${s.managed ? '' : ' (unmanaged)'}`];
   lines.push(
     `  resource ${s.resource}, target-role ${s.targetRole ?? 'Started (default)'}, priority ${s.priority}, ${s.vcpus ?? '?'} vCPUs, ${formatMemory(s.memoryMiB)} memory`,

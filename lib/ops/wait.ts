@@ -43,7 +43,7 @@ export function describeVm(v: VmView | undefined): string {
     case 'running':
       return v.nodes.length > 1 ? `running on ${v.nodes.join(' and ')}` : `running on ${v.node}`;
     case 'migrating':
-      return `migrating ${v.node} → ${v.migratingTo}`;
+      return v.migratingTo ? `migrating ${v.node} → ${v.migratingTo}` : `migrating away from ${v.node}`;
     case 'starting':
       return `starting on ${v.node}`;
     case 'stopping':
