@@ -1,0 +1,228 @@
+// vm under real sudo, as real non-root users: the access file decides, every action is logged,
+// names never reach anything unchecked, the editor runs as the caller, and the environment a
+// sudo user brings along changes nothing.
+//
+// Setup (root only): a group and two users, a root-owned directory D (0755) holding
+//   D/vm          a wrapper: CORRAL_ETC=D/etc CIB_file=D/cib.xml node dist/bin/vm "$@"
+//   D/vm-broken   the same with CORRAL_ETC=D/etc-broken (an access file with a typo)
+//   D/etc/        corral.conf (audit log D/vm.log) and access
+//   D/cib.xml     the CIB recorded from the lab (test/fixtures/recorded/steady)
+// and /etc/sudoers.d/corral-acl-test naming only those wrappers (plus dist/bin/vm itself with
+// SETENV, to show that a sudo user who may set variables still cannot pick the access file).
+// vm honours CORRAL_ETC under sudo only because the program sudo ran lives next to it and all of
+// it belongs to root (lib/ops/config.ts); a user could not have arranged that.
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, type RunResult } from '../../lib/host/exec.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const VM = path.join(ROOT, 'dist/bin/vm');
+const GROUP = 'corral-acl-web';
+const ALICE = 'corral-acl-alice';
+const MALLORY = 'corral-acl-mallory';
+const SUDOERS = '/etc/sudoers.d/corral-acl-test';
+const isRoot = process.getuid?.() === 0;
+
+let dir = '';
+let uidFile = '';
+
+async function must(file: string, args: string[]): Promise<RunResult> {
+  const r = await run(file, args, { timeoutMs: 30_000 });
+  if (r.exitCode !== 0) throw new Error(`${file} ${args.join(' ')}: ${r.stderr}`);
+  return r;
+}
+
+/** USER runs `sudo -n ARGS…` (no shell anywhere: runuser → sudo → the program). */
+function asUser(user: string, args: string[], env: string[] = []): Promise<RunResult> {
+  return run('runuser', ['-u', user, '--', 'sudo', '-n', ...env, ...args], { timeoutMs: 120_000 });
+}
+
+async function auditLines(): Promise<string[]> {
+  return (await readFile(path.join(dir, 'vm.log'), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+}
+
+async function lastAudit(): Promise<string> {
+  return (await auditLines()).at(-1) ?? '';
+}
+
+describe.skipIf(!isRoot)('vm through sudo, as users the access file names (or not)', () => {
+  beforeAll(async () => {
+    await cleanup();
+    await must('groupadd', [GROUP]);
+    await must('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--gid', GROUP, ALICE]);
+    await must('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--user-group', MALLORY]);
+
+    dir = await mkdtemp('/tmp/corral-acl-');
+    await chmod(dir, 0o755);
+    const wrapper = (etc: string) =>
+      `#!/bin/sh\nexec /usr/bin/env CORRAL_ETC=${dir}/${etc} CIB_file=${dir}/cib.xml EDITOR=${dir}/editor ${process.execPath} ${VM} "$@"\n`;
+    await writeFile(path.join(dir, 'vm'), wrapper('etc'), { mode: 0o755 });
+    await writeFile(path.join(dir, 'vm-broken'), wrapper('etc-broken'), { mode: 0o755 });
+    for (const etc of ['etc', 'etc-broken']) {
+      await mkdir(path.join(dir, etc), { mode: 0o755 });
+      await writeFile(
+        path.join(dir, etc, 'corral.conf'),
+        `libvirt_uri = qemu+tcp://{node}.invalid/system\naudit_log = ${dir}/vm.log\n`,
+        { mode: 0o644 },
+      );
+    }
+    await writeFile(
+      path.join(dir, 'etc/access'),
+      `# test rules\n%${GROUP}  where,status,reset,priority,edit  web*\n${ALICE}  where  ns1\n`,
+      { mode: 0o644 },
+    );
+    await writeFile(path.join(dir, 'etc-broken/access'), `%${GROUP}  where,statsu  web*\n`, { mode: 0o644 });
+    await copyFile(path.join(ROOT, 'test/fixtures/recorded/steady/cib.xml'), path.join(dir, 'cib.xml'));
+    // The editor vm starts for `edit`: records who it runs as, then gives web1 more memory.
+    uidFile = `${dir}-editor-uid`;
+    await writeFile(uidFile, '', { mode: 0o644 });
+    const aliceUid = Number((await must('id', ['-u', ALICE])).stdout.trim());
+    await chown(uidFile, aliceUid, 0);
+    await writeFile(
+      path.join(dir, 'editor'),
+      `#!/bin/sh\nid -u > ${uidFile}\nsed -i 's#<memory unit="MiB">128</memory>#<memory unit="MiB">192</memory>#' "$1"\n`,
+      { mode: 0o755 },
+    );
+    const rules =
+      `${ALICE}, ${MALLORY} ALL=(root) NOPASSWD: ${dir}/vm, ${dir}/vm-broken\n` +
+      `${ALICE} ALL=(root) NOPASSWD:SETENV: ${VM}\n`;
+    await writeFile(`${SUDOERS}.new`, rules, { mode: 0o440 });
+    await must('visudo', ['-c', '-q', '-f', `${SUDOERS}.new`]);
+    await must('mv', [`${SUDOERS}.new`, SUDOERS]);
+  });
+
+  afterAll(cleanup);
+
+  async function cleanup(): Promise<void> {
+    await rm(SUDOERS, { force: true });
+    await rm(`${SUDOERS}.new`, { force: true });
+    await run('userdel', [ALICE], { timeoutMs: 30_000 });
+    await run('userdel', [MALLORY], { timeoutMs: 30_000 });
+    await run('groupdel', [MALLORY], { timeoutMs: 30_000 });
+    await run('groupdel', [GROUP], { timeoutMs: 30_000 });
+    if (dir) {
+      await rm(dir, { recursive: true, force: true });
+      await rm(`${dir}-editor-uid`, { force: true });
+    }
+  }
+
+  it('a user whose group a rule names may do what it allows: where, and the audit log says who', async () => {
+    const r = await asUser(ALICE, [`${dir}/vm`, 'web1', 'where']);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^n[123]$/);
+    expect(await lastAudit()).toMatch(new RegExp(`user=${ALICE} action=where vm=web1 node=n[123] result=ok$`));
+  });
+
+  it('a rule naming the user allows too', async () => {
+    const r = await asUser(ALICE, [`${dir}/vm`, 'ns1', 'where']);
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('an allowed action gets past the access check even when it then fails (reset: no such libvirt)', async () => {
+    const r = await asUser(ALICE, [`${dir}/vm`, 'web1', 'reset']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/vm: web1: cannot reach libvirt on n\d/);
+    const lines = await auditLines();
+    expect(lines.at(-2)).toMatch(new RegExp(`user=${ALICE} action=reset vm=web1 node=n\\d result=started$`));
+    expect(lines.at(-1)).toMatch(new RegExp(`user=${ALICE} action=reset vm=web1 node=n\\d result=failed detail=`));
+  });
+
+  it('an allowed change is done: priority through Pacemaker (here the CIB file)', async () => {
+    const r = await asUser(ALICE, [`${dir}/vm`, 'web2', 'priority', '7']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('web2: priority 7 (was 0)');
+    const cib = await readFile(path.join(dir, 'cib.xml'), 'utf8');
+    expect(cib).toMatch(/<nvpair id="vm-web2-meta_attributes-priority" name="priority" value="7"\/>/);
+  });
+
+  it('an action no rule allows is refused, and logged as refused', async () => {
+    const r = await asUser(ALICE, [`${dir}/vm`, 'db1', 'reset']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe(`vm: ${ALICE} may not reset db1 (no rule in ${dir}/etc/access allows it)`);
+    expect(await lastAudit()).toMatch(new RegExp(`user=${ALICE} action=reset vm=db1 result=refused`));
+    const s = await asUser(ALICE, [`${dir}/vm`, 'ns1', 'status']);
+    expect(s.exitCode).toBe(1);
+    expect(s.stderr).toMatch(/may not status ns1/);
+  });
+
+  it('an action no rule names at all is refused before the cluster is asked', async () => {
+    const r = await asUser(ALICE, [`${dir}/vm`, 'web1', 'stop']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${ALICE} may not stop any VM`));
+  });
+
+  it('a user no rule names is refused everything', async () => {
+    const r = await asUser(MALLORY, [`${dir}/vm`, 'web1', 'where']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${MALLORY} may not where any VM`));
+    expect(await lastAudit()).toMatch(new RegExp(`user=${MALLORY} action=where vm=web1 result=refused`));
+  });
+
+  it('a pattern only ever sees the VMs the caller may act on', async () => {
+    const r = await asUser(ALICE, [`${dir}/vm`, '*', 'where']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.split('\n').slice(1).filter(Boolean).map((l) => l.split(/\s+/)[0])).toEqual(['ns1', 'web1', 'web2']);
+    const st = await asUser(ALICE, [`${dir}/vm`, '*', 'status']);
+    expect(st.stdout.match(/^\S+(?=:)/gm)).toEqual(['web1', 'web2']);
+    const none = await asUser(ALICE, [`${dir}/vm`, 'db*', 'where']);
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toMatch(new RegExp(`no VM that ${ALICE} may where matches "db\\*"`));
+  });
+
+  it('an access file with one bad line refuses everyone', async () => {
+    const r = await asUser(ALICE, [`${dir}/vm-broken`, 'web1', 'where']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/etc-broken\/access is invalid, so vm refuses everyone but root/);
+    expect(r.stderr).toMatch(/line 1: unknown action "statsu"/);
+  });
+
+  it.each([
+    [['x; rm -rf /', 'reset'], /"x; rm -rf \/" is not a VM name or pattern/],
+    [['--', '--help', 'reset'], /"--help" is not a VM name: names do not start with "-"/],
+    [['../../etc', 'reset'], /"..\/..\/etc" is not a VM name or pattern/],
+    [['web1', 'reset;id'], /"reset;id" is not an action/],
+    [['web1', 'sysrq', '$(id)'], /one letter or digit/],
+  ])('refuses %j as input before anything else (exit 2)', async (args, why) => {
+    const before = (await auditLines()).length;
+    const r = await asUser(ALICE, [`${dir}/vm`, ...args]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(why);
+    expect(r.stdout).toBe('');
+    expect((await auditLines()).length).toBe(before);
+  });
+
+  it('edit runs the editor as the calling user, not root, and writes the checked result back', async () => {
+    const r = await asUser(ALICE, [`${dir}/vm`, 'web1', 'edit', '--yes']);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/web1: domain XML written back; memory 128 → 192 MiB; Pacemaker restarts web1/);
+    const uid = (await readFile(uidFile, 'utf8')).trim();
+    expect(uid).toBe((await must('id', ['-u', ALICE])).stdout.trim());
+    const cib = await readFile(path.join(dir, 'cib.xml'), 'utf8');
+    expect(cib).toMatch(/name="hv_memory" value="192"/);
+  });
+
+  it('sudo itself refuses environment variables the sudoers rule does not allow', async () => {
+    const r = await asUser(ALICE, [`${dir}/vm`, 'db1', 'where'], ['CORRAL_ETC=/tmp']);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/not allowed to set|sorry/i);
+  });
+
+  it('a sudo user allowed to set variables still cannot choose the access file', async () => {
+    // CORRAL_ETC points at the test's own (root-owned!) files granting web*; the program sudo ran
+    // is dist/bin/vm, which does not live next to them, so vm ignores it and uses /etc/corral.
+    const r = await asUser(ALICE, [VM, 'web1', 'where'], [`CORRAL_ETC=${dir}/etc`, `CIB_file=${dir}/cib.xml`]);
+    expect(r.stderr).toMatch(/vm: warning: ignoring CORRAL_ETC, CIB_file \(run through sudo/);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/may not use vm: \/etc\/corral\/access does not exist|may not where/);
+  });
+
+  it('root itself needs no rule', async () => {
+    const r = await run(path.join(dir, 'vm'), ['db1', 'where'], { timeoutMs: 60_000, env: { SUDO_USER: undefined } });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('n3');
+    expect(await lastAudit()).toMatch(/user=root action=where vm=db1 node=n3 result=ok$/);
+  });
+});
