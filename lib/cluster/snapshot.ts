@@ -41,8 +41,24 @@ export async function statusOf(xml: string, root: XNode, cib: Cib, opts: Snapsho
   return { ...status, needsPacemaker: plain.needsPacemaker };
 }
 
+/** The attributes of operation records that corral reads (lib/cluster/status.ts, lib/ops). */
+const OP_FIELDS = [
+  'id',
+  'operation',
+  'call-id',
+  'rc-code',
+  'op-status',
+  'interval',
+  'transition-key',
+  'migrate_source',
+  'migrate_target',
+  'last-rc-change',
+  'exit-reason',
+  'on_node',
+];
+
 export function parseCib(xml: string): { root: XNode; cib: Cib } {
-  const root = readXml(xml, 'the CIB');
+  const root = readXml(xml, 'the CIB', { keep: { lrm_rsc_op: OP_FIELDS } });
   return { root, cib: new Cib(root) };
 }
 
