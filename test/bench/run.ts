@@ -132,6 +132,7 @@ async function main(): Promise<void> {
   } finally {
     await destroyLab(LAB);
   }
+  if (!(await (await import('./list.js')).benchList())) process.exitCode = 1;
 }
 
 main().catch((e: unknown) => {
