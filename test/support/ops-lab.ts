@@ -4,11 +4,11 @@
 // inside a node with the lab's settings: libvirt over qemu+tcp, and a node command that reads a
 // node's files through the lab's state directory (the lab has no ssh; on real clusters ssh does
 // this, see lib/ops/config.ts).
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResult } from '../../lib/host/exec.js';
 import { clusterExec, createClusterLab, destroyClusterLab, loadClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
-import { labDir, nodeRunning, type LabNode } from '../../lib/lab/node.js';
+import { labDir, nodeRunning, nodeVirsh, type LabNode } from '../../lib/lab/node.js';
 import { ensureTestGuest, testGuestDomainXml } from '../../lib/lab/test-guest.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
@@ -100,4 +100,33 @@ export async function addVms(lab: ClusterLab, vms: readonly OpsVm[]): Promise<vo
 
 export async function destroyOpsLab(): Promise<void> {
   await destroyClusterLab(OPS_LAB.name);
+}
+
+/** Adds those of VMS that are not in the cluster yet (tests reuse a running lab). */
+export async function ensureVms(lab: ClusterLab, vms: readonly OpsVm[]): Promise<void> {
+  const r = await ok(inNode(lab.nodes[0] as LabNode, 'corral', ['list', '--json']));
+  const have = new Set((JSON.parse(r.stdout) as { vms: { name: string }[] }).vms.map((v) => v.name));
+  await addVms(lab, vms.filter((v) => !have.has(v.name)));
+}
+
+/** The continuous console log of VM as NODE keeps it (read on the host, through the lab's files). */
+export async function consoleLogOn(lab: ClusterLab, node: string, vm: string): Promise<string> {
+  return readFile(path.join(labDir(lab.name), 'nodes', node, 'fs/var/log/corral/console', `${vm}.log`), 'utf8').catch(() => '');
+}
+
+/** The domains libvirt runs on NODE (its own view, asked inside the node). */
+export async function domainsOn(node: LabNode): Promise<string[]> {
+  const r = await nodeVirsh(node, ['list', '--name']);
+  if (r.exitCode !== 0) throw new Error(`virsh list on ${node.name}: ${r.stderr}`);
+  return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean).sort();
+}
+
+export async function waitUntil<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 250): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }

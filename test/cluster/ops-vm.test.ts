@@ -1,0 +1,195 @@
+// vm and corral on a real 3-node lab cluster (test/support/ops-lab.ts): run inside the nodes the
+// way an operator runs them, checked against what the guests print on their consoles, what
+// libvirt runs on each node and what crm_mon says.
+import { chmod, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterStatus, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
+import { nodeVirsh, type LabNode } from '../../lib/lab/node.js';
+import { consoleLogOn, domainsOn, ensureVms, inNode, ok, OPS_DIR, opsLab, waitUntil } from '../support/ops-lab.js';
+
+const isRoot = process.getuid?.() === 0;
+let lab: ClusterLab;
+
+const count = (text: string, re: RegExp) => (text.match(new RegExp(re.source, 'g')) ?? []).length;
+
+function node(name: string): LabNode {
+  const n = lab.nodes.find((x) => x.name === name);
+  if (!n) throw new Error(`no node ${name}`);
+  return n;
+}
+
+async function whereIs(vm: string): Promise<string> {
+  const s = await clusterStatus(lab);
+  const r = s.resources.find((x) => x.id === `vm-${vm}`);
+  if (!r?.active || r.nodes.length !== 1) throw new Error(`vm-${vm} is not running on exactly one node (${JSON.stringify(r)})`);
+  return r.nodes[0] as string;
+}
+
+/** A node other than NAME's. */
+async function elsewhere(vm: string): Promise<LabNode> {
+  const at = await whereIs(vm);
+  return lab.nodes.find((n) => n.name !== at) as LabNode;
+}
+
+describe.skipIf(!isRoot)('vm and corral on the lab cluster', () => {
+  beforeAll(async () => {
+    lab = await opsLab();
+    await ensureVms(lab, [{ name: 't-tick', tick: true }, { name: 't-mig' }]);
+    await waitClusterIdle(lab, { resources: ['vm-t-tick', 'vm-t-mig'], timeoutMs: 240_000 });
+  }, 600_000);
+
+  afterAll(async () => {
+    // Leave the lab as the tests found it: nothing moved, everything started.
+    if (!lab) return;
+    await inNode(lab.nodes[0] as LabNode, 'vm', ['t-*', 'clear', '--yes']).catch(() => undefined);
+    await inNode(lab.nodes[0] as LabNode, 'vm', ['t-*', 'start', '--yes', '--no-wait']).catch(() => undefined);
+  });
+
+  it('where names the node crm_mon places the VM on', async () => {
+    const r = await ok(inNode(lab.nodes[0] as LabNode, 'vm', ['t-tick', 'where']));
+    expect(r.stdout).toBe(await whereIs('t-tick'));
+  });
+
+  it('console attaches through the remote URI and shows what the guest prints', async () => {
+    const from = await elsewhere('t-tick');
+    // virsh console needs a terminal: script(1) gives it one; the session ends by the timeout.
+    const r = await inNode(from, 'script', ['-qfec', 'vm t-tick console', '/dev/null'], { timeoutMs: 6000, input: '\r' });
+    expect(r.stdout).toMatch(new RegExp(`Connected to t-tick on ${await whereIs('t-tick')}`));
+    expect(r.stdout).toMatch(/Connected to domain '?t-tick'?/);
+    expect(r.stdout).toMatch(/corral-test-guest: tick \d+/);
+  });
+
+  it('console without a terminal says so instead of hanging', async () => {
+    const r = await inNode(lab.nodes[0] as LabNode, 'vm', ['t-tick', 'console'], { timeoutMs: 20_000 });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/the console needs a terminal/);
+  });
+
+  it('console --log prints the continuous log, read on the node that has it or through the node command', async () => {
+    const at = await whereIs('t-tick');
+    const local = await ok(inNode(node(at), 'vm', ['t-tick', 'console', '--log']));
+    const remote = await ok(inNode(await elsewhere('t-tick'), 'vm', ['t-tick', 'console', '--log']));
+    for (const r of [local, remote]) {
+      expect(r.stdout).toMatch(/corral-test-guest: booted/);
+      expect(r.stdout).toMatch(/corral-test-guest: tick \d+/);
+    }
+    const last3 = await ok(inNode(await elsewhere('t-tick'), 'vm', ['t-tick', 'console', '--log', '--lines', '3']));
+    expect(last3.stdout.split('\n')).toHaveLength(3);
+  });
+
+  it('sysrq reaches the guest: its kernel answers on the console', async () => {
+    const at = await whereIs('t-tick');
+    const before = count(await consoleLogOn(lab, at, 't-tick'), /sysrq: HELP/);
+    const r = await ok(inNode(await elsewhere('t-tick'), 'vm', ['t-tick', 'sysrq', 'h']));
+    expect(r.stdout).toBe(`t-tick: Alt+SysRq+h sent on ${at}`);
+    await waitUntil('sysrq help on the console', async () => count(await consoleLogOn(lab, at, 't-tick'), /sysrq: HELP/) > before, 20_000);
+  });
+
+  it('reset reboots the guest (a new boot in its console log)', async () => {
+    const at = await whereIs('t-tick');
+    const boots = count(await consoleLogOn(lab, at, 't-tick'), /corral-test-guest: booted/);
+    await ok(inNode(lab.nodes[0] as LabNode, 'vm', ['t-tick', 'reset']));
+    await waitUntil('a new boot after reset', async () => count(await consoleLogOn(lab, at, 't-tick'), /corral-test-guest: booted/) > boots, 60_000);
+    expect(await whereIs('t-tick')).toBe(at);
+  });
+
+  it('ctrlaltdel reaches the guest (its kernel restarts, a new boot follows)', async () => {
+    const at = await whereIs('t-tick');
+    const log0 = await consoleLogOn(lab, at, 't-tick');
+    const restarts = count(log0, /reboot: Restarting system/);
+    const boots = count(log0, /corral-test-guest: booted/);
+    await ok(inNode(lab.nodes[0] as LabNode, 'vm', ['t-tick', 'ctrlaltdel']));
+    await waitUntil(
+      'the kernel restarting and booting again',
+      async () => {
+        const log = await consoleLogOn(lab, at, 't-tick');
+        return count(log, /reboot: Restarting system/) > restarts && count(log, /corral-test-guest: booted/) > boots;
+      },
+      60_000,
+    );
+  });
+
+  it('migrate moves the VM live through Pacemaker, waits, and says where it went', async () => {
+    const from = await whereIs('t-mig');
+    const to = lab.nodes.map((n) => n.name).find((n) => n !== from) as string;
+    const r = await ok(inNode(lab.nodes[0] as LabNode, 'vm', ['t-mig', 'migrate', to], { timeoutMs: 240_000 }));
+    expect(r.stdout).toMatch(new RegExp(`t-mig: running on ${to} \\(the move constraint stays for PT10M\\)$`));
+    expect(await whereIs('t-mig')).toBe(to);
+    expect(await domainsOn(node(to))).toContain('t-mig');
+    expect(await domainsOn(node(from))).not.toContain('t-mig');
+    const list = JSON.parse((await ok(inNode(lab.nodes[0] as LabNode, 'corral', ['list', '--json', 't-mig']))).stdout) as { vms: { constraints: { kind: string; nodes: string[] }[] }[] };
+    expect(list.vms[0]?.constraints).toContainEqual(expect.objectContaining({ kind: 'moved', nodes: [to] }));
+    const c = await ok(inNode(lab.nodes[0] as LabNode, 'vm', ['t-mig', 'clear']));
+    expect(c.stdout).toBe('t-mig: removed cli-prefer-vm-t-mig');
+  });
+
+  it('stop and start go through Pacemaker and wait for the result', async () => {
+    const stop = await ok(inNode(lab.nodes[0] as LabNode, 'vm', ['t-mig', 'stop'], { timeoutMs: 240_000 }));
+    expect(stop.stdout).toMatch(/t-mig: stopped \(target-role Stopped\)$/);
+    for (const n of lab.nodes) expect(await domainsOn(n)).not.toContain('t-mig');
+    const start = await ok(inNode(lab.nodes[0] as LabNode, 'vm', ['t-mig', 'start'], { timeoutMs: 240_000 }));
+    expect(start.stdout).toMatch(/t-mig: running on n\d$/);
+    expect(await domainsOn(node(await whereIs('t-mig')))).toContain('t-mig');
+  });
+
+  it('an action on several VMs lists them and needs --yes without a terminal', async () => {
+    const r = await inNode(lab.nodes[0] as LabNode, 'vm', ['t-*', 'reset']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/"t-\*" matches 2 VMs:/);
+    expect(r.stderr).toMatch(/t-mig \(n\d\)/);
+    expect(r.stderr).toMatch(/add --yes/);
+    const s = await ok(inNode(lab.nodes[0] as LabNode, 'vm', ['n?/t-*', 'where']));
+    expect(s.stdout.split('\n').slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['t-mig', 't-tick']);
+  });
+
+  it('corral list, hosts and stats show what crm_mon and libvirt say', async () => {
+    const n1 = lab.nodes[0] as LabNode;
+    const mon = await clusterStatus(lab);
+    const list = JSON.parse((await ok(inNode(n1, 'corral', ['list', '--json']))).stdout) as { vms: { name: string; resource: string; state: string; nodes: string[] }[] };
+    for (const v of list.vms) {
+      const r = mon.resources.find((x) => x.id === v.resource);
+      expect([v.name, v.state === 'running' ? v.nodes : []]).toEqual([v.name, r?.active && r.role === 'Started' ? r.nodes : []]);
+    }
+    const perNode = Object.fromEntries(await Promise.all(lab.nodes.map(async (n) => [n.name, await domainsOn(n)] as const)));
+    const hosts = JSON.parse((await ok(inNode(n1, 'corral', ['hosts', '--json']))).stdout) as { hosts: { name: string; vms: number; vmNames: string[]; libvirt: string; qemu: string; kernel: string }[] };
+    for (const h of hosts.hosts) {
+      expect([h.name, [...h.vmNames].sort()]).toEqual([h.name, perNode[h.name]]);
+      expect(h.libvirt).toMatch(/^9\./);
+      expect(h.qemu).toMatch(/^7\.2/);
+      expect(h.kernel).toMatch(/^\d+\.\d+/);
+    }
+    const text = (await ok(inNode(n1, 'corral', ['hosts']))).stdout;
+    expect(text).toMatch(new RegExp(`^3 hosts \\(3 online\\), 24 cores, ${list.vms.length} VMs`, 'm'));
+    const stats = JSON.parse((await ok(inNode(n1, 'corral', ['stats', '--json', '--interval', '1']))).stdout) as { hosts: { name: string; vms: number; cpuPercent: number }[]; vms: { name: string; node: string; cpuPercent: number; memoryMiB: number }[] };
+    for (const n of lab.nodes) {
+      expect(stats.vms.filter((v) => v.node === n.name).map((v) => v.name).sort()).toEqual(perNode[n.name]);
+    }
+    expect(stats.vms.find((v) => v.name === 't-tick')?.memoryMiB).toBe(128);
+    expect(stats.hosts.every((h) => h.cpuPercent >= 0 && h.cpuPercent <= 100)).toBe(true);
+  });
+
+  it('edit writes the checked XML back in one CIB change, and Pacemaker restarts the VM with it', async () => {
+    const editor = path.join(OPS_DIR, 'editor-160');
+    await writeFile(editor, `#!/bin/sh\nexec sed -i 's#<memory unit="MiB">128</memory>#<memory unit="MiB">160</memory>#' "$1"\n`);
+    await chmod(editor, 0o755);
+    const r = await ok(inNode(lab.nodes[0] as LabNode, 'vm', ['t-mig', 'edit', '--yes'], { env: { EDITOR: editor } }));
+    expect(r.stdout).toMatch(/t-mig: domain XML written back; memory 128 → 160 MiB; Pacemaker restarts t-mig/);
+    await waitUntil(
+      'libvirt running t-mig with 160 MiB',
+      async () => {
+        const at = await whereIs('t-mig').catch(() => undefined);
+        if (!at) return false;
+        const x = await nodeVirsh(node(at), ['dumpxml', 't-mig']);
+        return /<memory unit='KiB'>163840<\/memory>/.test(x.stdout);
+      },
+      120_000,
+      500,
+    );
+    const list = JSON.parse((await ok(inNode(lab.nodes[0] as LabNode, 'corral', ['list', '--json', 't-mig']))).stdout) as { vms: { memoryMiB: number }[] };
+    expect(list.vms[0]?.memoryMiB).toBe(160);
+    // and back, so the lab stays as it was
+    await writeFile(editor, `#!/bin/sh\nexec sed -i 's#<memory unit="MiB">160</memory>#<memory unit="MiB">128</memory>#' "$1"\n`);
+    await ok(inNode(lab.nodes[0] as LabNode, 'vm', ['t-mig', 'edit', '--yes'], { env: { EDITOR: editor } }));
+  });
+});
