@@ -202,7 +202,12 @@ export function statusFromCib(input: StatusInput): ClusterStatus {
   return { nodes, resources, needsPacemaker: needs, source: 'cib' };
 }
 
-type NodeVerdict = { active: boolean; pending?: LrmOp };
+type NodeVerdict = {
+  active: boolean;
+  pending?: LrmOp;
+  /** The newest completed operation is a migrate_to (the source of a migration not yet stopped). */
+  migratedTo?: string;
+};
 
 /** What the history of one resource on one node says, or undefined when it is not plain. */
 function nodeVerdict(rid: string, node: string, ops: LrmOp[], needs: string[]): NodeVerdict | undefined {
@@ -240,13 +245,8 @@ function nodeVerdict(rid: string, node: string, ops: LrmOp[], needs: string[]): 
         active = op['rc-code'] !== OCF_NOT_RUNNING;
         break;
       case 'migrate_to':
-        // Still here until the stop that ends the migration; a migrate_to without it is a
-        // migration the scheduler has to finish or undo.
+        // Still here until the stop that ends the migration (see resourceState).
         active = true;
-        if (op === sorted[sorted.length - 1]) {
-          needs.push(`${rid} is between migrate_to and stop on ${node}`);
-          return undefined;
-        }
         break;
       case 'notify':
       case 'meta-data':
@@ -256,6 +256,14 @@ function nodeVerdict(rid: string, node: string, ops: LrmOp[], needs: string[]): 
         needs.push(`${rid} has a ${op.operation} operation on ${node}`);
         return undefined;
     }
+  }
+  const last = done[done.length - 1];
+  if (active && last?.operation === 'migrate_to') {
+    if (!last.migrate_target) {
+      needs.push(`${rid} has a migrate_to without a target on ${node}`);
+      return undefined;
+    }
+    return { active, pending, migratedTo: last.migrate_target };
   }
   return { active, pending };
 }
@@ -268,6 +276,7 @@ function order(op: LrmOp): number {
 function resourceState(rid: string, perNode: Map<string, LrmOp[]>, online: ReadonlySet<string>, needs: string[]): ResourceStatus {
   const active: string[] = [];
   const pending: LrmOp[] = [];
+  const sources: { node: string; to: string }[] = [];
   let plain = true;
   for (const [node, ops] of perNode) {
     const v = nodeVerdict(rid, node, ops, needs);
@@ -278,9 +287,22 @@ function resourceState(rid: string, perNode: Map<string, LrmOp[]>, online: Reado
     if (!online.has(node)) continue; // an offline (clean) node runs nothing
     if (v.active) active.push(node);
     if (v.pending) pending.push(v.pending);
+    if (v.migratedTo) sources.push({ node, to: v.migratedTo });
   }
   const base = { id: rid, failed: false, failCounts: {} };
   if (!plain) return { ...base, role: 'Unknown', nodes: active };
+  // A live migration between its steps: migrate_to done on the source, and on the target a
+  // migrate_from pending, done, or not yet begun; the source's stop ends it.
+  const src = sources[0];
+  if (src) {
+    const others = active.filter((n) => n !== src.node && n !== src.to);
+    const targetPending = pending.filter((p) => p.node !== src.node && p.node !== src.to);
+    if (sources.length > 1 || others.length || targetPending.length || !online.has(src.to)) {
+      needs.push(`${rid} is in a migration Pacemaker has to sort out`);
+      return { ...base, role: 'Unknown', nodes: active };
+    }
+    return { ...base, role: 'Migrating', nodes: [src.node], migration: { from: src.node, to: src.to } };
+  }
   if (active.length > 1) {
     needs.push(`${rid} is active on ${active.join(' and ')}`);
     return { ...base, role: 'Unknown', nodes: active };

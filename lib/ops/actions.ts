@@ -57,7 +57,7 @@ export const ACTIONS: Record<ActionName, ActionSpec> = {
   start: spec('start', '[--no-wait]', 'start it (target-role Started) and wait until it runs'),
   stop: spec('stop', '[--no-wait]', 'stop it (target-role Stopped) and wait until it is down'),
   restart: spec('restart', '[--no-wait]', 'stop it and start it again, through Pacemaker', { needsRunning: true }),
-  migrate: spec('migrate', '[NODE] [--lifetime DURATION] [--no-wait]', 'move it (live, if it allows) to NODE, or away from where it runs', { needsRunning: true }),
+  migrate: spec('migrate', '[NODE] [--lifetime DURATION] [--no-wait]', 'move it (live, if it allows) to NODE, or away from where it runs; replaces its earlier moves', { needsRunning: true }),
   clear: spec('clear', '', 'drop the constraints earlier migrates left (crm_resource --clear)'),
   edit: spec('edit', '', 'edit its domain XML in $EDITOR; written back only if valid and unchanged meanwhile', { single: true }),
   priority: spec('priority', 'N', 'set its Pacemaker priority (higher wins when not all fit)'),

@@ -124,6 +124,9 @@ export async function migrate(ctx: Context, vms: readonly VmView[], node: string
       outcomes.push({ vm: v.name, ok: true, message: `already on ${node}`, node });
       continue;
     }
+    // A new move replaces the earlier ones: left in place, the bans of earlier "away from here"
+    // moves add up until no node is left for the VM.
+    if (v.constraints.some((c) => c.kind === 'moved' || c.kind === 'banned')) await clearResourceOn(v.resource);
     await moveResourceWith(v.resource, { ...(node !== undefined ? { node } : {}), ...(lifetime ? { lifetime } : {}) });
     const goal: Goal = node !== undefined ? { kind: 'running', on: node } : { kind: 'running', ...(v.node ? { notOn: v.node } : {}) };
     targets.push({ vm: v.name, resource: v.resource, goal });

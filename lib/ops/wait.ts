@@ -45,9 +45,9 @@ export function describeVm(v: VmView | undefined): string {
     case 'migrating':
       return v.migratingTo ? `migrating ${v.node} → ${v.migratingTo}` : `migrating away from ${v.node}`;
     case 'starting':
-      return `starting on ${v.node}`;
+      return `starting on ${v.nodes.join(' and ') || v.node}`;
     case 'stopping':
-      return `stopping on ${v.node}`;
+      return `stopping on ${v.nodes.join(' and ') || v.node}`;
     case 'failed':
       return `failed${v.node ? ` on ${v.node}` : ''}`;
     case 'disabled':

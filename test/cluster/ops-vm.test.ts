@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterStatus, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
 import { nodeVirsh, type LabNode } from '../../lib/lab/node.js';
-import { consoleLogOn, domainsOn, ensureVms, inNode, ok, OPS_DIR, opsLab, waitUntil } from '../support/ops-lab.js';
+import { built, consoleLogOn, domainsOn, ensureVms, inNode, ok, OPS_DIR, opsLab, waitUntil } from '../support/ops-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 let lab: ClusterLab;
@@ -54,7 +54,7 @@ describe.skipIf(!isRoot)('vm and corral on the lab cluster', () => {
   it('console attaches through the remote URI and shows what the guest prints', async () => {
     const from = await elsewhere('t-tick');
     // virsh console needs a terminal: script(1) gives it one; the session ends by the timeout.
-    const r = await inNode(from, 'script', ['-qfec', 'vm t-tick console', '/dev/null'], { timeoutMs: 6000, input: '\r' });
+    const r = await inNode(from, 'script', ['-qfec', `${built('vm')} t-tick console`, '/dev/null'], { timeoutMs: 6000, input: '\r' });
     expect(r.stdout).toMatch(new RegExp(`Connected to t-tick on ${await whereIs('t-tick')}`));
     expect(r.stdout).toMatch(/Connected to domain '?t-tick'?/);
     expect(r.stdout).toMatch(/corral-test-guest: tick \d+/);
@@ -122,6 +122,21 @@ describe.skipIf(!isRoot)('vm and corral on the lab cluster', () => {
     expect(list.vms[0]?.constraints).toContainEqual(expect.objectContaining({ kind: 'moved', nodes: [to] }));
     const c = await ok(inNode(lab.nodes[0] as LabNode, 'vm', ['t-mig', 'clear']));
     expect(c.stdout).toBe('t-mig: removed cli-prefer-vm-t-mig');
+  });
+
+  it('migrate without a node moves the VM away each time (a new move replaces the earlier ones)', async () => {
+    const n1 = lab.nodes[0] as LabNode;
+    const seen: string[] = [await whereIs('t-mig')];
+    for (let i = 0; i < 3; i++) {
+      const r = await ok(inNode(n1, 'vm', ['t-mig', 'migrate'], { timeoutMs: 240_000 }));
+      const at = await whereIs('t-mig');
+      expect(at).not.toBe(seen[seen.length - 1]);
+      expect(r.stdout).toMatch(new RegExp(`t-mig: running on ${at} `));
+      seen.push(at);
+    }
+    const list = JSON.parse((await ok(inNode(n1, 'corral', ['list', '--json', 't-mig']))).stdout) as { vms: { constraints: { kind: string; nodes: string[] }[] }[] };
+    expect(list.vms[0]?.constraints.filter((c) => c.kind === 'banned')).toEqual([expect.objectContaining({ nodes: [seen[2]] })]);
+    await ok(inNode(n1, 'vm', ['t-mig', 'clear']));
   });
 
   it('stop and start go through Pacemaker and wait for the result', async () => {

@@ -7,6 +7,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResult } from '../../lib/host/exec.js';
+import { installCorral } from '../../lib/lab/boot.js';
 import { clusterExec, createClusterLab, destroyClusterLab, loadClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
 import { labDir, nodeRunning, nodeVirsh, type LabNode } from '../../lib/lab/node.js';
 import { ensureTestGuest, testGuestDomainXml } from '../../lib/lab/test-guest.js';
@@ -50,9 +51,18 @@ export function opsEnv(extra: Record<string, string> = {}): Record<string, strin
   return { CORRAL_ETC: OPS_ETC, ...extra };
 }
 
-/** Runs a corral command (vm, corral, domadd …) inside NODE with the lab's settings. */
+const CORRAL_COMMANDS = new Set(['vm', 'corral', 'domadd', 'domdel', 'fixup_domxml', 'create_domxml', 'nodecap']);
+
+/** This build's executable of a corral command (the nodes see the host's /work tree). The copies
+ *  the lab installed in the nodes' /usr/sbin are an overlay of a snapshot taken at lab creation:
+ *  replacing them under a running lab is not reliably seen inside the nodes. */
+export function built(command: string): string {
+  return CORRAL_COMMANDS.has(command) ? path.join(ROOT, 'dist/bin', command) : command;
+}
+
+/** Runs a command (vm, corral, domadd … from this build) inside NODE with the lab's settings. */
 export function inNode(node: LabNode, command: string, args: readonly string[], opts: { timeoutMs?: number; input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
-  return clusterExec(node, command, args, { timeoutMs: opts.timeoutMs ?? 120_000, env: opsEnv(opts.env), ...(opts.input !== undefined ? { input: opts.input } : {}) });
+  return clusterExec(node, built(command), args, { timeoutMs: opts.timeoutMs ?? 120_000, env: opsEnv(opts.env), ...(opts.input !== undefined ? { input: opts.input } : {}) });
 }
 
 export async function ok(r: RunResult | Promise<RunResult>): Promise<RunResult> {
@@ -61,11 +71,12 @@ export async function ok(r: RunResult | Promise<RunResult>): Promise<RunResult> 
   return x;
 }
 
-/** The ops lab, up: the running one when its nodes are up, else a fresh one. */
+/** The ops lab, up: the running one when its nodes are up (with this build installed), else a fresh one. */
 export async function opsLab(log: (s: string) => void = () => undefined): Promise<ClusterLab> {
   try {
     const lab = await loadClusterLab(OPS_LAB.name);
     if ((await Promise.all(lab.nodes.map(nodeRunning))).every(Boolean)) {
+      await installCorral(lab); // the agent: Pacemaker runs it from the nodes' OCF directory
       await waitClusterIdle(lab, { timeoutMs: 60_000 });
       await writeOpsEtc(lab);
       return lab;
