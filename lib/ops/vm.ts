@@ -270,7 +270,7 @@ async function readOnly(
   let code = 0;
   switch (p.action) {
     case 'where': {
-      if (vms.length === 1 && ctx.snapshot.view.vms.length && p.pattern.exact) {
+      if (p.pattern.exact) {
         const v = vms[0] as VmView;
         if (v.node) io.out(`${v.node}\n`);
         else {
