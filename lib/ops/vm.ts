@@ -21,7 +21,7 @@ import { AccessFileError, mayDo, parseAccessFile, type AccessRule } from './acce
 import { ACTIONS, priorityValue, sysrqKey, type ActionName } from './actions.js';
 import { AuditLog, type AuditResult } from './audit.js';
 import { identifyCaller } from './caller.js';
-import { currentInvocation, loadConfig, NODE_NAME_RE, type Invocation } from './config.js';
+import { currentInvocation, loadConfig, NODE_NAME_RE, statFile, viaSudo, type Invocation } from './config.js';
 import type { ActionOptions, Context, Io } from './context.js';
 import { checkEdited, EditConflictError, EditError, editableXml, sameDomain, writeBack } from './edit.js';
 import * as guest from './guest.js';
@@ -117,6 +117,10 @@ export async function runVm(req: VmRequest, io: Io, inv: Invocation = currentInv
     } catch (e) {
       const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
       return refuse(req.pattern, `${caller.user} may not use vm: ${config.accessFile} ${why}`);
+    }
+    const owner = await statFile(config.accessFile);
+    if (viaSudo(inv) && !(owner && owner.uid === 0 && (owner.mode & 0o022) === 0)) {
+      return refuse(req.pattern, `${config.accessFile} must belong to root and be writable only by root; vm refuses everyone but root until it does`);
     }
     try {
       rules = parseAccessFile(text, config.accessFile);

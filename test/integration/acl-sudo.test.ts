@@ -178,6 +178,17 @@ describe.skipIf(!isRoot)('vm through sudo, as users the access file names (or no
     expect(r.stderr).toMatch(/line 1: unknown action "statsu"/);
   });
 
+  it('an access file anyone but root could write refuses everyone', async () => {
+    await chmod(path.join(dir, 'etc/access'), 0o666);
+    try {
+      const r = await asUser(ALICE, [`${dir}/vm`, 'web1', 'where']);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/access must belong to root and be writable only by root/);
+    } finally {
+      await chmod(path.join(dir, 'etc/access'), 0o644);
+    }
+  });
+
   it.each([
     [['x; rm -rf /', 'reset'], /"x; rm -rf \/" is not a VM name or pattern/],
     [['--', '--help', 'reset'], /"--help" is not a VM name: names do not start with "-"/],
