@@ -1,12 +1,13 @@
 // vm and corral on a real 3-node lab cluster (test/support/ops-lab.ts): run inside the nodes the
 // way an operator runs them, checked against what the guests print on their consoles, what
-// libvirt runs on each node and what crm_mon says.
+// libvirt runs on each node and what crm_mon says. A running ops lab is reused; the lab is
+// destroyed afterwards unless CORRAL_KEEP_LAB is set.
 import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterStatus, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
 import { nodeVirsh, type LabNode } from '../../lib/lab/node.js';
-import { built, consoleLogOn, domainsOn, ensureVms, inNode, ok, OPS_DIR, opsLab, waitUntil } from '../support/ops-lab.js';
+import { built, consoleLogOn, destroyOpsLab, domainsOn, ensureVms, inNode, ok, OPS_DIR, opsLab, waitUntil } from '../support/ops-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 let lab: ClusterLab;
@@ -40,11 +41,15 @@ describe.skipIf(!isRoot)('vm and corral on the lab cluster', () => {
   }, 600_000);
 
   afterAll(async () => {
-    // Leave the lab as the tests found it: nothing moved, everything started.
     if (!lab) return;
-    await inNode(lab.nodes[0] as LabNode, 'vm', ['t-*', 'clear', '--yes']).catch(() => undefined);
-    await inNode(lab.nodes[0] as LabNode, 'vm', ['t-*', 'start', '--yes', '--no-wait']).catch(() => undefined);
-  });
+    if (process.env.CORRAL_KEEP_LAB) {
+      // Kept for the next run (or a look around): nothing moved, everything started.
+      await inNode(lab.nodes[0] as LabNode, 'vm', ['t-*', 'clear', '--yes']).catch(() => undefined);
+      await inNode(lab.nodes[0] as LabNode, 'vm', ['t-*', 'start', '--yes', '--no-wait']).catch(() => undefined);
+      return;
+    }
+    await destroyOpsLab();
+  }, 120_000);
 
   it('where names the node crm_mon places the VM on', async () => {
     const r = await ok(inNode(lab.nodes[0] as LabNode, 'vm', ['t-tick', 'where']));

@@ -7,7 +7,8 @@
 //   D/vm-broken   the same with CORRAL_ETC=D/etc-broken (an access file with a typo)
 //   D/etc/        corral.conf (audit log D/vm.log) and access
 //   D/cib.xml     the CIB recorded from the lab (test/fixtures/recorded/steady)
-// and /etc/sudoers.d/corral-acl-test naming only those wrappers (plus dist/bin/vm itself with
+//   D/bin/vm      a copy of dist/bin/vm
+// and /etc/sudoers.d/corral-acl-test naming only those wrappers (plus D/bin/vm itself with
 // SETENV, to show that a sudo user who may set variables still cannot pick the access file).
 // vm honours CORRAL_ETC under sudo only because the program sudo ran lives next to it and all of
 // it belongs to root (lib/ops/config.ts); a user could not have arranged that.
@@ -17,7 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type RunResult } from '../../lib/host/exec.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const VM = path.join(ROOT, 'dist/bin/vm');
+const BUILT_VM = path.join(ROOT, 'dist/bin/vm');
+/** A copy of the build's vm in D/bin (a concurrent npm run build empties dist/). */
+let VM = '';
 const GROUP = 'corral-acl-web';
 const ALICE = 'corral-acl-alice';
 const MALLORY = 'corral-acl-mallory';
@@ -55,6 +58,10 @@ describe.skipIf(!isRoot)('vm through sudo, as users the access file names (or no
 
     dir = await mkdtemp('/tmp/corral-acl-');
     await chmod(dir, 0o755);
+    await mkdir(path.join(dir, 'bin'), { mode: 0o755 });
+    VM = path.join(dir, 'bin/vm');
+    await copyFile(BUILT_VM, VM);
+    await chmod(VM, 0o755);
     const wrapper = (etc: string) =>
       `#!/bin/sh\nexec /usr/bin/env CORRAL_ETC=${dir}/${etc} CIB_file=${dir}/cib.xml EDITOR=${dir}/editor ${process.execPath} ${VM} "$@"\n`;
     await writeFile(path.join(dir, 'vm'), wrapper('etc'), { mode: 0o755 });
@@ -223,7 +230,7 @@ describe.skipIf(!isRoot)('vm through sudo, as users the access file names (or no
 
   it('a sudo user allowed to set variables still cannot choose the access file', async () => {
     // CORRAL_ETC points at the test's own (root-owned!) files granting web*; the program sudo ran
-    // is dist/bin/vm, which does not live next to them, so vm ignores it and uses /etc/corral.
+    // is D/bin/vm, which does not live next to them, so vm ignores it and uses /etc/corral.
     const r = await asUser(ALICE, [VM, 'web1', 'where'], [`CORRAL_ETC=${dir}/etc`, `CIB_file=${dir}/cib.xml`]);
     expect(r.stderr).toMatch(/vm: warning: ignoring CORRAL_ETC, CIB_file \(run through sudo/);
     expect(r.exitCode).toBe(1);

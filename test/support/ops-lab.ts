@@ -4,7 +4,7 @@
 // inside a node with the lab's settings: libvirt over qemu+tcp, and a node command that reads a
 // node's files through the lab's state directory (the lab has no ssh; on real clusters ssh does
 // this, see lib/ops/config.ts).
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResult } from '../../lib/host/exec.js';
 import { installCorral } from '../../lib/lab/boot.js';
@@ -33,6 +33,7 @@ export interface OpsVm {
 /** corral.conf for vm/corral inside the lab's nodes. */
 export async function writeOpsEtc(lab: ClusterLab): Promise<string> {
   await mkdir(OPS_ETC, { recursive: true, mode: 0o755 });
+  await copyBuild();
   for (const d of ['/var/cache/corral', '/var/cache/corral/it', OPS_DIR, OPS_ETC]) await chmod(d, 0o755);
   const helper = path.join(ROOT, 'test/support/lab-node-command.mjs');
   await writeFile(
@@ -53,11 +54,28 @@ export function opsEnv(extra: Record<string, string> = {}): Record<string, strin
 
 const CORRAL_COMMANDS = new Set(['vm', 'corral', 'domadd', 'domdel', 'fixup_domxml', 'create_domxml', 'nodecap']);
 
-/** This build's executable of a corral command (the nodes see the host's /work tree). The copies
- *  the lab installed in the nodes' /usr/sbin are an overlay of a snapshot taken at lab creation:
- *  replacing them under a running lab is not reliably seen inside the nodes. */
+/** Where the tests run corral's commands from: a copy of this build's dist/bin (see copyBuild). */
+export const OPS_BIN = path.join(OPS_DIR, 'bin');
+
+/**
+ * Copies this build's commands to OPS_BIN, which the nodes see. Not dist/bin itself: a build
+ * started meanwhile (npm run build empties dist/ first) would pull it away mid-test. Not the
+ * lab's /usr/sbin either: that is an overlay of what was installed when the lab was created, and
+ * replacing files under a running lab is not reliably seen inside the nodes.
+ */
+export async function copyBuild(): Promise<void> {
+  await mkdir(OPS_BIN, { recursive: true, mode: 0o755 });
+  for (const f of await readdir(path.join(ROOT, 'dist/bin'))) {
+    const tmp = path.join(OPS_BIN, `.${f}.new`);
+    await copyFile(path.join(ROOT, 'dist/bin', f), tmp);
+    await chmod(tmp, 0o755);
+    await rename(tmp, path.join(OPS_BIN, f));
+  }
+}
+
+/** This build's executable of a corral command, as copied by copyBuild. */
 export function built(command: string): string {
-  return CORRAL_COMMANDS.has(command) ? path.join(ROOT, 'dist/bin', command) : command;
+  return CORRAL_COMMANDS.has(command) ? path.join(OPS_BIN, command) : command;
 }
 
 /** Runs a command (vm, corral, domadd … from this build) inside NODE with the lab's settings. */
