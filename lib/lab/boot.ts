@@ -159,6 +159,10 @@ export function seedCib(lab: Lab, s: ClusterSettings): string {
     'dc-deadtime': '5s',
     'placement-strategy': 'balanced',
     'cluster-recheck-interval': '1min',
+    // All nodes share this host's CPUs and each sees the whole machine's load: Pacemaker's
+    // throttling (load above 80% per core → one action at a time per node) would serialize the
+    // recovery of a crashed node's VMs for a load that is no node's own.
+    'load-threshold': '400%',
   };
   for (const [k, v] of Object.entries(properties)) nv(props, 'cib-bootstrap-options', k, v);
   const nodes = conf.ele('nodes');
