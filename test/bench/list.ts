@@ -12,7 +12,7 @@
 // The figure to meet: under 0.5 s wall for 1000 VMs on 8 nodes (medians of BENCH_LIST_RUNS runs).
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { configForCib } from '../../lib/cib/config.js';
@@ -115,6 +115,10 @@ async function measure(cmd: string, args: string[], env: Record<string, string>,
 export async function benchList(): Promise<boolean> {
   if (!existsSync(path.join(BIN, 'corral'))) throw new Error('run npm run build first');
   const dir = await mkdtemp(path.join(tmpdir(), 'corral-bench-list-'));
+  // A copy of the command: a build started meanwhile empties dist/.
+  const corral = path.join(dir, 'corral');
+  await copyFile(path.join(BIN, 'corral'), corral);
+  await chmod(corral, 0o755);
   try {
     console.log(`\ncorral list on generated CIBs (CIB_file; a fresh process per run; medians of ${RUNS})`);
     console.log(`${'VMs'.padStart(6)}${'nodes'.padStart(7)}${'CIB MB'.padStart(8)}  ${'list wall'.padStart(10)}${'cpu'.padStart(7)}  ${'--json'.padStart(8)}  ${'| cibadmin -Q'.padStart(13)}${'crm_mon'.padStart(9)}`);
@@ -127,11 +131,11 @@ export async function benchList(): Promise<boolean> {
       const file = path.join(dir, `cib-${vms}-${nodes}.xml`);
       await writeFile(file, await generateCib(vms, nodes));
       const env = { CIB_file: file };
-      const check = await run(path.join(BIN, 'corral'), ['list'], { env, timeoutMs: 60_000 });
+      const check = await run(corral, ['list'], { env, timeoutMs: 60_000 });
       const rows = check.stdout.split('\n').length - 1;
       if (check.exitCode !== 0 || rows !== vms || !/running/.test(check.stdout)) throw new Error(`corral list on ${file} printed ${rows} rows (exit ${check.exitCode}): ${check.stderr}`);
-      const list = await measure(path.join(BIN, 'corral'), ['list'], env);
-      const json = await measure(path.join(BIN, 'corral'), ['list', '--json'], env);
+      const list = await measure(corral, ['list'], env);
+      const json = await measure(corral, ['list', '--json'], env);
       const cib = await measure('cibadmin', ['--query'], env, 3);
       const mon = await measure('crm_mon', ['--one-shot', '--inactive', '--output-as=xml'], env, 3);
       const mb = (await readFile(file)).length / 1e6;
