@@ -247,9 +247,11 @@ export interface FenceEvent {
   completedMs?: number;
 }
 
-/** Fencing history of NODE (default: every node), newest first (`stonith_admin --history`). */
+/** Fencing history of NODE (default: every node), every event, newest first (`stonith_admin --history --verbose`). */
 export async function fenceHistory(node = '*', via?: Via): Promise<FenceEvent[]> {
-  const r = await tool(via, 'stonith_admin', ['--history', node, '--output-as=xml']);
+  // --verbose: without it stonith_admin lists one event per target and action, and not
+  // necessarily the newest (2.1.5 showed a reboot a minute older than the one just completed).
+  const r = await tool(via, 'stonith_admin', ['--history', node, '--verbose', '--output-as=xml']);
   if (r.exitCode !== 0) throw failure('reading the fencing history', r);
   const root = parseXNode(r.stdout);
   const out: FenceEvent[] = [];
