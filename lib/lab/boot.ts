@@ -111,6 +111,23 @@ export async function installCorral(lab: Lab, dist: Dist = findDist()): Promise<
   return { agents, commands };
 }
 
+/** The files of DIST whose copy in the lab's install/ is missing or different (empty: current). */
+export async function staleInstall(lab: Lab, dist: Dist = findDist()): Promise<string[]> {
+  const dirs = installDir(lab);
+  const pairs: [string, string][] = [];
+  for (const [from, to] of [[dist.agents, path.join(dirs.ocf, 'corral')], [dist.bin, dirs.sbin], [dist.fence, dirs.sbin]] as const) {
+    for (const n of await readdir(from).catch(() => [] as string[])) {
+      if (!n.endsWith('.json') && !n.startsWith('.')) pairs.push([path.join(from, n), path.join(to, n)]);
+    }
+  }
+  const stale: string[] = [];
+  for (const [a, b] of pairs) {
+    const [x, y] = await Promise.all([readFile(a), readFile(b).catch(() => undefined)]);
+    if (y === undefined || !x.equals(y)) stale.push(path.basename(a));
+  }
+  return stale;
+}
+
 /** Overlays the lab's install/ onto the node's /usr/sbin and OCF directory (once per boot). */
 export async function mountInstall(node: LabNode, lab: Lab): Promise<void> {
   const initPid = await nodeInitPid(node);

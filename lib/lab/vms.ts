@@ -64,9 +64,9 @@ export async function addLabVm(lab: ClusterLab, node: LabNode, spec: LabVmSpec):
   return r.stdout.trim();
 }
 
-/** Removes the VM from the cluster (domdel, which stops it first). */
+/** Removes the VM from the cluster (domdel --force: Pacemaker stops it once it is gone). */
 export async function removeLabVm(node: LabNode, name: string): Promise<string> {
-  return (await ok(clusterExec(node, 'domdel', [name], { timeoutMs: 180_000 }))).stdout.trim();
+  return (await ok(clusterExec(node, 'domdel', ['--force', name], { timeoutMs: 180_000 }))).stdout.trim();
 }
 
 export interface QemuProcess {

@@ -181,7 +181,7 @@ describe('a 3-node lab cluster', () => {
     const dstTicks = ticks(added);
     expect(added).not.toContain('corral-test-guest: booted');
     expect(dstTicks.length).toBeGreaterThanOrEqual(2);
-    const lastOnSrc = Math.max(...srcTicks);
+    const lastOnSrc = srcTicks.at(-1)!;
     expect(dstTicks[0]).toBeGreaterThan(lastOnSrc);
     expect(dstTicks[0]).toBeLessThanOrEqual(lastOnSrc + 2);
     // What the watcher saw was a live migration: the target's qemu came in with -incoming.

@@ -1,5 +1,272 @@
-// `corral lab …`: a real multi-node cluster on one machine (see the lab issue). Placeholder until
-// the lab commands land; registered by scripts/corral.ts.
-import type { Command } from 'commander';
+// `corral lab …`: a real multi-node cluster on one machine (Corosync, Pacemaker with a fence
+// device, libvirt per node; lib/lab/cluster.ts), for trying corral and for its end-to-end tests.
+// Registered by scripts/corral.ts.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { UsageError, zodIssueLines } from '../errors.js';
+import { crmMonText } from '../../host/cib.js';
+import {
+  clusterExec,
+  clusterStatus,
+  crashNode,
+  createClusterLab,
+  destroyClusterLab,
+  loadClusterLab,
+  nodeVia,
+  powerCycle,
+  powerOff,
+  powerOn,
+  powerState,
+  reachableNode,
+  type ClusterLab,
+} from '../../lab/cluster.js';
+import { staleInstall } from '../../lab/boot.js';
+import { labDir, DEFAULT_STATE_DIR, type LabLocation } from '../../lab/node.js';
+import { powerDaemonPid, powerLogPath, runPowerDaemon } from '../../lab/power.js';
+import { ensureBuilt, ensurePackages } from '../../lab/setup.js';
+import { runDemo } from '../../lab/demo.js';
 
-export function registerLab(_program: Command): void {}
+export const DEFAULT_LAB = 'lab';
+const DEFAULT_SUBNET = '10.213.81';
+
+const labName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a lab name is 1-31 lowercase letters, digits and "-", starting with a letter');
+const nodeName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a node name is lowercase letters, digits and "-", starting with a letter');
+const common = z.object({ name: labName, stateDir: z.string().regex(/^\/[^\0]*$/, 'an absolute path').optional() });
+const upOptions = common.extend({
+  nodes: z
+    .string()
+    .regex(/^\d+$/, 'a number of nodes, e.g. 3')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 9, 'a lab has 1 to 9 nodes'),
+  subnet: z
+    .string()
+    .regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/, 'three octets, e.g. 10.213.81')
+    .refine((s) => s.split('.').every((o) => Number(o) <= 255), 'each octet is 0-255'),
+  packages: z.boolean(),
+  build: z.boolean(),
+});
+
+const LABELS: Record<string, string> = { name: '--name', stateDir: '--state-dir', nodes: '--nodes', subnet: '--subnet', node: 'NODE' };
+
+function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new UsageError(zodIssueLines(r.error, (p) => LABELS[String(p[0])] ?? String(p[0])).join('\n'));
+  return r.data;
+}
+
+function loc(o: { stateDir?: string }): LabLocation {
+  return { stateDir: o.stateDir };
+}
+
+/** How the user typed corral (for the "type this next" lines). */
+function self(): string {
+  const script = process.argv[1] ?? 'corral';
+  const dir = path.dirname(script);
+  const onPath = (process.env.PATH ?? '').split(':').some((p) => p && path.resolve(p) === path.resolve(dir));
+  if (onPath) return path.basename(script);
+  const rel = path.relative(process.cwd(), script);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? script : rel.startsWith('.') ? rel : `./${rel}`;
+}
+
+function labFlag(name: string): string {
+  return name === DEFAULT_LAB ? '' : ` --name ${name}`;
+}
+
+async function openLab(o: { name: string; stateDir?: string }): Promise<ClusterLab> {
+  if (!existsSync(path.join(labDir(o.name, loc(o)), 'lab.json'))) {
+    throw new Error(`there is no lab ${o.name} (start it with: ${self()} lab up${labFlag(o.name)})`);
+  }
+  return loadClusterLab(o.name, loc(o));
+}
+
+const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+const progress = (s: string) => process.stderr.write(`lab: ${s}\n`);
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--name <lab>', 'the lab', DEFAULT_LAB)
+    .addOption(new Option('--state-dir <dir>', `where labs keep their state (default ${DEFAULT_STATE_DIR})`).hideHelp());
+}
+
+/**
+ * `lab up`: packages, build, then the lab — unless it is up already. A running lab whose copy of
+ * corral is older than the build is left alone (with a warning), or with RECREATESTALE taken down
+ * and started again (the demo does that, so that it always shows the code of this tree).
+ */
+export async function labUp(
+  raw: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean },
+  opts: { recreateStale?: boolean } = {},
+): Promise<ClusterLab> {
+  const o = parse(upOptions, raw);
+  const log = progress;
+  if (o.packages) await ensurePackages(log);
+  if (o.build && (await ensureBuilt(log))) log('built corral');
+  if (existsSync(path.join(labDir(o.name, loc(o)), 'lab.json'))) {
+    const lab = await loadClusterLab(o.name, loc(o));
+    if ((await reachableNode(lab)) === undefined) {
+      throw new Error(`lab ${o.name} exists but no node answers: ${self()} lab down${labFlag(o.name)} first`);
+    }
+    const stale = await staleInstall(lab);
+    if (stale.length === 0) {
+      log(`lab ${o.name} is already up (${lab.nodes.length} nodes); ${self()} lab down${labFlag(o.name)} removes it`);
+      return lab;
+    }
+    if (!opts.recreateStale) {
+      log(`warning: lab ${o.name} runs an older build of corral (${stale.join(', ')} changed): ${self()} lab down${labFlag(o.name)}, then up, to use this one`);
+      return lab;
+    }
+    log(`lab ${o.name} runs an older build of corral (${stale.join(', ')} changed): starting it anew`);
+    await destroyClusterLab(o.name, loc(o));
+  }
+  const t = Date.now();
+  const lab = await createClusterLab({ name: o.name, nodes: o.nodes, subnet: o.subnet, stateDir: o.stateDir, log });
+  log(`up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  return lab;
+}
+
+function nextSteps(lab: ClusterLab): string {
+  const c = `${self()} lab`;
+  const f = labFlag(lab.name);
+  const [n1, n2] = [lab.nodes[0]?.name ?? 'n1', lab.nodes[1]?.name ?? lab.nodes[0]?.name ?? 'n1'];
+  return [
+    `Lab ${lab.name} is up: ${lab.nodes.map((n) => `${n.name} (${n.address})`).join(', ')}.`,
+    'Corosync and Pacemaker run on every node, fencing is on (stonith:fence_corral_lab), and',
+    'corral (ocf:corral:TransientDomain, domadd, create_domxml, …) is installed inside the nodes.',
+    '',
+    'Next:',
+    `  ${c} demo${f}                       three VMs: placement, live migration, a node crash`,
+    `  ${c} status${f}                     nodes, power and the cluster`,
+    `  ${c} exec${f} ${n1} -- crm_mon -1      any command inside a node`,
+    `  ${c} crash${f} ${n2}                   pull the plug on a node; watch it get fenced`,
+    `  ${c} down${f}                       remove the lab entirely`,
+    '',
+  ].join('\n');
+}
+
+export function registerLab(program: Command): void {
+  program.enablePositionalOptions();
+  const lab = program
+    .command('lab')
+    .description('A real cluster on this machine: N nodes in namespaces, Corosync, Pacemaker, fencing, libvirt.')
+    .enablePositionalOptions();
+
+  withCommon(lab.command('up'))
+    .description('Start a lab: install missing packages, build corral, start N nodes with Corosync, Pacemaker and libvirt.')
+    .option('--nodes <n>', 'number of nodes (n1…nN)', '3')
+    .option('--subnet <a.b.c>', 'the lab\'s private /24 (inside the lab\'s own network namespaces)', DEFAULT_SUBNET)
+    .option('--no-packages', 'do not install missing Debian packages')
+    .option('--no-build', 'do not rebuild corral from the source tree')
+    .addHelpText('after', '\nNeeds root. Ends with every node online and the cluster idle, then prints what to type next.')
+    .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean }) => {
+      const l = await labUp(o);
+      out(nextSteps(l));
+    });
+
+  withCommon(lab.command('status'))
+    .description('Show the lab\'s nodes (power, daemons) and the cluster (crm_mon).')
+    .action(async (o: { name: string; stateDir?: string }) => {
+      parse(common, o);
+      const l = await openLab(o);
+      const pid = await powerDaemonPid(l);
+      out(`lab ${l.name}: ${l.nodes.length} nodes, state in ${l.dir}, power controller ${pid ? `pid ${pid}` : 'NOT RUNNING'}`);
+      out(`${'node'.padEnd(8)}${'address'.padEnd(16)}${'power'.padEnd(7)}daemons`);
+      for (const n of l.nodes) {
+        const state = pid ? await powerState(l, n).catch(() => 'off' as const) : 'off';
+        let daemons = '-';
+        if (state === 'on') {
+          const r = await clusterExec(n, 'ps', ['-e', '-o', 'comm='], { timeoutMs: 10_000 }).catch(() => undefined);
+          const names = new Set((r?.stdout ?? '').split('\n').map((x) => x.trim()));
+          daemons = ['corosync', 'pacemakerd', 'libvirtd', 'virtlogd'].filter((d) => names.has(d)).join(' ') || 'none';
+        }
+        out(`${n.name.padEnd(8)}${n.address.padEnd(16)}${state.padEnd(7)}${daemons}`);
+      }
+      const n = await reachableNode(l);
+      if (!n) {
+        out('\nno node\'s Pacemaker answers');
+        process.exitCode = 1;
+        return;
+      }
+      out('');
+      out(await crmMonText(['--inactive'], nodeVia(n, 20_000)));
+    });
+
+  withCommon(lab.command('exec'))
+    .description('Run a command inside a node (its namespaces, its view of the cluster).')
+    .argument('<node>', 'the node, e.g. n1')
+    .argument('<command...>', 'the command and its arguments (after --)')
+    .option('--timeout <seconds>', 'kill the command after this long', '600')
+    .passThroughOptions()
+    .addHelpText('after', '\nExample: corral lab exec n1 -- crm_mon -1')
+    .action(async (node: string, command: string[], o: { name: string; stateDir?: string; timeout: string }) => {
+      const p = parse(common.extend({ node: nodeName, timeout: z.string().regex(/^\d+$/, 'seconds').transform(Number) }), { ...o, node });
+      const l = await openLab(p);
+      const n = l.nodes.find((x) => x.name === p.node);
+      if (!n) throw new UsageError(`lab ${l.name} has no node ${p.node} (nodes: ${l.nodes.map((x) => x.name).join(' ')})`);
+      const [file, ...args] = command[0] === '--' ? command.slice(1) : command;
+      if (!file) throw new UsageError('no command given');
+      const r = await clusterExec(n, file, args, { timeoutMs: p.timeout * 1000 });
+      if (r.stdout) process.stdout.write(r.stdout.endsWith('\n') ? r.stdout : `${r.stdout}\n`);
+      if (r.stderr) process.stderr.write(r.stderr.endsWith('\n') ? r.stderr : `${r.stderr}\n`);
+      if (r.timedOut) process.stderr.write(`corral: lab exec: ${file} timed out after ${p.timeout} s\n`);
+      process.exitCode = r.exitCode;
+    });
+
+  withCommon(lab.command('crash'))
+    .description('Crash a node: kill everything in it at once, without Pacemaker\'s knowledge. The cluster fences it (a reboot).')
+    .argument('<node>', 'the node, e.g. n2')
+    .action(async (node: string, o: { name: string; stateDir?: string }) => {
+      const p = parse(common.extend({ node: nodeName }), { ...o, node });
+      const l = await openLab(p);
+      if (!l.nodes.some((x) => x.name === p.node)) throw new UsageError(`lab ${l.name} has no node ${p.node}`);
+      await crashNode(l, p.node);
+      out(`${p.node} crashed. The other nodes notice within seconds and fence it (see: ${self()} lab status${labFlag(l.name)}; log: ${powerLogPath(l)}).`);
+    });
+
+  withCommon(lab.command('power'))
+    .description('Power a node off, on, or cycle it (hard, like a PDU), or show its power state.')
+    .argument('<node>', 'the node, e.g. n2')
+    .argument('<action>', 'on, off, cycle or status')
+    .action(async (node: string, action: string, o: { name: string; stateDir?: string }) => {
+      const p = parse(common.extend({ node: nodeName, action: z.enum(['on', 'off', 'cycle', 'status']) }), { ...o, node, action });
+      const l = await openLab(p);
+      if (!l.nodes.some((x) => x.name === p.node)) throw new UsageError(`lab ${l.name} has no node ${p.node}`);
+      if (p.action === 'on') await powerOn(l, p.node);
+      if (p.action === 'off') await powerOff(l, p.node);
+      if (p.action === 'cycle') await powerCycle(l, p.node);
+      out(`${p.node}: ${await powerState(l, p.node)}`);
+    });
+
+  withCommon(lab.command('down'))
+    .description('Remove the lab: every process, namespace, mount, bridge and file (also after a crash or a failed up).')
+    .action(async (o: { name: string; stateDir?: string }) => {
+      const p = parse(common, o);
+      const r = await destroyClusterLab(p.name, loc(p));
+      if (r.deletedNetns.length === 0 && !r.removedDir) out(`lab ${p.name}: nothing to remove`);
+      else out(`lab ${p.name} removed (${r.deletedNetns.length} network namespaces${r.removedDir ? ' and its state directory' : ''})`);
+    });
+
+  withCommon(lab.command('demo'))
+    .description('Three VMs with anti-affinity, a priority and a startup order; a live migration; a node crash and the recovery.')
+    .option('--nodes <n>', 'nodes, when the lab has to be started first', '3')
+    .option('--subnet <a.b.c>', 'the lab\'s /24, when it has to be started first', DEFAULT_SUBNET)
+    .option('--no-packages', 'do not install missing Debian packages')
+    .option('--no-build', 'do not rebuild corral from the source tree')
+    .addHelpText('after', '\nStarts the lab first when it is not up. Leaves the lab running: corral lab down removes it.')
+    .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean }) => {
+      const l = await labUp(o, { recreateStale: true });
+      await runDemo(l, { out, self: `${self()} lab`, labFlag: labFlag(l.name), program });
+    });
+
+  lab
+    .command('power-daemon', { hidden: true })
+    .description('The lab\'s power controller (started by lab up; the nodes\' fence agent talks to it).')
+    .option('--name <lab>', 'the lab', DEFAULT_LAB)
+    .option('--state-dir <dir>', 'where labs keep their state')
+    .action(async (o: { name: string; stateDir?: string }) => {
+      const p = parse(common, o);
+      await runPowerDaemon(p.name, loc(p));
+      await new Promise(() => undefined); // serves until killed
+    });
+}
