@@ -1,0 +1,146 @@
+// `corral lab` as a user runs it (the built dist/bin/corral): up on a 2-node lab, status, exec,
+// corral installed inside the nodes only, crash and fencing, bad input, and down — also twice,
+// also after a half-made lab — after which up works again.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fenceHistory } from '../../lib/host/cib.js';
+import { run } from '../../lib/host/exec.js';
+import { netnsList } from '../../lib/host/namespaces.js';
+import { destroyClusterLab, loadClusterLab, nodeVia, waitClusterIdle } from '../../lib/lab/cluster.js';
+import { createLab, labDir } from '../../lib/lab/node.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const CORRAL = path.join(ROOT, 'dist/bin/corral');
+const LAB = 'clit';
+const SUBNET = '10.213.83';
+const HOST_FILES = ['/usr/lib/ocf/resource.d/corral', '/usr/sbin/fence_corral_lab'];
+let hostFilesBefore: boolean[] = [];
+
+async function corral(...args: string[]) {
+  const r = await run(process.execPath, [CORRAL, ...args], { cwd: ROOT, timeoutMs: 240_000 });
+  return { code: r.exitCode, out: r.stdout, err: r.stderr };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function labNetns(names: string[]): string[] {
+  return names.filter((n) => n === `corral.${LAB}` || n.startsWith(`corral.${LAB}.`));
+}
+
+beforeAll(async () => {
+  expect(existsSync(CORRAL), 'npm run build first').toBe(true);
+  await destroyClusterLab(LAB);
+  hostFilesBefore = HOST_FILES.map((f) => existsSync(f));
+}, 60_000);
+
+afterAll(async () => {
+  await destroyClusterLab(LAB).catch(() => undefined);
+}, 60_000);
+
+describe('corral lab', () => {
+  it('up starts a 2-node cluster, ends online and idle, and says what to type next', async () => {
+    const r = await corral('lab', 'up', '--name', LAB, '--nodes', '2', '--subnet', SUBNET, '--no-packages', '--no-build');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(`Lab ${LAB} is up: n1 (${SUBNET}.11), n2 (${SUBNET}.12)`);
+    expect(r.out).toContain(`lab demo --name ${LAB}`);
+    expect(r.err).toMatch(/lab: up in \d+\.\d s/);
+
+    const s = await corral('lab', 'status', '--name', LAB);
+    expect(s.code, s.err).toBe(0);
+    expect(s.out).toMatch(/n1\s+\S+\s+on\s+corosync pacemakerd libvirtd virtlogd/);
+    expect(s.out).toMatch(/n2\s+\S+\s+on\s+corosync pacemakerd libvirtd virtlogd/);
+    expect(s.out).toContain('Online: [ n1 n2 ]');
+    expect(s.out).toMatch(/fence-lab\s+\(stonith:fence_corral_lab\):\s+Started/);
+  }, 240_000);
+
+  it('up again on a running lab changes nothing and says so', async () => {
+    const r = await corral('lab', 'up', '--name', LAB, '--nodes', '2', '--subnet', SUBNET, '--no-packages', '--no-build');
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`lab ${LAB} is already up`);
+  }, 60_000);
+
+  it('exec runs a command inside the node and passes its output and exit code on', async () => {
+    const name = await corral('lab', 'exec', '--name', LAB, 'n2', '--', 'crm_node', '--name');
+    expect(name).toMatchObject({ code: 0, out: 'n2' });
+    expect((await corral('lab', 'exec', '--name', LAB, 'n1', '--', 'hostname')).out).toBe('n1');
+    expect((await corral('lab', 'exec', '--name', LAB, 'n1', '--', 'sh', '-c', 'exit 7')).code).toBe(7);
+  }, 60_000);
+
+  it('corral is installed inside the nodes (agent, commands, fence agent) and not on the host', async () => {
+    const ls = await corral('lab', 'exec', '--name', LAB, 'n1', '--', 'ls', '/usr/lib/ocf/resource.d/corral');
+    expect(ls.out).toContain('TransientDomain');
+    const agents = await corral('lab', 'exec', '--name', LAB, 'n1', '--', 'stonith_admin', '--list-installed');
+    expect(agents.out).toContain('fence_corral_lab');
+    const meta = await corral('lab', 'exec', '--name', LAB, 'n2', '--', 'stonith_admin', '--metadata', '--agent', 'fence_corral_lab');
+    expect(meta.code, meta.err).toBe(0);
+    expect(meta.out).toContain('<resource-agent name="fence_corral_lab"');
+    const which = await corral('lab', 'exec', '--name', LAB, 'n2', '--', 'sh', '-c', 'for c in domadd corral vm create_domxml; do command -v $c; done');
+    expect(which.out.split('\n').filter(Boolean)).toEqual(['/usr/sbin/domadd', '/usr/sbin/corral', '/usr/sbin/vm', '/usr/sbin/create_domxml']);
+    const verify = await corral('lab', 'exec', '--name', LAB, 'n1', '--', 'crm_verify', '--live-check');
+    expect(verify.code, `${verify.out}${verify.err}`).toBe(0);
+    expect(HOST_FILES.map((f) => existsSync(f))).toEqual(hostFilesBefore);
+  }, 60_000);
+
+  it('refuses bad input with exit code 2 and a message naming the command', async () => {
+    const bad = await corral('lab', 'crash', '--name', LAB, 'n1;reboot');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^corral: NODE: /);
+    expect((await corral('lab', 'up', '--name', LAB, '--nodes', '0')).code).toBe(2);
+    expect((await corral('lab', 'up', '--name', 'Bad_Name')).code).toBe(2);
+    expect((await corral('lab', 'up', '--subnet', '10.213.999', '--name', LAB)).code).toBe(2);
+    const missing = await corral('lab', 'exec', '--name', LAB, 'n9', '--', 'true');
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('has no node n9');
+    const nolab = await corral('lab', 'status', '--name', 'nope');
+    expect(nolab.code).toBe(1);
+    expect(nolab.err).toContain('there is no lab nope');
+  }, 60_000);
+
+  it('crash: the surviving node fences the crashed one with the lab fence device, and it rejoins', async () => {
+    const t0 = Date.now();
+    const r = await corral('lab', 'crash', '--name', LAB, 'n2');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('n2 crashed');
+    const lab = await loadClusterLab(LAB);
+    const n1 = lab.nodes[0]!;
+    let fenced;
+    for (let i = 0; i < 240 && !fenced; i++) {
+      fenced = (await fenceHistory('n2', nodeVia(n1, 10_000)).catch(() => [])).find((e) => e.status === 'success' && (e.completedMs ?? 0) >= t0 - 1000);
+      if (!fenced) await sleep(250);
+    }
+    expect(fenced).toMatchObject({ action: 'reboot', target: 'n2', executioner: 'n1' });
+    await waitClusterIdle(lab, { timeoutMs: 90_000 });
+    const s = await corral('lab', 'status', '--name', LAB);
+    expect(s.out).toContain('Online: [ n1 n2 ]');
+  }, 180_000);
+
+  it('down removes the lab, a second down is a no-op, and up works again afterwards', async () => {
+    const d = await corral('lab', 'down', '--name', LAB);
+    expect(d).toMatchObject({ code: 0 });
+    expect(d.out).toContain(`lab ${LAB} removed (3 network namespaces and its state directory)`);
+    expect(labNetns(await netnsList())).toEqual([]);
+    expect(existsSync(labDir(LAB))).toBe(false);
+    expect((await corral('lab', 'down', '--name', LAB)).out).toContain(`lab ${LAB}: nothing to remove`);
+
+    const up = await corral('lab', 'up', '--name', LAB, '--nodes', '2', '--subnet', SUBNET, '--no-packages', '--no-build');
+    expect(up.code, up.err).toBe(0);
+    expect((await corral('lab', 'status', '--name', LAB)).out).toContain('Online: [ n1 n2 ]');
+    expect((await corral('lab', 'down', '--name', LAB)).code).toBe(0);
+    expect(labNetns(await netnsList())).toEqual([]);
+  }, 240_000);
+
+  it('down cleans up a half-made lab (nodes without a cluster, as a failed up leaves them)', async () => {
+    await createLab({ name: LAB, nodes: 2, subnet: SUBNET });
+    const s = await corral('lab', 'status', '--name', LAB);
+    expect(s.code).toBe(1);
+    expect(s.out).toContain('power controller NOT RUNNING');
+    const up = await corral('lab', 'up', '--name', LAB, '--nodes', '2', '--subnet', SUBNET, '--no-packages', '--no-build');
+    expect(up.code).toBe(1);
+    expect(up.err).toContain('lab down --name clit first');
+    const d = await corral('lab', 'down', '--name', LAB);
+    expect(d.code).toBe(0);
+    expect(labNetns(await netnsList())).toEqual([]);
+    expect(existsSync(labDir(LAB))).toBe(false);
+  }, 120_000);
+});
