@@ -2,18 +2,59 @@
 // as a string constant, compiled only when an action needs it: a string costs the parser almost
 // nothing, while a bundled module graph costs tens of milliseconds on every monitor.
 // scripts/dev/build.ts defines __CORRAL_CORE__ (brotli, base64); from the sources (tsx) it is absent.
-import { runInThisContext } from 'node:vm';
+//
+// V8's code cache for the core is kept in CODE_CACHE_DIR (one file per core and node version,
+// written atomically after the first action that compiled it): later actions skip compiling it.
+// Any problem with the cache (absent, rejected, unwritable directory) only costs that saving.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { Script } from 'node:vm';
 import { brotliDecompressSync } from 'node:zlib';
 
 declare const __CORRAL_CORE__: string | undefined;
 
+export const CODE_CACHE_DIR = '/var/cache/corral/code-cache';
+
+function cacheFile(source: string): string {
+  const h = createHash('sha256').update(process.version).update('\0').update(source).digest('hex').slice(0, 32);
+  return `${CODE_CACHE_DIR}/core-${h}.v8`;
+}
+
 export function bundledCore<T>(): T | undefined {
   if (typeof __CORRAL_CORE__ !== 'string') return undefined;
   const source = brotliDecompressSync(Buffer.from(__CORRAL_CORE__, 'base64')).toString('utf8');
-  const module = { exports: {} as T };
-  const wrapper = runInThisContext(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  const file = cacheFile(__CORRAL_CORE__);
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = readFileSync(file);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: `${__filename}#core`,
-  }) as (e: unknown, r: NodeJS.Require, m: { exports: T }, f: string, d: string) => void;
+    cachedData,
+  });
+  const wrapper = script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: { exports: T }, f: string, d: string) => void;
+  const module = { exports: {} as T };
   wrapper(module.exports, require, module, __filename, __dirname);
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // After the run, so that the functions the action compiled lazily are in the cache too.
+    process.once('beforeExit', () => saveCache(script, file));
+    process.once('exit', () => saveCache(script, file));
+  }
   return module.exports;
+}
+
+let saved = false;
+function saveCache(script: Script, file: string): void {
+  if (saved) return;
+  saved = true;
+  try {
+    mkdirSync(CODE_CACHE_DIR, { recursive: true, mode: 0o755 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, script.createCachedData(), { mode: 0o644 });
+    renameSync(tmp, file);
+  } catch {
+    // a read-only or missing /var/cache: no cache, no harm
+  }
 }
