@@ -387,3 +387,9 @@ export async function localNodeName(): Promise<string | undefined> {
   const r = await run('crm_node', ['--name'], { timeoutMs: 10_000 });
   return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
 }
+
+/** Adds XML (one element) to SCOPE of the live CIB (`cibadmin --create`), one update. */
+export async function createInCib(scope: 'resources' | 'constraints', xml: string, via?: Via): Promise<void> {
+  const r = await tool(via, 'cibadmin', ['--create', '--scope', scope, '--xml-pipe'], xml);
+  if (r.exitCode !== 0) throw failure(`adding to the ${scope} section of the CIB`, r);
+}

@@ -213,6 +213,8 @@ export async function writeClusterFiles(lab: Lab, settings: Partial<Omit<Cluster
     const fs = path.join(n.dir, 'fs');
     await writeFile(path.join(fs, 'etc/corosync/corosync.conf'), conf, { mode: 0o644 });
     await writeFile(path.join(fs, 'etc/corosync/authkey'), key, { mode: 0o400 });
+    // Where corral's VMs keep their continuous console logs (qemu's serial <log> needs the directory).
+    await mkdir(path.join(fs, 'var/log/corral/console'), { recursive: true, mode: 0o755 });
     const cibDir = path.join(fs, 'var/lib/pacemaker/cib');
     await mkdir(cibDir, { recursive: true, mode: 0o750 });
     const owner = await stat(cibDir);

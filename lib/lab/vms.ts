@@ -50,16 +50,22 @@ export function createDomxmlArgs(spec: LabVmSpec, file: string): string[] {
   ];
 }
 
+/** Writes the VM's stable domain XML (create_domxml, fixup_domxml -i, inside NODE); returns its path. */
+export async function writeLabVmXml(lab: ClusterLab, node: LabNode, spec: LabVmSpec): Promise<string> {
+  const file = vmXmlPath(lab, spec.name);
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+  await ok(clusterExec(node, 'create_domxml', createDomxmlArgs(spec, file)));
+  await ok(clusterExec(node, 'fixup_domxml', ['-i', file]));
+  return file;
+}
+
 /**
  * Writes the VM's XML (create_domxml, fixup_domxml -i) and adds it to the cluster (domadd with
  * migration_transport=tcp, which lab nodes need, plus spec.domadd), all inside NODE. Returns
  * domadd's report.
  */
 export async function addLabVm(lab: ClusterLab, node: LabNode, spec: LabVmSpec): Promise<string> {
-  const file = vmXmlPath(lab, spec.name);
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
-  await ok(clusterExec(node, 'create_domxml', createDomxmlArgs(spec, file)));
-  await ok(clusterExec(node, 'fixup_domxml', ['-i', file]));
+  const file = await writeLabVmXml(lab, node, spec);
   const r = await ok(clusterExec(node, 'domadd', ['--param', 'migration_transport=tcp', ...(spec.domadd ?? []), file]));
   return r.stdout.trim();
 }
