@@ -181,6 +181,7 @@ export async function clusterStatus(lab: Lab): Promise<ClusterStatus> {
   return parseCrmMon(await crmMonXmlOn(nodeVia(n, 15_000)));
 }
 
+/** With CORRAL_LAB_DEBUG set, waitClusterIdle() prints what it still waits for, each round. */
 export interface WaitIdleOptions {
   /** Nodes that must be online (default: every node of the lab). */
   online?: readonly string[];

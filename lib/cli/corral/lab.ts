@@ -26,6 +26,7 @@ import { staleInstall } from '../../lab/boot.js';
 import { labDir, DEFAULT_STATE_DIR, type LabLocation } from '../../lab/node.js';
 import { powerDaemonPid, powerLogPath, runPowerDaemon } from '../../lab/power.js';
 import { ensureBuilt, ensurePackages } from '../../lab/setup.js';
+import { ensureTestGuest } from '../../lab/test-guest.js';
 import { runDemo } from '../../lab/demo.js';
 
 export const DEFAULT_LAB = 'lab';
@@ -97,12 +98,21 @@ function withCommon(cmd: Command): Command {
  */
 export async function labUp(
   raw: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean },
-  opts: { recreateStale?: boolean } = {},
+  opts: { recreateStale?: boolean; testGuest?: boolean } = {},
 ): Promise<ClusterLab> {
   const o = parse(upOptions, raw);
   const log = progress;
   if (o.packages) await ensurePackages(log);
   if (o.build && (await ensureBuilt(log))) log('built corral');
+  // The test guest (built from Debian packages on first use, ~30 s) meanwhile, for the demo.
+  const guest = opts.testGuest ? ensureTestGuest() : undefined;
+  guest?.catch(() => undefined);
+  const lab = await upLab(o, opts, log);
+  if (guest) await guest;
+  return lab;
+}
+
+async function upLab(o: z.infer<typeof upOptions>, opts: { recreateStale?: boolean }, log: (s: string) => void): Promise<ClusterLab> {
   if (existsSync(path.join(labDir(o.name, loc(o)), 'lab.json'))) {
     const lab = await loadClusterLab(o.name, loc(o));
     if ((await reachableNode(lab)) === undefined) {
@@ -255,7 +265,7 @@ export function registerLab(program: Command): void {
     .option('--no-build', 'do not rebuild corral from the source tree')
     .addHelpText('after', '\nStarts the lab first when it is not up. Leaves the lab running: corral lab down removes it.')
     .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean }) => {
-      const l = await labUp(o, { recreateStale: true });
+      const l = await labUp(o, { recreateStale: true, testGuest: true });
       await runDemo(l, { out, self: `${self()} lab`, labFlag: labFlag(l.name), program });
     });
 
