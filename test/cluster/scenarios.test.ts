@@ -4,7 +4,8 @@
 // watcher samples every node every 200 ms and fails the scenario if a VM ever has a qemu on two
 // nodes at once (other than a live migration's incoming target) or a VM vanishes from the CIB.
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanupResourceOn, clearResourceOn, failCount, fenceHistory, moveResourceOn } from '../../lib/host/cib.js';
 import { netnsList, pidAlive, pidCmdline, rootMountsUnder, signalPids } from '../../lib/host/namespaces.js';
@@ -81,6 +82,21 @@ async function via() {
   return nodeVia(n, 30_000);
 }
 
+/** When RSC's start on NODE last succeeded after SINCE (ms since the epoch), from pacemaker-execd's log. */
+async function startFinishedMs(n: LabNode, rsc: string, since: number): Promise<number> {
+  const log = await readFile(path.join(n.dir, 'fs/var/log/pacemaker/pacemaker.log'), 'utf8');
+  const re = new RegExp(`^(\\w+ \\d+ [\\d:.]+) \\S+ pacemaker-execd .*\\b${rsc} start \\(call \\d+, PID \\d+\\) exited with status 0`);
+  const year = new Date().getFullYear();
+  const times = log
+    .split('\n')
+    .map((l) => re.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Date.parse(`${m[1]} ${year}`))
+    .filter((t) => t >= since - 1000);
+  if (times.length === 0) throw new Error(`no successful start of ${rsc} logged on ${n.name}`);
+  return times[times.length - 1]!;
+}
+
 beforeAll(async () => {
   guest = await ensureTestGuest();
   await destroyClusterLab(LAB);
@@ -133,26 +149,26 @@ describe('a 3-node lab cluster', () => {
   }, 150_000);
 
   it('a VM added --after another starts only once the other one\'s guest has signalled ready', async () => {
+    const t0 = Date.now();
     // db's guest waits 4 s before it signals; without the ordering app would start meanwhile.
     await addLabVm(lab, node('c2'), { name: 'db', guest, signalDelaySeconds: 4 });
     watcher.expect('vm-db');
     await addLabVm(lab, node('c2'), { name: 'app', guest, domadd: ['--after', 'db'] });
     watcher.expect('vm-app');
-    // When did db's guest get its acknowledgement? (its console log says so, on whichever node)
-    const ackSeen = waitFor('db acknowledged', async () => {
-      for (const n of lab.nodes) if ((await labConsoleLog(n, 'db')).includes('startup signal acknowledged')) return Date.now();
-      return undefined;
-    }, 120_000, 100);
-    const [dbAck] = await Promise.all([ackSeen, waitRunning('db', 120_000), waitRunning('app', 120_000)]);
+    const [dbOn] = await Promise.all([waitRunning('db', 120_000), waitRunning('app', 120_000)]);
+    // db's start succeeded when its guest's "ready" had been answered (the agent waits for it):
+    // when, to the millisecond, pacemaker-execd logged.
+    const dbStarted = await startFinishedMs(node(dbOn), 'vm-db', t0);
     const db = watcher.qemusOf('db')[0]!;
     const app = watcher.qemusOf('app')[0]!;
     expect(db, 'the watcher saw db\'s qemu').toBeDefined();
     expect(app, 'the watcher saw app\'s qemu').toBeDefined();
-    // app's qemu started after db's guest was acknowledged (polled every 100 ms: allow for that),
-    // and so at least db's signal delay after db's qemu.
-    expect(app.startedMs).toBeGreaterThanOrEqual(dbAck - 300);
+    expect(await labConsoleLog(node(dbOn), 'db')).toContain('startup signal acknowledged');
+    // app's qemu started after db's start had succeeded (the /proc start time is ±10 ms), so at
+    // least db's signal delay after db's qemu.
+    expect(app.startedMs).toBeGreaterThanOrEqual(dbStarted - 20);
     expect(app.startedMs - db.startedMs).toBeGreaterThanOrEqual(4000);
-    figures['ordering: app started after db ready'] = `${secs(app.startedMs - db.startedMs)} after db's qemu`;
+    figures['ordering: app started after db ready'] = `${secs(app.startedMs - db.startedMs)} after db's qemu, ${app.startedMs - dbStarted} ms after db's start succeeded`;
   }, 180_000);
 
   it('a Pacemaker move migrates the VM live: one qemu moves, the guest keeps counting on the target', async () => {
