@@ -27,6 +27,11 @@ function classify(r: RunResult): DomainLookup | undefined {
   return { kind: 'error', message: message(r) };
 }
 
+/** What a failed virsh call says about the domain (absent, unreachable, other), or undefined on success. */
+export function lookupOf(r: RunResult): DomainLookup | undefined {
+  return classify(r);
+}
+
 export class VirshError extends Error {
   override name = 'VirshError';
   constructor(

@@ -7,7 +7,7 @@
 // written atomically after the first action that compiled it): later actions skip compiling it.
 // Any problem with the cache (absent, rejected, unwritable directory) only costs that saving.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { Script } from 'node:vm';
 import { brotliDecompressSync } from 'node:zlib';
 
@@ -26,7 +26,8 @@ export function bundledCore<T>(): T | undefined {
   const file = cacheFile(__CORRAL_CORE__);
   let cachedData: Buffer | undefined;
   try {
-    cachedData = readFileSync(file);
+    // Code the agent (root) runs: only a cache that nobody else could have written.
+    if (trusted(CODE_CACHE_DIR) && trusted(file)) cachedData = readFileSync(file);
   } catch {
     cachedData = undefined;
   }
@@ -43,6 +44,11 @@ export function bundledCore<T>(): T | undefined {
     process.once('exit', () => saveCache(script, file));
   }
   return module.exports;
+}
+
+function trusted(path: string): boolean {
+  const st = statSync(path);
+  return st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
 }
 
 let saved = false;

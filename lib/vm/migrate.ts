@@ -1,12 +1,11 @@
 // migrate_to (on the source) and migrate_from (on the target). Either way the domain ends in
 // exactly one place (safety rule 5): an unfinished migration is aborted before the timeout, and
 // libvirt then keeps the domain on the source and discards the incoming copy.
-import { describe, domstate, jobAbort, migrate, setMaxDowntime } from '../host/virsh.js';
+import { describe, domstate, jobAbort, lookupOf, migrate, setMaxDowntime } from '../host/virsh.js';
 import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import { log } from '../ocf/log.js';
 import type { TransientDomainParams } from './params.js';
 import { requireConfig, sleep, type Ctx } from './context.js';
-import { observe } from './observe.js';
 import { clearState, writeState } from './state.js';
 
 /** node2 + "-mig" → node2-mig; node2.example.org → node2-mig.example.org. */
@@ -36,9 +35,8 @@ export async function migrateTo(ctx: Ctx): Promise<OcfCode> {
   const { params, id } = requireConfig(ctx);
   const target = ctx.env.OCF_RESKEY_CRM_meta_migrate_target;
   if (!target || !NODE.test(target)) throw fail.args(`migrate_to needs a valid migrate_target (got "${target ?? ''}")`);
-  const here = await observe(ctx.virsh, id);
-  if (here.kind !== 'running') throw fail.generic(`cannot migrate ${id.name}: it does not run here (${'why' in here ? here.why : here.kind})`);
-
+  // No look before the leap: virsh migrate itself says when the domain does not run here, and
+  // every agent start-up and virsh call adds to the time the move takes.
   const { destUri, migrateUri } = migrationUris(params, target);
   log('info', `migrating ${id.name} to ${target} (${destUri}${migrateUri ? `, data ${migrateUri}` : ''})`);
   writeState({ resource: ctx.resource, ...id, phase: 'migrating' });
@@ -64,6 +62,10 @@ export async function migrateTo(ctx: Ctx): Promise<OcfCode> {
     await Promise.race([job, sleep(250)]);
   }
   const r = await job;
+  if (r.exitCode !== 0 && lookupOf(r)?.kind === 'absent') {
+    clearState(ctx.resource);
+    throw fail.generic(`cannot migrate ${id.name}: it does not run here`);
+  }
   const after = await domstate(ctx.virsh, id.name);
   if (r.exitCode === 0 && after.kind === 'absent') {
     clearState(ctx.resource);

@@ -255,6 +255,13 @@ describe('live migration', () => {
     expect(await gone(b, name)).toBe(true);
   });
 
+  it('migrate_to of a domain that does not run here fails and says so', async () => {
+    const r = await agent(a, 'migrate_to', { ...agentEnv('vm-td-absent', xml('td-absent'), 20_000), OCF_RESKEY_CRM_meta_migrate_target: b.name });
+    expect(r.code).toBe(1);
+    expect(r.reason).toMatch(/does not run here/);
+    expect(await gone(b, 'td-absent')).toBe(true);
+  });
+
   it('migrate_from gives up quickly on a domain that never arrives', async () => {
     const r = await agent(a, 'migrate_from', agentEnv('vm-td-never', xml('td-never'), 60_000));
     expect(r.code).toBe(1);
