@@ -5,7 +5,7 @@ import { corralVms, kid, kids, nvpairs, type Cib, type CibVm } from '../cib/mode
 import { domainFromConfig } from '../cib/config.js';
 import { domainUtilization } from '../domain/utilization.js';
 import { constraintIndex, summarizeConstraints, type ConstraintSummary } from './constraints.js';
-import type { ClusterStatus, NodeState, OpFailure, ResourceRole } from './status.js';
+import type { ClusterStatus, NodeStatus, OpFailure, ResourceRole } from './status.js';
 
 export type VmState = 'running' | 'stopped' | 'disabled' | 'starting' | 'stopping' | 'migrating' | 'failed' | 'unknown';
 
@@ -32,14 +32,7 @@ export interface VmView {
   lastFailure: OpFailure | null;
 }
 
-export interface HostView {
-  name: string;
-  id: string;
-  state: NodeState;
-  online: boolean;
-  standby: boolean;
-  maintenance: boolean;
-  dc: boolean;
+export interface HostView extends NodeStatus {
   /** Capacity from the node's utilization (nodecap): cpu and hv_memory; null when not set. */
   cpus: number | null;
   memoryMiB: number | null;

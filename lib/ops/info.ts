@@ -6,25 +6,13 @@ import type { VmView } from '../cluster/view.js';
 import * as virsh from '../host/virsh.js';
 import { virshOn, type Context } from './context.js';
 
-export interface VmStatus {
-  name: string;
-  resource: string;
+/** What `vm NAME status` reports: the cluster's view with constraints in words, plus libvirt's. */
+export type VmStatus = Omit<VmView, 'state' | 'constraints'> & {
   state: string;
-  node: string | null;
-  nodes: string[];
-  migratingTo: string | null;
-  targetRole: string | null;
-  managed: boolean;
-  vcpus: number | null;
-  memoryMiB: number | null;
-  priority: number;
-  tags: string[];
   constraints: string[];
-  failCounts: Record<string, number>;
-  lastFailure: VmView['lastFailure'];
   /** libvirt's state of the domain on each node Pacemaker places it (or an error). */
   libvirt: Record<string, string>;
-}
+};
 
 export async function status(ctx: Context, vm: VmView): Promise<VmStatus> {
   const libvirt: Record<string, string> = {};

@@ -150,12 +150,4 @@ export async function domainsOn(node: LabNode): Promise<string[]> {
   return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean).sort();
 }
 
-export async function waitUntil<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { waitFor as waitUntil } from './agent-lab.js';
