@@ -6,24 +6,29 @@
 // V8's code cache for the core is kept in CODE_CACHE_DIR (one file per core and node version,
 // written atomically after the first action that compiled it): later actions skip compiling it.
 // Any problem with the cache (absent, rejected, unwritable directory) only costs that saving.
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { Script } from 'node:vm';
-import { brotliDecompressSync } from 'node:zlib';
+// node:crypto, node:vm and node:zlib are loaded inside bundledCore(): the entry's fast paths
+// (which need only node:fs) must not pay for them.
+import type { Script } from 'node:vm';
 
 declare const __CORRAL_CORE__: string | undefined;
 
 export const CODE_CACHE_DIR = '/var/cache/corral/code-cache';
 
-function cacheFile(source: string): string {
+function cacheFile(createHash: typeof import('node:crypto').createHash, source: string): string {
   const h = createHash('sha256').update(process.version).update('\0').update(source).digest('hex').slice(0, 32);
   return `${CODE_CACHE_DIR}/core-${h}.v8`;
 }
 
-export function bundledCore<T>(): T | undefined {
+export async function bundledCore<T>(): Promise<T | undefined> {
   if (typeof __CORRAL_CORE__ !== 'string') return undefined;
+  const [{ createHash }, { Script }, { brotliDecompressSync }] = await Promise.all([
+    import('node:crypto'),
+    import('node:vm'),
+    import('node:zlib'),
+  ]);
   const source = brotliDecompressSync(Buffer.from(__CORRAL_CORE__, 'base64')).toString('utf8');
-  const file = cacheFile(__CORRAL_CORE__);
+  const file = cacheFile(createHash, __CORRAL_CORE__);
   let cachedData: Buffer | undefined;
   try {
     // Code the agent (root) runs: only a cache that nobody else could have written.

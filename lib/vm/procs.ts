@@ -16,10 +16,8 @@ function argv(pid: number): string[] | undefined {
   }
 }
 
-/** True when ARGS is the command line of a qemu process that libvirt started for ID. */
-export function isQemuFor(args: string[], id: Identity): boolean {
-  const exe = args[0] ?? '';
-  if (!/qemu/.test(exe.slice(exe.lastIndexOf('/') + 1))) return false;
+/** True when ARGS carries libvirt's "-name guest=NAME,…" (and "-uuid UUID", when ID has one). */
+export function namesDomain(args: string[], id: Identity): boolean {
   const n = args.indexOf('-name');
   const nameArg = n >= 0 ? args[n + 1] : undefined;
   if (nameArg === undefined) return false;
@@ -32,6 +30,22 @@ export function isQemuFor(args: string[], id: Identity): boolean {
     if (u >= 0 && args[u + 1]?.toLowerCase() !== id.uuid.toLowerCase()) return false;
   }
   return true;
+}
+
+/** True when ARGS is the command line of a qemu process that libvirt started for ID. */
+export function isQemuFor(args: string[], id: Identity): boolean {
+  const exe = args[0] ?? '';
+  return /qemu/.test(exe.slice(exe.lastIndexOf('/') + 1)) && namesDomain(args, id);
+}
+
+/** True when any process on this node, whatever its program, names domain NAME the way libvirt does. */
+export function anyProcessNaming(name: string): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const a = argv(Number(entry));
+    if (a && namesDomain(a, { name })) return true;
+  }
+  return false;
 }
 
 /** PIDs of every qemu process on this node (in this pid namespace) that runs domain ID. */
