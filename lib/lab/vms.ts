@@ -65,8 +65,12 @@ export async function writeLabVmXml(lab: ClusterLab, node: LabNode, spec: LabVmS
  * domadd's report.
  */
 export async function addLabVm(lab: ClusterLab, node: LabNode, spec: LabVmSpec): Promise<string> {
-  const file = await writeLabVmXml(lab, node, spec);
-  const r = await ok(clusterExec(node, 'domadd', ['--param', 'migration_transport=tcp', ...(spec.domadd ?? []), file]));
+  return domaddLabVm(node, await writeLabVmXml(lab, node, spec), spec.domadd ?? []);
+}
+
+/** domadd of an XML file writeLabVmXml() made, with the lab's agent parameters. */
+export async function domaddLabVm(node: LabNode, file: string, domaddArgs: readonly string[] = []): Promise<string> {
+  const r = await ok(clusterExec(node, 'domadd', ['--param', 'migration_transport=tcp', ...domaddArgs, file]));
   return r.stdout.trim();
 }
 

@@ -21,7 +21,7 @@ import {
 } from '../../lib/lab/cluster.js';
 import { labDir, restartLibvirtd, type LabNode } from '../../lib/lab/node.js';
 import { ensureTestGuest, type TestGuest } from '../../lib/lab/test-guest.js';
-import { addLabVm, labConsoleLog, labQemus, ticks } from '../../lib/lab/vms.js';
+import { addLabVm, domaddLabVm, labConsoleLog, labQemus, ticks, writeLabVmXml } from '../../lib/lab/vms.js';
 import { LabWatcher } from '../../lib/lab/watch.js';
 
 const LAB = 'e2e';
@@ -151,9 +151,12 @@ describe('a 3-node lab cluster', () => {
   it('a VM added --after another starts only once the other one\'s guest has signalled ready', async () => {
     const t0 = Date.now();
     // db's guest waits 4 s before it signals; without the ordering app would start meanwhile.
-    await addLabVm(lab, node('c2'), { name: 'db', guest, signalDelaySeconds: 4 });
+    // Both XMLs are made first, so the two domadds follow each other within a second.
+    const dbXml = await writeLabVmXml(lab, node('c2'), { name: 'db', guest, signalDelaySeconds: 4 });
+    const appXml = await writeLabVmXml(lab, node('c2'), { name: 'app', guest });
+    await domaddLabVm(node('c2'), dbXml);
     watcher.expect('vm-db');
-    await addLabVm(lab, node('c2'), { name: 'app', guest, domadd: ['--after', 'db'] });
+    await domaddLabVm(node('c2'), appXml, ['--after', 'db']);
     watcher.expect('vm-app');
     const [dbOn] = await Promise.all([waitRunning('db', 120_000), waitRunning('app', 120_000)]);
     // db's start succeeded when its guest's "ready" had been answered (the agent waits for it):
@@ -163,11 +166,11 @@ describe('a 3-node lab cluster', () => {
     const app = watcher.qemusOf('app')[0]!;
     expect(db, 'the watcher saw db\'s qemu').toBeDefined();
     expect(app, 'the watcher saw app\'s qemu').toBeDefined();
-    expect(await labConsoleLog(node(dbOn), 'db')).toContain('startup signal acknowledged');
     // app's qemu started after db's start had succeeded (the /proc start time is ±10 ms), so at
     // least db's signal delay after db's qemu.
     expect(app.startedMs).toBeGreaterThanOrEqual(dbStarted - 20);
     expect(app.startedMs - db.startedMs).toBeGreaterThanOrEqual(4000);
+    await waitFor('db\'s guest to print its acknowledgement', async () => (await labConsoleLog(node(dbOn), 'db')).includes('startup signal acknowledged'), 5000);
     figures['ordering: app started after db ready'] = `${secs(app.startedMs - db.startedMs)} after db's qemu, ${app.startedMs - dbStarted} ms after db's start succeeded`;
   }, 180_000);
 
