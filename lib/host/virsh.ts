@@ -9,7 +9,9 @@ export type DomainLookup =
   | { kind: 'unreachable'; message: string }
   | { kind: 'error'; message: string };
 
-const ABSENT = /Domain not found|no domain with matching|failed to get domain/i;
+const ABSENT = /Domain not found|no domain with matching/i;
+// virsh (libvirt 9) says only this for a failed lookup, whatever the cause: not evidence alone.
+const LOOKUP_FAILED = /failed to get domain/i;
 const UNREACHABLE =
   /failed to connect to the hypervisor|Failed to connect socket|Cannot recv data|End of file while reading data|Connection reset|unable to connect to server|Cannot write data|Broken pipe|no connection driver available|operation timed out/i;
 
@@ -22,8 +24,8 @@ function classify(r: RunResult): DomainLookup | undefined {
   if (r.exitCode === 0) return undefined;
   if (r.failedToStart) return { kind: 'error', message: `cannot run virsh: ${r.stderr}` };
   const text = `${r.stderr}\n${r.stdout}`;
-  if (ABSENT.test(text)) return { kind: 'absent' };
   if (r.timedOut || UNREACHABLE.test(text)) return { kind: 'unreachable', message: message(r) };
+  if (ABSENT.test(text)) return { kind: 'absent' };
   return { kind: 'error', message: message(r) };
 }
 
@@ -63,7 +65,13 @@ async function ok(c: Virsh, args: string[], timeoutMs?: number): Promise<string>
 
 export async function domstate(c: Virsh, name: string): Promise<DomainLookup> {
   const r = await virsh(c, ['domstate', name]);
-  return classify(r) ?? { kind: 'present', state: r.stdout.trim() };
+  const l = classify(r);
+  if (l?.kind !== 'error' || !LOOKUP_FAILED.test(r.stderr)) return l ?? { kind: 'present', state: r.stdout.trim() };
+  // "failed to get domain": libvirt answered only if it can also list its domains without it.
+  const list = await virsh(c, ['list', '--all', '--name']);
+  if (list.exitCode !== 0) return classify(list) ?? { kind: 'error', message: message(list) };
+  const names = list.stdout.split('\n').map((x) => x.trim());
+  return names.includes(name) ? { kind: 'error', message: `libvirt lists ${name} but cannot look it up: ${message(r)}` } : { kind: 'absent' };
 }
 
 export async function dumpxml(c: Virsh, name: string): Promise<string> {

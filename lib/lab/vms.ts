@@ -8,6 +8,7 @@ import type { RunResult } from '../host/exec.js';
 import { clusterExec, type ClusterLab } from './cluster.js';
 import { nodePath, nodeProcesses, nodeRunning, type LabNode } from './node.js';
 import type { TestGuest } from './test-guest.js';
+import { domainNameOf } from '../vm/procs.js';
 
 export interface LabVmSpec {
   name: string;
@@ -88,15 +89,6 @@ export interface QemuProcess {
   incoming: boolean;
 }
 
-/** The VM a qemu command line runs (its `-name guest=NAME,…`), or undefined. */
-export function qemuVmName(cmdline: readonly string[]): string | undefined {
-  for (const a of cmdline) {
-    const m = /^guest=([^,]+)(,|$)/.exec(a);
-    if (m) return m[1];
-  }
-  return undefined;
-}
-
 /** The qemu processes of every powered-on node, as the kernel sees them. */
 export async function labQemus(lab: ClusterLab): Promise<QemuProcess[]> {
   const out: QemuProcess[] = [];
@@ -104,7 +96,7 @@ export async function labQemus(lab: ClusterLab): Promise<QemuProcess[]> {
     if (!(await nodeRunning(n))) continue;
     for (const p of await nodeProcesses(n).catch(() => [])) {
       if (!p.comm.startsWith('qemu-system')) continue;
-      const vm = qemuVmName(p.cmdline);
+      const vm = domainNameOf(p.cmdline);
       if (vm !== undefined) out.push({ node: n.name, pid: p.pid, vm, incoming: p.cmdline.includes('-incoming') });
     }
   }

@@ -10,7 +10,7 @@ import { queryCibVia } from '../host/cib.js';
 import { parseXNode, walk } from '../cib/model.js';
 import { nodeVia } from './boot.js';
 import { nodeInitPid, type Lab } from './node.js';
-import { qemuVmName } from './vms.js';
+import { domainNameOf } from '../vm/procs.js';
 
 export interface Violation {
   at: number;
@@ -161,7 +161,7 @@ export class LabWatcher {
       const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
       if (status === '' || /^State:\s+Z/m.test(status)) continue;
       const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter((s) => s !== '');
-      const vm = qemuVmName(cmdline);
+      const vm = domainNameOf(cmdline);
       const ticks = await startTicks(pid);
       if (vm === undefined || ticks === undefined) continue;
       const key = `${node}/${pid}`;

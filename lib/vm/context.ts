@@ -19,7 +19,8 @@ export interface Ctx {
   /** The parsed configuration, or why it could not be read. */
   doc?: DomainDoc;
   configError?: string;
-  virsh: Virsh;
+  /** The libvirt connection; each call is bounded by the time left in the operation (rule 4). */
+  readonly virsh: Virsh;
   timeoutMs: number;
   deadline: number;
   remaining(): number;
@@ -55,6 +56,7 @@ export function makeContext(action: string, env: NodeJS.ProcessEnv, startedAt = 
     }
   }
   const uri = params?.hypervisor ?? env.OCF_RESKEY_hypervisor ?? 'qemu:///system';
+  const remaining = () => deadline - Date.now();
   return {
     action,
     env,
@@ -63,10 +65,12 @@ export function makeContext(action: string, env: NodeJS.ProcessEnv, startedAt = 
     paramErrors: parsed.ok ? [] : parsed.errors,
     doc,
     configError,
-    virsh: { uri, timeoutMs: 20_000 },
+    get virsh(): Virsh {
+      return { uri, timeoutMs: Math.min(20_000, Math.max(500, remaining())) };
+    },
     timeoutMs,
     deadline,
-    remaining: () => deadline - Date.now(),
+    remaining,
   };
 }
 

@@ -6,9 +6,13 @@ import { configText, quickIdentity } from './config.js';
 import { pidfileProcess } from './procs.js';
 
 export function fastMonitor(env: NodeJS.ProcessEnv): boolean {
-  const uri = env.OCF_RESKEY_hypervisor;
-  if (uri && uri !== 'qemu:///system') return false;
-  const xml = configText(env.OCF_RESKEY_config);
-  const id = xml ? quickIdentity(xml) : undefined;
-  return id !== undefined && pidfileProcess(id) !== undefined;
+  try {
+    const uri = env.OCF_RESKEY_hypervisor;
+    if (uri && uri !== 'qemu:///system') return false;
+    const xml = configText(env.OCF_RESKEY_config);
+    const id = xml ? quickIdentity(xml) : undefined;
+    return id !== undefined && pidfileProcess(id) !== undefined;
+  } catch {
+    return false; // the full monitor decides
+  }
 }

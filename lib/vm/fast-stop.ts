@@ -23,6 +23,14 @@ function lockHeld(file: string): boolean {
 }
 
 export function fastStop(env: NodeJS.ProcessEnv): boolean {
+  try {
+    return provenGone(env);
+  } catch {
+    return false; // anything unexpected: the full stop decides, with an exit reason if it fails
+  }
+}
+
+function provenGone(env: NodeJS.ProcessEnv): boolean {
   const uri = env.OCF_RESKEY_hypervisor;
   if (uri && uri !== 'qemu:///system') return false;
   const xml = configText(env.OCF_RESKEY_config);

@@ -1,7 +1,7 @@
 // migrate_to (on the source) and migrate_from (on the target). Either way the domain ends in
 // exactly one place (safety rule 5): an unfinished migration is aborted before the timeout, and
 // libvirt then keeps the domain on the source and discards the incoming copy.
-import { describe, domstate, jobAbort, lookupOf, migrate, setMaxDowntime } from '../host/virsh.js';
+import { describe, domstate, jobAbort, migrate, setMaxDowntime } from '../host/virsh.js';
 import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import { log } from '../ocf/log.js';
 import type { TransientDomainParams } from './params.js';
@@ -62,11 +62,11 @@ export async function migrateTo(ctx: Ctx): Promise<OcfCode> {
     await Promise.race([job, sleep(250)]);
   }
   const r = await job;
-  if (r.exitCode !== 0 && lookupOf(r)?.kind === 'absent') {
+  const after = await domstate(ctx.virsh, id.name);
+  if (r.exitCode !== 0 && after.kind === 'absent' && /failed to get domain|Domain not found/i.test(r.stderr)) {
     clearState(ctx.resource);
     throw fail.generic(`cannot migrate ${id.name}: it does not run here`);
   }
-  const after = await domstate(ctx.virsh, id.name);
   if (r.exitCode === 0 && after.kind === 'absent') {
     clearState(ctx.resource);
     log('info', `migrated ${id.name} to ${target}`);

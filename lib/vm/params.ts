@@ -50,8 +50,10 @@ export const transientDomainSpec: AgentSpec = {
       type: 'string',
       default: 'qemu:///system',
       shortdesc: 'libvirt connection URI',
-      longdesc: 'The local libvirt connection URI; its path (e.g. /system) is also used for the migration target.',
-      schema: z.string().regex(/^[a-z0-9+]+:\/\/[^\s]*$/, 'expected a libvirt URI such as qemu:///system'),
+      longdesc:
+        'The local libvirt connection URI: qemu:///system or qemu:///session. Its path is also used for the migration target. ' +
+        'Only a local qemu connection lets the agent check for qemu processes itself when libvirt does not answer.',
+      schema: z.enum(['qemu:///system', 'qemu:///session']),
     },
     {
       name: 'force_stop',
@@ -143,7 +145,13 @@ export const transientDomainSpec: AgentSpec = {
       type: 'string',
       shortdesc: 'Extra options for virsh migrate',
       longdesc: 'Whitespace-separated extra options for "virsh migrate", e.g. "--compressed --auto-converge". Each must start with --.',
-      schema: z.string().refine((s) => s.trim().split(/\s+/).every((o) => /^--[a-z][a-z0-9-]*(=\S+)?$/.test(o)), 'each option must look like --name or --name=value'),
+      schema: z
+        .string()
+        .refine((s) => s.trim().split(/\s+/).every((o) => /^--[a-z][a-z0-9-]*(=\S+)?$/.test(o)), 'each option must look like --name or --name=value')
+        .refine(
+          (s) => !s.split(/\s+/).some((o) => /^--(persistent|undefinesource|persistent-xml|xml)(=|$)/.test(o)),
+          'a transient domain stays transient and takes its XML from the CIB: --persistent, --undefinesource, --xml and --persistent-xml are refused',
+        ),
     },
   ],
   actions: [

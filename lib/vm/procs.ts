@@ -16,15 +16,18 @@ function argv(pid: number): string[] | undefined {
   }
 }
 
-/** True when ARGS carries libvirt's "-name guest=NAME,…" (and "-uuid UUID", when ID has one). */
-export function namesDomain(args: string[], id: Identity): boolean {
+/** The domain name in libvirt's "-name guest=NAME,debug-threads=on" (commas in names doubled). */
+export function domainNameOf(args: readonly string[]): string | undefined {
   const n = args.indexOf('-name');
   const nameArg = n >= 0 ? args[n + 1] : undefined;
-  if (nameArg === undefined) return false;
-  // libvirt writes "-name guest=NAME,debug-threads=on"; commas in names are doubled.
+  if (nameArg === undefined) return undefined;
   const first = nameArg.replace(/,,/g, '\u0000').split(',')[0]!.replace(/\u0000/g, ',');
-  const name = first.startsWith('guest=') ? first.slice(6) : first;
-  if (name !== id.name) return false;
+  return first.startsWith('guest=') ? first.slice(6) : first;
+}
+
+/** True when ARGS carries libvirt's "-name guest=NAME,…" (and "-uuid UUID", when ID has one). */
+export function namesDomain(args: string[], id: Identity): boolean {
+  if (domainNameOf(args) !== id.name) return false;
   if (id.uuid) {
     const u = args.indexOf('-uuid');
     if (u >= 0 && args[u + 1]?.toLowerCase() !== id.uuid.toLowerCase()) return false;

@@ -1,7 +1,7 @@
 // stop: succeeds exactly when the domain is verifiably gone (safety rule 2), whatever state the
 // configuration is in. Graceful shutdown first, destroy when the time left runs short.
 import { rmSync } from 'node:fs';
-import { destroy, describe, dumpxml, listNames, shutdown, waitUnlocked } from '../host/virsh.js';
+import { destroy, describe, domstate, dumpxml, listNames, shutdown, waitUnlocked } from '../host/virsh.js';
 import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import { log } from '../ocf/log.js';
 import { knownIdentity, sleep, type Ctx } from './context.js';
@@ -14,8 +14,16 @@ import { clearState, lockFile, paths } from './state.js';
 /** With no readable configuration and nothing recorded: the domain whose metadata names this resource. */
 async function findByOwner(ctx: Ctx): Promise<Identity | undefined> {
   for (const name of await listNames(ctx.virsh)) {
-    const xml = await dumpxml(ctx.virsh, name).catch(() => undefined);
-    if (xml && ownerOf(DomainDoc.parse(xml)) === ctx.resource) return { name };
+    let xml: string;
+    try {
+      xml = await dumpxml(ctx.virsh, name);
+    } catch (e) {
+      // A domain that went away between the list and the dump is not ours to worry about; any
+      // other failure leaves us without proof, and a stop must not succeed on that.
+      if ((await domstate(ctx.virsh, name)).kind === 'absent') continue;
+      throw e;
+    }
+    if (ownerOf(DomainDoc.parse(xml)) === ctx.resource) return { name };
   }
   return undefined;
 }

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResult } from '../../lib/host/exec.js';
 import { nodeExec, nodePath, nodeProcesses, nodeVirsh, type LabNode } from '../../lib/lab/node.js';
+import { domainNameOf } from '../../lib/vm/procs.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const AGENT = path.join(ROOT, 'dist/agents/TransientDomain');
@@ -43,20 +44,20 @@ export async function agent(node: LabNode, action: string, env: Record<string, s
   return toRun(r, Date.now() - t);
 }
 
-/** libvirt's view: the domain's state, or undefined when libvirt says it does not exist. */
+/** libvirt's view: the domain's state, or undefined when libvirt lists no such domain. */
 export async function domState(node: LabNode, name: string): Promise<string | undefined> {
+  const list = await nodeVirsh(node, ['list', '--all', '--name']);
+  if (list.exitCode !== 0) throw new Error(`virsh list on ${node.name}: ${list.stderr}`);
+  if (!list.stdout.split('\n').map((x) => x.trim()).includes(name)) return undefined;
   const r = await nodeVirsh(node, ['domstate', name]);
-  if (r.exitCode !== 0) {
-    if (/Domain not found|failed to get domain/.test(r.stderr)) return undefined;
-    throw new Error(`virsh domstate ${name} on ${node.name}: ${r.stderr}`);
-  }
+  if (r.exitCode !== 0) throw new Error(`virsh domstate ${name} on ${node.name}: ${r.stderr}`);
   return r.stdout.trim();
 }
 
 /** The qemu processes running domain NAME on NODE (the kernel's view, not libvirt's). */
 export async function qemuPids(node: LabNode, name: string): Promise<number[]> {
   return (await nodeProcesses(node))
-    .filter((p) => p.comm.startsWith('qemu-system') && p.cmdline.some((a) => a === `guest=${name},debug-threads=on` || a.startsWith(`guest=${name},`)))
+    .filter((p) => p.comm.startsWith('qemu-system') && domainNameOf(p.cmdline) === name)
     .map((p) => p.pid);
 }
 

@@ -5,7 +5,9 @@ import { quickIdentity } from '../../lib/vm/config.js';
 import { migrationUris, withSuffix } from '../../lib/vm/migrate.js';
 import { transientDomainSpec, type TransientDomainParams } from '../../lib/vm/params.js';
 import { AGENT_XMLNS, ownerOf, prepareForCreate } from '../../lib/vm/prepare.js';
-import { isQemuFor } from '../../lib/vm/procs.js';
+import { domainNameOf, isQemuFor } from '../../lib/vm/procs.js';
+import { lookupOf } from '../../lib/host/virsh.js';
+import type { RunResult } from '../../lib/host/exec.js';
 
 const XML = `<domain type="qemu">
   <metadata><app:info xmlns:app="urn:x"><name>decoy</name></app:info></metadata>
@@ -54,6 +56,22 @@ describe('parameters', () => {
     }
   });
 
+  it('accepts only a local qemu connection, where the agent can look for qemu processes itself', () => {
+    for (const uri of ['qemu+ssh://other/system', 'lxc:///', 'xen:///system']) {
+      const r = parseParams(transientDomainSpec, { OCF_RESKEY_config: XML, OCF_RESKEY_hypervisor: uri });
+      expect(r.ok, uri).toBe(false);
+    }
+    expect(params({ OCF_RESKEY_hypervisor: 'qemu:///session' }).hypervisor).toBe('qemu:///session');
+  });
+
+  it('refuses migrate_options that would make the domain persistent or replace its XML', () => {
+    for (const o of ['--persistent', '--compressed --undefinesource', '--xml=/tmp/x.xml', '--persistent-xml=/x']) {
+      const r = parseParams(transientDomainSpec, { OCF_RESKEY_config: XML, OCF_RESKEY_migrate_options: o });
+      expect(r.ok, o).toBe(false);
+    }
+    expect(params({ OCF_RESKEY_migrate_options: '--compressed --auto-converge' }).migrate_options).toBe('--compressed --auto-converge');
+  });
+
   it('requires config', () => {
     const r = parseParams(transientDomainSpec, {});
     expect(r.ok ? [] : r.errors).toContain('parameter config is required');
@@ -85,6 +103,23 @@ describe('identity of a domain', () => {
     expect(isQemuFor(argv, { name: 'gum', uuid: '11111111-2222-3333-4444-555555555555' })).toBe(false);
     expect(isQemuFor(['/usr/bin/sleep', '-name', 'guest=gum'], id)).toBe(false);
     expect(isQemuFor(['/usr/bin/qemu-system-x86_64', '-name', 'guest=a,,b,debug-threads=on'], { name: 'a,b' })).toBe(true);
+    expect(domainNameOf(['qemu', '-name', 'guest=a,,b,debug-threads=on'])).toBe('a,b');
+  });
+});
+
+describe("reading virsh's answer", () => {
+  const failed = (stderr: string, timedOut = false): RunResult => ({ command: 'virsh domstate x', exitCode: 1, stdout: '', stderr, timedOut, failedToStart: false });
+
+  it('takes "Domain not found" as libvirt saying the domain does not exist', () => {
+    expect(lookupOf(failed("error: failed to get domain 'x'\nerror: Domain not found: no domain with matching name 'x'"))).toEqual({ kind: 'absent' });
+  });
+
+  it('does not take a failed lookup for another reason, or a timeout, as "does not exist"', () => {
+    expect(lookupOf(failed("error: failed to get domain 'x'\nerror: Cannot recv data: Connection reset by peer"))?.kind).toBe('unreachable');
+    expect(lookupOf(failed("error: failed to get domain 'x'", true))?.kind).toBe('unreachable');
+    expect(lookupOf(failed("error: failed to get domain 'x'\nerror: internal error: something else"))?.kind).toBe('error');
+    // libvirt 9's virsh says no more than this for a missing domain: domstate() then asks for the list.
+    expect(lookupOf(failed("error: failed to get domain 'x'"))?.kind).toBe('error');
   });
 });
 
