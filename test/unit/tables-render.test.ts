@@ -127,6 +127,15 @@ describe('libvirt outputs as recorded', () => {
       expect(h.cpuPercent as number).toBeLessThanOrEqual(100);
       expect(h.memoryUsedMiB as number).toBeLessThan(h.memoryTotalMiB as number);
     }
+    // Each VM's CPU is the growth of its recorded cpu.time (ns) over the 2 s between readings.
+    for (const r of vms) {
+      const cpuTime = (round: number) => {
+        const text = read(`libvirt/${r.node}-domstats-${round}.txt`);
+        const block = text.split(/^Domain: /m).find((b) => b.startsWith(`'${r.name}'`))!;
+        return Number(/^\s*cpu\.time=(\d+)$/m.exec(block)![1]);
+      };
+      expect(r.cpuPercent as number).toBeCloseTo(((cpuTime(2) - cpuTime(1)) / 2e9) * 100, 1);
+    }
     const text = statsText(hosts, vms);
     expect(text).toMatch(/^HOST\s+CPU\s+MEM-USED\s+MEMORY\s+VMS/);
     expect(text).toMatch(/\nVM\s+HOST\s+CPU\s+VCPUS\s+MEMORY\s+RSS/);
