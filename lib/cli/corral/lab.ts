@@ -91,6 +91,15 @@ function withCommon(cmd: Command): Command {
     .addOption(new Option('--state-dir <dir>', `where labs keep their state (default ${DEFAULT_STATE_DIR})`).hideHelp());
 }
 
+/** The options of a command that may start the lab (up, demo). */
+function withStartOptions(cmd: Command, when = ''): Command {
+  return withCommon(cmd)
+    .option('--nodes <n>', `number of nodes (n1…nN)${when}`, '3')
+    .option('--subnet <a.b.c>', `the lab's private /24 (inside the lab's own network namespaces)${when}`, DEFAULT_SUBNET)
+    .option('--no-packages', 'do not install missing Debian packages')
+    .option('--no-build', 'do not rebuild corral from the source tree');
+}
+
 /**
  * `lab up`: packages, build, then the lab — unless it is up already. A running lab whose copy of
  * corral is older than the build is left alone (with a warning), or with RECREATESTALE taken down
@@ -162,12 +171,8 @@ export function registerLab(program: Command): void {
     .description('A real cluster on this machine: N nodes in namespaces, Corosync, Pacemaker, fencing, libvirt.')
     .enablePositionalOptions();
 
-  withCommon(lab.command('up'))
+  withStartOptions(lab.command('up'))
     .description('Start a lab: install missing packages, build corral, start N nodes with Corosync, Pacemaker and libvirt.')
-    .option('--nodes <n>', 'number of nodes (n1…nN)', '3')
-    .option('--subnet <a.b.c>', 'the lab\'s private /24 (inside the lab\'s own network namespaces)', DEFAULT_SUBNET)
-    .option('--no-packages', 'do not install missing Debian packages')
-    .option('--no-build', 'do not rebuild corral from the source tree')
     .addHelpText('after', '\nNeeds root. Ends with every node online and the cluster idle, then prints what to type next.')
     .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean }) => {
       const l = await labUp(o);
@@ -257,12 +262,8 @@ export function registerLab(program: Command): void {
       else out(`lab ${p.name} removed (${r.deletedNetns.length} network namespaces${r.removedDir ? ' and its state directory' : ''})`);
     });
 
-  withCommon(lab.command('demo'))
+  withStartOptions(lab.command('demo'), ', when the lab has to be started first')
     .description('Three VMs with anti-affinity, a priority and a startup order; a live migration; a node crash and the recovery.')
-    .option('--nodes <n>', 'nodes, when the lab has to be started first', '3')
-    .option('--subnet <a.b.c>', 'the lab\'s /24, when it has to be started first', DEFAULT_SUBNET)
-    .option('--no-packages', 'do not install missing Debian packages')
-    .option('--no-build', 'do not rebuild corral from the source tree')
     .addHelpText('after', '\nStarts the lab first when it is not up. Leaves the lab running: corral lab down removes it.')
     .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean }) => {
       const l = await labUp(o, { recreateStale: true, testGuest: true });
