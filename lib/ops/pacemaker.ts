@@ -69,24 +69,24 @@ async function setRole(vms: readonly VmView[], role: 'Started' | 'Stopped'): Pro
   }
 }
 
-export async function start(ctx: Context, vms: readonly VmView[]): Promise<Outcome[]> {
-  await setRole(vms, 'Started');
-  if (!ctx.options.wait) return requested(vms, () => 'start requested (target-role Started)');
+/** Sets target-role ROLE on VMS and, unless --no-wait, waits until Pacemaker has done it. */
+async function setRoleAndWait(ctx: Context, vms: readonly VmView[], role: 'Started' | 'Stopped'): Promise<Outcome[]> {
+  await setRole(vms, role);
+  const [op, kind] = role === 'Started' ? (['start', 'running'] as const) : (['stop', 'stopped'] as const);
+  if (!ctx.options.wait) return requested(vms, () => `${op} requested (target-role ${role})`);
   return wait(
     ctx,
-    vms.map((v) => ({ vm: v.name, resource: v.resource, goal: { kind: 'running' } })),
-    bound(ctx, vms, ['start']),
+    vms.map((v) => ({ vm: v.name, resource: v.resource, goal: { kind } })),
+    bound(ctx, vms, [op]),
   );
 }
 
-export async function stop(ctx: Context, vms: readonly VmView[]): Promise<Outcome[]> {
-  await setRole(vms, 'Stopped');
-  if (!ctx.options.wait) return requested(vms, () => 'stop requested (target-role Stopped)');
-  return wait(
-    ctx,
-    vms.map((v) => ({ vm: v.name, resource: v.resource, goal: { kind: 'stopped' } })),
-    bound(ctx, vms, ['stop']),
-  );
+export function start(ctx: Context, vms: readonly VmView[]): Promise<Outcome[]> {
+  return setRoleAndWait(ctx, vms, 'Started');
+}
+
+export function stop(ctx: Context, vms: readonly VmView[]): Promise<Outcome[]> {
+  return setRoleAndWait(ctx, vms, 'Stopped');
 }
 
 /** Stop (always waited for: the start must not overtake it), then start (waited for unless --no-wait). */
