@@ -7,14 +7,18 @@ import { readInput } from '../lib/cib/io.js';
 import { OptionError, parseAgentParams, parsePlacement, DEFAULT_AVOID_SCORE, type RawPlacement } from '../lib/cib/options.js';
 import { planAddVm } from '../lib/cib/vm.js';
 import { DomainDoc, DomainXmlError } from '../lib/domain/doc.js';
-import { FixupError, checkDomain, unstableReasons } from '../lib/domain/fixup.js';
+import { FixupError, checkDomain } from '../lib/domain/fixup.js';
 
 const COMMAND = 'domadd';
 
 const DETAILS = `
 The VM becomes the primitive vm-NAME (ocf:corral:TransientDomain) holding the domain XML, with
 utilization cpu (vCPUs) and hv_memory (MiB) from the XML, allow-migrate=true, and op timeouts
-for the startup signal. The XML must be stable: run fixup_domxml -i FILE first.
+for the startup signal. The XML is made stable first, with fixup_domxml's own code (a fixed uuid,
+MAC addresses no other VM in the CIB has, the console log), and domadd says what it fixed; the
+file is not changed (fixup_domxml -i FILE keeps the result in the file). --no-fixup refuses an XML
+that is not stable instead. No two VMs may share a name, uuid, MAC address or disk (a disk marked
+<shareable/> or <readonly/>, and CD-ROMs, excepted).
 
 Placement (repeatable options take one value each time, or a comma-separated list):
   --avoid OTHER[:SCORE]      keep away from VM OTHER; SCORE ${DEFAULT_AVOID_SCORE} unless given, negative;
@@ -23,7 +27,10 @@ Placement (repeatable options take one value each time, or a comma-separated lis
                              tag and one colocation set); the score belongs to the group
   --pin NODE                 run on NODE whenever NODE is up
   --only-on NODE[,NODE...]   never run anywhere else
-  --after OTHER              start only once VM OTHER has started (and stop before it)
+  --after OTHER[:mandatory]  start only once VM OTHER has started (its guest said ready) when
+                             both start, e.g. a cold start of the cluster; a running VM is left
+                             alone when OTHER fails over. :mandatory: never run without OTHER
+                             (stopped before it stops, restarted after it moves or restarts)
   --priority N               wins over lower priorities when there is not room for all
 Agent parameters: --param NAME=VALUE sets a TransientDomain parameter (checked against its
 meta-data), e.g. --param migration_transport=tcp; repeatable. With --replace, a parameter given
@@ -42,7 +49,7 @@ const collect = (value: string, previous: unknown): string[] => [...(Array.isArr
 async function main(argv: readonly string[]): Promise<void> {
   const program = withCliConventions(new Command(COMMAND), COMMAND)
     .description('Add a VM (its domain XML) to the cluster, with its placement, in one atomic CIB change.')
-    .argument('<file>', 'stable domain XML file (see fixup_domxml), or - for stdin')
+    .argument('<file>', 'domain XML file (create_domxml), or - for stdin')
     .option('--priority <n>', 'Pacemaker priority of the VM (a whole number)')
     .option('--no-priority', 'with --replace: drop the priority')
     .option('--avoid <other[:score]>', 'anti-affinity with VM OTHER (repeatable)', collect)
@@ -53,14 +60,15 @@ async function main(argv: readonly string[]): Promise<void> {
     .option('--no-pin', 'with --replace: drop the pin')
     .option('--only-on <nodes>', 'run on these nodes only (repeatable, or NODE,NODE)', collect)
     .option('--no-only-on', 'with --replace: drop the restriction')
-    .option('--after <other>', 'start after VM OTHER (repeatable)', collect)
+    .option('--after <other[:mandatory]>', 'start after VM OTHER (repeatable)', collect)
     .option('--no-after', 'with --replace: drop every --after')
     .option('--param <name=value>', 'set a TransientDomain parameter, e.g. migration_transport=tcp (repeatable)', collect)
     .option('--replace', 'update the existing VM of this name (XML and the options given)')
-    .option('--dry-run', 'print the change (a crm_diff patch) and change nothing')
+    .option('--no-fixup', 'refuse an XML that is not stable instead of fixing it up')
+    .option('--dry-run', 'print the change (the CIB patch) and change nothing')
     .addHelpText('after', DETAILS);
   program.parse(argv);
-  const o = program.opts<RawPlacement & { replace?: boolean; dryRun?: boolean; param?: string[] }>();
+  const o = program.opts<RawPlacement & { replace?: boolean; dryRun?: boolean; param?: string[]; fixup?: boolean }>();
   const file = program.args[0] as string;
 
   let placement;
@@ -81,14 +89,8 @@ async function main(argv: readonly string[]): Promise<void> {
     if (e instanceof DomainXmlError || e instanceof FixupError) throw new UsageError(`${file}: ${e.message}`);
     throw e;
   }
-  const unstable = unstableReasons(doc);
-  if (unstable.length) {
-    throw new UsageError(
-      `${file} is not stable (${unstable.join('; ')}): run fixup_domxml -i ${file} first`,
-    );
-  }
-
-  const result = await applyCibChange(COMMAND, (cd, cib) => planAddVm(cd, cib, { doc, placement, replace: o.replace === true, params }), o.dryRun === true);
+  const fixup = o.fixup !== false;
+  const result = await applyCibChange(COMMAND, (cd, cib) => planAddVm(cd, cib, { doc, fixup, placement, replace: o.replace === true, params }), o.dryRun === true);
   if (!result) return;
   if (!result.applied) {
     process.stdout.write(`${COMMAND}: ${doc.name} is already like this; nothing changed\n`);

@@ -1,17 +1,22 @@
-// One CIB change, all or nothing. The command's edit runs on a copy of the queried CIB; crm_diff
-// turns old → new into one patch; crm_verify checks the result; `cibadmin --patch` applies it as
-// a single update, which the CIB manager validates and applies entirely or not at all. A refused
-// change (by us or by Pacemaker) leaves the CIB exactly as it was.
+// One CIB change, all or nothing, exactly as planned.
 //
-// The patch carries no version numbers (crm_diff --no-version), so it applies on top of whatever
-// changed meanwhile elsewhere in the CIB, the way crmsh commits; a change that conflicts (say,
-// the same id created twice) fails schema validation and changes nothing.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { diffCib, patchCib, queryCib, verifyCibFile } from '../host/cib.js';
+//  1. Read the CIB (with CIB_file: while holding the file's lock, so concurrent commands queue).
+//  2. The command's edit runs on a copy; lib/cib/patch.ts writes the difference of the
+//     configuration as a patch of our own making (never crm_diff: it mis-escapes non-ASCII text,
+//     see patch.ts), tied to the version just read.
+//  3. The patch is read back strictly and applied in memory to what was read: it must give
+//     exactly the planned configuration, or nothing is sent.
+//  4. crm_verify checks the planned CIB; `cibadmin --patch` applies it as one update, which the
+//     CIB manager validates and applies entirely or not at all — and only to the CIB version the
+//     patch was computed from. When anything else wrote the CIB meanwhile, the patch is refused
+//     and the whole change starts again from a fresh read (the edit runs again, so a check like
+//     "nobody changed this VM" is made against what is really there), a few times at most.
+//  5. The CIB is read back: its configuration must be exactly the planned one. If not, the change
+//     is undone and the command fails loudly with what differed.
+import { readXml } from '../cluster/xml.js';
 import { CibDoc } from './edit.js';
 import { Cib } from './model.js';
+import { applyPatch, configurationDifferences, configurationOf, formatVersion, makePatch } from './patch.js';
 import type { Plan } from './vm.js';
 
 export class CibChangeError extends Error {
@@ -24,47 +29,98 @@ export interface ChangeOptions {
 }
 
 export interface ChangeResult extends Plan {
-  /** The patch (crm_diff format), or undefined when nothing would change. */
+  /** The patch, or undefined when nothing would change. */
   patch?: string;
   applied: boolean;
 }
 
 export type Edit = (doc: CibDoc, cib: Cib) => Plan;
 
+/** What a CIB change needs from the world (lib/host/cib.ts gives the real one). */
+export interface CibPort {
+  /** The whole CIB (cibadmin --query). */
+  query(): Promise<string>;
+  /** crm_verify on a whole CIB. */
+  verify(cib: string): Promise<{ ok: boolean; messages: string[] }>;
+  /** cibadmin --patch; 'conflict' when the CIB is no longer at the patch's source version. */
+  patch(patch: string): Promise<'applied' | 'conflict'>;
+  /** Serializes changes to one CIB file; resolves with the release. */
+  lock(): Promise<() => Promise<void>>;
+}
+
+/** How many times a change is computed afresh when the CIB changed under it. */
+const ATTEMPTS = 5;
+
 /** Reads the CIB, applies EDIT to a copy, and writes the difference back as one update. */
-export async function changeCib(edit: Edit, opts: ChangeOptions = {}): Promise<ChangeResult> {
-  const original = await queryCib();
+export async function changeCib(p: CibPort, edit: Edit, opts: ChangeOptions = {}): Promise<ChangeResult> {
+  const release = opts.dryRun ? async () => {} : await p.lock();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await attemptChange(p, edit, opts);
+      if (outcome !== 'conflict') return outcome;
+      if (attempt >= ATTEMPTS) {
+        throw new CibChangeError(`the CIB changed ${ATTEMPTS} times while this change was being made; nothing was changed, try again`);
+      }
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  } finally {
+    await release();
+  }
+}
+
+async function attemptChange(p: CibPort, edit: Edit, opts: ChangeOptions): Promise<ChangeResult | 'conflict'> {
+  const original = await p.query();
   const cib = Cib.parse(original);
+  const before = CibDoc.parse(original);
   const doc = CibDoc.parse(original);
   const plan = edit(doc, cib);
   const dups = doc.duplicateIds();
   if (dups.length) throw new CibChangeError(`the change would use these ids twice: ${dups.join(', ')}`);
 
-  const dir = await mkdtemp(join(tmpdir(), 'corral-cib-'));
-  try {
-    const oldFile = join(dir, 'old.xml');
-    const newFile = join(dir, 'new.xml');
-    await writeFile(oldFile, original);
-    await writeFile(newFile, doc.toXml());
-    const patch = await diffCib(oldFile, newFile);
-    if (patch === undefined) return { ...plan, applied: false };
-
-    const warnings = [...plan.warnings];
-    const after = await verifyCibFile(newFile);
-    if (!after.ok) {
-      const before = await verifyCibFile(oldFile);
-      const fresh = after.messages.filter((m) => !before.messages.includes(m));
-      if (before.ok || fresh.length) {
-        throw new CibChangeError(`the change would make the configuration invalid:\n  ${(fresh.length ? fresh : after.messages).join('\n  ')}`);
-      }
-      warnings.push(`the configuration already has problems (not from this change):\n  ${before.messages.join('\n  ')}`);
-    }
-    if (opts.dryRun) return { ...plan, warnings, patch, applied: false };
-    const patchFile = join(dir, 'patch.xml');
-    await writeFile(patchFile, patch);
-    await patchCib(patchFile);
-    return { ...plan, warnings, patch, applied: true };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const patch = makePatch(before.doc.documentElement, doc.doc.documentElement);
+  if (patch === undefined) return { ...plan, applied: false };
+  const foreign = /[^\u0000-\u007f]/u.exec(patch.xml);
+  if (foreign) {
+    // Pacemaker 2.1's XML writer mis-escapes attribute values after such a character (patch.ts).
+    throw new CibChangeError(`the change holds the character ${JSON.stringify(foreign[0])} outside a domain XML; Pacemaker 2.1 can store only ASCII there`);
   }
+  const planned = doc.toXml();
+  const expected = configurationOf(readXml(planned, 'the changed CIB'));
+  const originalX = readXml(original, 'the CIB');
+  const wrong = configurationDifferences(expected, configurationOf(applyPatch(originalX, patch.xml)));
+  if (wrong.length) {
+    throw new CibChangeError(`refusing to write: the patch would not make exactly the planned change (${wrong.slice(0, 5).join('; ')})`);
+  }
+
+  const warnings = [...plan.warnings];
+  const after = await p.verify(planned);
+  if (!after.ok) {
+    const was = await p.verify(original);
+    const fresh = after.messages.filter((m) => !was.messages.includes(m));
+    if (was.ok || fresh.length) {
+      throw new CibChangeError(`the change would make the configuration invalid:\n  ${(fresh.length ? fresh : after.messages).join('\n  ')}`);
+    }
+    warnings.push(`the configuration already has problems (not from this change):\n  ${was.messages.join('\n  ')}`);
+  }
+  if (opts.dryRun) return { ...plan, warnings, patch: patch.xml, applied: false };
+
+  if ((await p.patch(patch.xml)) === 'conflict') return 'conflict';
+
+  const readBack = await p.query();
+  const readBackX = readXml(readBack, 'the CIB read back');
+  const differences = configurationDifferences(expected, configurationOf(readBackX));
+  if (differences.length) {
+    const undo = makePatch(CibDoc.parse(readBack).doc.documentElement, before.doc.documentElement);
+    let undone = 'it was undone';
+    try {
+      if (undo && (await p.patch(undo.xml)) !== 'applied') undone = 'undoing it failed: the CIB changed again meanwhile';
+    } catch (e) {
+      undone = `undoing it failed: ${(e as Error).message}`;
+    }
+    throw new CibChangeError(
+      `the CIB did not change as planned (version ${formatVersion(patch.source)} → ${formatVersion(patch.target)}); ${undone}. ` +
+        `Check the configuration now. What differed: ${differences.slice(0, 10).join('; ')}`,
+    );
+  }
+  return { ...plan, warnings, patch: patch.xml, applied: true };
 }

@@ -6,12 +6,17 @@
 // any newline, carriage return or tab that carries meaning (in text or attribute values) is
 // written as a character reference, which survives as plain characters. The agent hands the
 // value to libvirt as it is.
+//
+// The stored form is also pure ASCII: every other character is a character reference
+// (`Caf&#xE9;`), which libvirt reads back as the same character. Pacemaker 2.1.5's XML writer
+// stops escaping an attribute value at its first non-ASCII character, so a raw "é" followed by
+// markup would turn that markup into CIB elements wherever Pacemaker writes the CIB out.
 import { DomainDoc } from '../domain/doc.js';
 import { escapeAttr, serialize } from './xml.js';
 
 /** The single-line form of DOC for the `config` attribute. */
 export function configForCib(doc: DomainDoc): string {
-  const xml = serialize(doc.root, { dropBlankText: true });
+  const xml = serialize(doc.root, { dropBlankText: true, ascii: true });
   // serialize() leaves \n and \t raw in text content; make them character references too.
   return xml.replace(/[\n\t]/g, (c) => escapeAttr(c));
 }

@@ -101,7 +101,7 @@ export interface Placement {
   groupApart?: { tag: string; score?: string }[];
   pin?: string | false;
   onlyOn?: string[];
-  after?: string[];
+  after?: { name: string; kind: 'Optional' | 'Mandatory' }[];
 }
 
 /** The raw options as commander hands them over (repeatable options as arrays, --no-X as false). */
@@ -128,6 +128,17 @@ function list(v: string[] | boolean | undefined): string[] | false | undefined {
   if (v === undefined || v === true) return undefined;
   if (v === false) return false;
   return v.flatMap((s) => s.split(',')).map((s) => s.trim()); // an empty item fails validation
+}
+
+/** `--after OTHER[:optional|:mandatory]`. */
+function parseAfter(spec: string): { name: string; kind: 'Optional' | 'Mandatory' } {
+  const colon = spec.indexOf(':');
+  const name = parseWith(vmName, colon < 0 ? spec : spec.slice(0, colon), '--after');
+  const k = colon < 0 ? 'optional' : spec.slice(colon + 1).toLowerCase();
+  if (k !== 'optional' && k !== 'mandatory') {
+    throw new OptionError(`--after ${JSON.stringify(spec)}: the ordering after ":" is optional (the default) or mandatory`);
+  }
+  return { name, kind: k === 'mandatory' ? 'Mandatory' : 'Optional' };
 }
 
 /** Validates commander's raw placement options. Throws OptionError naming the option. */
@@ -167,7 +178,10 @@ export function parsePlacement(raw: RawPlacement): Placement {
   }
   const after = list(raw.after);
   if (after !== undefined) {
-    out.after = after === false ? [] : [...new Set(after.map((n) => parseWith(vmName, n, '--after')))];
+    out.after = after === false ? [] : after.map(parseAfter);
+    const names = out.after.map((a) => a.name);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) throw new OptionError(`--after ${twice} is given twice`);
   }
   return out;
 }

@@ -68,8 +68,8 @@ export function avoidXml(rid: string, otherRid: string, score: string): Fragment
   return render(avoid, { id: ids.avoid(rid, otherRid), rsc: rid, withRsc: otherRid, score });
 }
 
-export function afterXml(rid: string, otherRid: string): Fragment {
-  return render(after, { id: ids.after(rid, otherRid), first: otherRid, then: rid });
+export function afterXml(rid: string, otherRid: string, kind: 'Optional' | 'Mandatory' = 'Optional'): Fragment {
+  return render(after, { id: ids.after(rid, otherRid), first: otherRid, then: rid, kind });
 }
 
 export function apartXml(tagId: string, score: string): Fragment {

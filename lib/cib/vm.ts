@@ -1,11 +1,11 @@
 // What domadd, domdel and nodecap change in the CIB, computed on a CibDoc (nothing is written
 // here; lib/cib/change.ts makes it one atomic update). Every refusal is a PlanError whose message
 // says what is wrong and what to do.
-import type { DomainDoc } from '../domain/doc.js';
-import { clashes, identityOf } from '../domain/fixup.js';
+import { DomainDoc } from '../domain/doc.js';
+import { clashes, fixupDomain, identityOf, unstableReasons } from '../domain/fixup.js';
 import { resourceId } from '../domain/names.js';
 import { domainUtilization } from '../domain/utilization.js';
-import { configForCib } from './config.js';
+import { configForCib, domainFromConfig } from './config.js';
 import type { CibDoc } from './edit.js';
 import { CONSTRAINT_TAGS, corralVms, isTransientDomain, type Cib } from './model.js';
 import { DEFAULT_AVOID_SCORE, type Placement } from './options.js';
@@ -38,8 +38,14 @@ export interface Plan {
 }
 
 export interface AddVmRequest {
-  /** A stable domain XML (fixup_domxml's checks passed). */
+  /** The domain XML (checkDomain passed); made stable here when FIXUP is set, else it must be. */
   doc: DomainDoc;
+  /**
+   * Make the XML stable as fixup_domxml does (uuid, MACs not used by any VM in this CIB, console
+   * log), on a copy; with replace, a missing uuid is the VM's own. Without it, an unstable XML is
+   * refused.
+   */
+  fixup?: boolean;
   placement: Placement;
   /** Update the existing VM instead of adding a new one. */
   replace: boolean;
@@ -58,6 +64,7 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
   const name = req.doc.name;
   const rid = resourceId(name);
   const p = req.placement;
+  const doc = stableDoc(req, cib, rid, notes);
 
   // -- the VM itself
   const existing = cib.resource(rid);
@@ -78,7 +85,7 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
   // -- identity: no other VM with this name, uuid or MAC address
   const known = knownOthers(cib, rid);
   warnings.push(...known.warnings);
-  const problems = clashes(identityOf(req.doc), known.vms);
+  const problems = clashes(identityOf(doc), known.vms);
   if (problems.length) throw new PlanError(`${name} clashes with VMs in the cluster:\n  ${problems.join('\n  ')}`);
 
   // -- references: other VMs, nodes, tags
@@ -99,7 +106,7 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
     return n;
   };
   const avoid = p.avoid?.map((a) => ({ rid: otherVm(a.name, '--avoid'), score: a.score }));
-  const after = p.after?.map((a) => otherVm(a, '--after'));
+  const after = p.after?.map((a) => ({ rid: otherVm(a.name, '--after'), kind: a.kind }));
   const pin = typeof p.pin === 'string' ? node(p.pin, '--pin') : p.pin;
   const onlyOn = p.onlyOn?.map((n) => node(n, '--only-on'));
   if (typeof pin === 'string' && onlyOn?.length && !onlyOn.includes(pin)) {
@@ -118,13 +125,19 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
   // -- the primitive
   let util;
   try {
-    util = domainUtilization(req.doc);
+    util = domainUtilization(doc);
+  } catch (e) {
+    throw new PlanError((e as Error).message);
+  }
+  let config: string;
+  try {
+    config = configForCib(doc);
   } catch (e) {
     throw new PlanError((e as Error).message);
   }
   const fresh = primitiveXml({
     id: rid,
-    config: configForCib(req.doc),
+    config,
     cpu: util.cpu,
     hvMemoryMiB: util.memoryMiB,
     priority: typeof p.priority === 'number' ? p.priority : undefined,
@@ -182,8 +195,12 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
   if (after !== undefined) {
     drop(cd.all('rsc_order', (e) => e.getAttribute('then') === rid && e.getAttribute('id') === ids.after(rid, e.getAttribute('first') ?? '')));
     for (const a of after) {
-      cd.append(cons, afterXml(rid, a));
-      notes.push(`start after ${a} (${ids.after(rid, a)})`);
+      cd.append(cons, afterXml(rid, a.rid, a.kind));
+      notes.push(
+        a.kind === 'Mandatory'
+          ? `start after ${a.rid}, and stop and restart with it (${ids.after(rid, a.rid)}, mandatory)`
+          : `start after ${a.rid} when both start (${ids.after(rid, a.rid)})`,
+      );
     }
   }
   if (p.groupApart !== undefined) planGroups(cd, rid, p.groupApart, notes);
@@ -191,6 +208,34 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
 }
 
 /** The VMs of the CIB other than RID, with their identities. */
+/** REQ's domain, made stable on a copy when asked (see AddVmRequest.fixup), else checked to be. */
+function stableDoc(req: AddVmRequest, cib: Cib, rid: string, notes: string[]): DomainDoc {
+  if (!req.fixup) {
+    const unstable = unstableReasons(req.doc);
+    if (unstable.length) {
+      throw new PlanError(`the XML is not stable (${unstable.join('; ')}): leave out --no-fixup, or run fixup_domxml -i first`);
+    }
+    return req.doc;
+  }
+  const doc = DomainDoc.parse(req.doc.toXml());
+  const own = req.replace ? corralVms(cib).find((v) => v.resourceId === rid) : undefined;
+  let ownUuid: string | undefined;
+  try {
+    ownUuid = own?.config !== undefined ? identityOf(domainFromConfig(own.config)).uuid : undefined;
+  } catch {
+    ownUuid = undefined;
+  }
+  const takenMacs = knownOthers(cib, rid).vms.flatMap((k) => k.macs);
+  let fixed: string[];
+  try {
+    fixed = fixupDomain(doc, { takenMacs, ...(ownUuid && !doc.uuid ? { newUuid: () => ownUuid } : {}) });
+  } catch (e) {
+    throw new PlanError((e as Error).message);
+  }
+  for (const f of fixed) notes.push(`fixed up: ${f}`);
+  return doc;
+}
+
 function knownOthers(cib: Cib, rid: string): KnownVms {
   const k = knownVms(cib);
   return { vms: k.vms.filter((v) => v.resourceId !== rid), warnings: k.warnings };

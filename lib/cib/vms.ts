@@ -18,10 +18,10 @@ export function knownVms(cib: Cib): KnownVms {
     try {
       if (vm.config === undefined) throw new DomainXmlError('no config parameter');
       const id = identityOf(domainFromConfig(vm.config));
-      vms.push({ ...id, name: vm.name, resourceId: vm.resourceId });
+      vms.push({ ...id, name: vm.name, resourceId: vm.resourceId, ...(id.name !== vm.name ? { domainName: id.name } : {}) });
       if (id.name !== vm.name) warnings.push(`${vm.resourceId} holds a domain named ${id.name}`);
     } catch (e) {
-      vms.push({ name: vm.name, macs: [], resourceId: vm.resourceId });
+      vms.push({ name: vm.name, macs: [], disks: [], resourceId: vm.resourceId });
       warnings.push(`${vm.resourceId}: cannot read its domain XML (${(e as Error).message}); its uuid and MACs are not checked`);
     }
   }

@@ -46,6 +46,15 @@ export function assertXmlChars(text: string, what: string): void {
 }
 
 export interface SerializeOptions {
+  /**
+   * Write only ASCII: every other character in text and attribute values as a character
+   * reference, CDATA as escaped text; a name, comment or processing instruction that holds one
+   * is an XmlError. For anything Pacemaker 2.1 stores: its own XML writer stops escaping an
+   * attribute value after the first non-ASCII character (in the CIB file, in cibadmin --query,
+   * in what the nodes send each other), so markup after such a character would become CIB
+   * elements.
+   */
+  ascii?: boolean;
   /** Drop text nodes that hold only whitespace (indentation). */
   dropBlankText?: boolean;
   /**
@@ -71,7 +80,21 @@ export function serialize(node: Node, opts: SerializeOptions = {}): string {
   return out.join('');
 }
 
+/** Characters outside ASCII (whole code points, so a surrogate pair becomes one reference). */
+const NON_ASCII = /[^\u0000-\u007f]/gu;
+
+function asciiOnly(text: string): string {
+  return text.replace(NON_ASCII, (c) => `&#x${(c.codePointAt(0) ?? 0).toString(16).toUpperCase()};`);
+}
+
+function assertAscii(text: string, what: string): void {
+  const m = /[^\u0000-\u007f]/u.exec(text);
+  if (m) throw new XmlError(`${what} holds the character ${JSON.stringify(m[0])}: outside text and attribute values, Pacemaker can store only ASCII`);
+}
+
 function write(node: Node, out: string[], opts: SerializeOptions, depth: number): void {
+  const attr = opts.ascii ? (t: string) => asciiOnly(escapeAttr(t)) : escapeAttr;
+  const txt = opts.ascii ? (t: string) => asciiOnly(escapeText(t)) : escapeText;
   switch (node.nodeType) {
     case 9: // document
     case 11: // fragment
@@ -79,8 +102,12 @@ function write(node: Node, out: string[], opts: SerializeOptions, depth: number)
       return;
     case 1: {
       const el = node as Element;
+      if (opts.ascii) assertAscii(el.tagName, `the element name <${el.tagName}>`);
       out.push('<', el.tagName);
-      for (const a of Array.from(el.attributes)) out.push(' ', a.name, '="', escapeAttr(a.value), '"');
+      for (const a of Array.from(el.attributes)) {
+        if (opts.ascii) assertAscii(a.name, `the attribute name ${a.name} of <${el.tagName}>`);
+        out.push(' ', a.name, '="', attr(a.value), '"');
+      }
       const kids = Array.from(el.childNodes).filter((c) => !(opts.dropBlankText && isBlankText(c)));
       if (kids.length === 0) {
         out.push('/>');
@@ -97,17 +124,20 @@ function write(node: Node, out: string[], opts: SerializeOptions, depth: number)
       return;
     }
     case 3:
-      if (!(opts.dropBlankText && isBlankText(node))) out.push(escapeText(node.nodeValue ?? ''));
+      if (!(opts.dropBlankText && isBlankText(node))) out.push(txt(node.nodeValue ?? ''));
       return;
     case 4:
-      out.push('<![CDATA[', node.nodeValue ?? '', ']]>');
+      if (opts.ascii) out.push(txt(node.nodeValue ?? ''));
+      else out.push('<![CDATA[', node.nodeValue ?? '', ']]>');
       return;
     case 7: {
       const pi = node as ProcessingInstruction;
+      if (opts.ascii) assertAscii(`${pi.target} ${pi.data}`, 'a processing instruction');
       out.push('<?', pi.target, pi.data ? ` ${pi.data}` : '', '?>');
       return;
     }
     case 8:
+      if (opts.ascii) assertAscii(node.nodeValue ?? '', 'a comment');
       out.push('<!--', node.nodeValue ?? '', '-->');
       return;
     default:
@@ -122,12 +152,25 @@ function isBlankText(n: Node): boolean {
 /** Parses XML into a DOM document; throws XmlError with the parser's first line on failure. */
 export function parseDom(xml: string, what = 'XML'): Document {
   try {
-    const doc = create(xml).node as unknown as Document;
+    const doc = create(singleDecode(xml)).node as unknown as Document;
     if (!doc.documentElement) throw new Error('no root element');
     return doc;
   } catch (e) {
     throw new XmlError(`${what} is not well-formed: ${(e as Error).message.split('\n')[0]}`);
   }
+}
+
+/**
+ * XML for xmlbuilder2's parser that reads back as XML means. That parser decodes text and
+ * attribute values in two passes (named entities, then character references), so `&amp;#xE9;`
+ * — the text "&#xE9;", as every domain XML stored in a CIB attribute holds it — came out as "é",
+ * and `&amp;#10;` as a newline. Written as `&#38;`, the ampersand is decoded in the second pass
+ * only, and nothing after it is decoded again. Comments, CDATA and processing instructions, which
+ * are not decoded at all, are left as they are.
+ */
+export function singleDecode(xml: string): string {
+  if (!xml.includes('&amp;')) return xml;
+  return xml.replace(/<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|&amp;/g, (m) => (m === '&amp;' ? '&#38;' : m));
 }
 
 /** Removes whitespace-only text nodes under EL (Pacemaker ignores them; our output stays tidy). */

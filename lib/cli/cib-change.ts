@@ -2,14 +2,14 @@
 // is a usage error (exit 2), warnings go to stderr, --dry-run prints the patch and changes nothing.
 import { changeCib, type ChangeResult, type Edit } from '../cib/change.js';
 import { PlanError } from '../cib/vm.js';
-import { cibTarget } from '../host/cib.js';
+import { cibTarget, hostCibPort } from '../host/cib.js';
 import { UsageError } from './errors.js';
 
 /** Applies EDIT (or, with dryRun, prints it); returns the result, or undefined after a dry run. */
 export async function applyCibChange(command: string, edit: Edit, dryRun: boolean): Promise<ChangeResult | undefined> {
   let result: ChangeResult;
   try {
-    result = await changeCib(edit, { dryRun });
+    result = await changeCib(hostCibPort(), edit, { dryRun });
   } catch (e) {
     if (e instanceof PlanError) throw new UsageError(e.message);
     throw e;

@@ -34,6 +34,8 @@ export interface ConstraintSummary {
   score?: string;
   /** When a --move/--ban with a lifetime ends (ISO 8601, as stored). */
   until?: string;
+  /** An ordering's kind (after, before): Mandatory, Optional or Serialize, as stored (default Mandatory). */
+  ordering?: string;
 }
 
 function display(id: string): string {
@@ -141,8 +143,9 @@ export function summarizeConstraints(id: string, tags: readonly string[], index:
             out.push({ kind: 'order-set', id: cid });
             break;
           }
-          if (c.attrs.then === id && c.attrs.first) out.push({ kind: 'after', id: cid, other: display(c.attrs.first) });
-          else if (c.attrs.first === id && c.attrs.then) out.push({ kind: 'before', id: cid, other: display(c.attrs.then) });
+          const ordering = c.attrs.kind ?? (c.attrs.score === undefined || scoreValue(c.attrs.score) > 0 ? 'Mandatory' : 'Optional');
+          if (c.attrs.then === id && c.attrs.first) out.push({ kind: 'after', id: cid, other: display(c.attrs.first), ordering });
+          else if (c.attrs.first === id && c.attrs.then) out.push({ kind: 'before', id: cid, other: display(c.attrs.then), ordering });
           break;
         }
         default:
@@ -180,9 +183,9 @@ export function constraintWord(c: ConstraintSummary): string {
     case 'colocation-set':
       return `set:${c.id}`;
     case 'after':
-      return `after:${c.other}`;
+      return `after:${c.other}${c.ordering === 'Mandatory' ? '(mandatory)' : ''}`;
     case 'before':
-      return `before:${c.other}`;
+      return `before:${c.other}${c.ordering === 'Mandatory' ? '(mandatory)' : ''}`;
     case 'order-set':
       return `order:${c.id}`;
   }

@@ -4,6 +4,7 @@
 import { XMLValidator } from 'fast-xml-parser';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
+import { singleDecode } from '../cib/xml.js';
 
 export class DomainXmlError extends Error {
   override name = 'DomainXmlError';
@@ -53,7 +54,7 @@ export class DomainDoc {
     let builder: XMLBuilder;
     let root: El;
     try {
-      builder = create(xml);
+      builder = create(singleDecode(xml));
       root = (builder.node as unknown as Document).documentElement;
     } catch (e) {
       throw new DomainXmlError(`domain XML is not well-formed: ${(e as Error).message.split('\n')[0]}`);

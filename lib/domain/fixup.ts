@@ -6,6 +6,7 @@
 // VM, kept by virtlogd). The startup_signal channel is left as it is: libvirt generates its socket
 // path. Fixing up is idempotent: a fixed-up document is left unchanged.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { posix } from 'node:path';
 import { DomainDoc, child, children, type El } from './doc.js';
 import { vmName } from './names.js';
 
@@ -54,6 +55,67 @@ export interface DomainIdentity {
   uuid?: string;
   /** lower case, one per interface that has one */
   macs: string[];
+  /**
+   * The disks this VM writes to, one key each (`file:/path`, `block:/dev/…`, `rbd:pool/image`,
+   * `volume:pool/vol`, …): two VMs that write to one disk destroy it. Disks marked <shareable/>
+   * (a cluster file system's disk) or <readonly/>, and CD-ROMs, are not listed: sharing them is
+   * safe.
+   */
+  disks: string[];
+}
+
+/** The key of a disk's source, or undefined when it has none (an empty CD-ROM drive). */
+function diskKey(disk: El): string | undefined {
+  const type = disk.getAttribute('type') ?? 'file';
+  const src = child(disk, 'source');
+  if (!src) return undefined;
+  const norm = (p: string | null): string | undefined => (p && p.trim() ? posix.normalize(p.trim()) : undefined);
+  switch (type) {
+    case 'file': {
+      const f = norm(src.getAttribute('file'));
+      return f && `file:${f}`;
+    }
+    case 'block': {
+      const d = norm(src.getAttribute('dev'));
+      return d && `block:${d}`;
+    }
+    case 'dir': {
+      const d = norm(src.getAttribute('dir'));
+      return d && `dir:${d}`;
+    }
+    case 'volume': {
+      const pool = src.getAttribute('pool');
+      const vol = src.getAttribute('volume');
+      return pool && vol ? `volume:${pool}/${vol}` : undefined;
+    }
+    case 'network': {
+      const proto = src.getAttribute('protocol') ?? 'network';
+      const name = src.getAttribute('name');
+      return name ? `${proto}:${name.replace(/^\/+/, '')}` : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The disks of DOC that another VM must not use (see DomainIdentity.disks). */
+export function exclusiveDisks(doc: DomainDoc): string[] {
+  const out: string[] = [];
+  for (const disk of doc.devicesOf('disk')) {
+    const device = disk.getAttribute('device') ?? 'disk';
+    if (device === 'cdrom' || device === 'floppy') continue;
+    if (child(disk, 'shareable') || child(disk, 'readonly')) continue;
+    const k = diskKey(disk);
+    if (k && !out.includes(k)) out.push(k);
+  }
+  return out;
+}
+
+/** A disk key for people: `/dev/vm/gum`, `rbd pool/image`. */
+export function diskLabel(key: string): string {
+  const [kind, ...rest] = key.split(':');
+  const what = rest.join(':');
+  return kind === 'file' || kind === 'block' || kind === 'dir' ? what : `${kind} ${what}`;
 }
 
 function interfaceMac(iface: El): El | undefined {
@@ -67,7 +129,7 @@ export function identityOf(doc: DomainDoc): DomainIdentity {
     const addr = interfaceMac(iface)?.getAttribute('address');
     if (!isAuto(addr)) macs.push(normalizeMac(addr ?? '') ?? (addr ?? '').trim().toLowerCase());
   }
-  return { name: doc.name, uuid: uuid && !isAuto(uuid) ? (normalizeUuid(uuid) ?? uuid) : undefined, macs };
+  return { name: doc.name, uuid: uuid && !isAuto(uuid) ? (normalizeUuid(uuid) ?? uuid) : undefined, macs, disks: exclusiveDisks(doc) };
 }
 
 /**
@@ -186,6 +248,8 @@ export function unstableReasons(doc: DomainDoc): string[] {
 export interface KnownVm extends DomainIdentity {
   /** its Pacemaker resource id */
   resourceId: string;
+  /** The name inside its domain XML, when it differs from the VM's name (vm-NAME). */
+  domainName?: string;
 }
 
 /**
@@ -200,6 +264,14 @@ export function clashes(id: DomainIdentity, known: readonly KnownVm[]): string[]
       if (id.uuid !== undefined && k.uuid === id.uuid) continue;
       out.push(`the name ${id.name} is taken by ${k.resourceId} (uuid ${k.uuid ?? 'unknown'})`);
       continue;
+    }
+    if (k.domainName === id.name) out.push(`the name ${id.name} is taken by the domain inside ${k.resourceId}`);
+    const disks = id.disks.filter((d) => k.disks.includes(d));
+    if (disks.length) {
+      out.push(
+        `the disk${disks.length > 1 ? 's' : ''} ${disks.map(diskLabel).join(', ')} ${disks.length > 1 ? 'are' : 'is'} used by ${k.resourceId} ` +
+          '(two VMs writing to one disk destroy it; mark a disk meant to be shared <shareable/>)',
+      );
     }
     if (id.uuid !== undefined && k.uuid === id.uuid) out.push(`the uuid ${id.uuid} is taken by ${k.resourceId}`);
     const shared = id.macs.filter((m) => k.macs.includes(m));

@@ -1,8 +1,9 @@
 // The only module that runs Pacemaker's CIB tools: cibadmin, crm_diff, crm_verify, crm_simulate,
 // crm_resource, crm_attribute. Our environment passes through untouched, so CIB_file (work on a
 // CIB file instead of the live cluster) and CIB_shadow reach every tool.
+import type { CibPort } from '../cib/change.js';
 import { parseXNode, kids, kid, type XNode } from '../cib/model.js';
-import { HostCommandError, run, runOk, type RunResult } from './exec.js';
+import { HostCommandError, hold, run, runOk, type RunResult } from './exec.js';
 
 const TIMEOUT_MS = 120_000;
 
@@ -19,13 +20,25 @@ export function cibTarget(): string {
 
 function failure(what: string, r: RunResult): Error {
   if (r.failedToStart) return new HostCommandError(r);
-  const detail = (r.stderr || r.stdout)
+  if (r.timedOut) return new Error(`${what} failed: ${r.command.split(' ')[0]} did not answer within ${Math.round(TIMEOUT_MS / 1000)} s`);
+  return new Error(`${what} failed: ${failureCause(r)}`);
+}
+
+/**
+ * The one line that says why a Pacemaker tool failed: its "Call failed:" or "error:" line when it
+ * printed one, else its last line of prose. Never XML (cibadmin prints the whole rejected CIB on a
+ * schema error) and never more than one line.
+ */
+export function failureCause(r: Pick<RunResult, 'command' | 'exitCode' | 'stdout' | 'stderr'>): string {
+  const lines = `${r.stderr}\n${r.stdout}`
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l && !/^-V may provide more details/.test(l) && !/^Init failed/.test(l))
-    .slice(-5)
-    .join('\n');
-  return new Error(`${what} failed (${r.command.split(' ')[0]} exited ${r.exitCode})${detail ? `:\n${detail}` : ''}`);
+    .filter((l) => l && !l.startsWith('<') && !/^-V may provide more details/.test(l) && !/^Init failed/.test(l));
+  const told = lines.find((l) => /^Call failed:/i.test(l)) ?? lines.find((l) => /(^|: )error:/i.test(l)) ?? lines[lines.length - 1];
+  const cause = told?.replace(/^Call failed:\s*/i, '').replace(/^[\w-]+(\[\d+\])?: (error: )?/i, '');
+  const tool = r.command.split(' ')[0];
+  const text = cause ? `${cause} (${tool} exited ${r.exitCode})` : `${tool} exited ${r.exitCode}`;
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }
 
 /**
@@ -42,24 +55,42 @@ export async function queryCib(): Promise<string> {
   throw failure(`reading ${cibTarget()}`, r);
 }
 
+/** How a patch went: applied, or refused because the CIB is no longer at the patch's source version. */
+export type PatchOutcome = 'applied' | 'conflict';
+
 /**
- * The patch (crm_diff format, without version details) that turns the CIB in ORIGINALFILE into
- * the one in NEWFILE, or undefined when they do not differ.
+ * Applies a format-2 patch (lib/cib/patch.ts) as one CIB update (`cibadmin --patch`, the patch on
+ * standard input): the CIB manager checks the patch's source version against the CIB's, validates
+ * the result against the schema, and applies all of it or nothing. 'conflict' when the CIB changed
+ * since the patch was computed (cibadmin: "Update was older than existing configuration").
  */
-export async function diffCib(originalFile: string, newFile: string): Promise<string | undefined> {
-  const r = await run('crm_diff', ['--no-version', '--original', originalFile, '--new', newFile], { timeoutMs: TIMEOUT_MS });
-  if (r.exitCode === 0) return undefined;
-  if (r.exitCode === 1 && r.stdout.trim().startsWith('<diff')) return r.stdout;
-  throw failure('computing the CIB change', r);
+export async function patchCib(patch: string): Promise<PatchOutcome> {
+  const r = await run('cibadmin', ['--patch', '--xml-pipe'], { timeoutMs: TIMEOUT_MS, input: patch });
+  if (r.exitCode === 0) return 'applied';
+  if (r.exitCode === 103 || /older than existing configuration/i.test(r.stderr)) return 'conflict';
+  throw failure(`changing ${cibTarget()}`, r);
 }
 
 /**
- * Applies a crm_diff patch as one CIB update (`cibadmin --patch`): the CIB manager validates the
- * result against the schema and applies all of it or nothing.
+ * Holds an exclusive lock on the CIB file (CIB_file) until the returned function is called, so
+ * that two corral commands changing the same file one after the other both keep their change
+ * (cibadmin reads the whole file, changes it in memory and writes it back). A flock(1) that holds
+ * the lock for as long as its `cat` runs; ending our side of the pipe (or our exit) releases it.
+ * Nothing to lock for the live cluster: there the patch's version check does the work.
  */
-export async function patchCib(patchFile: string): Promise<void> {
-  const r = await run('cibadmin', ['--patch', '--xml-file', patchFile], { timeoutMs: TIMEOUT_MS });
-  if (r.exitCode !== 0) throw failure(`changing ${cibTarget()}`, r);
+export async function lockCibFile(timeoutMs = 60_000): Promise<() => Promise<void>> {
+  const file = process.env.CIB_file;
+  if (!file || process.env.CIB_shadow) return async () => {};
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(file)) return async () => {};
+  const holder = await hold('flock', ['--exclusive', '--wait', String(Math.ceil(timeoutMs / 1000)), file, 'cat'], timeoutMs + 5000);
+  if (!holder) throw new Error(`${cibTarget()} stayed locked by another command for ${Math.round(timeoutMs / 1000)} s; nothing was changed`);
+  return holder;
+}
+
+/** The CIB port of lib/cib/change.ts on this host: the live cluster, or CIB_file. */
+export function hostCibPort(): CibPort {
+  return { query: queryCib, verify: verifyCibXml, patch: patchCib, lock: () => lockCibFile() };
 }
 
 export interface VerifyResult {
@@ -72,8 +103,18 @@ export interface VerifyResult {
 /** `crm_verify -V -x FILE`: schema and scheduler checks of a complete CIB in a file. */
 export async function verifyCibFile(file: string): Promise<VerifyResult> {
   const r = await run('crm_verify', ['-V', '--xml-file', file], { timeoutMs: TIMEOUT_MS });
+  return verifyResult(r, file);
+}
+
+/** `crm_verify -V --xml-pipe`: the same checks of a complete CIB given as text. */
+export async function verifyCibXml(xml: string): Promise<VerifyResult> {
+  const r = await run('crm_verify', ['-V', '--xml-pipe'], { timeoutMs: TIMEOUT_MS, input: xml });
+  return verifyResult(r);
+}
+
+function verifyResult(r: RunResult, file?: string): VerifyResult {
   if (r.failedToStart) throw new HostCommandError(r);
-  const lines = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.split(file).join('CIB').trim());
+  const lines = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => (file ? l.split(file).join('CIB') : l).trim());
   const errors = lines.some((l) => /^crm_verify: Errors found/.test(l));
   const warningsOnly = lines.some((l) => /^crm_verify: Warnings found/.test(l));
   const messages = lines.filter((l) => l && !/^-V may provide more details/.test(l) && !/^crm_verify: (Errors|Warnings) found/.test(l));

@@ -94,3 +94,36 @@ export async function runAttached(file: string, args: readonly string[], opts: A
   const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
   return r.signal ? 128 + (signals[r.signal] ?? 0) : 127;
 }
+
+/**
+ * Starts FILE ARGS, a program that runs `cat` once it holds something (flock FILE cat), and waits
+ * until it echoes a line back: then it holds it. Resolves with the function that lets go (ends
+ * its standard input and waits for it), or undefined when the program ended first (it could not
+ * get hold within its own wait) or TIMEOUTMS passed.
+ */
+export async function hold(file: string, args: readonly string[], timeoutMs: number): Promise<(() => Promise<void>) | undefined> {
+  const { execa } = await import('execa');
+  const p = execa(file, args, { reject: false, stdin: 'pipe', stdout: 'pipe', stderr: 'ignore', forceKillAfterDelay: 1000 });
+  let timer: NodeJS.Timeout | undefined;
+  const held = await new Promise<boolean>((resolve) => {
+    p.stdout.once('data', () => resolve(true));
+    void p.then(() => resolve(false), () => resolve(false));
+    timer = setTimeout(() => {
+      p.kill();
+      resolve(false);
+    }, timeoutMs);
+    p.stdin.write('held\n');
+  });
+  clearTimeout(timer);
+  const release = async (): Promise<void> => {
+    p.stdin.end();
+    await p.catch(() => undefined);
+  };
+  if (!held) {
+    await release();
+    return undefined;
+  }
+  // Past the start-up wait, the holder lives as long as we want it to.
+  p.stdout.resume();
+  return release;
+}

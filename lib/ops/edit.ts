@@ -4,14 +4,15 @@
 // Under sudo the editor runs as the calling user (uid, gid, no supplementary groups: an editor
 // can start a shell, and that shell must not be root's), on a copy in a private directory the
 // user owns; only the checked result goes back, by vm, as root.
-import { create } from 'xmlbuilder2';
 import { configForCib, domainFromConfig } from '../cib/config.js';
+import { parseDom, serialize } from '../cib/xml.js';
 import { changeCib, type ChangeResult } from '../cib/change.js';
 import { corralVms } from '../cib/model.js';
 import { planAddVm } from '../cib/vm.js';
 import { DomainDoc, DomainXmlError } from '../domain/doc.js';
 import { checkDomain, FixupError, unstableReasons } from '../domain/fixup.js';
 import { domainUtilization } from '../domain/utilization.js';
+import { hostCibPort } from '../host/cib.js';
 import { validateDomainXml } from '../host/virt-xml-validate.js';
 
 export class EditError extends Error {
@@ -25,7 +26,7 @@ export class EditConflictError extends Error {
 
 /** The stored single-line domain XML, indented for people. */
 export function editableXml(config: string): string {
-  return `${create(config).end({ prettyPrint: true, headless: true, indent: '  ' })}\n`;
+  return `${serialize(parseDom(config, 'the stored domain XML'), { indent: '  ' })}\n`;
 }
 
 export interface CheckedEdit {
@@ -80,7 +81,7 @@ export function sameDomain(original: string, edited: string): boolean {
  * EditConflictError when the stored config is no longer ORIGINAL.
  */
 export async function writeBack(name: string, original: string, doc: DomainDoc): Promise<ChangeResult> {
-  return changeCib((cd, cib) => {
+  return changeCib(hostCibPort(), (cd, cib) => {
     const vm = corralVms(cib).find((v) => v.name === name);
     if (!vm) throw new EditConflictError(`${name} is no longer in the cluster`);
     if (vm.config !== original) throw new EditConflictError(`${name} was changed by someone else while you edited it`);

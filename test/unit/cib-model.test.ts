@@ -80,8 +80,8 @@ describe('Cib', () => {
   it('knows the VMs\' identities and says which it could not read', () => {
     const k = knownVms(cib);
     expect(k.vms).toEqual([
-      { name: 'gum', uuid: '11111111-2222-4333-8444-555555555555', macs: ['52:54:00:aa:00:01'], resourceId: 'vm-gum' },
-      { name: 'broken', macs: [], resourceId: 'vm-broken' },
+      { name: 'gum', uuid: '11111111-2222-4333-8444-555555555555', macs: ['52:54:00:aa:00:01'], disks: [], resourceId: 'vm-gum' },
+      { name: 'broken', macs: [], disks: [], resourceId: 'vm-broken' },
     ]);
     expect(k.warnings).toEqual([expect.stringMatching(/^vm-broken: cannot read its domain XML/)]);
   });

@@ -65,7 +65,7 @@ describe('parsePlacement', () => {
         groupApart: ['dns,web:-200'],
         pin: 'n1',
         onlyOn: ['n1,n2', 'n3'],
-        after: ['db'],
+        after: ['db', 'dns:mandatory,mail:Optional'],
       }),
     ).toEqual({
       priority: 3,
@@ -76,7 +76,11 @@ describe('parsePlacement', () => {
       groupApart: [{ tag: 'dns' }, { tag: 'web', score: '-200' }],
       pin: 'n1',
       onlyOn: ['n1', 'n2', 'n3'],
-      after: ['db'],
+      after: [
+        { name: 'db', kind: 'Optional' },
+        { name: 'dns', kind: 'Mandatory' },
+        { name: 'mail', kind: 'Optional' },
+      ],
     });
   });
 
@@ -98,6 +102,8 @@ describe('parsePlacement', () => {
     [{ pin: '--x' }, /--pin "--x"/],
     [{ onlyOn: ['n1,,n2'] }, /--only-on ""/],
     [{ after: ['x;reboot'] }, /--after "x;reboot"/],
+    [{ after: ['db:always'] }, /--after "db:always": the ordering after ":" is optional \(the default\) or mandatory/],
+    [{ after: ['db', 'db:mandatory'] }, /--after db is given twice/],
     [{ priority: 'high' }, /--priority "high"/],
     [{ groupApart: ['dns', 'dns:-5'] }, /twice/],
   ])('refuses %j naming the option', (raw, message) => {

@@ -57,7 +57,7 @@ describe('planAddVm', () => {
   it('writes one constraint per option, with the ids corral recognises', () => {
     let xml = add(EMPTY, domain('a'));
     xml = add(xml, domain('b'));
-    xml = add(xml, domain('c'), { priority: 5, avoid: [{ name: 'a', score: '-150' }], after: ['b'], pin: 'n1', onlyOn: ['n1', 'n2'], groupApart: [{ tag: 'dns' }] });
+    xml = add(xml, domain('c'), { priority: 5, avoid: [{ name: 'a', score: '-150' }], after: [{ name: 'b', kind: 'Optional' }], pin: 'n1', onlyOn: ['n1', 'n2'], groupApart: [{ tag: 'dns' }] });
     expect(ids(constraints(xml))).toEqual(['vm-c-pin', 'vm-c-only-on', 'vm-c-avoid-vm-a', 'vm-c-after-vm-b', 'apart-dns']);
     expect(Cib.parse(xml).tags.get('dns')).toEqual(['vm-c']);
     expect(Cib.parse(xml).resource('vm-c')?.meta.priority).toBe('5');
@@ -72,7 +72,7 @@ describe('planAddVm', () => {
 
   it.each<[string, Placement, RegExp]>([
     ['an unknown --avoid VM', { avoid: [{ name: 'zz', score: '-150' }] }, /--avoid zz: there is no VM zz \(vm-zz\) in the cluster \(VMs: a\)/],
-    ['an unknown --after VM', { after: ['zz'] }, /--after zz: there is no VM zz/],
+    ['an unknown --after VM', { after: [{ name: 'zz', kind: 'Optional' }] }, /--after zz: there is no VM zz/],
     ['itself', { avoid: [{ name: 'gum', score: '-150' }] }, /cannot refer to itself/],
     ['an unknown node', { pin: 'n9' }, /--pin n9: there is no node n9 in the cluster \(nodes: n1, n2\)/],
     ['an unknown --only-on node', { onlyOn: ['n1', 'n9'] }, /--only-on n9/],
@@ -146,7 +146,7 @@ describe('planRemoveVm', () => {
     let xml = EMPTY;
     for (const n of ['a', 'b', 'c']) xml = add(xml, domain(n), { groupApart: [{ tag: 'dns' }] });
     xml = add(xml, domain('solo'), { groupApart: [{ tag: 'lonely' }] });
-    xml = add(xml, domain('d'), { avoid: [{ name: 'a', score: '-150' }, { name: 'b', score: '-150' }], after: ['a'], pin: 'n2' });
+    xml = add(xml, domain('d'), { avoid: [{ name: 'a', score: '-150' }, { name: 'b', score: '-150' }], after: [{ name: 'a', kind: 'Mandatory' }], pin: 'n2' });
     xml = xml.replace('<constraints>', '<constraints><rsc_location id="cli-prefer-vm-a" rsc="vm-a" node="n1" score="INFINITY"/>' +
       '<rsc_colocation id="two-sets" score="-10"><resource_set id="s1"><resource_ref id="vm-a"/></resource_set><resource_set id="s2"><resource_ref id="vm-c"/></resource_set></rsc_colocation>' +
       '<rsc_order id="chain"><resource_set id="s3"><resource_ref id="vm-a"/><resource_ref id="vm-b"/></resource_set></rsc_order>');

@@ -76,7 +76,8 @@ describe('shapes', () => {
   it('constraints carry the ids corral recognises them by', () => {
     expect(parse(pinXml('vm-a', 'n1')).attrs).toEqual({ id: 'vm-a-pin', rsc: 'vm-a', node: 'n1', score: 'INFINITY' });
     expect(parse(avoidXml('vm-a', 'vm-b', '-150')).attrs).toEqual({ id: 'vm-a-avoid-vm-b', rsc: 'vm-a', 'with-rsc': 'vm-b', score: '-150' });
-    expect(parse(afterXml('vm-a', 'vm-b')).attrs).toEqual({ id: 'vm-a-after-vm-b', first: 'vm-b', then: 'vm-a', kind: 'Mandatory' });
+    expect(parse(afterXml('vm-a', 'vm-b')).attrs).toEqual({ id: 'vm-a-after-vm-b', first: 'vm-b', then: 'vm-a', kind: 'Optional' });
+    expect(parse(afterXml('vm-a', 'vm-b', 'Mandatory')).attrs).toEqual({ id: 'vm-a-after-vm-b', first: 'vm-b', then: 'vm-a', kind: 'Mandatory' });
     const apart = parse(apartXml('dns', '-INFINITY'));
     expect(apart.attrs).toEqual({ id: 'apart-dns', score: '-INFINITY' });
     expect(apart.children[0]?.children[0]?.attrs).toEqual({ id: 'dns' });

@@ -141,20 +141,48 @@ describe('unstableReasons', () => {
 });
 
 describe('clashes', () => {
-  const me = { name: 'gum', uuid: '11111111-2222-4333-8444-555555555555', macs: ['52:54:00:00:00:01', '52:54:00:00:00:02'] };
+  const me = { name: 'gum', uuid: '11111111-2222-4333-8444-555555555555', macs: ['52:54:00:00:00:01', '52:54:00:00:00:02'], disks: ['block:/dev/vm/gum', 'rbd:pool/gum-data'] };
 
   it('reports another VM with the same name, uuid or a shared MAC address', () => {
     expect(
       clashes(me, [
-        { resourceId: 'vm-gum', name: 'gum', uuid: '99999999-2222-4333-8444-555555555555', macs: [] },
-        { resourceId: 'vm-elm', name: 'elm', uuid: me.uuid, macs: [] },
-        { resourceId: 'vm-oak', name: 'oak', uuid: undefined, macs: ['52:54:00:00:00:02'] },
+        { resourceId: 'vm-gum', name: 'gum', uuid: '99999999-2222-4333-8444-555555555555', macs: [], disks: [] },
+        { resourceId: 'vm-elm', name: 'elm', uuid: me.uuid, macs: [], disks: [] },
+        { resourceId: 'vm-oak', name: 'oak', uuid: undefined, macs: ['52:54:00:00:00:02'], disks: [] },
       ]),
     ).toEqual([
       'the name gum is taken by vm-gum (uuid 99999999-2222-4333-8444-555555555555)',
       'the uuid 11111111-2222-4333-8444-555555555555 is taken by vm-elm',
       'the MAC address 52:54:00:00:00:02 is taken by vm-oak',
     ]);
+  });
+
+  it('reports a disk another VM writes to, and a name another resource\'s domain uses', () => {
+    expect(
+      clashes(me, [
+        { resourceId: 'vm-elm', name: 'elm', macs: [], disks: ['block:/dev/vm/gum'] },
+        { resourceId: 'vm-oak', name: 'oak', macs: [], disks: ['rbd:pool/gum-data', 'block:/dev/vm/gum'] },
+        { resourceId: 'vm-ash', name: 'ash', domainName: 'gum', macs: [], disks: [] },
+      ]),
+    ).toEqual([
+      'the disk /dev/vm/gum is used by vm-elm (two VMs writing to one disk destroy it; mark a disk meant to be shared <shareable/>)',
+      'the disks /dev/vm/gum, rbd pool/gum-data are used by vm-oak (two VMs writing to one disk destroy it; mark a disk meant to be shared <shareable/>)',
+      'the name gum is taken by the domain inside vm-ash',
+    ]);
+  });
+
+  it('lists the disks a VM writes to, whatever the spelling of the path, and not shareable, read-only or CD-ROM ones', () => {
+    const d = DomainDoc.parse(`<domain type="kvm"><name>gum</name><devices>
+      <disk type="block" device="disk"><source dev="/dev/vm//gum"/><target dev="vda"/></disk>
+      <disk type="file" device="disk"><source file="/srv/img/../img/gum.qcow2"/><target dev="vdb"/></disk>
+      <disk type="network" device="disk"><source protocol="rbd" name="rbd/gum-data"><host name="mon1"/></source><target dev="vdc"/></disk>
+      <disk type="volume" device="disk"><source pool="vg" volume="gum-swap"/><target dev="vdd"/></disk>
+      <disk type="block" device="disk"><source dev="/dev/vm/quorum"/><shareable/><target dev="vde"/></disk>
+      <disk type="file" device="disk"><source file="/srv/base.img"/><readonly/><target dev="vdf"/></disk>
+      <disk type="file" device="cdrom"><source file="/srv/debian.iso"/><target dev="sda"/></disk>
+      <disk type="file" device="cdrom"><target dev="sdb"/></disk>
+    </devices></domain>`);
+    expect(identityOf(d).disks).toEqual(['block:/dev/vm/gum', 'file:/srv/img/gum.qcow2', 'rbd:rbd/gum-data', 'volume:vg/gum-swap']);
   });
 
   it('does not count the same VM (same name and uuid) as a clash', () => {
