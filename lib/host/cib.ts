@@ -140,15 +140,33 @@ export async function getResourceParameter(id: string, name: string): Promise<st
 export interface SimulateOptions {
   /** Nodes to bring online before computing (crm_simulate --node-up). */
   nodesUp?: readonly string[];
+  /** Nodes to take offline (cleanly, as after a shutdown) before computing (crm_simulate --node-down). */
+  nodesDown?: readonly string[];
   /** Pretend the cluster has quorum (default true). */
   quorum?: boolean;
   /** Also write the CIB with the simulated status to this file (crm_simulate --save-output). */
   saveOutput?: string;
+  /** Also write the transition graph to this file (crm_simulate --save-graph). */
+  saveGraph?: string;
+}
+
+/** What the scheduler decided for a resource, as crm_simulate's summary says it (start, stop, move, migrate, restart …). */
+export interface SimulatedAction {
+  action: string;
+  resource: string;
+  /** Where it goes (start, move, migrate) or is (stop, restart). */
+  node?: string;
+  /** Where it comes from (move, migrate, restart). */
+  source?: string;
+  /** Why, when crm_simulate says (e.g. "required vm-db start"). */
+  reason?: string;
 }
 
 export interface Simulation {
   /** resource id → the nodes it runs on after the simulated transition ([] = stopped) */
   placement: Map<string, string[]>;
+  /** The transition summary, one entry per resource action. */
+  actions: SimulatedAction[];
   /** crm_simulate's XML output */
   xml: string;
 }
@@ -160,7 +178,9 @@ export interface Simulation {
 export async function simulate(file: string, opts: SimulateOptions = {}): Promise<Simulation> {
   const args = ['--simulate', '--xml-file', file, '--quorum', opts.quorum === false ? 'false' : 'true'];
   for (const n of opts.nodesUp ?? []) args.push('--node-up', n);
+  for (const n of opts.nodesDown ?? []) args.push('--node-down', n);
   if (opts.saveOutput !== undefined) args.push('--save-output', opts.saveOutput);
+  if (opts.saveGraph !== undefined) args.push('--save-graph', opts.saveGraph);
   const xml = await runOk('crm_simulate', [...args, '--output-as=xml'], { timeoutMs: TIMEOUT_MS }).catch((e: unknown) => {
     throw e instanceof HostCommandError ? failure('simulating the cluster', e.result) : e;
   });
@@ -176,7 +196,12 @@ export async function simulate(file: string, opts: SimulateOptions = {}): Promis
     }
   };
   collect(kid(kid(root, 'revised_cluster_status'), 'resources'));
-  return { placement, xml: xml.stdout };
+  const actions = kids(kid(root, 'actions'), 'rsc_action').map((a) => {
+    const out: SimulatedAction = { action: a.attrs.action ?? '', resource: a.attrs.resource ?? '' };
+    for (const k of ['node', 'source', 'reason'] as const) if (a.attrs[k] !== undefined) out[k] = a.attrs[k];
+    return out;
+  });
+  return { placement, actions, xml: xml.stdout };
 }
 
 // ---------------------------------------------------------------------------------------------

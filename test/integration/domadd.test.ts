@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CibDoc } from '../../lib/cib/edit.js';
-import { Cib, corralVms, kids, kid } from '../../lib/cib/model.js';
+import { Cib, corralVms, kids, kid, parseXNode } from '../../lib/cib/model.js';
 import { render } from '../../lib/cib/render.js';
 import { DomainDoc } from '../../lib/domain/doc.js';
 import { identityOf } from '../../lib/domain/fixup.js';
@@ -80,7 +80,7 @@ ${nodes.map((n, i) => `      <node id="${i + 1}" uname="${n}"/>`).join('\n')}
 
 let vmCount = 0;
 /** Writes a stable domain XML for NAME and returns its path. */
-async function vmXml(name: string, o: { cpus?: number; memMiB?: number; uuid?: string; mac?: string; raw?: string } = {}): Promise<string> {
+async function vmXml(name: string, o: { cpus?: number; memMiB?: number; uuid?: string; mac?: string; raw?: string; disk?: string } = {}): Promise<string> {
   const n = ++vmCount;
   const file = join(dir, `vm-${n}-${name.replace(/[^A-Za-z0-9]/g, '_')}.xml`);
   const uuid = o.uuid ?? `7e57da7a-0000-4000-8000-${String(n).padStart(12, '0')}`;
@@ -94,7 +94,7 @@ async function vmXml(name: string, o: { cpus?: number; memMiB?: number; uuid?: s
   <memory unit="MiB">${o.memMiB ?? 512}</memory>
   <vcpu>${o.cpus ?? 1}</vcpu>
   <os><type arch="x86_64">hvm</type></os>
-  <devices>
+  <devices>${o.disk ? `\n    <disk type="block" device="disk"><source dev="${o.disk}"/><target dev="vda" bus="virtio"/></disk>` : ''}
     <interface type="bridge">
       <mac address="${mac}"/>
       <source bridge="br0"/>
@@ -294,10 +294,10 @@ describe('crm_simulate places the VMs as the options ask', () => {
     expect(running.sort()).toEqual(['n1', 'n2']);
   });
 
-  it('--after: a VM does not start while the VM it follows cannot', async () => {
+  it('--after OTHER:mandatory: a VM does not start while the VM it follows cannot', async () => {
     const cib = await newCib();
     await addVm(cib, 'db', ['--only-on', 'n3']);
-    await addVm(cib, 'app', ['--after', 'db']);
+    await addVm(cib, 'app', ['--after', 'db:mandatory']);
     await addVm(cib, 'other');
     const p = await placement(cib, ['n1', 'n2']); // n3 is down: db cannot run
     expect(p['vm-db']).toEqual([]);
@@ -425,7 +425,7 @@ describe('bad input: a clear message, exit code not 0, the CIB file byte-identic
     await addVm(cib, 'a');
     await addVm(cib, 'b');
     existing = { uuid: '7e57da7a-0000-4000-8000-0000000000aa', mac: '52:54:00:7e:aa:aa' };
-    await ok(cib, 'domadd', await vmXml('c', existing));
+    await ok(cib, 'domadd', await vmXml('c', { ...existing, disk: '/dev/vm/c' }));
     before = await readFile(cib);
   }, 120_000);
 
@@ -438,7 +438,11 @@ describe('bad input: a clear message, exit code not 0, the CIB file byte-identic
     ['an unknown option', async () => ['domadd', '--name=--x', await vmXml('d')], /unknown option '--name=--x'/],
     ['broken XML', async () => ['domadd', await vmXml('d', { raw: '<domain><name>d</name><devices>' })], /not well-formed/],
     ['XML that is not a domain', async () => ['domadd', await vmXml('d', { raw: '<network><name>d</name></network>' })], /expected a <domain> document, found <network>/],
-    ['an XML that is not stable', async () => ['domadd', await vmXml('d', { raw: '<domain><name>d</name><memory>1024</memory><vcpu>1</vcpu></domain>' })], /is not stable \(set the uuid; .*\): run fixup_domxml -i/],
+    ['an XML that is not stable, with --no-fixup', async () => ['domadd', '--no-fixup', await vmXml('d', { raw: '<domain><name>d</name><memory>1024</memory><vcpu>1</vcpu></domain>' })], /the XML is not stable \(set the uuid; .*\): leave out --no-fixup, or run fixup_domxml -i first/],
+    ['a disk another VM writes to', async () => ['domadd', await vmXml('d', { disk: '/dev/vm/c' })], /the disk \/dev\/vm\/c is used by vm-c \(two VMs writing to one disk destroy it/],
+    ['the same disk spelt otherwise', async () => ['domadd', await vmXml('d', { disk: '/dev/vm/../vm//c' })], /the disk \/dev\/vm\/c is used by vm-c/],
+    ['an --after with an unknown ordering', async () => ['domadd', '--after', 'a:always', await vmXml('d')], /--after "a:always": the ordering after ":" is optional \(the default\) or mandatory/],
+    ['non-ASCII text in a parameter (Pacemaker 2.1 cannot store it safely)', async () => ['domadd', '--param', 'migration_network_suffix=-é"/><primitive id="evil"/>', await vmXml('d')], /--param migration_network_suffix=.*: only letters, digits/],
     ['a file that does not exist', async () => ['domadd', join(dir, 'nope.xml')], /cannot read .*nope\.xml: no such file/],
     ['a duplicate name', async () => ['domadd', await vmXml('a')], /vm-a is already in the cluster; use domadd --replace/],
     ['a duplicate uuid', async () => ['domadd', await vmXml('d', { uuid: existing.uuid })], /the uuid 7e57da7a-0000-4000-8000-0000000000aa is taken by vm-c/],
@@ -482,5 +486,165 @@ describe('bad input: a clear message, exit code not 0, the CIB file byte-identic
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/would make the configuration invalid/);
     expect((await readFile(old)).equals(bytes)).toBe(true);
+  });
+});
+
+// Pacemaker 2.1.5's XML writer (crm_diff, the CIB file, cibadmin --query) stops escaping an
+// attribute value after its first non-ASCII character: markup that follows it in a domain XML
+// became CIB elements. Every place a domain XML can hold text is tried; the CIB must end with
+// exactly the VM that was added, its XML stored intact.
+describe('markup after non-ASCII text in a domain XML stays text', () => {
+  const payload = 'é"/></nvpair></instance_attributes></primitive><primitive id="evil" class="ocf" provider="heartbeat" type="anything"><instance_attributes id="evil-ia"><nvpair id="evil-cmd" name="binfile" value="/bin/sh"/></instance_attributes></primitive><x y="';
+  const esc = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  const places: [string, (p: string) => string][] = [
+    ['the description', (p) => `<description>Café € 😀 ${esc(p)}</description>`],
+    ['the title', (p) => `<title>${esc(p)}</title>`],
+    ['metadata text', (p) => `<metadata><app:note xmlns:app="urn:example">${esc(p)}</app:note></metadata>`],
+    ['a metadata attribute', (p) => `<metadata><app:note xmlns:app="urn:example" text="${esc(p)}"/></metadata>`],
+    ['CDATA', (p) => `<description><![CDATA[${p}]]></description>`],
+    ['a device attribute', (p) => `<devices><disk type="file" device="disk"><source file="/srv/${esc(p).replace(/\//g, '_')}"/><target dev="vda"/></disk></devices>`],
+    ['a character reference', () => `<description>&#xE9;&#x22;/&gt;&lt;primitive id=&quot;evil&quot;/&gt;</description>`],
+  ];
+
+  it.each(places)('in %s: one VM, nothing else, the XML read back as written', async (_where, part) => {
+    const cib = await newCib();
+    const inner = part(payload);
+    const devicesInPart = inner.startsWith('<devices>');
+    const xml = `<domain type="qemu"><name>gum</name><uuid>7e57da7a-0000-4000-8000-00000000abcd</uuid>${devicesInPart ? '' : inner}<memory unit="MiB">64</memory><vcpu>1</vcpu><os><type arch="x86_64">hvm</type></os>${devicesInPart ? inner.replace('</devices>', '<serial type="pty"><log file="/var/log/corral/console/gum.log" append="on"/></serial></devices>') : '<devices><serial type="pty"><log file="/var/log/corral/console/gum.log" append="on"/></serial></devices>'}</domain>`;
+    const file = join(dir, `inject-${++vmCount}.xml`);
+    await writeFile(file, xml);
+    await ok(cib, 'domadd', file);
+    const text = await readFile(cib, 'utf8');
+    const c = Cib.parse(text);
+    expect(c.resources.map((r) => r.id)).toEqual(['vm-gum']);
+    expect(text).not.toMatch(/<primitive id="evil"/);
+    expect(text).toMatch(/^[\x00-\x7f]*$/);
+    // What the agent gets is the same domain: every text and attribute as written.
+    const stored = (await getResourceParameter('vm-gum', 'config').catch(() => undefined)) ?? corralVms(c)[0]?.config ?? '';
+    expect(canonicalDomain(stored)).toBe(canonicalDomain(xml));
+    const r = await ok(cib, 'corral', 'list', '--json');
+    expect(JSON.parse(r.stdout).vms.map((v: { name: string }) => v.name)).toEqual(['gum']);
+  });
+
+  it('a comment holding non-ASCII text is refused with a clear message, the CIB unchanged', async () => {
+    const cib = await newCib();
+    const before = await readFile(cib);
+    const file = join(dir, `inject-${++vmCount}.xml`);
+    await writeFile(file, `<domain type="qemu"><name>gum</name><!-- ${payload.replace(/--/g, '')} --><memory unit="MiB">64</memory><vcpu>1</vcpu></domain>`);
+    const r = await cli(cib, 'domadd', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^domadd: a comment holds the character "é": outside text and attribute values, Pacemaker can store only ASCII$/m);
+    expect((await readFile(cib)).equals(before)).toBe(true);
+  });
+});
+
+/** A domain XML in a canonical form (DOM → sorted attributes, trimmed text), to compare meaning. */
+function canonicalDomain(xml: string): string {
+  const walk = (el: Element): unknown => [
+    el.tagName,
+    Array.from(el.attributes).map((a) => [a.name, a.value]).sort(),
+    Array.from(el.childNodes).filter((n) => n.nodeType === 3 || n.nodeType === 4).map((n) => n.nodeValue).join('').trim(),
+    Array.from(el.childNodes).filter((n) => n.nodeType === 1).map((n) => walk(n as Element)),
+  ];
+  const doc = DomainDoc.parse(xml);
+  // fixup adds a console log and the like: compare what the test wrote, not what was added.
+  return JSON.stringify(walk(doc.root)).replace(/,\["serial".*?\]\]\]\]/, '');
+}
+
+describe('many changes at once', () => {
+  it('six concurrent domadds on one CIB file keep all six VMs', async () => {
+    const cib = await newCib();
+    const files = await Promise.all(['v1', 'v2', 'v3', 'v4', 'v5', 'v6'].map((n) => vmXml(n)));
+    const runs = await Promise.all(files.map((f) => cli(cib, 'domadd', f)));
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    const names = corralVms(Cib.parse(await readFile(cib, 'utf8'))).map((v) => v.name).sort();
+    expect(names).toEqual(['v1', 'v2', 'v3', 'v4', 'v5', 'v6']);
+  });
+});
+
+describe('the seed\'s workflow: create_domxml > FILE, then domadd FILE', () => {
+  it('domadd makes the XML stable itself, says what it fixed, and gives each VM its own MACs', async () => {
+    const cib = await newCib();
+    const made: string[] = [];
+    for (const n of ['gum', 'elm']) {
+      const file = join(dir, `seed-${n}.xml`);
+      const r = await new Promise<Run>((resolve) =>
+        execFile(join(ROOT, 'dist/bin/create_domxml'), ['--name', n, '--cpus', '2', '--mem', '1g', '--bridge', 'br0', '--disk', `/dev/vm/${n}`], (err, stdout, stderr) =>
+          resolve({ code: err ? 1 : 0, stdout, stderr }),
+        ),
+      );
+      expect(r.code, r.stderr).toBe(0);
+      await writeFile(file, r.stdout);
+      made.push(file);
+      const add = await ok(cib, 'domadd', file);
+      expect(add.stdout).toMatch(/^domadd: fixed up: set the uuid to [0-9a-f-]{36}$/m);
+      expect(add.stdout).toMatch(/^domadd: fixed up: interface 1: set the MAC address to 52:54:00(:[0-9a-f]{2}){3}$/m);
+      expect(add.stdout).toMatch(new RegExp(`^domadd: add vm-${n} \\(2 vCPU, 1024 MiB\\)$`, 'm'));
+      expect(await readFile(file, 'utf8')).toBe(r.stdout); // the file is left as it was
+    }
+    const c = Cib.parse(await readFile(cib, 'utf8'));
+    const ids = corralVms(c).map((v) => identityOf(DomainDoc.parse(v.config ?? '')));
+    expect(ids.every((i) => i.uuid !== undefined && i.macs.length === 1)).toBe(true);
+    expect(new Set(ids.map((i) => i.uuid)).size).toBe(2);
+    expect(new Set(ids.flatMap((i) => i.macs)).size).toBe(2);
+    expect((await verifyCibFile(cib)).ok).toBe(true);
+  });
+});
+
+describe('--after: optional ordering by default, mandatory when asked (crm_simulate)', () => {
+  /** db pinned to n1 (may go to n2), app only on n3; both running; then n1 goes down. */
+  async function dbFails(after: string): Promise<{ app: string[]; actions: { action: string; resource: string; reason?: string }[] }> {
+    const cib = await newCib();
+    await addVm(cib, 'db', ['--pin', 'n1', '--only-on', 'n1,n2']);
+    await addVm(cib, 'app', ['--after', after, '--only-on', 'n3']);
+    const running = join(dir, `after-${++cibCount}.xml`);
+    await simulate(cib, { nodesUp: ['n1', 'n2', 'n3'], saveOutput: running });
+    const settled = join(dir, `after-${++cibCount}.xml`);
+    await simulate(running, { saveOutput: settled });
+    const before = await simulate(settled);
+    expect(before.placement.get('vm-db')).toEqual(['n1']);
+    expect(before.placement.get('vm-app')).toEqual(['n3']);
+    const sim = await simulate(settled, { nodesDown: ['n1'] });
+    expect(sim.placement.get('vm-db')).toEqual(['n2']);
+    return { app: sim.placement.get('vm-app') ?? [], actions: sim.actions };
+  }
+
+  it('--after db: db failing over leaves a running app alone', async () => {
+    const r = await dbFails('db');
+    expect(r.app).toEqual(['n3']);
+    expect(r.actions.filter((a) => a.resource === 'vm-app')).toEqual([]);
+  });
+
+  it('--after db:mandatory: db failing over restarts app ("required vm-db start")', async () => {
+    const r = await dbFails('db:mandatory');
+    expect(r.app).toEqual(['n3']);
+    expect(r.actions.filter((a) => a.resource === 'vm-app')).toEqual([expect.objectContaining({ action: 'restart', reason: 'required vm-db start' })]);
+  });
+
+  it('both order a cold start: app starts only once db has started (the transition graph)', async () => {
+    for (const after of ['db', 'db:mandatory']) {
+      const cib = await newCib();
+      await addVm(cib, 'db');
+      await addVm(cib, 'app', ['--after', after]);
+      const graph = join(dir, `graph-${++cibCount}.xml`);
+      await simulate(cib, { nodesUp: ['n1', 'n2', 'n3'], saveGraph: graph });
+      const g = parseXNode(await readFile(graph, 'utf8'));
+      const startOf = (rsc: string) => kids(g, 'synapse').find((syn) => kids(kid(syn, 'action_set'), 'rsc_op').some((op) => op.attrs.operation_key === `${rsc}_start_0`));
+      const appStart = startOf('vm-app');
+      expect(appStart, after).toBeDefined();
+      const triggers = kids(kid(appStart, 'inputs'), 'trigger').flatMap((t) => kids(t, 'rsc_op').map((op) => op.attrs.operation_key));
+      expect(triggers, after).toContain('vm-db_start_0');
+    }
+  });
+
+  it('when db cannot run at all, a mandatory app stays stopped and an optional one starts', async () => {
+    for (const [after, expected] of [['db:mandatory', 0], ['db', 1]] as const) {
+      const cib = await newCib();
+      await addVm(cib, 'db', ['--only-on', 'n3']);
+      await addVm(cib, 'app', ['--after', after]);
+      const sim = await simulate(cib, { nodesUp: ['n1', 'n2'] });
+      expect(sim.placement.get('vm-db')).toEqual([]);
+      expect(sim.placement.get('vm-app'), after).toHaveLength(expected);
+    }
   });
 });
