@@ -15,6 +15,8 @@
 import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cib, corralVms } from '../../lib/cib/model.js';
+import { DomainDoc } from '../../lib/domain/doc.js';
 import { run, type RunResult } from '../../lib/host/exec.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -220,6 +222,22 @@ describe.skipIf(!isRoot)('vm through sudo, as users the access file names (or no
     expect(uid).toBe((await must('id', ['-u', ALICE])).stdout.trim());
     const cib = await readFile(path.join(dir, 'cib.xml'), 'utf8');
     expect(cib).toMatch(/name="hv_memory" value="192"/);
+  });
+
+  it('edit cannot smuggle CIB markup in after non-ASCII text: it stays the VM\'s text, stored intact', async () => {
+    const injected =
+      'Café € 😀&quot;/&gt;&lt;/nvpair&gt;&lt;/instance_attributes&gt;&lt;/primitive&gt;&lt;primitive id=&quot;evil&quot; class=&quot;ocf&quot; provider=&quot;heartbeat&quot; type=&quot;anything&quot;/&gt;';
+    await writeFile(path.join(dir, 'editor'), `#!/bin/sh\nsed -i 's#</uuid>#</uuid><description>${injected.replace(/&/g, '\\&')}</description>#' "$1"\n`, { mode: 0o755 });
+    const r = await asUser(ALICE, [`${dir}/vm`, 'web1', 'edit', '--yes']);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    const cib = Cib.parse(await readFile(path.join(dir, 'cib.xml'), 'utf8'));
+    expect(cib.resources.map((x) => x.id)).not.toContain('evil');
+    const web1 = corralVms(cib).find((v) => v.name === 'web1');
+    const description = DomainDoc.parse(web1?.config ?? '').root.getElementsByTagName('description')[0]?.textContent;
+    expect(description).toBe('Café € 😀"/></nvpair></instance_attributes></primitive><primitive id="evil" class="ocf" provider="heartbeat" type="anything"/>');
+    const list = await run(path.join(dir, 'vm'), ['web1', 'where'], { timeoutMs: 60_000, env: { SUDO_USER: undefined } });
+    expect(list.exitCode, list.stderr).toBe(0);
   });
 
   it('sudo itself refuses environment variables the sudoers rule does not allow', async () => {
