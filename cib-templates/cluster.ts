@@ -12,3 +12,11 @@ export const nodeUtilization = `
   {{nvpairs}}
 </utilization>
 `;
+
+// A node's permanent attributes (standby, corral's drain record): instance_attributes of a <node>.
+// Id as crm_attribute names it (nodes-NODEID).
+export const nodeAttributes = `
+<instance_attributes id="{{id}}">
+  {{nvpairs}}
+</instance_attributes>
+`;

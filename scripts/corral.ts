@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { runCli, withCliConventions } from '../lib/cli/errors.js';
 import { registerLab } from '../lib/cli/corral/lab.js';
+import { registerMaintenance } from '../lib/cli/corral/maintenance.js';
 import { registerTables } from '../lib/cli/corral/tables.js';
 
 const COMMAND = 'corral';
@@ -12,6 +13,7 @@ runCli(COMMAND, async () => {
     .description('Highly available VMs on Pacemaker and libvirt: the cluster at a glance, and the lab.')
     .showHelpAfterError();
   registerTables(program);
+  registerMaintenance(program);
   registerLab(program);
   await program.parseAsync(process.argv);
 });

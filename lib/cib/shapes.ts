@@ -6,7 +6,7 @@
 //   vm-NAME-avoid-vm-OTHER          --avoid OTHER
 //   vm-NAME-after-vm-OTHER          --after OTHER
 //   TAG + apart-TAG                 --group-apart TAG (the tag and its colocation set)
-import { clusterPropertySet, nodeUtilization } from '../../cib-templates/cluster.js';
+import { clusterPropertySet, nodeAttributes, nodeUtilization } from '../../cib-templates/cluster.js';
 import { apart, avoid } from '../../cib-templates/colocation.js';
 import { notNode, onlyOn, pin } from '../../cib-templates/location.js';
 import { nvpair } from '../../cib-templates/nvpair.js';
@@ -23,6 +23,7 @@ export const ids = {
   apart: (tagId: string) => `apart-${tagId}`,
   metaSet: (rid: string) => `${rid}-meta_attributes`,
   nodeUtilization: (nodeId: string) => `nodes-${nodeId}-utilization`,
+  nodeAttributes: (nodeId: string) => `nodes-${nodeId}`,
   bootstrap: 'cib-bootstrap-options',
 };
 
@@ -94,6 +95,14 @@ export function clusterPropertySetXml(id: string, pairs: Readonly<Record<string,
 export function nodeUtilizationXml(nodeId: string, pairs: Readonly<Record<string, string | number>>): Fragment {
   const id = ids.nodeUtilization(nodeId);
   return render(nodeUtilization, {
+    id,
+    nvpairs: fragments(Object.entries(pairs).map(([n, v]) => nvpairXml(id, n, v))),
+  });
+}
+
+export function nodeAttributesXml(nodeId: string, pairs: Readonly<Record<string, string>>): Fragment {
+  const id = ids.nodeAttributes(nodeId);
+  return render(nodeAttributes, {
     id,
     nvpairs: fragments(Object.entries(pairs).map(([n, v]) => nvpairXml(id, n, v))),
   });

@@ -23,6 +23,7 @@ import {
   primitiveXml,
   tagXml,
 } from './shapes.js';
+import { setNvpair } from './nodes.js';
 import { knownVms, type KnownVms } from './vms.js';
 import { elements } from './xml.js';
 
@@ -440,14 +441,3 @@ export function planNodeCapacity(
   return { notes, warnings: [] };
 }
 
-function setNvpair(cd: CibDoc, set: Element, name: string, value: string): void {
-  const found = elements(set, 'nvpair').find((p) => p.getAttribute('name') === name);
-  if (found) {
-    found.setAttribute('value', value);
-    return;
-  }
-  const setId = set.getAttribute('id') ?? '';
-  const pairId = `${setId}-${name}`;
-  if (cd.byId(pairId)) throw new PlanError(`cannot add ${name} to ${setId}: the id ${pairId} is taken`);
-  cd.append(set, nvpairXml(setId, name, value));
-}

@@ -217,9 +217,17 @@ describe.skipIf(!isRoot)('vm and corral on the lab cluster', () => {
     expect(DomainDoc.parse(running).root.getElementsByTagName('description')[0]?.textContent).toBe(description);
     const resources = (await ok(clusterExec(lab.nodes[0] as LabNode, 'cibadmin', ['--query', '--scope', 'resources'], { timeoutMs: 60_000 }))).stdout;
     expect(resources).not.toMatch(/<primitive id="evil"/);
-    const list = JSON.parse((await ok(inNode(lab.nodes[0] as LabNode, 'corral', ['list', '--json', 't-mig']))).stdout) as { vms: { memoryMiB: number; state: string }[] };
+    let list: { vms: { memoryMiB: number; state: string }[] } = { vms: [] };
+    await waitUntil(
+      'corral list showing t-mig running (its guest signalled ready)',
+      async () => {
+        list = JSON.parse((await ok(inNode(lab.nodes[0] as LabNode, 'corral', ['list', '--json', 't-mig']))).stdout) as typeof list;
+        return list.vms[0]?.state === 'running';
+      },
+      120_000,
+      500,
+    );
     expect(list.vms[0]?.memoryMiB).toBe(160);
-    expect(list.vms[0]?.state).toBe('running');
     // and back, so the lab stays as it was
     await writeFile(editor, `#!/bin/sh\nexec sed -i -e 's#<memory unit="MiB">160</memory>#<memory unit="MiB">128</memory>#' -e 's#<description>.*</description>##' "$1"\n`);
     await ok(inNode(lab.nodes[0] as LabNode, 'vm', ['t-mig', 'edit', '--yes'], { env: { EDITOR: editor } }));

@@ -1,0 +1,195 @@
+// `corral node drain|undrain` and `corral capacity`: node maintenance and N+1, asked of
+// Pacemaker's scheduler and carried out through Pacemaker. Registered by scripts/corral.ts; the
+// work is in lib/ops/maintenance.ts (I/O) and lib/plan/ (pure readings).
+import type { Command } from 'commander';
+import { takeSnapshot } from '../../cluster/snapshot.js';
+import { parseSizeMiB, SizeError } from '../../domain/size.js';
+import {
+  capacityOf,
+  DEFAULT_PARALLEL,
+  drainNodes,
+  drainState,
+  MaintenanceInputError,
+  planDrainOf,
+  planUndrainOf,
+  undrainNode,
+  type DrainCheck,
+} from '../../ops/maintenance.js';
+import { UsageError } from '../errors.js';
+
+const out = (s: string) => process.stdout.write(s);
+const json = (v: unknown) => out(`${JSON.stringify(v, null, 2)}\n`);
+const err = (s: string) => process.stderr.write(`corral: ${s}\n`);
+
+/** Runs FN, turning input errors into usage errors (exit 2). */
+async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof MaintenanceInputError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+function parallelOf(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_PARALLEL;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 100) throw new UsageError(`--parallel ${JSON.stringify(text)}: a whole number from 1 to 100`);
+  return Number(text);
+}
+
+function planText(check: DrainCheck): string {
+  const lines: string[] = [];
+  const { plan } = check;
+  lines.push(`drain ${plan.nodes.join(', ')}: ${plan.moves.length} VM${plan.moves.length === 1 ? '' : 's'} move, ${plan.stops.length} would stop`);
+  for (const m of plan.moves) lines.push(`  ${m.vm}: ${m.from} → ${m.to}${m.live ? ' (live migration)' : ' (stop and start: not live)'}`);
+  for (const s of plan.stops) lines.push(`  ${s.vm}: would STOP on ${s.from}: ${s.why}`);
+  for (const s of plan.sideEffects) lines.push(`  also: ${s}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerMaintenance(program: Command): void {
+  const node = program.command('node').description('Node maintenance: drain a node (standby, VMs leave live) and undrain it.');
+
+  node
+    .command('drain')
+    .description('Move every VM off NODE(s) by live migration, through Pacemaker (node standby), and record where they were.')
+    .argument('<nodes...>', 'the node(s) to drain')
+    .option('--dry-run', 'print the plan (crm_simulate on a copy of the CIB) and change nothing')
+    .option('--parallel <n>', `live migrations at a time per node (Pacemaker's migration-limit; default ${DEFAULT_PARALLEL})`)
+    .option('--force', 'drain even when some VMs would stop (they are listed)')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+First the plan: crm_simulate on a copy of the CIB with the node(s) in standby says where each VM
+goes. A VM that would stop (pinned with --only-on, no capacity, anti-affinity) makes the drain
+refuse (exit 1, listed with the likely reason) unless --force; a cluster that would no longer be
+N+1 gets a warning. Then the node goes into standby (never maintenance, which would unmanage
+the VMs), in the same CIB change as the record of which VMs were there (node attribute
+corral-drained, for undrain --return) and migration-limit=N; a line per VM as it leaves.
+Done means: no VM active on the node, the cluster idle, no new failed operation. A VM that was
+stopped and started instead of migrated live is reported, and the command fails (exit 1).
+
+Examples:
+  corral node drain hv3 --dry-run
+  corral node drain hv3 --parallel 2
+  corral node drain hv3 hv4 --json`,
+    )
+    .action(async (nodes: string[], o: { dryRun?: boolean; parallel?: string; force?: boolean; json?: boolean }) => {
+      const parallel = parallelOf(o.parallel);
+      const snap = await takeSnapshot();
+      const check = await guarded(() => planDrainOf(snap, nodes));
+      const others = snap.view.hosts.filter((h) => !nodes.includes(h.name) && (drainState(snap, h.name) === 'draining'));
+      if (others.length && !o.dryRun) throw new UsageError(`a drain of ${others.map((h) => h.name).join(', ')} is under way (or was interrupted: run corral node drain ${others[0]?.name} again to finish it, or undrain it)`);
+      const planJson = { moves: check.plan.moves, stops: check.plan.stops, sideEffects: check.plan.sideEffects };
+      if (!o.json) {
+        out(planText(check));
+        for (const w of check.warnings) err(`warning: ${w}`);
+      }
+      if (check.plan.stops.length && !o.force) {
+        if (o.json) json({ nodes, dryRun: o.dryRun === true, plan: planJson, warnings: check.warnings, nPlusOneAfter: check.capacityAfter.nPlusOne, refused: true });
+        err(`refusing: ${check.plan.stops.map((s) => s.vm).join(', ')} would stop (--force drains anyway); nothing was changed`);
+        process.exitCode = 1;
+        return;
+      }
+      if (o.dryRun) {
+        if (o.json) json({ nodes, dryRun: true, plan: planJson, warnings: check.warnings, nPlusOneAfter: check.capacityAfter.nPlusOne });
+        else out('dry run: nothing was changed\n');
+        return;
+      }
+      const r = await drainNodes(nodes, check, snap, { parallel, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
+      if (o.json) json({ nodes, dryRun: false, plan: planJson, warnings: check.warnings, nPlusOneAfter: check.capacityAfter.nPlusOne, result: r });
+      else {
+        for (const f of r.failures) err(`failed operation: ${f}`);
+        for (const p of r.problems) err(p);
+        out(r.ok ? `${nodes.join(', ')} drained: ${r.left.length} VM${r.left.length === 1 ? '' : 's'} moved live in ${r.seconds.toFixed(1)} s\n` : '');
+      }
+      if (!r.ok) process.exitCode = 1;
+    });
+
+  node
+    .command('undrain')
+    .description('Take NODE out of standby; with --return, bring back the VMs the drain moved away (live).')
+    .argument('<node>', 'the drained node')
+    .option('--return', 'move the VMs that left the node back to it, by live migration')
+    .option('--parallel <n>', `live migrations at a time (default ${DEFAULT_PARALLEL})`)
+    .option('--dry-run', 'say what would happen and change nothing')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+With --return, each VM recorded by the drain that runs elsewhere is moved back with a temporary
+crm_resource --move (dropped again once it is there: the VM then stays by stickiness). A VM that
+Pacemaker would not put back (constraints, capacity) stays where it is and is listed.
+
+Examples:
+  corral node undrain hv3
+  corral node undrain hv3 --return --dry-run`,
+    )
+    .action(async (name: string, o: { return?: boolean; parallel?: string; dryRun?: boolean; json?: boolean }) => {
+      const parallel = parallelOf(o.parallel);
+      const snap = await takeSnapshot();
+      const check = await guarded(() => planUndrainOf(snap, name, o.return === true));
+      if (o.dryRun) {
+        if (o.json) json({ node: name, dryRun: true, owed: check.owed, back: check.back, stay: check.stay });
+        else {
+          out(`undrain ${name}: out of standby${o.return ? `; ${check.back.length} VM${check.back.length === 1 ? '' : 's'} would come back` : ` (${check.owed.length} VM${check.owed.length === 1 ? '' : 's'} it owes stay where they are; --return brings them back)`}\n`);
+          for (const m of check.back) out(`  ${m.vm}: ${m.from} → ${m.to}\n`);
+          for (const s of check.stay) out(`  ${s.vm} stays: ${s.why}\n`);
+          out('dry run: nothing was changed\n');
+        }
+        return;
+      }
+      const r = await undrainNode(check, { parallel, returnVms: o.return === true, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
+      if (o.json) json({ node: name, dryRun: false, owed: check.owed, back: check.back, stay: check.stay, result: r });
+      else {
+        for (const s of r.stayed) out(`${s.vm} stays: ${s.why}\n`);
+        for (const p of r.problems) err(p);
+      }
+      if (!r.ok) process.exitCode = 1;
+    });
+
+  program
+    .command('capacity')
+    .description("N+1 and room for more VMs, answered by Pacemaker's scheduler (crm_simulate with each node down in turn).")
+    .option('--size <vcpus,mem>', 'also: how many more VMs of this size fit with N+1 holding, e.g. 2,4g')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+For every online node: the VMs that would stay stopped if it failed. Exit code 0 when no single
+node failure stops any VM (N+1 holds), 1 when it does not (for monitoring), 2 for bad input.
+With --size: how many more VMs of that size Pacemaker would place, all added at once, with N+1
+still holding (hspace's question).
+
+Examples:
+  corral capacity
+  corral capacity --size 2,4g --json`,
+    )
+    .action(async (o: { size?: string; json?: boolean }) => {
+      let size: { vcpus: number; memoryMiB: number } | undefined;
+      if (o.size !== undefined) {
+        const m = /^\s*(\d+)\s*,\s*(\S+)\s*$/.exec(o.size);
+        if (!m) throw new UsageError(`--size ${JSON.stringify(o.size)}: VCPUS,MEMORY, e.g. 2,4g`);
+        const vcpus = Number(m[1]);
+        if (vcpus < 1 || vcpus > 4096) throw new UsageError(`--size ${JSON.stringify(o.size)}: vCPUs from 1 to 4096`);
+        try {
+          size = { vcpus, memoryMiB: parseSizeMiB(m[2] as string) };
+        } catch (e) {
+          if (e instanceof SizeError) throw new UsageError(`--size ${JSON.stringify(o.size)}: ${e.message}`);
+          throw e;
+        }
+        if (size.memoryMiB < 1) throw new UsageError(`--size ${JSON.stringify(o.size)}: memory of at least 1 MiB`);
+      }
+      const snap = await takeSnapshot();
+      const r = await capacityOf(snap, size);
+      if (o.json) json(r);
+      else {
+        for (const n of r.nodes) out(`if ${n.name} fails: ${n.ifFails.stopped.length ? `${n.ifFails.stopped.join(', ')} would stay stopped` : 'every VM runs elsewhere'}\n`);
+        if (r.notRunning.length) out(`not running now (not counted): ${r.notRunning.join(', ')}\n`);
+        out(r.nPlusOne ? 'N+1: yes\n' : 'N+1: no\n');
+        if (r.fit) out(`room for ${r.fit.count} more VM${r.fit.count === 1 ? '' : 's'} of ${r.fit.vcpus} vCPU, ${r.fit.memoryMiB} MiB with N+1 holding\n`);
+      }
+      if (!r.nPlusOne) process.exitCode = 1;
+    });
+}

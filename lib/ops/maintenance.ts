@@ -1,0 +1,401 @@
+// Node maintenance through Pacemaker: drain (standby) and undrain a node, and N+1/capacity.
+// Pacemaker decides, corral asks it: every plan comes from crm_simulate on a copy of the CIB
+// (lib/plan has the pure readings), and every action is a CIB change (standby, the record of where
+// VMs came from, migration-limit) or a crm_resource move, watched until Pacemaker is done.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { changeCib } from '../cib/change.js';
+import { CibDoc } from '../cib/edit.js';
+import { DRAINED_ATTR, nodeAttribute, setClusterOption, setNodeAttribute } from '../cib/nodes.js';
+import { kid, kids, parseXNode } from '../cib/model.js';
+import { render } from '../cib/render.js';
+import { configNodes, type ClusterView, type VmView } from '../cluster/view.js';
+import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
+import { operationHistory } from '../cluster/status.js';
+import { clearResourceOn, clusterSettled, hostCibPort, moveResourceWith, simulate, type Simulation } from '../host/cib.js';
+import { capacityReport, largestFitting, type CapacityReport } from '../plan/capacity.js';
+import { planDrain, type DrainPlan, type PlannedMove } from '../plan/drain.js';
+
+/** The attribute that says a drain of the node is under way (or was interrupted). */
+export const DRAIN_STATE_ATTR = 'corral-drain-state';
+/** Live migrations at a time per node when --parallel is not given. */
+export const DEFAULT_PARALLEL = 4;
+
+/** Input the user must fix (exit 2); nothing was changed. */
+export class MaintenanceInputError extends Error {
+  override name = 'MaintenanceInputError';
+}
+
+/** A private directory for CIB copies, removed afterwards. */
+async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'corral-plan-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function sortNames(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+/** The VMs a drain recorded on NODE (its corral-drained attribute). */
+export function drainRecord(snap: Snapshot, node: string): string[] {
+  const attrs = configNodes(snap.cib).find((n) => n.uname === node)?.attrs ?? {};
+  return (attrs[DRAINED_ATTR] ?? '').split(/[\s,]+/).filter(Boolean);
+}
+
+export function drainState(snap: Snapshot, node: string): string | undefined {
+  return configNodes(snap.cib).find((n) => n.uname === node)?.attrs[DRAIN_STATE_ATTR];
+}
+
+function checkNodes(view: ClusterView, nodes: readonly string[]): void {
+  if (nodes.length === 0) throw new MaintenanceInputError('name at least one node');
+  const known = view.hosts.map((h) => h.name);
+  for (const n of nodes) {
+    if (!known.includes(n)) throw new MaintenanceInputError(`there is no node ${n} in the cluster (nodes: ${known.join(', ') || 'none'})`);
+  }
+  const twice = nodes.find((n, i) => nodes.indexOf(n) !== i);
+  if (twice) throw new MaintenanceInputError(`node ${twice} is named twice`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drain
+
+export interface DrainCheck {
+  plan: DrainPlan;
+  /** N+1 after the drain (the remaining nodes, each failing in turn). */
+  capacityAfter: CapacityReport;
+  warnings: string[];
+}
+
+/** Plans draining NODES on a copy of SNAP's CIB: crm_simulate with the nodes in standby. */
+export async function planDrainOf(snap: Snapshot, nodes: readonly string[]): Promise<DrainCheck> {
+  checkNodes(snap.view, nodes);
+  const left = snap.view.hosts.filter((h) => h.online && !h.standby && !nodes.includes(h.name));
+  if (left.length === 0) {
+    throw new MaintenanceInputError(`draining ${nodes.join(', ')} would leave no node to run VMs (online and not in standby: ${snap.view.hosts.filter((h) => h.online && !h.standby).map((h) => h.name).join(', ') || 'none'})`);
+  }
+  const cd = CibDoc.parse(snap.xml);
+  for (const n of nodes) setNodeAttribute(cd, n, 'standby', 'on');
+  return withScratch(async (dir) => {
+    const file = join(dir, 'standby.xml');
+    await writeFile(file, cd.toXml(), { mode: 0o600 });
+    const after = join(dir, 'drained.xml');
+    const sim = await simulate(file, { saveOutput: after });
+    const plan = planDrain(snap.view, nodes, sim);
+    const capacityAfter = await capacityOfFile(after, snap.view);
+    const warnings: string[] = [];
+    if (!capacityAfter.nPlusOne) {
+      const bad = capacityAfter.nodes.filter((n) => n.ifFails.stopped.length);
+      warnings.push(`after the drain the cluster is not N+1: ${bad.map((n) => `if ${n.name} failed, ${n.ifFails.stopped.join(', ')} would stay stopped`).join('; ')}`);
+    }
+    for (const m of plan.moves) if (!m.live) warnings.push(`${m.vm} would be stopped and started on ${m.to}, not migrated live (allow-migrate is off, or its agent cannot migrate)`);
+    return { plan, capacityAfter, warnings };
+  });
+}
+
+export interface DrainOptions {
+  parallel?: number;
+  force?: boolean;
+  timeoutMs?: number;
+  progress: (line: string) => void;
+  pollMs?: number;
+}
+
+export interface LeftNode {
+  vm: string;
+  from: string;
+  to: string | null;
+  seconds: number;
+  /** migrated: live; restarted: stopped and started elsewhere; stopped: not running anywhere. */
+  how: 'migrated' | 'restarted' | 'stopped';
+}
+
+export interface DrainOutcome {
+  ok: boolean;
+  left: LeftNode[];
+  /** VMs still active on a drained node at the end. */
+  remaining: string[];
+  /** Operations that failed during the drain. */
+  failures: string[];
+  problems: string[];
+  seconds: number;
+}
+
+/** How VM (resource RID) got to NODE: its last non-recurring operation there. */
+function arrival(snap: Snapshot, rid: string, node: string, since: number): 'migrated' | 'restarted' | undefined {
+  const ops = operationHistory(snap.root, rid).filter((o) => o.node === node && o.interval === 0 && o.operation !== 'monitor');
+  const last = ops.at(-1);
+  if (!last) return undefined;
+  if ((last['last-rc-change'] ?? Number.POSITIVE_INFINITY) < since - 2) return undefined;
+  return last.operation === 'migrate_from' ? 'migrated' : 'restarted';
+}
+
+/**
+ * Drains NODES: standby (one CIB change that also records where each VM was and bounds parallel
+ * live migrations with migration-limit), then watches Pacemaker until no VM is active on them and
+ * the cluster is idle. A VM that was restarted instead of migrated, or stopped, is a failure.
+ */
+export async function drainNodes(nodes: readonly string[], check: DrainCheck, snap: Snapshot, opts: DrainOptions): Promise<DrainOutcome> {
+  const parallel = opts.parallel ?? DEFAULT_PARALLEL;
+  const t0 = Date.now();
+  const since = Math.floor(t0 / 1000);
+  const leaving = new Map<string, { vm: VmView; from: string }>();
+  for (const vm of snap.view.vms) {
+    const from = vm.nodes.find((n) => nodes.includes(n));
+    if (from) leaving.set(vm.resource, { vm, from });
+  }
+  const oldLimit = snap.cib.options['migration-limit'];
+  await changeCib(hostCibPort(), (cd) => {
+    for (const n of nodes) {
+      const before = nodeAttribute(cd, n, DRAINED_ATTR)?.split(/[\s,]+/).filter(Boolean) ?? [];
+      const here = [...leaving.values()].filter((l) => l.from === n).map((l) => l.vm.name);
+      setNodeAttribute(cd, n, 'standby', 'on');
+      setNodeAttribute(cd, n, DRAIN_STATE_ATTR, 'draining');
+      setNodeAttribute(cd, n, DRAINED_ATTR, [...new Set([...before, ...here])].sort(sortNames).join(' ') || undefined);
+    }
+    setClusterOption(cd, 'migration-limit', String(parallel));
+    return { notes: [], warnings: [] };
+  });
+  opts.progress(`${nodes.join(', ')}: standby; ${leaving.size} VM${leaving.size === 1 ? '' : 's'} to move, at most ${parallel} live migration${parallel === 1 ? '' : 's'} at a time per node`);
+
+  const left: LeftNode[] = [];
+  const failures: string[] = [];
+  const problems: string[] = [];
+  const seenFailures = new Set<string>();
+  const deadline = t0 + (opts.timeoutMs ?? 15 * 60_000);
+  let last: Snapshot = snap;
+  try {
+    for (;;) {
+      last = await takeSnapshot();
+      for (const [rid, l] of [...leaving]) {
+        const v = last.view.byResource.get(rid);
+        const f = v?.lastFailure;
+        if (f && (f.at ?? 0) >= since - 1 && !seenFailures.has(`${rid}:${f.node}:${f.operation}:${f.at}`)) {
+          seenFailures.add(`${rid}:${f.node}:${f.operation}:${f.at}`);
+          failures.push(`${l.vm.name}: ${f.operation} failed on ${f.node} (rc ${f.rc}${f.reason ? `: ${f.reason}` : ''})`);
+          opts.progress(`${l.vm.name}: ${f.operation} failed on ${f.node}`);
+        }
+        if (!v) continue;
+        const onDrained = v.nodes.some((n) => nodes.includes(n));
+        if (onDrained) continue;
+        const seconds = (Date.now() - t0) / 1000;
+        if (v.state === 'running' && v.node) {
+          const how = arrival(last, rid, v.node, since) ?? 'restarted';
+          left.push({ vm: l.vm.name, from: l.from, to: v.node, seconds, how });
+          leaving.delete(rid);
+          opts.progress(`[${left.length}/${left.length + leaving.size}] ${l.vm.name}: ${l.from} → ${v.node} (${how === 'migrated' ? 'live migration' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
+        } else if ((v.state === 'stopped' || v.state === 'disabled' || v.state === 'failed') && v.nodes.length === 0) {
+          left.push({ vm: l.vm.name, from: l.from, to: null, seconds, how: 'stopped' });
+          leaving.delete(rid);
+          opts.progress(`[${left.length}/${left.length + leaving.size}] ${l.vm.name}: stopped on ${l.from}, not running anywhere (${seconds.toFixed(1)} s)`);
+        }
+      }
+      const stillThere = last.view.vms.filter((v) => v.nodes.some((n) => nodes.includes(n)));
+      if (leaving.size === 0 && stillThere.length === 0 && (await clusterSettled())) break;
+      if (Date.now() >= deadline) {
+        problems.push(`gave up after ${Math.round((Date.now() - t0) / 1000)} s: ${stillThere.map((v) => `${v.name} (${v.state} on ${v.nodes.join(', ')})`).join(', ') || 'the cluster is not idle'}`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
+    }
+  } finally {
+    await changeCib(hostCibPort(), (cd) => {
+      for (const n of nodes) setNodeAttribute(cd, n, DRAIN_STATE_ATTR, problems.length ? 'interrupted' : 'drained');
+      setClusterOption(cd, 'migration-limit', oldLimit);
+      return { notes: [], warnings: [] };
+    }).catch((e: unknown) => problems.push(`could not record the end of the drain: ${(e as Error).message}`));
+  }
+  const remaining = last.view.vms.filter((v) => v.nodes.some((n) => nodes.includes(n))).map((v) => v.name);
+  for (const l of left) {
+    if (l.how === 'restarted') problems.push(`${l.vm} was stopped and started on ${l.to}, not migrated live`);
+    if (l.how === 'stopped') problems.push(`${l.vm} stopped and runs nowhere`);
+  }
+  return {
+    ok: problems.length === 0 && failures.length === 0 && remaining.length === 0,
+    left,
+    remaining,
+    failures,
+    problems,
+    seconds: (Date.now() - t0) / 1000,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Undrain
+
+export interface UndrainCheck {
+  node: string;
+  /** VMs the drain took off the node and that run elsewhere now. */
+  owed: string[];
+  /** With --return: which would go back (Pacemaker's answer) and which would not. */
+  back: PlannedMove[];
+  stay: { vm: string; why: string }[];
+}
+
+export async function planUndrainOf(snap: Snapshot, node: string, wantReturn: boolean): Promise<UndrainCheck> {
+  checkNodes(snap.view, [node]);
+  const host = snap.view.hosts.find((h) => h.name === node);
+  const record = drainRecord(snap, node);
+  if (!host?.standby && record.length === 0 && drainState(snap, node) === undefined) {
+    throw new MaintenanceInputError(`node ${node} is not drained (not in standby, and no drain recorded)`);
+  }
+  const owedVms = record.map((name) => snap.view.vms.find((v) => v.name === name)).filter((v): v is VmView => v !== undefined);
+  const owed = owedVms.filter((v) => v.state === 'running' && v.node !== node);
+  if (!wantReturn || owed.length === 0) return { node, owed: owed.map((v) => v.name), back: [], stay: [] };
+  const cd = CibDoc.parse(snap.xml);
+  setNodeAttribute(cd, node, 'standby', undefined);
+  for (const v of owed) {
+    cd.append(cd.section('constraints'), render('<rsc_location id="{{id}}" rsc="{{rsc}}" node="{{node}}" score="INFINITY"/>', { id: `corral-return-${v.resource}`, rsc: v.resource, node }));
+  }
+  return withScratch(async (dir) => {
+    const file = join(dir, 'return.xml');
+    await writeFile(file, cd.toXml(), { mode: 0o600 });
+    const sim = await simulate(file);
+    const back: PlannedMove[] = [];
+    const stay: { vm: string; why: string }[] = [];
+    for (const v of owed) {
+      const to = sim.placement.get(v.resource) ?? [];
+      if (to.includes(node)) back.push({ vm: v.name, from: v.node ?? '?', to: node, live: sim.actions.some((a) => a.resource === v.resource && a.action.toLowerCase() === 'migrate') });
+      else stay.push({ vm: v.name, why: `Pacemaker keeps it on ${to.join(', ') || 'no node'} (constraints or capacity)` });
+    }
+    return { node, owed: owed.map((v) => v.name), back, stay };
+  });
+}
+
+export interface UndrainOutcome {
+  ok: boolean;
+  returned: LeftNode[];
+  stayed: { vm: string; why: string }[];
+  problems: string[];
+}
+
+/** Takes NODE out of standby; with the check's `back` list, moves those VMs back, live, and lets go. */
+export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { returnVms: boolean }): Promise<UndrainOutcome> {
+  const node = check.node;
+  const t0 = Date.now();
+  const since = Math.floor(t0 / 1000);
+  const snap0 = await takeSnapshot();
+  const oldLimit = snap0.cib.options['migration-limit'];
+  const parallel = opts.parallel ?? DEFAULT_PARALLEL;
+  await changeCib(hostCibPort(), (cd) => {
+    setNodeAttribute(cd, node, 'standby', undefined);
+    setNodeAttribute(cd, node, DRAIN_STATE_ATTR, undefined);
+    if (!opts.returnVms) setNodeAttribute(cd, node, DRAINED_ATTR, undefined);
+    else setClusterOption(cd, 'migration-limit', String(parallel));
+    return { notes: [], warnings: [] };
+  });
+  opts.progress(`${node}: out of standby`);
+  const returned: LeftNode[] = [];
+  const problems: string[] = [];
+  if (!opts.returnVms || check.back.length === 0) {
+    if (opts.returnVms) {
+      await changeCib(hostCibPort(), (cd) => (setNodeAttribute(cd, node, DRAINED_ATTR, undefined), setClusterOption(cd, 'migration-limit', oldLimit), { notes: [], warnings: [] }));
+    }
+    return { ok: true, returned, stayed: check.stay, problems };
+  }
+  const rids = new Map(snap0.view.vms.map((v) => [v.name, v.resource]));
+  const back = check.back.filter((m) => rids.has(m.vm));
+  try {
+    for (const m of back) await moveResourceWith(rids.get(m.vm) as string, { node, lifetime: 'PT30M' });
+    const deadline = t0 + (opts.timeoutMs ?? 15 * 60_000);
+    const pending = new Map(back.map((m) => [rids.get(m.vm) as string, m]));
+    for (;;) {
+      const snap = await takeSnapshot();
+      for (const [rid, m] of [...pending]) {
+        const v = snap.view.byResource.get(rid);
+        if (v?.state === 'running' && v.node === node) {
+          const how = arrival(snap, rid, node, since) ?? 'restarted';
+          const seconds = (Date.now() - t0) / 1000;
+          returned.push({ vm: m.vm, from: m.from, to: node, seconds, how });
+          pending.delete(rid);
+          opts.progress(`[${returned.length}/${check.back.length}] ${m.vm}: ${m.from} → ${node} (${how === 'migrated' ? 'live migration' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
+          if (how !== 'migrated') problems.push(`${m.vm} was stopped and started on ${node}, not migrated live`);
+        }
+      }
+      if (pending.size === 0) break;
+      if (Date.now() >= deadline || ((await clusterSettled()) && pending.size > 0 && Date.now() - t0 > 5000)) {
+        for (const m of pending.values()) problems.push(`${m.vm} did not come back to ${node}`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
+    }
+  } finally {
+    for (const m of back) await clearResourceOn(rids.get(m.vm) as string).catch((e: unknown) => problems.push(`could not clear the move of ${m.vm}: ${(e as Error).message}`));
+    await changeCib(hostCibPort(), (cd) => {
+      setNodeAttribute(cd, node, DRAINED_ATTR, undefined);
+      setClusterOption(cd, 'migration-limit', oldLimit);
+      return { notes: [], warnings: [] };
+    }).catch((e: unknown) => problems.push(`could not clear the drain record: ${(e as Error).message}`));
+  }
+  return { ok: problems.length === 0, returned, stayed: check.stay, problems };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capacity
+
+/** N+1 of the cluster in FILE (a CIB whose status is settled): each online node down in turn. */
+async function capacityOfFile(file: string, view: ClusterView, extra: ReadonlyMap<string, string> = new Map()): Promise<CapacityReport> {
+  const names = new Map<string, string>([...view.vms.map((v) => [v.resource, v.name] as [string, string]), ...extra]);
+  const base = await simulate(file);
+  const failed = new Map<string, Simulation>();
+  for (const n of onlineNodes(base)) failed.set(n, await simulate(file, { nodesDown: [n] }));
+  return capacityReport(names, base, failed);
+}
+
+/** Nodes online and out of standby after the simulated transition. */
+function onlineNodes(sim: Simulation): string[] {
+  const root = parseXNode(sim.xml);
+  const out: string[] = [];
+  for (const n of kids(kid(kid(root, 'revised_cluster_status'), 'nodes'), 'node')) {
+    if (n.attrs.online === 'true' && n.attrs.standby !== 'true' && n.attrs.maintenance !== 'true' && n.attrs.name) out.push(n.attrs.name);
+  }
+  return out.sort(sortNames);
+}
+
+export interface CapacityAnswer extends CapacityReport {
+  /** With a size: how many more VMs of it Pacemaker would place with N+1 still holding. */
+  fit?: { vcpus: number; memoryMiB: number; count: number };
+}
+
+/** N+1 and, with SIZE, room for more VMs of that size; on a copy of the CIB. */
+export async function capacityOf(snap: Snapshot, size?: { vcpus: number; memoryMiB: number }, maxCount = 1000): Promise<CapacityAnswer> {
+  return withScratch(async (dir) => {
+    const now = join(dir, 'now.xml');
+    await writeFile(now, snap.xml, { mode: 0o600 });
+    const settled = join(dir, 'settled.xml');
+    await simulate(now, { saveOutput: settled });
+    const report = await capacityOfFile(settled, snap.view);
+    if (!size) return report;
+    const settledXml = await readFile(settled, 'utf8');
+    const runningNow = new Set(report.nodes.length ? snap.view.vms.filter((v) => !report.notRunning.includes(v.name)).map((v) => v.resource) : []);
+    const fits = async (k: number): Promise<boolean> => {
+      const cd = CibDoc.parse(settledXml);
+      const probes = new Map<string, string>();
+      for (let i = 1; i <= k; i++) {
+        const id = `corral-capacity-probe-${i}`;
+        probes.set(id, id);
+        cd.append(
+          cd.section('resources'),
+          render(
+            '<primitive id="{{id}}" class="ocf" provider="pacemaker" type="Dummy"><utilization id="{{id}}-utilization"><nvpair id="{{id}}-utilization-cpu" name="cpu" value="{{cpu}}"/><nvpair id="{{id}}-utilization-hv_memory" name="hv_memory" value="{{mem}}"/></utilization></primitive>',
+            { id, cpu: size.vcpus, mem: size.memoryMiB },
+          ),
+        );
+      }
+      const file = join(dir, `fit-${k}.xml`);
+      const placed = join(dir, `fit-${k}-placed.xml`);
+      await writeFile(file, cd.toXml(), { mode: 0o600 });
+      const sim = await simulate(file, { saveOutput: placed });
+      for (const id of probes.keys()) if ((sim.placement.get(id) ?? []).length === 0) return false;
+      for (const rid of runningNow) if ((sim.placement.get(rid) ?? []).length === 0) return false;
+      const after = await capacityOfFile(placed, snap.view, probes);
+      return after.nPlusOne;
+    };
+    const count = report.nPlusOne ? await largestFitting(fits, maxCount) : 0;
+    return { ...report, fit: { ...size, count } };
+  });
+}
