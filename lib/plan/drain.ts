@@ -37,7 +37,7 @@ export interface PlannedStop {
 export interface DrainPlan {
   nodes: string[];
   moves: PlannedMove[];
-  /** VMs that would stop rather than move. */
+  /** VMs that would stop: VMs of the drained nodes that cannot move, and others that make room for them. */
   stops: PlannedStop[];
   /** What else the transition would do to VMs not on the drained nodes (restarts, starts …). */
   sideEffects: string[];
@@ -66,7 +66,9 @@ export function planDrain(view: ClusterView, nodes: readonly string[], sim: Simu
     const from = vm.nodes.find((n) => drained.has(n));
     const acts = byRsc.get(vm.resource) ?? [];
     if (from === undefined) {
-      for (const a of acts) sideEffects.push(describe(vm.name, a));
+      const stopsNow = vm.nodes.length > 0 && (sim.placement.get(vm.resource) ?? []).length === 0;
+      if (stopsNow) stops.push({ vm: vm.name, from: vm.nodes[0] as string, why: 'it would be stopped to make room for the drained VMs (their priority is higher, or they are placed first)' });
+      else for (const a of acts) sideEffects.push(describe(vm.name, a));
       continue;
     }
     const after = (sim.placement.get(vm.resource) ?? []).filter((n) => !drained.has(n));
