@@ -190,6 +190,17 @@ describe('--version', () => {
   });
 });
 
+describe('what the conventions still let through', () => {
+  it('repeatable options repeat, a negative number is a value, --opt=-x is a value', async () => {
+    const r = await ok('create_domxml', ['--name', 'two', '--cpus', '1', '--mem', '256m', '--bridge', 'br0', '--iface', 'vh:5', '--bridge', 'br1',
+      '--mac', '52:54:00:00:00:01', '--mac', '52:54:00:00:00:02', '--cmdline=-v', '--kernel', '/boot/vmlinuz']);
+    expect(r.stdout.match(/<interface /g)).toHaveLength(3);
+    expect(r.stdout).toContain('<cmdline>-v</cmdline>');
+    const dry = await ok('domadd', ['--dry-run', '--priority', '-10', '--avoid', 'a:-20', '--only-on', 'n1', '--only-on', 'n2', 'gum.xml']);
+    expect(dry.stdout).toContain('name="priority" value="-10"');
+  });
+});
+
 describe('output files that are fine', () => {
   it('create_domxml -o over a regular file keeps its owner and mode; fixup_domxml -i too', async () => {
     const f = join(dir, 'owned.xml');
