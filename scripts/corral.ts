@@ -10,8 +10,7 @@ const COMMAND = 'corral';
 
 runCli(COMMAND, async () => {
   const program = withCliConventions(new Command(COMMAND), COMMAND)
-    .description('Highly available VMs on Pacemaker and libvirt: the cluster at a glance, and the lab.')
-    .showHelpAfterError();
+    .description('Highly available VMs on Pacemaker and libvirt: the cluster at a glance, and the lab.');
   registerTables(program);
   registerMaintenance(program);
   registerLab(program);

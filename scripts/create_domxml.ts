@@ -1,9 +1,8 @@
 // create_domxml: domain XML for a corral VM from a few flags. A thin shell over
 // lib/domain/create.ts (which holds every rule); this file only maps flags and writes the result.
-import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { runCli, UsageError, withCliConventions, zodIssueLines } from '../lib/cli/errors.js';
+import { checkOutputFile, writeOutputFile } from '../lib/cli/output.js';
 import {
   MAX_VCPUS,
   domainXmlFromArgs,
@@ -35,7 +34,7 @@ Examples:
   create_domxml --name t1 --cpus 1 --mem 256m --virt-type qemu --kernel /boot/vmlinuz \\
       --initrd /boot/initrd.img --cmdline 'console=ttyS0' --bridge br0`;
 
-function main(argv: readonly string[]): Promise<void> {
+async function main(argv: readonly string[]): Promise<void> {
   // --iface/--bridge and --disk/--rbd share one ordered list each: eth0 and vda are what came first.
   const nics: NonNullable<CreateDomxmlArgs['nics']> = [];
   const disks: NonNullable<CreateDomxmlArgs['disks']> = [];
@@ -62,7 +61,7 @@ function main(argv: readonly string[]): Promise<void> {
     .option('--ceph-mon <host[:port]...>', 'Ceph monitor (default: the host\'s ceph.conf)', collect)
     .option('--ceph-user <user>', 'Ceph user for RBD disks, without "client."')
     .option('--ceph-secret <uuid>', 'libvirt secret (type ceph) holding the Ceph user\'s key')
-    .option('--numa <auto>', 'NUMA placement by numad: vcpu placement auto, numatune strict auto')
+    .option('--numa <mode>', 'auto: NUMA placement by numad (vcpu placement auto, numatune strict auto)')
     .option('--numa-nodes <nodeset>', 'memory strictly from these host NUMA nodes, e.g. 0-1 or 0,2')
     .option(
       '--cpu-model <model>',
@@ -76,7 +75,7 @@ function main(argv: readonly string[]): Promise<void> {
     .option('--no-startup-signal', 'omit the startup_signal channel (the VM counts as started when qemu runs)')
     .option('--no-vnc', 'omit the VNC display (127.0.0.1, port chosen by libvirt)')
     .option('--validate', 'also check the result with virt-xml-validate (needs libvirt-clients)')
-    .option('-o, --output <file>', 'write to FILE (atomically) instead of stdout')
+    .option('-o, --output <file>', 'write to FILE instead of stdout (a regular file: atomically, keeping its owner and mode)')
     .addHelpText('after', EXAMPLES);
 
   program.parse(argv);
@@ -114,26 +113,15 @@ function main(argv: readonly string[]): Promise<void> {
     }
     throw e;
   }
-  return emit(xml, o.output as string | undefined, o.validate === true);
-}
-
-async function emit(xml: string, output: string | undefined, validate: boolean): Promise<void> {
-  if (validate) {
+  const output = o.output as string | undefined;
+  const toFile = output !== undefined && output !== '-';
+  if (toFile) await checkOutputFile(output, '-o');
+  if (o.validate === true) {
     const v = await validateDomainXml(xml);
     if (!v.ok) throw new Error(`the generated XML does not validate (a bug in create_domxml): ${v.message}`);
   }
-  if (output === undefined || output === '-') {
-    process.stdout.write(xml);
-    return;
-  }
-  const tmp = `${output}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, xml, { flag: 'wx', mode: 0o644 });
-    await rename(tmp, output);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw new Error(`cannot write ${output}: ${(e as Error).message}`);
-  }
+  if (toFile) await writeOutputFile(output, xml, '-o');
+  else process.stdout.write(xml);
 }
 
 runCli(COMMAND, () => main(process.argv));

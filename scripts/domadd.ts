@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
 import { applyCibChange } from '../lib/cli/cib-change.js';
-import { readInput } from '../lib/cib/io.js';
+import { readInputArg } from '../lib/cli/input.js';
 import { OptionError, parseAgentParams, parsePlacement, DEFAULT_AVOID_SCORE, type RawPlacement } from '../lib/cib/options.js';
 import { planAddVm } from '../lib/cib/vm.js';
 import { DomainDoc, DomainXmlError } from '../lib/domain/doc.js';
@@ -50,7 +50,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const program = withCliConventions(new Command(COMMAND), COMMAND)
     .description('Add a VM (its domain XML) to the cluster, with its placement, in one atomic CIB change.')
     .argument('<file>', 'domain XML file (create_domxml), or - for stdin')
-    .option('--priority <n>', 'Pacemaker priority of the VM (a whole number)')
+    .option('--priority <n>', 'Pacemaker priority of the VM (a whole number from -1000000 to 1000000)')
     .option('--no-priority', 'with --replace: drop the priority')
     .option('--avoid <other[:score]>', 'anti-affinity with VM OTHER (repeatable)', collect)
     .option('--no-avoid', 'with --replace: drop every --avoid')
@@ -83,7 +83,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
   let doc: DomainDoc;
   try {
-    doc = DomainDoc.parse(await readInput(file));
+    doc = DomainDoc.parse(await readInputArg(file));
     checkDomain(doc);
   } catch (e) {
     if (e instanceof DomainXmlError || e instanceof FixupError) throw new UsageError(`${file}: ${e.message}`);

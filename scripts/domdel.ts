@@ -39,7 +39,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const running = await locateResource(rid).catch(() => [] as string[]); // absent: the plan says so
   if (running.length && !o.force) {
-    throw new Error(
+    throw new UsageError(
       `${rid} is running on ${running.join(', ')}; stop it first ` +
         `(crm_resource --resource ${rid} --meta --set-parameter target-role --parameter-value Stopped) ` +
         'or use --force to have Pacemaker stop it as it goes',

@@ -1,9 +1,10 @@
 // fixup_domxml: make a domain XML stable and cluster-ready. A thin shell over lib/domain/fixup.ts.
 import { Command } from 'commander';
 import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
+import { readInputArg } from '../lib/cli/input.js';
+import { checkOutputFile, writeOutputFile } from '../lib/cli/output.js';
 import { Cib } from '../lib/cib/model.js';
 import { knownVms } from '../lib/cib/vms.js';
-import { readInput, writeInPlace } from '../lib/cib/io.js';
 import { serialize } from '../lib/cib/xml.js';
 import { DomainDoc, DomainXmlError } from '../lib/domain/doc.js';
 import { FixupError, clashes, fixupDomain, identityOf, type KnownVm } from '../lib/domain/fixup.js';
@@ -31,7 +32,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const program = withCliConventions(new Command(COMMAND), COMMAND)
     .description('Make a libvirt domain XML stable (fixed uuid and MAC addresses) and cluster-ready (console log).')
     .argument('<file>', 'domain XML file, or - for stdin')
-    .option('-i, --in-place', 'rewrite FILE instead of writing to stdout')
+    .option('-i, --in-place', 'rewrite FILE (a regular file: atomically, keeping its owner and mode) instead of writing to stdout')
     .option('--no-cib', 'do not compare with the VMs in the cluster')
     .option('-v, --verbose', 'say what was changed (on stderr)')
     .addHelpText('after', DETAILS);
@@ -39,10 +40,12 @@ async function main(argv: readonly string[]): Promise<void> {
   const o = program.opts<{ inPlace?: boolean; cib: boolean; verbose?: boolean }>();
   const file = program.args[0] as string;
   if (o.inPlace && file === '-') throw new UsageError('--in-place needs a FILE, not - (stdin)');
+  // Before reading: a FIFO given to -i would block the read, a symlink would be replaced.
+  if (o.inPlace) await checkOutputFile(file, '-i');
 
   let doc: DomainDoc;
   try {
-    doc = DomainDoc.parse(await readInput(file));
+    doc = DomainDoc.parse(await readInputArg(file));
   } catch (e) {
     if (e instanceof DomainXmlError) throw new UsageError(`${file}: ${e.message}`);
     throw e;
@@ -81,7 +84,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const out = `${serialize(doc.root.ownerDocument, { indent: '  ' })}\n`;
   if (o.inPlace) {
-    if (changes.length) await writeInPlace(file, out);
+    if (changes.length) await writeOutputFile(file, out, '-i');
   } else {
     process.stdout.write(out);
   }

@@ -27,19 +27,23 @@ Examples:
   nodecap node2 --mem 120g --placement-strategy utilization
   CIB_file=cib.xml nodecap`;
 
+const CPUS_RULE = 'the vCPUs a node may run are a whole number from 1 to 100000, e.g. 32';
+
 const args = z.object({
   node: nodeName,
   cpus: z
     .string()
-    .regex(/^\d+$/, 'a number of vCPUs is a whole number, e.g. 32')
+    .regex(/^\d+$/, CPUS_RULE)
     .transform(Number)
-    .refine((n) => n >= 1 && n <= 100_000, 'between 1 and 100000 vCPUs')
+    .refine((n) => n >= 1 && n <= 100_000, CPUS_RULE)
     .optional(),
   mem: sizeMiBSchema({ minMiB: 1, maxMiB: 1024 * 1024 * 1024 }).optional(),
-  placementStrategy: z.enum(STRATEGIES).optional(),
+  placementStrategy: z
+    .enum(STRATEGIES, { error: `the placement strategy is ${STRATEGIES.slice(0, -1).join(', ')} or ${STRATEGIES.at(-1)}` })
+    .optional(),
 });
 
-const LABELS: Record<string, string> = { node: 'NODE', cpus: '--cpus', mem: '--mem', placementStrategy: '--placement-strategy' };
+const FLAGS: Record<string, string> = { cpus: '--cpus', mem: '--mem', placementStrategy: '--placement-strategy' };
 
 function describeNode(cib: Cib, uname: string): string {
   const n = cib.node(uname);
@@ -71,8 +75,14 @@ async function main(argv: readonly string[]): Promise<void> {
     for (const n of cib.nodes) process.stdout.write(`${describeNode(cib, n.uname)}\n`);
     return;
   }
-  const parsed = args.safeParse({ node: nodeArg, cpus: o.cpus, mem: o.mem, placementStrategy: o.placementStrategy });
-  if (!parsed.success) throw new UsageError(zodIssueLines(parsed.error, (p) => LABELS[String(p[0])] ?? String(p[0])).join('\n'));
+  const given: Record<string, string | undefined> = { node: nodeArg, cpus: o.cpus, mem: o.mem, placementStrategy: o.placementStrategy };
+  const parsed = args.safeParse(given);
+  const label = (p: readonly PropertyKey[]) => {
+    const key = String(p[0]);
+    const value = JSON.stringify(given[key] ?? '');
+    return key === 'node' ? `NODE ${value}` : `${FLAGS[key] ?? key} ${value}`;
+  };
+  if (!parsed.success) throw new UsageError(zodIssueLines(parsed.error, label).join('\n'));
   const a = parsed.data;
 
   if (a.cpus === undefined && a.mem === undefined && a.placementStrategy === undefined) {

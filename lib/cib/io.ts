@@ -1,7 +1,6 @@
-// Reading a domain XML argument (FILE or - for stdin) and writing a file in place atomically,
-// shared by fixup_domxml and domadd.
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+// Reading a domain XML argument (FILE or - for stdin), shared by fixup_domxml and domadd.
+// (Writing files is lib/cli/output.ts's.)
+import { readFile } from 'node:fs/promises';
 
 export async function readInput(file: string): Promise<string> {
   if (file === '-') {
@@ -14,18 +13,5 @@ export async function readInput(file: string): Promise<string> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new Error(`cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-  }
-}
-
-/** Replaces FILE's content with TEXT atomically (a temporary file renamed over it), keeping its mode. */
-export async function writeInPlace(file: string, text: string): Promise<void> {
-  const mode = (await stat(file)).mode & 0o7777;
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, text, { mode });
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
   }
 }

@@ -59,12 +59,13 @@ export const tagName = z
     'a tag is 1-63 characters: letters, digits, ".", "_" and "-", starting with a letter',
   );
 
-/** The Pacemaker `priority` meta attribute: a whole number. */
+/** The Pacemaker `priority` meta attribute: a whole number within Pacemaker's score range. */
+const PRIORITY_RULE = 'a priority is a whole number from -1000000 to 1000000 (Pacemaker\'s score range), e.g. 10';
 export const priority = z
   .string()
-  .regex(/^[+-]?\d{1,7}$/, 'a priority is a whole number, e.g. 10')
+  .regex(/^[+-]?\d{1,7}$/, PRIORITY_RULE)
   .transform(Number)
-  .refine((n) => Math.abs(n) <= SCORE_INFINITY, 'a priority lies between -1000000 and 1000000');
+  .refine((n) => Math.abs(n) <= SCORE_INFINITY, PRIORITY_RULE);
 
 /** "OTHER[:SCORE]" → { other, score } with score defaulting to DEFAULT. */
 export function nameWithScore<T extends z.ZodType<string>>(nameSchema: T, scoreSchema: z.ZodType<string>, dflt?: string) {

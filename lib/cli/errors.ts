@@ -1,8 +1,10 @@
 // How every corral command reports failure: one line per problem on stderr, each starting with the
 // command's name ("create_domxml: --mem \"8x\": …"), nothing on stdout, and an exit code that tells
 // "you asked wrongly" (2, like a usage error) from "it did not work" (1).
-import type { Command } from 'commander';
+import { Command, type CommanderError, type Option } from 'commander';
 import type { z } from 'zod';
+import { corralVersion } from './version.js';
+import { installZodMessages } from './zod-messages.js';
 
 export const EXIT_FAILURE = 1;
 /** Bad command line or bad input values: nothing was done. */
@@ -42,19 +44,209 @@ export function zodIssueLines(error: z.ZodError, label?: (path: readonly Propert
   return [...new Set(lines)];
 }
 
+// ---------------------------------------------------------------------------------------------
+// The command line
+
 /**
- * Commander's own errors (unknown option, missing value, missing required option, excess
- * arguments) in corral's form: "COMMAND: message" and exit code 2. Help and version exit 0.
+ * corral's conventions for a commander program and every subcommand it creates:
+ * - `--version` prints "COMMAND VERSION" (package.json's version, built in) and exits 0;
+ * - commander's own errors (unknown option, missing value, missing argument, one argument too
+ *   many) become one line "COMMAND: message" in corral's words, exit code 2;
+ * - an option that takes one value refuses to be given twice (`--name a --name b`), and an
+ *   option and its --no- form exclude each other; repeatable options (collected into a list)
+ *   may repeat;
+ * - an option's value may not look like an option (`--name --cpus 1` is refused instead of naming
+ *   the VM "--cpus"); `--name=-x` says it is meant.
+ * Help exits 0; help shown because a subcommand is missing exits 2.
  */
 export function withCliConventions(program: Command, command: string = program.name()): Command {
-  return program
-    .configureOutput({
-      outputError: (str, write) => write(`${command}: ${str.replace(/^error: /, '')}`),
-    })
-    .exitOverride((err) => {
-      process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
-    });
+  const state: ParseState = { command, current: program, args: [] };
+  conventions(program, state);
+  return program.version(`${command} ${corralVersion()}`, '-V, --version', 'print the version and exit');
 }
+
+interface ParseState {
+  /** The program's name: the prefix of every message. */
+  command: string;
+  /** The (sub)command whose options were parsed last: the one commander's errors are about. */
+  current: Command;
+  /** The arguments it was given. */
+  args: readonly string[];
+}
+
+function conventions(cmd: Command, state: ParseState): Command {
+  cmd
+    .configureOutput({ outputError: () => undefined }) // printed by the exit callback, in our words
+    .exitOverride((err) => {
+      if (err.exitCode === 0) process.exit(0);
+      if (err.code !== 'commander.help' && err.code !== 'commander.helpDisplayed') {
+        printError(state.command, commanderMessage(state, err));
+      }
+      process.exit(EXIT_USAGE);
+    });
+  // Subcommands (corral list, corral lab up) get the same conventions. commander copies the
+  // output and exit settings onto them itself; parseOptions and createCommand are ours to set.
+  cmd.createCommand = (name?: string) => conventions(new Command(name), state);
+  const parseOptions = cmd.parseOptions.bind(cmd);
+  cmd.parseOptions = (args: string[]) => {
+    state.current = cmd;
+    state.args = args;
+    const seen = scanOptions(cmd, args);
+    const parsed = parseOptions(args);
+    checkRepeats(cmd, seen);
+    return parsed;
+  };
+  return cmd;
+}
+
+/** "--cpus <n>" → "--cpus N"; "-o, --output <file>" → "--output FILE". */
+function flagUsage(flags: string): string {
+  const long = /--[\w-]+/.exec(flags)?.[0] ?? flags.split(/[ ,]/)[0] ?? flags;
+  const value = (/<(.+)>/.exec(flags) ?? /\[(.+)\]/.exec(flags))?.[1];
+  return value ? `${long} ${value.replace(/\.\.\.$/, '').toUpperCase()}` : long;
+}
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** commander's error message, in corral's words and on one line. */
+function commanderMessage(state: ParseState, err: CommanderError): string {
+  const cmd = state.current;
+  const text = err.message.replace(/^error: /, '');
+  const quoted = /'([^']*)'/.exec(text)?.[1] ?? '';
+  const usage = `usage: ${commandPath(cmd)} ${cmd.usage()}`;
+  switch (err.code) {
+    case 'commander.excessArguments': {
+      const extra = cmd.args.slice(cmd.registeredArguments.length);
+      const what = extra.length === 1 ? 'argument' : 'arguments';
+      return `unexpected ${what} ${extra.map((a) => JSON.stringify(a)).join(' ')} (${usage})`;
+    }
+    case 'commander.missingArgument':
+      return `missing ${quoted.toUpperCase()} (${usage})`;
+    case 'commander.optionMissingArgument': {
+      // The option is the last argument: say it the way it was typed (-o or --output).
+      const typed = state.args.at(-1) ?? '';
+      const [long, value] = flagUsage(quoted).split(' ');
+      const flag = typed.startsWith('-') && quoted.includes(typed) ? typed : long;
+      return `${flag} needs a value: ${flag} ${value ?? 'VALUE'}`;
+    }
+    case 'commander.missingMandatoryOptionValue':
+      return `${flagUsage(quoted)} is required`;
+    case 'commander.unknownOption':
+    case 'commander.unknownCommand':
+      return text
+        .replace(/'([^']*)'/, (_, q: string) => JSON.stringify(q))
+        .replace(/\s*\n\(Did you mean (.*)\?\)/, ' (did you mean $1?)');
+    default:
+      return text.replace(/\s*\n\s*/g, ' ');
+  }
+}
+
+/** The option of CMD that FLAG ("--name", "-o") names. */
+function findOption(cmd: Command, flag: string): Option | undefined {
+  return cmd.options.find((o) => o.long === flag || o.short === flag);
+}
+
+/** commander's test for "maybe an option": a dash and something more. */
+function maybeOption(arg: string): boolean {
+  return arg.length > 1 && arg.startsWith('-');
+}
+
+/** Looks like an option rather than a value: --anything, or -X with a letter (not -10). */
+function looksLikeOption(value: string): boolean {
+  return value.startsWith('--') || /^-[A-Za-z]/.test(value);
+}
+
+interface Occurrence {
+  option: Option;
+  value: string | undefined;
+}
+
+/**
+ * Goes through ARGS the way commander's parseOptions does and returns every occurrence of CMD's
+ * own options. Refuses (UsageError) a value that looks like an option for an option that takes
+ * one, unless given as --opt=VALUE or -oVALUE.
+ */
+function scanOptions(cmd: Command, args: readonly string[]): Occurrence[] {
+  const seen: Occurrence[] = [];
+  let variadic: Option | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') break;
+    if (variadic && (!maybeOption(arg) || /^-\d/.test(arg))) continue; // one more value of it
+    variadic = undefined;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const withValue = eq > 0 ? findOption(cmd, arg.slice(0, eq)) : undefined;
+    if (withValue && (withValue.required || withValue.optional)) {
+      seen.push({ option: withValue, value: arg.slice(eq + 1) });
+      continue;
+    }
+    const option = findOption(cmd, arg);
+    if (option) {
+      let value: string | undefined;
+      const next = args[i + 1];
+      if (option.required && next !== undefined) {
+        if (looksLikeOption(next)) {
+          throw new UsageError(
+            `${arg} needs a value, not the option ${JSON.stringify(next)} ` +
+              `(write ${option.long ?? arg}=VALUE for a value that starts with "-")`,
+          );
+        }
+        value = next;
+        i++;
+      } else if (option.optional && next !== undefined && (!maybeOption(next) || /^-\d/.test(next))) {
+        value = next;
+        i++;
+      }
+      seen.push({ option, value });
+      if (option.variadic) variadic = option;
+      continue;
+    }
+    if (arg.length > 2 && arg[0] === '-' && arg[1] !== '-') {
+      const short = findOption(cmd, arg.slice(0, 2));
+      if (short?.required) {
+        seen.push({ option: short, value: arg.slice(2) });
+        continue;
+      }
+    }
+    if (!arg.startsWith('-')) {
+      // An operand: where commander stops looking for this command's options, so do we.
+      if ((cmd as unknown as { _passThroughOptions?: boolean })._passThroughOptions) break;
+      if (cmd.commands.some((c) => c.name() === arg || c.aliases().includes(arg))) break;
+    }
+  }
+  return seen;
+}
+
+/**
+ * After commander has taken the values: an option that takes one value, given twice, is refused
+ * (commander would keep the last silently); so is an option together with its --no- form.
+ * Options that collect their values into a list (repeatable, variadic) may repeat.
+ */
+function checkRepeats(cmd: Command, seen: readonly Occurrence[]): void {
+  const byAttribute = new Map<string, Occurrence[]>();
+  for (const o of seen) {
+    const key = o.option.attributeName();
+    byAttribute.set(key, [...(byAttribute.get(key) ?? []), o]);
+  }
+  for (const [key, list] of byAttribute) {
+    const valued = list.filter((o) => !o.option.negate && (o.option.required || o.option.optional));
+    const negated = list.filter((o) => o.option.negate);
+    if (valued.length > 0 && negated.length > 0) {
+      throw new UsageError(`${valued[0]!.option.long} and ${negated[0]!.option.long} exclude each other: give one of them`);
+    }
+    if (valued.length > 1 && !Array.isArray(cmd.getOptionValue(key))) {
+      const values = valued.map((o) => JSON.stringify(o.value ?? '')).join(', ');
+      throw new UsageError(`${valued[0]!.option.long} is given ${valued.length === 2 ? 'twice' : `${valued.length} times`} (${values}): it takes one value`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a command
 
 function isZodError(e: unknown): e is z.ZodError {
   return e instanceof Error && e.name === 'ZodError' && Array.isArray((e as z.ZodError).issues);
@@ -66,6 +258,7 @@ function isZodError(e: unknown): e is z.ZodError {
  * anything else exits 1 with its message. No top-level await, so it works in the CommonJS bundles.
  */
 export function runCli(command: string, main: () => Promise<void> | void): void {
+  installZodMessages();
   const fail = (e: unknown): never => {
     if (isZodError(e)) return exitUsage(command, zodIssueLines(e).join('\n'));
     if (e instanceof UsageError) return exitUsage(command, e.message);

@@ -34,12 +34,12 @@ export function countSchema(what: string, min: number, max: number) {
     .transform((v, ctx) => {
       const n = typeof v === 'number' ? v : /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
       if (!Number.isSafeInteger(n)) {
-        ctx.addIssue({ code: 'custom', message: `${what} must be a whole number` });
+        ctx.addIssue({ code: 'custom', message: `${what} is a whole number from ${min} to ${max}` });
         return z.NEVER;
       }
       return n;
     })
-    .pipe(z.number().min(min, `${what} must be at least ${min}`).max(max, `${what} must be at most ${max}`));
+    .pipe(z.number().min(min, `${what} is a whole number from ${min} to ${max}`).max(max, `${what} is a whole number from ${min} to ${max}`));
 }
 
 // Control characters (and DEL) never belong in a path, a name or a kernel command line; XML 1.0
@@ -458,20 +458,27 @@ export const CreateDomxmlArgsSchema = z
       }
     };
 
-    let ovsUsed = false;
     const nics = a.nics.map((n, i) =>
       n.option === 'bridge'
         ? ({ type: 'bridge', bridge: n.value } as const)
-        : attempt(['nics', i], () => {
-            if (!n.value.includes(':')) ovsUsed = true;
-            return ovsNicFromText(n.value, a.ovs);
-          }),
+        : attempt(['nics', i], () => ovsNicFromText(n.value, a.ovs)),
     );
-    if (a.ovs !== undefined && !ovsUsed) {
-      fail(['ovs'], 'no --iface uses this bridge: give the VLAN with --iface TAG (or --iface all for every VLAN)');
+    // --ovs BRIDGE is used by an --iface without a bridge of its own, or by one that names it.
+    const ifaces = a.nics.filter((n) => n.option === 'iface');
+    const bridgeOf = (v: string) => (v.includes(':') ? v.slice(0, v.lastIndexOf(':')) : a.ovs);
+    if (a.ovs !== undefined && !ifaces.some((n) => bridgeOf(n.value) === a.ovs)) {
+      const others = ifaces.map((n) => `--iface ${n.value}`).join(', ');
+      fail(
+        ['ovs'],
+        ifaces.length === 0
+          ? 'no --iface uses this bridge: add --iface VLAN (or --iface all for every VLAN)'
+          : `no --iface uses this bridge (${others} name${ifaces.length === 1 ? 's' : ''} another): drop --ovs, or give --iface VLAN`,
+      );
     }
     if (a.mac.length > a.nics.length) {
-      fail(['mac'], `${a.mac.length} MAC addresses for ${a.nics.length} interface(s)`);
+      const macs = `${a.mac.length} MAC address${a.mac.length === 1 ? '' : 'es'}`;
+      const nics = a.nics.length === 0 ? 'no interface' : `${a.nics.length} interface${a.nics.length === 1 ? '' : 's'}`;
+      fail(['mac'], `${macs} for ${nics}: the Nth --mac is the Nth --iface/--bridge's`);
     }
     const disks = a.disks.map((d, i) =>
       d.option === 'disk' ? diskFromText(d.value) : attempt(['disks', i], () => rbdFromText(d.value)),

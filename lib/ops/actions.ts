@@ -75,7 +75,5 @@ export const sysrqKey = z
   .transform((s) => s.toLowerCase())
   .refine((s) => s in SYSRQ_KEYS, 'a SysRq key is one letter or digit (e.g. s, c, b, h)');
 
-export const priorityValue = z
-  .string()
-  .regex(/^-?\d{1,9}$/, 'a priority is a whole number, e.g. 10')
-  .transform(Number);
+/** `vm NAME priority N`: the same rule as domadd --priority (Pacemaker's score range). */
+export { priority as priorityValue } from '../cib/options.js';

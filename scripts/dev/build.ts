@@ -6,11 +6,12 @@
 // CORES below) is embedded as a string and compiled only when an action needs it, so the
 // steady-state monitor pays for Node and a few hundred lines, not for zod, execa and XML.
 import { build, type BuildOptions, type Plugin } from 'esbuild';
-import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { brotliCompressSync, constants } from 'node:zlib';
 
 const root = new URL('../..', import.meta.url).pathname;
+const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
 
 /** Agent name → the module its entry imports lazily for everything but the fast path. */
 const CORES: Record<string, { specifier: string; file: string }> = {
@@ -25,7 +26,8 @@ const common: BuildOptions = {
   minify: true,
   legalComments: 'none',
   // Some dependencies read import.meta.url for optional features; give them a real value.
-  define: { 'import.meta.url': '__corral_import_meta_url' },
+  // __CORRAL_VERSION__: package.json's version, what `COMMAND --version` prints (lib/cli/version.ts).
+  define: { 'import.meta.url': '__corral_import_meta_url', __CORRAL_VERSION__: JSON.stringify(version) },
   inject: [join(root, 'scripts/dev/import-meta-url.js')],
   logLevel: 'warning',
 };

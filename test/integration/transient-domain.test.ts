@@ -2,6 +2,9 @@
 // the startup signal, the safety rules (no false "not running", stop after a killed start,
 // stop with a broken configuration) and live migration.
 import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTestGuest, testGuestDomainXml, type TestGuest, type TestGuestDomainOptions } from '../../lib/lab/test-guest.js';
 import { rm } from 'node:fs/promises';
@@ -273,12 +276,24 @@ describe("the ecosystem's validators", () => {
   it('ocf-tester passes with a real guest and finishes', async () => {
     const config = await sharedFile('ocf-tester.xml', xml('td-ocftester'));
     const { nodeExec } = await import('../../lib/lab/node.js');
-    const t = Date.now();
-    const r = await nodeExec(a, 'ocf-tester', ['-n', 'vm-td-ocftester', '-o', `config=${config}`, '-o', 'migration_transport=tcp', AGENT], { timeoutMs: 240_000 });
-    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toContain('passed all tests');
-    expect(Date.now() - t).toBeLessThan(240_000);
-    expect(await gone(a, 'td-ocftester')).toBe(true);
+    // ocf-tester runs meta-data as user nobody, who cannot reach dist/ in a checkout below a
+    // directory like /root (0700): test a copy of the built agent in a directory nobody can enter.
+    const agentDir = await mkdtemp(join(tmpdir(), 'corral-ocf-tester-'));
+    try {
+      await chmod(agentDir, 0o755);
+      await writeFile(join(agentDir, 'package.json'), '{ "type": "commonjs" }\n', { mode: 0o644 }); // as dist/ has
+      const agentCopy = join(agentDir, 'TransientDomain');
+      await copyFile(AGENT, agentCopy);
+      await chmod(agentCopy, 0o755);
+      const t = Date.now();
+      const r = await nodeExec(a, 'ocf-tester', ['-n', 'vm-td-ocftester', '-o', `config=${config}`, '-o', 'migration_transport=tcp', agentCopy], { timeoutMs: 240_000 });
+      expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain('passed all tests');
+      expect(Date.now() - t).toBeLessThan(240_000);
+      expect(await gone(a, 'td-ocftester')).toBe(true);
+    } finally {
+      await rm(agentDir, { recursive: true, force: true });
+    }
   }, 300_000);
 });
 

@@ -208,6 +208,11 @@ describe('flags', () => {
     expect(nics.every((n: X) => n.virtualport.type === 'openvswitch' && n.model.type === 'virtio')).toBe(true);
   });
 
+  it('--ovs BRIDGE with --iface BRIDGE:VLAN naming the same bridge is one interface on it, not an unused --ovs', () => {
+    const nics = dom({ ovs: 'vh', nics: [iface('vh:150')] }).devices.interface;
+    expect(nics.map((n: X) => [n.source.bridge, n.vlan.tag[0].id])).toEqual([['vh', '150']]);
+  });
+
   it('--bridge makes a virtio interface on a Linux bridge, in command-line order with --iface', () => {
     const d = dom({ ovs: 'vh', nics: [bridge('br0'), iface('150'), bridge('br1')] });
     const nics = d.devices.interface;
@@ -344,9 +349,9 @@ describe('bad input is rejected with a message that names the flag and value', (
     ['a name that looks like an option', { name: '--x' }, '--name "--x": a VM name'],
     ['a name with a path', { name: '../etc' }, '--name "../etc": a VM name'],
     ['an empty name', { name: '' }, '--name "": a VM name'],
-    ['zero vCPUs', { cpus: '0' }, '--cpus "0": the number of vCPUs must be at least 1'],
-    ['absurd vCPUs', { cpus: '100000' }, '--cpus "100000": the number of vCPUs must be at most 4096'],
-    ['fractional vCPUs', { cpus: '1.5' }, '--cpus "1.5": the number of vCPUs must be a whole number'],
+    ['zero vCPUs', { cpus: '0' }, '--cpus "0": the number of vCPUs is a whole number from 1 to 4096'],
+    ['absurd vCPUs', { cpus: '100000' }, '--cpus "100000": the number of vCPUs is a whole number from 1 to 4096'],
+    ['fractional vCPUs', { cpus: '1.5' }, '--cpus "1.5": the number of vCPUs is a whole number from 1 to 4096'],
     ['negative memory', { mem: '-1' }, '--mem "-1": "-1" is not a size'],
     ['zero memory', { mem: '0' }, '--mem "0": "0" is 0 MiB; it must be between 1 MiB and 16 TiB'],
     ['memory with a bad unit', { mem: '8x' }, '--mem "8x": "8x" is not a size'],
@@ -354,14 +359,15 @@ describe('bad input is rejected with a message that names the flag and value', (
     ['absurd memory', { mem: '17t' }, '--mem "17t": "17t" is 17 TiB; it must be between 1 MiB and 16 TiB'],
     ['an unknown virt type', { virtType: 'xen' }, '--virt-type "xen": the virt type is kvm or qemu'],
     ['an interface without a bridge', { nics: [iface('150')] }, '--iface "150": which Open vSwitch bridge?'],
-    ['an unused --ovs', { ovs: 'vh', nics: [bridge('br0')] }, '--ovs "vh": no --iface uses this bridge'],
+    ['an unused --ovs', { ovs: 'vh', nics: [bridge('br0')] }, '--ovs "vh": no --iface uses this bridge: add --iface VLAN'],
+    ['an --ovs every --iface overrides', { ovs: 'vh', nics: [iface('br1:150')] }, '--ovs "vh": no --iface uses this bridge (--iface br1:150 names another): drop --ovs, or give --iface VLAN'],
     ['a bridge name without a VLAN', { nics: [iface('vh')] }, '--iface "vh": VLANs are a tag (150)'],
     ['a VLAN tag out of range', { ovs: 'vh', nics: [iface('4095')] }, '--iface "4095": a VLAN tag is between 1 and 4094'],
     ['VLAN tag 0', { nics: [iface('vh:0')] }, '--iface "vh:0": a VLAN tag is between 1 and 4094'],
     ['a VLAN twice in a trunk', { nics: [iface('vh:5,5')] }, '--iface "vh:5,5": a VLAN tag is listed twice'],
     ['a bridge name with metacharacters', { nics: [bridge('br0;reboot')] }, '--bridge "br0;reboot": a bridge name is'],
     ['a bridge name too long for Linux', { nics: [bridge('a23456789012345x')] }, '--bridge "a23456789012345x": a bridge name is 1-15'],
-    ['more MACs than interfaces', { nics: [bridge('br0')], mac: ['52:54:00:00:00:01', '52:54:00:00:00:02'] }, '--mac: 2 MAC addresses for 1 interface(s)'],
+    ['more MACs than interfaces', { nics: [bridge('br0')], mac: ['52:54:00:00:00:01', '52:54:00:00:00:02'] }, '--mac: 2 MAC addresses for 1 interface: the Nth --mac is the Nth --iface/--bridge\'s'],
     ['a multicast MAC', { nics: [bridge('br0')], mac: ['01:00:5e:00:00:01'] }, '--mac "01:00:5e:00:00:01": a MAC address must be unicast'],
     ['a malformed MAC', { nics: [bridge('br0')], mac: ['52:54:00:00:01'] }, '--mac "52:54:00:00:01": a MAC address is six hex pairs'],
     ['a MAC twice', { nics: [bridge('br0'), bridge('br1')], mac: ['52:54:00:00:00:01', '52:54:00:00:00:01'] }, '--mac "52:54:00:00:00:01": MAC address 52:54:00:00:00:01 is given twice'],

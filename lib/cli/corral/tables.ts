@@ -92,7 +92,7 @@ kernel through node_command; all nodes are asked in parallel. "*" marks the DC.`
     .addHelpText('after', '\nVM CPU is in % of one core; host CPU in % of all cores. Disk and network of a host are the sums of its VMs.')
     .action(async (o: { json?: boolean; interval: string }) => {
       if (!/^\d+(\.\d+)?$/.test(o.interval) || Number(o.interval) <= 0 || Number(o.interval) > 300) {
-        throw new UsageError(`--interval ${JSON.stringify(o.interval)}: expected seconds between 0 and 300`);
+        throw new UsageError(`--interval ${JSON.stringify(o.interval)}: expected seconds, more than 0 and at most 300 (e.g. 2 or 0.5)`);
       }
       const seconds = Number(o.interval);
       const snap = await takeSnapshot();
