@@ -11,13 +11,14 @@
 //   offline NODE                           NODE is down (and was never up)
 //   stickiness N                           resource-stickiness (default 100)
 //   failed NAME                            NAME's monitor failed where it runs (fail count 1, restarted)
+//   drained NODE                           NODE was drained by corral: standby, and its VMs recorded
 // The folder's cib.xml is written; the spec stays the readable source.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CibDoc } from '../../lib/cib/edit.js';
-import { setNodeAttribute } from '../../lib/cib/nodes.js';
+import { DRAINED_ATTR, setNodeAttribute } from '../../lib/cib/nodes.js';
 import { render } from '../../lib/cib/render.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -32,10 +33,11 @@ interface Spec {
   offline: string[];
   stickiness: number;
   failed: string[];
+  drained: string[];
 }
 
 function parse(text: string): Spec {
-  const spec: Spec = { nodes: [], cpu: 8, mem: 2048, vms: [], standby: [], offline: [], stickiness: 100, failed: [] };
+  const spec: Spec = { nodes: [], cpu: 8, mem: 2048, vms: [], standby: [], offline: [], stickiness: 100, failed: [], drained: [] };
   for (const raw of text.split('\n')) {
     const line = raw.replace(/#.*/, '').trim();
     if (!line) continue;
@@ -66,6 +68,9 @@ function parse(text: string): Spec {
         break;
       case 'failed':
         spec.failed.push(...words.slice(1));
+        break;
+      case 'drained':
+        spec.drained.push(...words.slice(1));
         break;
       default:
         throw new Error(`unknown line: ${line}`);
@@ -123,6 +128,11 @@ export function buildScenario(folder: string): void {
     const settled = CibDoc.parse(readFileSync(placed, 'utf8'));
     for (const vm of spec.vms.filter((v) => v.on)) settled.remove(settled.byId(`scenario-place-${vm.name}`) as Element);
     for (const n of spec.standby) setNodeAttribute(settled, n, 'standby', 'on');
+    for (const n of spec.drained) {
+      setNodeAttribute(settled, n, 'standby', 'on');
+      setNodeAttribute(settled, n, DRAINED_ATTR, spec.vms.filter((v) => v.on === n).map((v) => v.name).join(' '));
+      setNodeAttribute(settled, n, 'corral-drain-state', 'drained');
+    }
     writeFileSync(placed, settled.toXml());
     let current = placed;
     for (const vm of spec.failed) {
