@@ -469,6 +469,12 @@ export async function nodeExec(node: LabNode, file: string, args: readonly strin
   return ns.nsRun(await nodeInitPid(node), file, args, opts);
 }
 
+/** Runs FILE ARGS inside the node on our stdin, stdout and stderr (a terminal, when we have one,
+ *  reaches the program: `corral lab exec n1 -- vm web console`); resolves with its exit code. */
+export async function nodeExecAttached(node: LabNode, file: string, args: readonly string[], opts: { timeoutMs: number; terminal?: boolean }): Promise<number> {
+  return ns.nsRunAttached(await nodeInitPid(node), file, args, { timeoutMs: opts.timeoutMs, foreground: opts.terminal });
+}
+
 /** Path on the host through which a file of the node's own view is reached (/proc/PID1/root/…). */
 export async function nodePath(node: LabNode, p: string): Promise<string> {
   return `/proc/${await nodeInitPid(node)}/root${p.startsWith('/') ? p : `/${p}`}`;

@@ -67,6 +67,18 @@ describe('corral lab', () => {
     expect((await corral('lab', 'exec', '--name', LAB, 'n1', '--', 'sh', '-c', 'exit 7')).code).toBe(7);
   }, 60_000);
 
+  it("exec takes its options before or after the node, up to -- or the command's first word", async () => {
+    const clusterName = ['crm_attribute', '--type', 'crm_config', '--name', 'cluster-name', '--query', '--quiet'];
+    expect(await corral('lab', 'exec', 'n1', '--name', LAB, '--', ...clusterName)).toMatchObject({ code: 0, out: LAB });
+    expect(await corral('lab', 'exec', 'n2', `--name=${LAB}`, ...clusterName)).toMatchObject({ code: 0, out: LAB });
+    const slow = await corral('lab', 'exec', 'n1', '--name', LAB, '--timeout', '1', '--', 'sleep', '5');
+    expect(slow.code).toBe(124);
+    expect(slow.err).toContain('lab exec: sleep timed out after 1 s');
+    const bad = await corral('lab', 'exec', 'n1', '--name', LAB, '--bogus', '--', 'true');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('unknown option --bogus');
+  }, 60_000);
+
   it('corral is installed inside the nodes (agent, commands, fence agent) and not on the host', async () => {
     const ls = await corral('lab', 'exec', '--name', LAB, 'n1', '--', 'ls', '/usr/lib/ocf/resource.d/corral');
     expect(ls.out).toContain('TransientDomain');
