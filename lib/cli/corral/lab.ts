@@ -28,6 +28,7 @@ import { powerDaemonPid, powerLogPath, runPowerDaemon } from '../../lab/power.js
 import { ensureBuilt, ensurePackages } from '../../lab/setup.js';
 import { ensureTestGuest } from '../../lab/test-guest.js';
 import { runDemo } from '../../lab/demo.js';
+import { nodeCommandCall, NodeCommandError, runNodeCommandService } from '../../lab/node-command.js';
 
 export const DEFAULT_LAB = 'lab';
 const DEFAULT_SUBNET = '10.213.81';
@@ -158,6 +159,7 @@ function nextSteps(lab: ClusterLab): string {
     `  ${c} demo${f}                       three VMs: placement, live migration, a node crash`,
     `  ${c} status${f}                     nodes, power and the cluster`,
     `  ${c} exec${f} ${n1} -- crm_mon -1      any command inside a node`,
+    `  ${c} exec${f} ${n1} -- corral hosts    corral and vm work inside the nodes as on a real cluster`,
     `  ${c} crash${f} ${n2}                   pull the plug on a node; watch it get fenced`,
     `  ${c} down${f}                       remove the lab entirely`,
     '',
@@ -301,6 +303,44 @@ export function registerLab(program: Command): void {
     .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean }) => {
       const l = await labUp(o, { recreateStale: true, testGuest: true });
       await runDemo(l, { out, self: `${self()} lab`, labFlag: labFlag(l.name), program });
+    });
+
+  // The lab's node command (node_command in the nodes' /etc/corral/corral.conf) and the service it
+  // talks to in every node: lib/lab/node-command.ts.
+  lab
+    .command('node-command', { hidden: true })
+    .description('Run a command on another lab node through its node-command service (the lab\'s stand-in for ssh).')
+    .option('--name <lab>', 'the lab', DEFAULT_LAB)
+    .option('--state-dir <dir>', 'where labs keep their state')
+    .argument('<node>', 'the node, e.g. n2')
+    .argument('<command...>', 'the command and its arguments (after --): plain words')
+    .passThroughOptions()
+    .action(async (node: string, command: string[], o: { name: string; stateDir?: string }) => {
+      const p = parse(common.extend({ node: nodeName }), { ...o, node });
+      const argv = command[0] === '--' ? command.slice(1) : command;
+      if (argv.length === 0) throw new UsageError('no command given');
+      try {
+        const r = await nodeCommandCall(await openLab(p), p.node, argv);
+        process.stdout.write(r.stdout);
+        process.stderr.write(r.stderr);
+        process.exitCode = r.exitCode;
+      } catch (e) {
+        if (!(e instanceof NodeCommandError)) throw e;
+        process.stderr.write(`corral lab node-command: ${e.message}\n`);
+        process.exitCode = 255; // as ssh: the node was not reached
+      }
+    });
+
+  lab
+    .command('node-command-service', { hidden: true })
+    .description('A lab node\'s node-command service (started in every node when it boots).')
+    .requiredOption('--node <node>', 'the node it serves')
+    .option('--name <lab>', 'the lab', DEFAULT_LAB)
+    .option('--state-dir <dir>', 'where labs keep their state')
+    .action(async (o: { name: string; stateDir?: string; node: string }) => {
+      const p = parse(common.extend({ node: nodeName }), o);
+      await runNodeCommandService(p.name, p.node, loc(p));
+      await new Promise(() => undefined); // serves until killed
     });
 
   lab
