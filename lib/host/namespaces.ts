@@ -246,9 +246,9 @@ export async function nsRun(initPid: number, file: string, args: readonly string
 /**
  * Runs FILE ARGS inside the node on our own stdin, stdout and stderr (output as it comes, and a
  * terminal when we have one: an interactive console works), bounded by timeoutMs inside the node
- * like nsRun(). With FOREGROUND (for a terminal), `timeout --foreground` leaves the program in
- * the terminal's process group so that it may read the terminal. Resolves with its exit code
- * (124: timed out).
+ * like nsRun(). With FOREGROUND (at a terminal), `timeout --foreground` leaves the program in
+ * the terminal's process group, so that it may read the terminal and Ctrl+C reaches it. Resolves
+ * with its exit code (124: timed out).
  */
 export async function nsRunAttached(
   initPid: number,

@@ -258,7 +258,7 @@ export function registerLab(program: Command): void {
       const [file, ...args] = argv;
       if (!file) throw new UsageError('no command given (it goes after --, e.g. corral lab exec n1 -- crm_mon -1)');
       const t0 = Date.now();
-      const code = await nodeExecAttached(n, file, args, { timeoutMs: p.timeout * 1000, terminal: process.stdin.isTTY === true });
+      const code = await nodeExecAttached(n, file, args, { timeoutMs: p.timeout * 1000, terminal: [process.stdin, process.stdout, process.stderr].some((s) => s.isTTY === true) });
       if (code === 124 && Date.now() - t0 >= p.timeout * 1000) process.stderr.write(`corral: lab exec: ${file} timed out after ${p.timeout} s\n`);
       process.exitCode = code;
     });
