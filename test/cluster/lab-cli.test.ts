@@ -83,6 +83,15 @@ describe('corral lab', () => {
     expect(bad.err).toContain('unknown option --bogus');
   }, 60_000);
 
+  it('exec at a terminal: Ctrl+C ends the command inside the node too', async () => {
+    // stdin not a terminal, stdout one (script(1)): the command must still get the Ctrl+C.
+    const r = await run('sh', ['-c', `(sleep 2; printf '\\003') | script -qfec "${process.execPath} ${CORRAL} lab exec --name ${LAB} n1 -- sleep 97 < /dev/null" /dev/null`], { timeoutMs: 30_000 });
+    expect(r.exitCode).toBe(130);
+    await sleep(500);
+    const left = await corral('lab', 'exec', '--name', LAB, 'n1', '--', 'sh', '-c', 'ps -e -o args | grep -c "^sleep 97" || true');
+    expect(left.out).toBe('0');
+  }, 60_000);
+
   it('corral is installed inside the nodes (agent, commands, fence agent) and not on the host', async () => {
     const ls = await corral('lab', 'exec', '--name', LAB, 'n1', '--', 'ls', '/usr/lib/ocf/resource.d/corral');
     expect(ls.out).toContain('TransientDomain');
