@@ -8,7 +8,7 @@
 // pid namespace of a node's PID 1 read from /proc), never by name across the machine.
 
 import { readFile, readdir, readlink, stat } from 'node:fs/promises';
-import { HostCommandError, run, runOk, type RunOptions, type RunResult } from './exec.js';
+import { HostCommandError, run, runAttached, runOk, type RunOptions, type RunResult } from './exec.js';
 
 /** Absolute paths of the programs the keeper chain uses (start-stop-daemon needs --exec absolute). */
 export const TOOLS = {
@@ -241,6 +241,23 @@ export async function nsRun(initPid: number, file: string, args: readonly string
   const r = await run(TOOLS.nsenter, [...nsenterArgs(initPid), ...inner], { ...runOpts, timeoutMs: timeoutMs + 3000 });
   const timedOut = r.timedOut || r.exitCode === 124;
   return { ...r, command: [file, ...args].join(' '), timedOut };
+}
+
+/**
+ * Runs FILE ARGS inside the node on our own stdin, stdout and stderr (output as it comes, and a
+ * terminal when we have one: an interactive console works), bounded by timeoutMs inside the node
+ * like nsRun(). With FOREGROUND (at a terminal), `timeout --foreground` leaves the program in
+ * the terminal's process group, so that it may read the terminal and Ctrl+C reaches it. Resolves
+ * with its exit code (124: timed out).
+ */
+export async function nsRunAttached(
+  initPid: number,
+  file: string,
+  args: readonly string[],
+  opts: { timeoutMs: number; foreground?: boolean },
+): Promise<number> {
+  const t = ['--kill-after=1', ...(opts.foreground ? ['--foreground'] : []), Math.max(0.1, opts.timeoutMs / 1000).toFixed(1)];
+  return runAttached(TOOLS.nsenter, [...nsenterArgs(initPid), TOOLS.timeout, ...t, file, ...args]);
 }
 
 /** Like nsRun(), but throws HostCommandError unless the program exits 0. */

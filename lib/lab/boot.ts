@@ -20,6 +20,7 @@ import { z } from 'zod';
 import { nsMountOverlay, nsMountpoints, nsStartDaemon } from '../host/namespaces.js';
 import type { PcmkRunner, Via } from '../host/cib.js';
 import { nodeExec, nodeInitPid, nodeProcesses, startLibvirt, startNode, type Lab, type LabNode } from './node.js';
+import { labCorralConf, startNodeCommandService, writeNodeCommandKey } from './node-command.js';
 import { powerSocketPath } from './power-protocol.js';
 
 export const FENCE_AGENT = 'fence_corral_lab';
@@ -202,11 +203,14 @@ export function seedCib(lab: Lab, s: ClusterSettings): string {
   return doc.end({ prettyPrint: true }) + '\n';
 }
 
-/** Writes cluster.json and, in every node's files, corosync.conf, the shared authkey and the seed CIB. */
+/** Writes cluster.json, the node-command key and, in every node's files, corosync.conf, the shared
+ *  authkey, the seed CIB and /etc/corral/corral.conf (lib/lab/node-command.ts). */
 export async function writeClusterFiles(lab: Lab, settings: Partial<Omit<ClusterSettings, 'version'>> = {}): Promise<ClusterSettings> {
   const s: ClusterSettings = { version: 1, clusterName: lab.name, ...DEFAULT_SETTINGS, ...settings };
   await writeFile(path.join(lab.dir, 'cluster.json'), `${JSON.stringify(s, null, 2)}\n`);
   const key = randomBytes(256);
+  await writeNodeCommandKey(lab);
+  const corralConf = labCorralConf(lab);
   const conf = corosyncConf(lab, s);
   const cib = seedCib(lab, s);
   for (const n of lab.nodes) {
@@ -215,6 +219,9 @@ export async function writeClusterFiles(lab: Lab, settings: Partial<Omit<Cluster
     await writeFile(path.join(fs, 'etc/corosync/authkey'), key, { mode: 0o400 });
     // Where corral's VMs keep their continuous console logs (qemu's serial <log> needs the directory).
     await mkdir(path.join(fs, 'var/log/corral/console'), { recursive: true, mode: 0o755 });
+    // corral's settings for vm and corral in the node (libvirt over tcp, the lab's node command).
+    await mkdir(path.join(fs, 'etc/corral'), { recursive: true, mode: 0o755 });
+    await writeFile(path.join(fs, 'etc/corral/corral.conf'), corralConf, { mode: 0o644 });
     const cibDir = path.join(fs, 'var/lib/pacemaker/cib');
     await mkdir(cibDir, { recursive: true, mode: 0o750 });
     const owner = await stat(cibDir);
@@ -263,13 +270,15 @@ export function nodeVia(node: LabNode, timeoutMs?: number): Via {
 }
 
 /**
- * Powers NODE on and boots it: namespaces and mounts (startNode), corral's overlays, virtlogd and
- * libvirtd, Corosync, Pacemaker. Idempotent: what runs already is left alone.
+ * Powers NODE on and boots it: namespaces and mounts (startNode), corral's overlays, the
+ * node-command service, virtlogd and libvirtd, Corosync, Pacemaker. Idempotent: what runs
+ * already is left alone.
  */
 export async function bootNode(lab: Lab, node: LabNode, opts: BootOptions = {}): Promise<void> {
   const log = opts.log ?? (() => undefined);
   await startNode(node);
   await mountInstall(node, lab);
+  if (await startNodeCommandService(lab, node)) log(`${node.name}: node-command service listening`);
   const lv = await startLibvirt(node);
   log(`${node.name}: libvirtd ${lv.alreadyRunning ? 'was running' : `answered after ${lv.readyMs} ms`}`);
   if (opts.cluster ?? true) {

@@ -30,6 +30,7 @@ import {
   type LabLocation,
   type LabNode,
 } from './node.js';
+import { startNodeCommandService } from './node-command.js';
 import { powerCall, powerSocketPath } from './power-protocol.js';
 import { startPowerDaemon } from './power.js';
 import { parseCrmMon, type ClusterStatus } from './status.js';
@@ -99,6 +100,7 @@ export async function createClusterLab(opts: ClusterLabOptions): Promise<Cluster
 
     const t1 = Date.now();
     await Promise.all(lab.nodes.map((n) => mountInstall(n, lab)));
+    await Promise.all(lab.nodes.map((n) => startNodeCommandService(lab, n)));
     await startLibvirtAll(lab.nodes, { timeoutMs: left() });
     const libvirtMs = Date.now() - t1;
     log(`libvirtd answers on every node (${(libvirtMs / 1000).toFixed(1)} s)`);

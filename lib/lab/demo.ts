@@ -177,9 +177,14 @@ export async function runDemo(lab: ClusterLab, o: DemoOptions): Promise<void> {
   const hist = await clusterExec(n5, 'stonith_admin', ['--history', victim, '--verbose']);
   out(hist.stdout.trimEnd().replace(/^/gm, '    '));
 
-  out('\nTry next:');
-  out(`  ${o.self} exec${o.labFlag} ${lab.nodes[0]!.name} -- crm_mon -1`);
-  out(`  ${o.self} exec${o.labFlag} ${lab.nodes[0]!.name} -- crm_resource --move --resource vm-db --node ${lab.nodes[1]?.name ?? lab.nodes[0]!.name}`);
+  // corral's own commands work inside the nodes as on a real cluster (/etc/corral/corral.conf of
+  // the nodes: lib/lab/node-command.ts).
+  const x = `${o.self} exec${o.labFlag} ${lab.nodes[0]!.name} --`;
+  out('\nTry next (vm and corral work inside the nodes as on a real cluster):');
+  out(`  ${x} corral hosts                        every node: capacity, VMs, versions`);
+  out(`  ${x} vm web console                      web's serial console (leave with Ctrl+])`);
+  out(`  ${x} vm web console --log --lines 20     its continuous console log`);
+  out(`  ${x} vm db migrate                       a live migration away from its node, through Pacemaker`);
   out(`  ${o.self} crash${o.labFlag} ${lab.nodes[lab.nodes.length - 1]!.name}`);
   out(`  ${o.self} down${o.labFlag}`);
 }

@@ -6,7 +6,7 @@
 //   STATE/L/lab.json        the lab's definition (names, addresses, libvirt host UUIDs)
 //   STATE/L/nodes/A/        keeper.pid (unshare), keeper.log, node.json (PID 1 of the node),
 //                           kvm-mask, and fs/… whose directories are bind-mounted in node A onto
-//                           /etc/corosync /etc/libvirt /etc/hosts /var/lib/pacemaker
+//                           /etc/corosync /etc/libvirt /etc/corral /etc/hosts /var/lib/pacemaker
 //                           /var/lib/corosync /var/lib/libvirt /var/cache/libvirt /var/log
 //   node A's own mounts:    fresh tmpfs on /run (with /run/crm hacluster:haclient, /run/lock) and
 //                           /dev/shm; an empty root-only file over /dev/kvm (see below); its uts
@@ -50,6 +50,7 @@ const NODE_CAPS = 'var/cache/libvirt/qemu/capabilities';
 export const NODE_BIND_DIRS = [
   '/etc/corosync',
   '/etc/libvirt',
+  '/etc/corral',
   '/var/lib/pacemaker',
   '/var/lib/corosync',
   '/var/lib/libvirt',
@@ -363,6 +364,11 @@ async function prepareNodeFiles(node: LabNode, hosts: string): Promise<void> {
   const qconf = await readFile(qemuConf, 'utf8').catch(() => '');
   await writeFile(qemuConf, setConfKeys(qconf, { namespaces: '[ ]', cgroup_controllers: '[ ]' }), { mode: 0o600 });
 
+  // /etc/corral: the node's own settings for corral's commands (boot.ts writes corral.conf). The
+  // host's /etc/corral, if any, stays hidden from the node; where there is none, an empty one is
+  // made as the mount point (a bind mount needs one) and left there.
+  await mkdir(path.join(fs, 'etc/corral'), { recursive: true, mode: 0o755 });
+
   // /var/lib/*: empty directories with the host's owners and modes.
   await mirrorDir('/var/lib/pacemaker', path.join(fs, 'var/lib/pacemaker'), 0o750);
   for (const sub of await readdir('/var/lib/pacemaker', { withFileTypes: true }).catch(() => [])) {
@@ -441,6 +447,8 @@ async function setUpNodeMounts(node: LabNode, initPid: number): Promise<void> {
   const tops = underRun.filter((m) => !underRun.some((o) => o !== m && m.startsWith(`${o}/`)));
   for (const m of [...new Set(tops)]) await ns.nsUnmountTree(initPid, m);
 
+  // Labs made before /etc/corral was one of the node's own directories have no copy of it.
+  await mkdir(path.join(fs, 'etc/corral'), { recursive: true, mode: 0o755 });
   for (const target of NODE_BIND_DIRS) {
     const source = path.join(fs, target);
     if (!(await exists(target))) await mkdir(target, { recursive: true, mode: 0o755 }); // a mount point only
@@ -467,6 +475,12 @@ export async function stopNode(node: LabNode): Promise<void> {
  *  killed inside the node when it overruns (result: timedOut, exit code 124). */
 export async function nodeExec(node: LabNode, file: string, args: readonly string[], opts: ns.NsRunOptions = {}): Promise<RunResult> {
   return ns.nsRun(await nodeInitPid(node), file, args, opts);
+}
+
+/** Runs FILE ARGS inside the node on our stdin, stdout and stderr (a terminal, when we have one,
+ *  reaches the program: `corral lab exec n1 -- vm web console`); resolves with its exit code. */
+export async function nodeExecAttached(node: LabNode, file: string, args: readonly string[], opts: { timeoutMs: number; terminal?: boolean }): Promise<number> {
+  return ns.nsRunAttached(await nodeInitPid(node), file, args, { timeoutMs: opts.timeoutMs, foreground: opts.terminal });
 }
 
 /** Path on the host through which a file of the node's own view is reached (/proc/PID1/root/…). */

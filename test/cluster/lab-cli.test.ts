@@ -1,7 +1,10 @@
 // `corral lab` as a user runs it (the built dist/bin/corral): up on a 2-node lab, status, exec,
-// corral installed inside the nodes only, crash and fencing, bad input, and down — also twice,
-// also after a half-made lab — after which up works again.
+// corral installed inside the nodes only, README's vm and corral commands run inside the nodes,
+// crash and fencing, bad input, and down — also twice, also after a half-made lab — after which
+// up works again.
 import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { release } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fenceHistory } from '../../lib/host/cib.js';
@@ -9,6 +12,7 @@ import { run } from '../../lib/host/exec.js';
 import { netnsList } from '../../lib/host/namespaces.js';
 import { destroyClusterLab, loadClusterLab, nodeVia, waitClusterIdle } from '../../lib/lab/cluster.js';
 import { createLab, labDir } from '../../lib/lab/node.js';
+import { ensureTestGuest } from '../../lib/lab/test-guest.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CORRAL = path.join(ROOT, 'dist/bin/corral');
@@ -67,6 +71,27 @@ describe('corral lab', () => {
     expect((await corral('lab', 'exec', '--name', LAB, 'n1', '--', 'sh', '-c', 'exit 7')).code).toBe(7);
   }, 60_000);
 
+  it("exec takes its options before or after the node, up to -- or the command's first word", async () => {
+    const clusterName = ['crm_attribute', '--type', 'crm_config', '--name', 'cluster-name', '--query', '--quiet'];
+    expect(await corral('lab', 'exec', 'n1', '--name', LAB, '--', ...clusterName)).toMatchObject({ code: 0, out: LAB });
+    expect(await corral('lab', 'exec', 'n2', `--name=${LAB}`, ...clusterName)).toMatchObject({ code: 0, out: LAB });
+    const slow = await corral('lab', 'exec', 'n1', '--name', LAB, '--timeout', '1', '--', 'sleep', '5');
+    expect(slow.code).toBe(124);
+    expect(slow.err).toContain('lab exec: sleep timed out after 1 s');
+    const bad = await corral('lab', 'exec', 'n1', '--name', LAB, '--bogus', '--', 'true');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('unknown option --bogus');
+  }, 60_000);
+
+  it('exec at a terminal: Ctrl+C ends the command inside the node too', async () => {
+    // stdin not a terminal, stdout one (script(1)): the command must still get the Ctrl+C.
+    const r = await run('sh', ['-c', `(sleep 2; printf '\\003') | script -qfec "${process.execPath} ${CORRAL} lab exec --name ${LAB} n1 -- sleep 97 < /dev/null" /dev/null`], { timeoutMs: 30_000 });
+    expect(r.exitCode).toBe(130);
+    await sleep(500);
+    const left = await corral('lab', 'exec', '--name', LAB, 'n1', '--', 'sh', '-c', 'ps -e -o args | grep -c "^sleep 97" || true');
+    expect(left.out).toBe('0');
+  }, 60_000);
+
   it('corral is installed inside the nodes (agent, commands, fence agent) and not on the host', async () => {
     const ls = await corral('lab', 'exec', '--name', LAB, 'n1', '--', 'ls', '/usr/lib/ocf/resource.d/corral');
     expect(ls.out).toContain('TransientDomain');
@@ -81,6 +106,86 @@ describe('corral lab', () => {
     expect(verify.code, `${verify.out}${verify.err}`).toBe(0);
     expect(HOST_FILES.map((f) => existsSync(f))).toEqual(hostFilesBefore);
   }, 60_000);
+
+  it("README's commands work inside a node as shown: vm, corral's tables, the console and its log", async () => {
+    // The nodes' /etc/corral/corral.conf: libvirt over qemu+tcp, the lab's node command (no ssh).
+    const guest = await ensureTestGuest();
+    const lab = await loadClusterLab(LAB);
+    const xml = path.join(lab.dir, 'vms', 'web.xml'); // every node sees the lab's state directory
+    await mkdir(path.dirname(xml), { recursive: true });
+    const x = (node: string, ...cmd: string[]) => corral('lab', 'exec', '--name', LAB, node, '--', ...cmd);
+    const ok = async (node: string, ...cmd: string[]) => {
+      const r = await x(node, ...cmd);
+      expect(r.code, `${cmd.join(' ')} on ${node}: ${r.err}${r.out}`).toBe(0);
+      return r;
+    };
+    const cmdline = 'console=ttyS0 corral.tick=1';
+    await ok('n1', 'create_domxml', '--name', 'web', '--cpus', '1', '--mem', '128m', '--virt-type', 'qemu', '--kernel', guest.kernel, '--initrd', guest.initrd, '--cmdline', cmdline, '-o', xml);
+    await ok('n1', 'fixup_domxml', '-i', xml);
+    await ok('n1', 'domadd', '--param', 'migration_transport=tcp', '--priority', '10', xml);
+    await waitClusterIdle(lab, { resources: ['vm-web'], timeoutMs: 120_000 });
+
+    const at = /^web\s+(n[12])\s+running/m.exec((await ok('n1', 'corral', 'list')).out)?.[1] as string;
+    expect(at).toMatch(/^n[12]$/);
+    const other = at === 'n1' ? 'n2' : 'n1';
+
+    // The tables ask every node's libvirt (qemu+tcp) and its kernel (the node command): no gaps, no
+    // warnings. (Independent commands run side by side, to keep the test short.)
+    const [hosts, hostsJson, stats, status, local] = await Promise.all([
+      ok(other, 'corral', 'hosts'),
+      ok(other, 'corral', 'hosts', '--json'),
+      ok(other, 'corral', 'stats'),
+      ok(other, 'vm', 'web', 'status'),
+      ok(at, 'vm', 'web', 'console', '--log'),
+    ]);
+    expect(hosts.err).toBe('');
+    expect(hosts.out).toMatch(new RegExp(`^n1\\*?\\s+online\\s.*\\s\\d+\\.\\d+\\.\\d+\\s+\\d+\\.\\d+\\.\\d+\\s+${release().replace(/\./g, '\\.')}\\s`, 'm'));
+    const json = JSON.parse(hostsJson.out) as { hosts: { name: string; libvirt: string | null; kernel: string | null; problems: string[] }[] };
+    expect(json.hosts.map((h) => [h.name, h.libvirt !== null, h.kernel, h.problems])).toEqual([
+      ['n1', true, release(), []],
+      ['n2', true, release(), []],
+    ]);
+    expect(stats.err).toBe('');
+    expect(stats.out).toMatch(new RegExp(`^web\\s+${at}\\s+\\d`, 'm'));
+    expect(status.out).toContain(`libvirt on ${at}: running`);
+    expect(local.out).toContain('corral-test-guest: booted');
+
+    // The console log from the other node: through the node command.
+    let remote = '';
+    for (let i = 0; i < 120 && !/corral-test-guest: tick \d+/.test(remote); i++) {
+      if (i) await sleep(250);
+      remote = (await ok(other, 'vm', 'web', 'console', '--log', '--lines', '3')).out;
+    }
+    expect(remote).toMatch(/corral-test-guest: tick \d+/);
+    expect(remote.trim().split('\n').length).toBeLessThanOrEqual(3);
+
+    // The console itself, on a terminal (script(1) gives it one), left with Ctrl+].
+    const tty = await run('sh', ['-c', `(sleep 3; printf '\\035') | script -qfec "${process.execPath} ${CORRAL} lab exec --name ${LAB} ${other} -- sudo vm web console" /dev/null`], { timeoutMs: 30_000 });
+    expect(tty.exitCode, tty.stdout).toBe(0);
+    expect(tty.stdout).toContain(`Connected to web on ${at}`);
+    expect(tty.stdout).toMatch(/corral-test-guest: tick \d+/);
+
+    const [reset, sysrq, vnc, priority, nodecap] = await Promise.all([
+      ok(other, 'vm', '*we*', 'reset', '--yes'),
+      ok(at, 'vm', 'web', 'sysrq', 'h'),
+      ok(other, 'vm', 'web', 'vnc'),
+      ok(other, 'vm', 'web', 'priority', '5'),
+      ok(other, 'nodecap', at),
+    ]);
+    expect(reset.out).toContain(`web: reset on ${at}`);
+    expect(sysrq.out).toContain(`web: Alt+SysRq+h sent on ${at}`);
+    expect(vnc.out).toMatch(new RegExp(`^web: VNC display :\\d+ on ${at} \\(port 59\\d\\d`));
+    expect(priority.out).toContain('web: priority 5 (was 10)');
+    expect(nodecap.out).toBe(`${at}: cpu 8, hv_memory 2048 (2 GiB)`);
+    await ok(other, 'vm', 'web', 'migrate', other);
+    expect((await ok(at, 'vm', 'web', 'where')).out).toBe(other);
+    await ok(at, 'vm', 'web', 'clear');
+    expect((await ok(other, 'vm', 'web', 'log')).out).toMatch(/vm\s+root: priority 5 ok/);
+    const editor = path.join(lab.dir, 'vms', 'editor.sh');
+    await writeFile(editor, '#!/bin/sh\nsed -i "s|<memory unit=\\"MiB\\">128<|<memory unit=\\"MiB\\">112<|" "$1"\n', { mode: 0o755 });
+    expect((await ok(at, 'env', `EDITOR=${editor}`, 'vm', 'web', 'edit', '--yes')).out).toContain('memory 128 → 112 MiB');
+    await ok('n1', 'domdel', '--force', 'web');
+  }, 240_000);
 
   it('refuses bad input with exit code 2 and a message naming the command', async () => {
     const bad = await corral('lab', 'crash', '--name', LAB, 'n1;reboot');
@@ -113,6 +218,9 @@ describe('corral lab', () => {
     await waitClusterIdle(lab, { timeoutMs: 90_000 });
     const s = await corral('lab', 'status', '--name', LAB);
     expect(s.out).toContain('Online: [ n1 n2 ]');
+    // Rebooted with its node-command service: corral hosts on n1 gets n2's kernel again.
+    const hosts = await corral('lab', 'exec', '--name', LAB, 'n1', '--', 'corral', 'hosts', '--json');
+    expect((JSON.parse(hosts.out) as { hosts: { name: string; kernel: string | null }[] }).hosts.find((h) => h.name === 'n2')?.kernel).toBe(release());
   }, 180_000);
 
   it('down removes the lab, a second down is a no-op, and up works again afterwards', async () => {

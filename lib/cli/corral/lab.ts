@@ -23,11 +23,12 @@ import {
   type ClusterLab,
 } from '../../lab/cluster.js';
 import { staleInstall } from '../../lab/boot.js';
-import { labDir, DEFAULT_STATE_DIR, type LabLocation } from '../../lab/node.js';
+import { labDir, nodeExecAttached, DEFAULT_STATE_DIR, type LabLocation } from '../../lab/node.js';
 import { powerDaemonPid, powerLogPath, runPowerDaemon } from '../../lab/power.js';
 import { ensureBuilt, ensurePackages } from '../../lab/setup.js';
 import { ensureTestGuest } from '../../lab/test-guest.js';
 import { runDemo } from '../../lab/demo.js';
+import { nodeCommandCall, NodeCommandError, runNodeCommandService } from '../../lab/node-command.js';
 
 export const DEFAULT_LAB = 'lab';
 const DEFAULT_SUBNET = '10.213.81';
@@ -49,7 +50,7 @@ const upOptions = common.extend({
   build: z.boolean(),
 });
 
-const LABELS: Record<string, string> = { name: '--name', stateDir: '--state-dir', nodes: '--nodes', subnet: '--subnet', node: 'NODE' };
+const LABELS: Record<string, string> = { name: '--name', stateDir: '--state-dir', nodes: '--nodes', subnet: '--subnet', node: 'NODE', timeout: '--timeout' };
 
 function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
   const r = schema.safeParse(raw);
@@ -158,10 +159,38 @@ function nextSteps(lab: ClusterLab): string {
     `  ${c} demo${f}                       three VMs: placement, live migration, a node crash`,
     `  ${c} status${f}                     nodes, power and the cluster`,
     `  ${c} exec${f} ${n1} -- crm_mon -1      any command inside a node`,
+    `  ${c} exec${f} ${n1} -- corral hosts    corral and vm work inside the nodes as on a real cluster`,
     `  ${c} crash${f} ${n2}                   pull the plug on a node; watch it get fenced`,
     `  ${c} down${f}                       remove the lab entirely`,
     '',
   ].join('\n');
+}
+
+/** The options `lab exec` takes after NODE too (`corral lab exec n1 --name x -- cmd`). */
+const EXEC_OPTIONS: Record<string, 'name' | 'stateDir' | 'timeout'> = { '--name': 'name', '--state-dir': 'stateDir', '--timeout': 'timeout' };
+
+/**
+ * Splits what follows NODE into lab exec's own options and the command: options up to `--` or
+ * up to the first word that is not an option (the command's own options come after it).
+ */
+function execArgs(rest: readonly string[], cmd: Command): { argv: string[]; options: Partial<Record<'name' | 'stateDir' | 'timeout', string>> } {
+  const options: Partial<Record<'name' | 'stateDir' | 'timeout', string>> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i] as string;
+    if (a === '--') return { argv: rest.slice(i + 1), options };
+    if (!a.startsWith('-') || a === '-') return { argv: rest.slice(i), options };
+    if (a === '-h' || a === '--help') cmd.help();
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    const key = EXEC_OPTIONS[flag];
+    if (key === undefined) {
+      throw new UsageError(`lab exec: unknown option ${flag} (lab exec takes ${Object.keys(EXEC_OPTIONS).filter((f) => f !== '--state-dir').join(', ')}; the command goes after --)`);
+    }
+    const value = eq > 0 ? a.slice(eq + 1) : rest[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    options[key] = value;
+  }
+  return { argv: [], options };
 }
 
 export function registerLab(program: Command): void {
@@ -209,23 +238,29 @@ export function registerLab(program: Command): void {
 
   withCommon(lab.command('exec'))
     .description('Run a command inside a node (its namespaces, its view of the cluster).')
+    .usage('[options] <node> [options] [--] <command...>')
     .argument('<node>', 'the node, e.g. n1')
     .argument('<command...>', 'the command and its arguments (after --)')
     .option('--timeout <seconds>', 'kill the command after this long', '600')
     .passThroughOptions()
-    .addHelpText('after', '\nExample: corral lab exec n1 -- crm_mon -1')
-    .action(async (node: string, command: string[], o: { name: string; stateDir?: string; timeout: string }) => {
-      const p = parse(common.extend({ node: nodeName, timeout: z.string().regex(/^\d+$/, 'seconds').transform(Number) }), { ...o, node });
+    .addHelpText(
+      'after',
+      '\nOptions go before or after NODE; everything after -- (or from the first word that is not an option)\n' +
+        'is the command. It gets this terminal when there is one (vm NAME console works).\n' +
+        'Example: corral lab exec n1 -- crm_mon -1',
+    )
+    .action(async (node: string, command: string[], o: { name: string; stateDir?: string; timeout: string }, cmd: Command) => {
+      const { argv, options } = execArgs(command, cmd);
+      const p = parse(common.extend({ node: nodeName, timeout: z.string().regex(/^\d+$/, 'a number of seconds').transform(Number) }), { ...o, ...options, node });
       const l = await openLab(p);
       const n = l.nodes.find((x) => x.name === p.node);
       if (!n) throw new UsageError(`lab ${l.name} has no node ${p.node} (nodes: ${l.nodes.map((x) => x.name).join(' ')})`);
-      const [file, ...args] = command[0] === '--' ? command.slice(1) : command;
-      if (!file) throw new UsageError('no command given');
-      const r = await clusterExec(n, file, args, { timeoutMs: p.timeout * 1000 });
-      if (r.stdout) process.stdout.write(r.stdout.endsWith('\n') ? r.stdout : `${r.stdout}\n`);
-      if (r.stderr) process.stderr.write(r.stderr.endsWith('\n') ? r.stderr : `${r.stderr}\n`);
-      if (r.timedOut) process.stderr.write(`corral: lab exec: ${file} timed out after ${p.timeout} s\n`);
-      process.exitCode = r.exitCode;
+      const [file, ...args] = argv;
+      if (!file) throw new UsageError('no command given (it goes after --, e.g. corral lab exec n1 -- crm_mon -1)');
+      const t0 = Date.now();
+      const code = await nodeExecAttached(n, file, args, { timeoutMs: p.timeout * 1000, terminal: [process.stdin, process.stdout, process.stderr].some((s) => s.isTTY === true) });
+      if (code === 124 && Date.now() - t0 >= p.timeout * 1000) process.stderr.write(`corral: lab exec: ${file} timed out after ${p.timeout} s\n`);
+      process.exitCode = code;
     });
 
   withCommon(lab.command('crash'))
@@ -268,6 +303,44 @@ export function registerLab(program: Command): void {
     .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean }) => {
       const l = await labUp(o, { recreateStale: true, testGuest: true });
       await runDemo(l, { out, self: `${self()} lab`, labFlag: labFlag(l.name), program });
+    });
+
+  // The lab's node command (node_command in the nodes' /etc/corral/corral.conf) and the service it
+  // talks to in every node: lib/lab/node-command.ts.
+  lab
+    .command('node-command', { hidden: true })
+    .description('Run a command on another lab node through its node-command service (the lab\'s stand-in for ssh).')
+    .option('--name <lab>', 'the lab', DEFAULT_LAB)
+    .option('--state-dir <dir>', 'where labs keep their state')
+    .argument('<node>', 'the node, e.g. n2')
+    .argument('<command...>', 'the command and its arguments (after --): plain words')
+    .passThroughOptions()
+    .action(async (node: string, command: string[], o: { name: string; stateDir?: string }) => {
+      const p = parse(common.extend({ node: nodeName }), { ...o, node });
+      const argv = command[0] === '--' ? command.slice(1) : command;
+      if (argv.length === 0) throw new UsageError('no command given');
+      try {
+        const r = await nodeCommandCall(await openLab(p), p.node, argv);
+        process.stdout.write(r.stdout);
+        process.stderr.write(r.stderr);
+        process.exitCode = r.exitCode;
+      } catch (e) {
+        if (!(e instanceof NodeCommandError)) throw e;
+        process.stderr.write(`corral lab node-command: ${e.message}\n`);
+        process.exitCode = 255; // as ssh: the node was not reached
+      }
+    });
+
+  lab
+    .command('node-command-service', { hidden: true })
+    .description('A lab node\'s node-command service (started in every node when it boots).')
+    .requiredOption('--node <node>', 'the node it serves')
+    .option('--name <lab>', 'the lab', DEFAULT_LAB)
+    .option('--state-dir <dir>', 'where labs keep their state')
+    .action(async (o: { name: string; stateDir?: string; node: string }) => {
+      const p = parse(common.extend({ node: nodeName }), o);
+      await runNodeCommandService(p.name, p.node, loc(p));
+      await new Promise(() => undefined); // serves until killed
     });
 
   lab
