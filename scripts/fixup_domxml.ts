@@ -5,6 +5,7 @@ import { readInputArg } from '../lib/cli/input.js';
 import { checkOutputFile, writeOutputFile } from '../lib/cli/output.js';
 import { Cib } from '../lib/cib/model.js';
 import { knownVms } from '../lib/cib/vms.js';
+import { configForCib } from '../lib/cib/config.js';
 import { serialize } from '../lib/cib/xml.js';
 import { DomainDoc, DomainXmlError } from '../lib/domain/doc.js';
 import { FixupError, clashes, fixupDomain, identityOf, type KnownVm } from '../lib/domain/fixup.js';
@@ -34,10 +35,12 @@ async function main(argv: readonly string[]): Promise<void> {
     .argument('<file>', 'domain XML file, or - for stdin')
     .option('-i, --in-place', 'rewrite FILE (a regular file: atomically, keeping its owner and mode) instead of writing to stdout')
     .option('--no-cib', 'do not compare with the VMs in the cluster')
+    .option('--one-line', 'print the result as domadd stores it in the CIB (one line, ASCII), e.g. for crm configure … params config="$(fixup_domxml --one-line FILE)"')
     .option('-v, --verbose', 'say what was changed (on stderr)')
     .addHelpText('after', DETAILS);
   program.parse(argv);
-  const o = program.opts<{ inPlace?: boolean; cib: boolean; verbose?: boolean }>();
+  const o = program.opts<{ inPlace?: boolean; cib: boolean; verbose?: boolean; oneLine?: boolean }>();
+  if (o.inPlace && o.oneLine) throw new UsageError('--one-line prints to stdout; it does not go with --in-place');
   const file = program.args[0] as string;
   if (o.inPlace && file === '-') throw new UsageError('--in-place needs a FILE, not - (stdin)');
   // Before reading: a FIFO given to -i would block the read, a symlink would be replaced.
@@ -82,6 +85,14 @@ async function main(argv: readonly string[]): Promise<void> {
     if (!changes.length) process.stderr.write(`${COMMAND}: already stable, nothing changed\n`);
   }
 
+  if (o.oneLine) {
+    try {
+      process.stdout.write(`${configForCib(doc)}\n`);
+    } catch (e) {
+      throw new UsageError(`${file}: ${(e as Error).message}`);
+    }
+    return;
+  }
   const out = `${serialize(doc.root.ownerDocument, { indent: '  ' })}\n`;
   if (o.inPlace) {
     if (changes.length) await writeOutputFile(file, out, '-i');

@@ -100,8 +100,8 @@ export async function runDemo(lab: ClusterLab, o: DemoOptions): Promise<void> {
     const report = await addLabVm(lab, first, vm);
     out(report.replace(/^/gm, '    '));
   }
-  out('\n   db has priority 10 (it wins when there is not room for all); app starts only once db\'s');
-  out('   guest has signalled ready (--after db) and keeps away from db; web keeps away from app.');
+  out('\n   db has priority 10 (it wins when there is not room for all); when both start, app starts only');
+  out('   once db\'s guest has signalled ready (--after db), and it keeps away from db; web keeps away from app.');
   const placed = await waitFor('the three VMs to run', async () => {
     const s = await clusterStatus(lab);
     return all(s) ? s : undefined;
@@ -164,7 +164,10 @@ export async function runDemo(lab: ClusterLab, o: DemoOptions): Promise<void> {
     });
     return ok ? s : undefined;
   }, 180_000);
-  if (onVictim.includes('db') && !onVictim.includes('app')) out('   (app restarts too: it starts only after db, and db has just been started anew.)');
+  if (onVictim.includes('db') && !onVictim.includes('app')) {
+    out('   app keeps running meanwhile: --after db orders starts (a cold start brings db up first)');
+    out('   and leaves a running app alone; --after db:mandatory would have restarted app with db.');
+  }
   out(`   ${onVictim.join(' and ')} run${onVictim.length === 1 ? 's' : ''} again on ${onVictim.map((v) => startedOn(back, v)).join(', ')} ${secs(Date.now() - t4)} after the crash.`);
   await table('   The cluster without it:', victim);
 

@@ -190,6 +190,27 @@ describe.skipIf(!isRoot)('vm and corral on the lab cluster', () => {
     expect(stats.hosts.every((h) => h.cpuPercent >= 0 && h.cpuPercent <= 100)).toBe(true);
   });
 
+  it("README's crmsh example works: crm configure primitive … config=\"$(fixup_domxml --one-line FILE)\"", async () => {
+    const n1 = lab.nodes[0] as LabNode;
+    const xmlFile = path.join(OPS_DIR, 'crm-gum.xml');
+    await writeFile(xmlFile, `<domain type="qemu">\n  <name>crmgum</name>\n  <description>Café € 😀 &lt;primitive id="evil"/&gt;</description>\n  <memory unit="MiB">64</memory>\n  <vcpu>1</vcpu>\n  <os><type arch="x86_64">hvm</type></os>\n  <devices/>\n</domain>\n`);
+    const oneLine = (await ok(inNode(n1, 'fixup_domxml', ['--no-cib', '--one-line', xmlFile]))).stdout.trim();
+    expect(oneLine).not.toContain('\n');
+    expect(oneLine).toMatch(/^[\x20-\x7e]+$/);
+    const cibFile = path.join(OPS_DIR, 'crm-cib.xml');
+    await writeFile(cibFile, (await ok(clusterExec(n1, 'cibadmin', ['--query']))).stdout);
+    const env = { CIB_file: cibFile };
+    // The same words the shell hands crm for README's line.
+    await ok(
+      clusterExec(n1, 'crm', ['configure', 'primitive', 'vm-crmgum', 'ocf:corral:TransientDomain', 'params', `config=${oneLine}`, 'migration_transport=tcp', 'meta', 'allow-migrate=true', 'op', 'start', 'timeout=300s', 'op', 'stop', 'timeout=120s', 'op', 'monitor', 'interval=10s', 'timeout=30s'], { env, timeoutMs: 120_000 }),
+    );
+    const stored = (await ok(clusterExec(n1, 'crm_resource', ['--resource', 'vm-crmgum', '--get-parameter', 'config'], { env }))).stdout.trim();
+    expect(stored).toBe(oneLine);
+    expect(DomainDoc.parse(stored).root.getElementsByTagName('description')[0]?.textContent).toBe('Café € 😀 <primitive id="evil"/>');
+    const resources = (await ok(clusterExec(n1, 'cibadmin', ['--query', '--scope', 'resources'], { env }))).stdout;
+    expect(resources).not.toMatch(/<primitive id="evil"/);
+  });
+
   it('edit writes the checked XML back in one CIB change, and Pacemaker restarts the VM with it', async () => {
     // The edit also gives the VM a description with text outside ASCII followed by CIB markup
     // (Pacemaker 2.1.5's own XML writer mis-escapes such values): it must stay text, all the way
