@@ -259,6 +259,11 @@ function isZodError(e: unknown): e is z.ZodError {
  */
 export function runCli(command: string, main: () => Promise<void> | void): void {
   installZodMessages();
+  // `domadd … | head`: the reader went away; what is left to say has no one to read it.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   const fail = (e: unknown): never => {
     if (isZodError(e)) return exitUsage(command, zodIssueLines(e).join('\n'));
     if (e instanceof UsageError) return exitUsage(command, e.message);
