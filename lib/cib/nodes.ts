@@ -9,6 +9,8 @@ import { elements } from './xml.js';
 
 /** The attribute that lists the VMs a drain took off a node, so that undrain --return can bring them back. */
 export const DRAINED_ATTR = 'corral-drained';
+/** The attribute that says a drain of the node is under way (draining), done (drained) or was interrupted. */
+export const DRAIN_STATE_ATTR = 'corral-drain-state';
 
 /** Sets NAME in the attribute set SET (adding the pair when missing), or with VALUE undefined removes it. */
 export function setNvpair(cd: CibDoc, set: Element, name: string, value: string | undefined): void {

@@ -139,6 +139,10 @@ export function hostsJson(rows: readonly HostRow[], totals: HostTotals) {
       kernel: r.facts?.kernel ?? null,
       cpuModel: r.facts?.cpuModel ?? null,
       problems: r.facts?.problems ?? [],
+      standby: r.standby,
+      drainState: r.drainState,
+      owes: r.owedVms.length,
+      owedVms: r.owedVms,
     })),
     totals,
   };
@@ -147,6 +151,7 @@ export function hostsJson(rows: readonly HostRow[], totals: HostTotals) {
 const hostColumns: Column<HostRow>[] = [
   { header: 'HOST', value: (r) => `${r.name}${r.dc ? '*' : ''}` },
   { header: 'STATE', value: (r) => r.state },
+  { header: 'DRAIN', value: (r) => (r.drainState ? `${r.drainState}${r.owedVms.length ? `, owes ${r.owedVms.length}` : ''}` : r.owedVms.length ? `owes ${r.owedVms.length}` : '-') },
   { header: 'VMS', value: (r) => String(r.vms.length), right: true },
   { header: 'CPUS', value: (r) => formatCount(r.cpus), right: true },
   { header: 'CPU-USED', value: (r) => String(r.allocCpus), right: true },

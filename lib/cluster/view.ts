@@ -2,6 +2,7 @@
 // node (state, capacity, what is allocated, what is free), from one CIB snapshot: the
 // configuration plus the status as lib/cluster/status.ts (or crm_mon) reads it.
 import { corralVms, kid, kids, nvpairs, type Cib, type CibVm } from '../cib/model.js';
+import { DRAIN_STATE_ATTR, DRAINED_ATTR } from '../cib/nodes.js';
 import { domainFromConfig } from '../cib/config.js';
 import { domainUtilization } from '../domain/utilization.js';
 import { constraintIndex, summarizeConstraints, type ConstraintSummary } from './constraints.js';
@@ -43,6 +44,10 @@ export interface HostView extends NodeStatus {
   freeMemoryMiB: number | null;
   /** VMs running there (and migrating away). */
   vms: string[];
+  /** corral node drain's state for this node (draining, drained, interrupted), or null. */
+  drainState: string | null;
+  /** VMs the drain took off this node that do not run on it now (undrain --return brings them back). */
+  owedVms: string[];
 }
 
 export interface ClusterView {
@@ -139,6 +144,7 @@ export function buildView(cib: Cib, status: ClusterStatus): ClusterView {
       else byNode.set(n, [vm]);
     }
   }
+  const nodeAttrs = new Map(configNodes(cib).map((n) => [n.uname, n.attrs]));
   const hosts: HostView[] = status.nodes.map((n) => {
     const util = cib.node(n.name)?.utilization ?? {};
     const cpus = int(util.cpu);
@@ -161,6 +167,10 @@ export function buildView(cib: Cib, status: ClusterStatus): ClusterView {
       freeCpus: cpus === null ? null : cpus - allocCpus,
       freeMemoryMiB: memoryMiB === null ? null : memoryMiB - allocMemoryMiB,
       vms: here.map((v) => v.name),
+      drainState: nodeAttrs.get(n.name)?.[DRAIN_STATE_ATTR] ?? null,
+      owedVms: (nodeAttrs.get(n.name)?.[DRAINED_ATTR] ?? '')
+        .split(/[\s,]+/)
+        .filter((name) => name && !here.some((v) => v.name === name)),
     };
   });
   hosts.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));

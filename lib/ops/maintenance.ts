@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { changeCib } from '../cib/change.js';
 import { CibDoc } from '../cib/edit.js';
-import { DRAINED_ATTR, nodeAttribute, setClusterOption, setNodeAttribute } from '../cib/nodes.js';
+import { DRAIN_STATE_ATTR, DRAINED_ATTR, nodeAttribute, setClusterOption, setNodeAttribute } from '../cib/nodes.js';
 import { kid, kids, parseXNode } from '../cib/model.js';
 import { render } from '../cib/render.js';
 import { configNodes, type ClusterView, type VmView } from '../cluster/view.js';
@@ -17,8 +17,6 @@ import { clearResourceOn, clusterSettled, hostCibPort, moveResourceWith, simulat
 import { capacityReport, largestFitting, type CapacityReport } from '../plan/capacity.js';
 import { planDrain, type DrainPlan, type PlannedMove } from '../plan/drain.js';
 
-/** The attribute that says a drain of the node is under way (or was interrupted). */
-export const DRAIN_STATE_ATTR = 'corral-drain-state';
 /** Live migrations at a time per node when --parallel is not given. */
 export const DEFAULT_PARALLEL = 4;
 

@@ -163,7 +163,7 @@ describe('corral hosts on the recorded cluster', () => {
     const totals = hostTotals(v, rows);
     expect(totalsLine(totals)).toBe('3 hosts (3 online), 24 cores, 6 VMs (5 running); 5 vCPUs allocated; memory 5.3G free of 6.0G');
     const text = hostsText(rows, totals);
-    expect(text.split('\n')[0]).toMatch(/^HOST\s+STATE\s+VMS\s+CPUS\s+CPU-USED\s+CPU-FREE\s+MEMORY\s+MEM-USED\s+MEM-FREE\s+LIBVIRT\s+QEMU\s+KERNEL\s+CPU-MODEL$/);
+    expect(text.split('\n')[0]).toMatch(/^HOST\s+STATE\s+DRAIN\s+VMS\s+CPUS\s+CPU-USED\s+CPU-FREE\s+MEMORY\s+MEM-USED\s+MEM-FREE\s+LIBVIRT\s+QEMU\s+KERNEL\s+CPU-MODEL$/);
     expect(text).toMatch(/\bn\d\*\s+online\s/); // the DC
     const j = hostsJson(rows, totals);
     expect(Object.keys(j.hosts[0] as object)).toEqual([
@@ -185,6 +185,10 @@ describe('corral hosts on the recorded cluster', () => {
       'kernel',
       'cpuModel',
       'problems',
+      'standby',
+      'drainState',
+      'owes',
+      'owedVms',
     ]);
     expect(j.hosts.every((h) => h.capacitySource === 'utilization' && h.kernel === '6.1.0-test')).toBe(true);
     expect(j.hosts.reduce((s, h) => s + h.vms, 0)).toBe(5);
