@@ -20,3 +20,14 @@ export const nodeAttributes = `
   {{nvpairs}}
 </instance_attributes>
 `;
+
+// A stand-in VM of a given size, only ever added to a copy of the CIB that crm_simulate reads
+// (corral capacity --size: how many more of these would Pacemaker place).
+export const capacityProbe = `
+<primitive id="{{id}}" class="ocf" provider="pacemaker" type="Dummy">
+  <utilization id="{{id}}-utilization">
+    <nvpair id="{{id}}-utilization-cpu" name="cpu" value="{{cpu}}"/>
+    <nvpair id="{{id}}-utilization-hv_memory" name="hv_memory" value="{{hvMemory}}"/>
+  </utilization>
+</primitive>
+`;

@@ -16,3 +16,10 @@ export const onlyOn = `
 export const notNode = `
 <expression id="{{id}}" attribute="#uname" operation="ne" value="{{node}}"/>
 `;
+
+// corral's own temporary placement hints (undrain --return, rolling-reboot): a score for one
+// VM on one node, removed again by the command that made it once the VM is where it should be
+// (then stickiness keeps it there). Ids start with corral-: corral-return-RSC, corral-steer-RSC-NODE.
+export const hint = `
+<rsc_location id="{{id}}" rsc="{{rsc}}" node="{{node}}" score="{{score}}"/>
+`;

@@ -6,9 +6,9 @@
 //   vm-NAME-avoid-vm-OTHER          --avoid OTHER
 //   vm-NAME-after-vm-OTHER          --after OTHER
 //   TAG + apart-TAG                 --group-apart TAG (the tag and its colocation set)
-import { clusterPropertySet, nodeAttributes, nodeUtilization } from '../../cib-templates/cluster.js';
+import { capacityProbe, clusterPropertySet, nodeAttributes, nodeUtilization } from '../../cib-templates/cluster.js';
 import { apart, avoid } from '../../cib-templates/colocation.js';
-import { notNode, onlyOn, pin } from '../../cib-templates/location.js';
+import { hint, notNode, onlyOn, pin } from '../../cib-templates/location.js';
 import { nvpair } from '../../cib-templates/nvpair.js';
 import { after } from '../../cib-templates/order.js';
 import { objRef, tag } from '../../cib-templates/tag.js';
@@ -106,4 +106,14 @@ export function nodeAttributesXml(nodeId: string, pairs: Readonly<Record<string,
     id,
     nvpairs: fragments(Object.entries(pairs).map(([n, v]) => nvpairXml(id, n, v))),
   });
+}
+
+/** A temporary placement hint of corral's maintenance commands (see cib-templates/location.ts). */
+export function hintXml(id: string, rid: string, node: string, score: string): Fragment {
+  return render(hint, { id, rsc: rid, node, score });
+}
+
+/** A stand-in VM of a size, for crm_simulate on a CIB copy (corral capacity --size). */
+export function capacityProbeXml(id: string, cpu: number, hvMemoryMiB: number): Fragment {
+  return render(capacityProbe, { id, cpu, hvMemory: hvMemoryMiB });
 }

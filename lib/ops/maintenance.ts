@@ -9,11 +9,11 @@ import { changeCib } from '../cib/change.js';
 import { CibDoc } from '../cib/edit.js';
 import { DRAIN_STATE_ATTR, DRAINED_ATTR, nodeAttribute, setClusterOption, setNodeAttribute } from '../cib/nodes.js';
 import { kid, kids, parseXNode } from '../cib/model.js';
-import { render } from '../cib/render.js';
+import { capacityProbeXml, hintXml } from '../cib/shapes.js';
 import { configNodes, type ClusterView, type VmView } from '../cluster/view.js';
 import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
 import { operationHistory } from '../cluster/status.js';
-import { clearResourceOn, clusterSettled, hostCibPort, moveResourceWith, simulate, type Simulation } from '../host/cib.js';
+import { clusterSettled, hostCibPort, simulate, type Simulation } from '../host/cib.js';
 import { capacityReport, largestFitting, type CapacityReport } from '../plan/capacity.js';
 import { planDrain, type DrainPlan, type PlannedMove } from '../plan/drain.js';
 
@@ -123,13 +123,17 @@ export interface DrainOutcome {
   seconds: number;
 }
 
-/** How VM (resource RID) got to NODE: its last non-recurring operation there. */
+/**
+ * How VM (resource RID) got to NODE since SINCE (seconds): live when its memory moved there (a
+ * migrate_to towards NODE, or a migrate_from on NODE; Pacemaker finishes a migration whose
+ * transition was interrupted after migrate_to with a stop on the source and a start on NODE that
+ * finds the domain already running), else restarted.
+ */
 function arrival(snap: Snapshot, rid: string, node: string, since: number): 'migrated' | 'restarted' | undefined {
-  const ops = operationHistory(snap.root, rid).filter((o) => o.node === node && o.interval === 0 && o.operation !== 'monitor');
-  const last = ops.at(-1);
-  if (!last) return undefined;
-  if ((last['last-rc-change'] ?? Number.POSITIVE_INFINITY) < since - 2) return undefined;
-  return last.operation === 'migrate_from' ? 'migrated' : 'restarted';
+  const ops = operationHistory(snap.root, rid).filter((o) => o.interval === 0 && o.operation !== 'monitor' && (o['last-rc-change'] ?? 0) >= since - 2);
+  if (ops.length === 0) return undefined;
+  const live = ops.some((o) => o['rc-code'] === 0 && ((o.operation === 'migrate_to' && o.migrate_target === node) || (o.operation === 'migrate_from' && o.node === node)));
+  return live ? 'migrated' : 'restarted';
 }
 
 /**
@@ -247,7 +251,7 @@ export async function planUndrainOf(snap: Snapshot, node: string, wantReturn: bo
   const cd = CibDoc.parse(snap.xml);
   setNodeAttribute(cd, node, 'standby', undefined);
   for (const v of owed) {
-    cd.append(cd.section('constraints'), render('<rsc_location id="{{id}}" rsc="{{rsc}}" node="{{node}}" score="INFINITY"/>', { id: `corral-return-${v.resource}`, rsc: v.resource, node }));
+    cd.append(cd.section('constraints'), hintXml(`corral-return-${v.resource}`, v.resource, node, 'INFINITY'));
   }
   return withScratch(async (dir) => {
     const file = join(dir, 'return.xml');
@@ -279,28 +283,34 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
   const snap0 = await takeSnapshot();
   const oldLimit = snap0.cib.options['migration-limit'];
   const parallel = opts.parallel ?? DEFAULT_PARALLEL;
+  const rids = new Map(snap0.view.vms.map((v) => [v.name, v.resource]));
+  const back = opts.returnVms ? check.back.filter((m) => rids.has(m.vm)) : [];
+  const hintId = (rid: string) => `corral-return-${rid}`;
+  // One CIB change: out of standby, and (with --return) a hint per VM to come back, so that
+  // Pacemaker plans all the returns in one transition (a change per VM would abort the running
+  // transition each time, and interrupt migrations halfway).
   await changeCib(hostCibPort(), (cd) => {
     setNodeAttribute(cd, node, 'standby', undefined);
     setNodeAttribute(cd, node, DRAIN_STATE_ATTR, undefined);
     if (!opts.returnVms) setNodeAttribute(cd, node, DRAINED_ATTR, undefined);
-    else setClusterOption(cd, 'migration-limit', String(parallel));
+    if (back.length) setClusterOption(cd, 'migration-limit', String(parallel));
+    for (const m of back) {
+      const rid = rids.get(m.vm) as string;
+      cd.append(cd.section('constraints'), hintXml(hintId(rid), rid, node, 'INFINITY'));
+    }
     return { notes: [], warnings: [] };
   });
-  opts.progress(`${node}: out of standby`);
+  opts.progress(`${node}: out of standby${back.length ? `; ${back.length} VM${back.length === 1 ? '' : 's'} coming back` : ''}`);
   const returned: LeftNode[] = [];
   const problems: string[] = [];
-  if (!opts.returnVms || check.back.length === 0) {
-    if (opts.returnVms) {
-      await changeCib(hostCibPort(), (cd) => (setNodeAttribute(cd, node, DRAINED_ATTR, undefined), setClusterOption(cd, 'migration-limit', oldLimit), { notes: [], warnings: [] }));
-    }
+  if (back.length === 0) {
+    if (opts.returnVms) await changeCib(hostCibPort(), (cd) => (setNodeAttribute(cd, node, DRAINED_ATTR, undefined), { notes: [], warnings: [] }));
     return { ok: true, returned, stayed: check.stay, problems };
   }
-  const rids = new Map(snap0.view.vms.map((v) => [v.name, v.resource]));
-  const back = check.back.filter((m) => rids.has(m.vm));
   try {
-    for (const m of back) await moveResourceWith(rids.get(m.vm) as string, { node, lifetime: 'PT30M' });
     const deadline = t0 + (opts.timeoutMs ?? 15 * 60_000);
     const pending = new Map(back.map((m) => [rids.get(m.vm) as string, m]));
+    let lastArrival = Date.now();
     for (;;) {
       const snap = await takeSnapshot();
       for (const [rid, m] of [...pending]) {
@@ -310,24 +320,31 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
           const seconds = (Date.now() - t0) / 1000;
           returned.push({ vm: m.vm, from: m.from, to: node, seconds, how });
           pending.delete(rid);
-          opts.progress(`[${returned.length}/${check.back.length}] ${m.vm}: ${m.from} → ${node} (${how === 'migrated' ? 'live migration' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
+          lastArrival = Date.now();
+          opts.progress(`[${returned.length}/${back.length}] ${m.vm}: ${m.from} → ${node} (${how === 'migrated' ? 'live migration' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
           if (how !== 'migrated') problems.push(`${m.vm} was stopped and started on ${node}, not migrated live`);
         }
       }
-      if (pending.size === 0) break;
-      if (Date.now() >= deadline || ((await clusterSettled()) && pending.size > 0 && Date.now() - t0 > 5000)) {
+      if (pending.size === 0 && (await clusterSettled())) break;
+      // Given up on: the time is over, or Pacemaker has settled with no VM arriving for a while
+      // (migration-limit holds the others back only while some are moving).
+      const quiet = Date.now() - lastArrival > 15_000;
+      if (pending.size > 0 && (Date.now() >= deadline || (quiet && (await clusterSettled())))) {
         for (const m of pending.values()) problems.push(`${m.vm} did not come back to ${node}`);
         break;
       }
       await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
     }
   } finally {
-    for (const m of back) await clearResourceOn(rids.get(m.vm) as string).catch((e: unknown) => problems.push(`could not clear the move of ${m.vm}: ${(e as Error).message}`));
     await changeCib(hostCibPort(), (cd) => {
+      for (const m of back) {
+        const el = cd.byId(hintId(rids.get(m.vm) as string));
+        if (el) cd.remove(el);
+      }
       setNodeAttribute(cd, node, DRAINED_ATTR, undefined);
       setClusterOption(cd, 'migration-limit', oldLimit);
       return { notes: [], warnings: [] };
-    }).catch((e: unknown) => problems.push(`could not clear the drain record: ${(e as Error).message}`));
+    }).catch((e: unknown) => problems.push(`could not remove the return hints and the drain record: ${(e as Error).message}`));
   }
   return { ok: problems.length === 0, returned, stayed: check.stay, problems };
 }
@@ -376,13 +393,7 @@ export async function capacityOf(snap: Snapshot, size?: { vcpus: number; memoryM
       for (let i = 1; i <= k; i++) {
         const id = `corral-capacity-probe-${i}`;
         probes.set(id, id);
-        cd.append(
-          cd.section('resources'),
-          render(
-            '<primitive id="{{id}}" class="ocf" provider="pacemaker" type="Dummy"><utilization id="{{id}}-utilization"><nvpair id="{{id}}-utilization-cpu" name="cpu" value="{{cpu}}"/><nvpair id="{{id}}-utilization-hv_memory" name="hv_memory" value="{{mem}}"/></utilization></primitive>',
-            { id, cpu: size.vcpus, mem: size.memoryMiB },
-          ),
-        );
+        cd.append(cd.section('resources'), capacityProbeXml(id, size.vcpus, size.memoryMiB));
       }
       const file = join(dir, `fit-${k}.xml`);
       const placed = join(dir, `fit-${k}-placed.xml`);

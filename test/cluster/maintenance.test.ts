@@ -1,0 +1,157 @@
+// Node maintenance on a real 3-node lab cluster: `corral node drain` moves eight running guests off
+// a node by live migration (their tick counters go on, no guest boots again, no VM is ever seen
+// on two nodes), `corral node undrain --return` brings them back, a drain that must fail fails
+// before moving anything, and bad input changes nothing. Run inside a node, as an operator would.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
+import type { LabNode } from '../../lib/lab/node.js';
+import { LabWatcher } from '../../lib/lab/watch.js';
+import { addVms, consoleLogOn, copyBuild, inNode, ok } from '../support/ops-lab.js';
+
+const LAB = { name: process.env.CORRAL_MNT_LAB ?? 'mnt', subnet: process.env.CORRAL_MNT_SUBNET ?? '10.213.93' };
+const MOVERS = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8'];
+let lab: ClusterLab;
+let n1: LabNode;
+let watcher: LabWatcher;
+
+interface ListVm {
+  name: string;
+  node: string | null;
+  state: string;
+  constraints: { kind: string }[];
+}
+
+async function list(): Promise<ListVm[]> {
+  return (JSON.parse((await ok(inNode(n1, 'corral', ['list', '--json']))).stdout) as { vms: ListVm[] }).vms;
+}
+
+async function cib(): Promise<string> {
+  return (await ok(clusterExec(n1, 'cibadmin', ['--query', '--scope', 'configuration']))).stdout;
+}
+
+/** The configuration's version (admin_epoch.epoch): any configuration change raises it. */
+const epoch = async () => {
+  const root = /<cib [^>]*>/.exec((await ok(clusterExec(n1, 'cibadmin', ['--query']))).stdout)?.[0] ?? '';
+  return `${/admin_epoch="(\d+)"/.exec(root)?.[1]}.${/ epoch="(\d+)"/.exec(root)?.[1]}`;
+};
+
+const boots = async (vm: string): Promise<number> => {
+  let n = 0;
+  for (const node of lab.nodes) n += (await consoleLogOn(lab, node.name, vm)).split('corral-test-guest: booted').length - 1;
+  return n;
+};
+
+describe('corral node drain / undrain on the lab cluster', () => {
+  beforeAll(async () => {
+    await destroyClusterLab(LAB.name).catch(() => undefined);
+    lab = await createClusterLab({ name: LAB.name, nodes: 3, subnet: LAB.subnet, timeoutMs: 300_000 });
+    n1 = lab.nodes[0] as LabNode;
+    await copyBuild();
+    await addVms(lab, [...MOVERS.map((name) => ({ name, tick: true })), { name: 'p1', domadd: ['--only-on', 'n2'] }]);
+    await waitClusterIdle(lab, { timeoutMs: 300_000 });
+    // Every mover onto n1, the way an operator would gather them, then no constraint left.
+    await ok(inNode(n1, 'vm', ['m*', 'migrate', 'n1', '--yes'], { timeoutMs: 300_000 }));
+    await ok(inNode(n1, 'vm', ['m*', 'clear', '--yes']));
+    await waitClusterIdle(lab, { timeoutMs: 120_000 });
+    watcher = new LabWatcher(lab);
+    watcher.start();
+  }, 900_000);
+
+  afterAll(async () => {
+    await watcher?.stop();
+    if (lab && !process.env.CORRAL_KEEP_LAB) await destroyClusterLab(LAB.name);
+  }, 120_000);
+
+  it('eight VMs run on n1 with no constraint holding them there', async () => {
+    const vms = await list();
+    expect(vms.filter((v) => MOVERS.includes(v.name)).map((v) => `${v.name}@${v.node}:${v.state}`)).toEqual(MOVERS.map((m) => `${m}@n1:running`));
+    expect(vms.filter((v) => MOVERS.includes(v.name)).every((v) => v.constraints.length === 0)).toBe(true);
+  });
+
+  it('bad input changes nothing: unknown node, the last node, a node that is not drained, a drain under way elsewhere', async () => {
+    const before = await epoch();
+    const unknown = await inNode(n1, 'corral', ['node', 'drain', 'n9']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toMatch(/^corral: there is no node n9 in the cluster \(nodes: n1, n2, n3\)$/m);
+    const all = await inNode(n1, 'corral', ['node', 'drain', 'n1', 'n2', 'n3']);
+    expect(all.exitCode).toBe(2);
+    expect(all.stderr).toMatch(/would leave no node to run VMs/);
+    const undrain = await inNode(n1, 'corral', ['node', 'undrain', 'n3']);
+    expect(undrain.exitCode).toBe(2);
+    expect(undrain.stderr).toMatch(/^corral: node n3 is not drained/m);
+    const parallel = await inNode(n1, 'corral', ['node', 'drain', 'n3', '--parallel', '0']);
+    expect(parallel.exitCode).toBe(2);
+    expect(await epoch()).toBe(before);
+    // Another drain under way (as its CIB record says): a second one is refused.
+    await ok(clusterExec(n1, 'crm_attribute', ['--node', 'n3', '--name', 'corral-drain-state', '--update', 'draining']));
+    const second = await inNode(n1, 'corral', ['node', 'drain', 'n2']);
+    expect(second.exitCode).toBe(2);
+    expect(second.stderr).toMatch(/a drain of n3 is under way/);
+    await ok(clusterExec(n1, 'crm_attribute', ['--node', 'n3', '--name', 'corral-drain-state', '--delete']));
+  });
+
+  it('a drain that must fail (p1 may run only on n2) fails before moving anything', async () => {
+    const before = await epoch();
+    const where = (await list()).map((v) => `${v.name}@${v.node}`);
+    const r = await inNode(n1, 'corral', ['node', 'drain', 'n2']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/p1: would STOP on n2: it may run only on n2 \(--only-on\)/);
+    expect(r.stderr).toMatch(/refusing: p1 would stop .* nothing was changed/);
+    expect(await epoch()).toBe(before);
+    expect((await list()).map((v) => `${v.name}@${v.node}`)).toEqual(where);
+  });
+
+  it('drain n1: every VM leaves by live migration, the guests go on counting, none boots again', async () => {
+    const bootsBefore = new Map<string, number>();
+    for (const m of MOVERS) bootsBefore.set(m, await boots(m));
+    const dry = await ok(inNode(n1, 'corral', ['node', 'drain', 'n1', '--dry-run', '--json']));
+    const plan = JSON.parse(dry.stdout) as { plan: { moves: { vm: string; live: boolean }[]; stops: unknown[] } };
+    expect(plan.plan.moves.map((m) => m.vm).sort()).toEqual(MOVERS);
+    expect(plan.plan.moves.every((m) => m.live)).toBe(true);
+    expect(plan.plan.stops).toEqual([]);
+
+    const r = await inNode(n1, 'corral', ['node', 'drain', 'n1', '--json'], { timeoutMs: 600_000 });
+    expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+    const out = JSON.parse(r.stdout) as { result: { ok: boolean; left: { vm: string; how: string; to: string }[]; remaining: string[] } };
+    expect(out.result.ok).toBe(true);
+    expect(out.result.left.map((l) => `${l.vm}:${l.how}`).sort()).toEqual(MOVERS.map((m) => `${m}:migrated`));
+    expect(out.result.remaining).toEqual([]);
+
+    const vms = await list();
+    expect(vms.filter((v) => v.node === 'n1')).toEqual([]);
+    for (const m of MOVERS) {
+      const v = vms.find((x) => x.name === m);
+      expect(v?.state).toBe('running');
+      expect(await boots(m), `${m} booted again`).toBe(bootsBefore.get(m));
+    }
+    const hosts = JSON.parse((await ok(inNode(n1, 'corral', ['hosts', '--json']))).stdout) as { hosts: { name: string; state: string; drainState: string; owes: number }[] };
+    const h1 = hosts.hosts.find((h) => h.name === 'n1');
+    expect(h1).toMatchObject({ state: 'standby', drainState: 'drained', owes: 8 });
+    // migration-limit is back to what it was (unset).
+    expect((await cib())).not.toMatch(/name="migration-limit"/);
+  });
+
+  it('undrain n1 --return brings every VM back live and leaves no constraint behind', async () => {
+    const bootsBefore = new Map<string, number>();
+    for (const m of MOVERS) bootsBefore.set(m, await boots(m));
+    const r = await inNode(n1, 'corral', ['node', 'undrain', 'n1', '--return', '--json'], { timeoutMs: 600_000 });
+    expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+    const out = JSON.parse(r.stdout) as { result: { ok: boolean; returned: { vm: string; how: string }[] } };
+    expect(out.result.returned.map((l) => `${l.vm}:${l.how}`).sort()).toEqual(MOVERS.map((m) => `${m}:migrated`));
+    await waitClusterIdle(lab, { timeoutMs: 120_000 });
+    const vms = await list();
+    for (const m of MOVERS) {
+      const v = vms.find((x) => x.name === m);
+      expect(`${v?.name}@${v?.node}:${v?.state}`).toBe(`${m}@n1:running`);
+      expect(v?.constraints).toEqual([]);
+      expect(await boots(m)).toBe(bootsBefore.get(m));
+    }
+    const config = await cib();
+    expect(config).not.toMatch(/corral-drained|corral-drain-state|name="standby" value="on"|migration-limit|cli-prefer/);
+  });
+
+  it('the watcher never saw a VM on two nodes, nor one vanish from the CIB', async () => {
+    const report = await watcher.stop();
+    expect(report.violations).toEqual([]);
+  });
+});
