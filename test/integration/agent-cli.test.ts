@@ -2,10 +2,10 @@
 // reasons, logging and meta-data; and, against a stand-in for libvirt (test/support/fake-libvirt),
 // what stop and probes do when the configuration is unusable.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AGENT } from '../support/agent-lab.js';
 import { fakeLibvirt, type FakeLibvirt } from '../support/fake-libvirt.js';
 
@@ -68,6 +68,7 @@ describe('TransientDomain executable', () => {
 });
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'corral-agent-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const FIFO = path.join(tmp, 'gum.fifo');
 execFileSync('mkfifo', [FIFO]);
 const BIG = path.join(tmp, 'big.xml');

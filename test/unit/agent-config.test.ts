@@ -1,14 +1,15 @@
 // TransientDomain's `config`: inline XML, or an absolute path to a regular file of at most 1 MiB,
 // read without ever blocking; what every action then knows about it (makeContext).
-import { mkdtempSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { quickIdentity, rawEnvValue, readConfig } from '../../lib/vm/config.js';
 import { makeContext } from '../../lib/vm/context.js';
 
 const XML = '<domain type="qemu"><name>gum</name><uuid>0d4e1f52-1c1a-4f6c-9a55-3c1c2b0d9e11</uuid></domain>';
 const dir = mkdtempSync(path.join(tmpdir(), 'corral-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function file(name: string, content: string | Buffer): string {
   const f = path.join(dir, name);

@@ -1,10 +1,10 @@
 // What the tools and the agent accept as a domain XML: well-formed UTF-8 text of at most 1 MiB,
 // one <name>, no DOCTYPE, no entity libvirt would read differently; and what corral writes back
 // out parses to the same document.
-import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readInput } from '../../lib/cib/io.js';
 import { DomainDoc, DomainXmlError } from '../../lib/domain/doc.js';
 import { decodeUtf8, firstNonUtf8 } from '../../lib/domain/text.js';
@@ -99,6 +99,7 @@ describe('UTF-8 only', () => {
 
 describe('readInput (fixup_domxml, domadd)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'corral-input-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('refuses a file that is not UTF-8, naming the byte', async () => {
     const f = path.join(dir, 'latin1.xml');
