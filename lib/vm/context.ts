@@ -4,7 +4,8 @@ import { OcfError, OCF, fail } from '../ocf/exit.js';
 import { parseParams } from '../ocf/params.js';
 import { DomainDoc, DomainXmlError } from '../domain/doc.js';
 import type { Virsh } from '../host/virsh.js';
-import { configText } from './config.js';
+import { rawEnvValue, readConfig } from './config.js';
+import { decodeUtf8 } from '../domain/text.js';
 import { transientDomainSpec, type TransientDomainParams } from './params.js';
 import type { Identity } from './procs.js';
 import { readState } from './state.js';
@@ -16,9 +17,11 @@ export interface Ctx {
   /** Undefined when the parameters did not validate; paramErrors says why. */
   params?: TransientDomainParams;
   paramErrors: string[];
-  /** The parsed configuration, or why it could not be read. */
+  /** The parsed configuration, or why it could not be read or parsed (a sentence for an exit reason). */
   doc?: DomainDoc;
   configError?: string;
+  /** A probe: a monitor with no interval (OCF_RESKEY_CRM_meta_interval unset or 0), as ocf_is_probe. */
+  probe: boolean;
   /** The libvirt connection; each call is bounded by the time left in the operation (rule 4). */
   readonly virsh: Virsh;
   timeoutMs: number;
@@ -34,7 +37,13 @@ function defaultTimeoutMs(action: string): number {
   return m ? Number(m[1]) * 1000 : 20_000;
 }
 
-export function makeContext(action: string, env: NodeJS.ProcessEnv, startedAt = Date.now()): Ctx {
+export function makeContext(
+  action: string,
+  env: NodeJS.ProcessEnv,
+  startedAt = Date.now(),
+  /** The bytes of an inline config as received; process.env has turned bytes that are not UTF-8 into U+FFFD. */
+  rawInlineConfig: Buffer | undefined = env === process.env ? rawEnvValue('OCF_RESKEY_config') : undefined,
+): Ctx {
   const parsed = parseParams<TransientDomainParams>(transientDomainSpec, env);
   const params = parsed.ok ? parsed.params : undefined;
   const timeoutMs = Number(env.OCF_RESKEY_CRM_meta_timeout) > 0 ? Number(env.OCF_RESKEY_CRM_meta_timeout) : defaultTimeoutMs(action);
@@ -43,16 +52,22 @@ export function makeContext(action: string, env: NodeJS.ProcessEnv, startedAt = 
   const deadline = startedAt + timeoutMs - margin;
   let doc: DomainDoc | undefined;
   let configError: string | undefined;
-  const text = configText(env.OCF_RESKEY_config);
-  if (text === undefined) {
-    configError = env.OCF_RESKEY_config ? `cannot read the domain XML file ${env.OCF_RESKEY_config}` : 'parameter config is not set';
+  // Never blocks, never reads more than 1 MiB: a config that is neither inline XML nor a bounded
+  // regular file is an error here, for every action. Each action then does with a broken
+  // configuration what it does with any other (stop and monitor: see there).
+  const config = readConfig(env.OCF_RESKEY_config);
+  const decoded = config.ok && config.inline && rawInlineConfig ? decodeUtf8(rawInlineConfig, 'config') : undefined;
+  if (!config.ok) {
+    configError = config.error;
+  } else if (decoded && !decoded.ok) {
+    configError = decoded.error;
   } else {
     try {
-      doc = DomainDoc.parse(text);
+      doc = DomainDoc.parse(config.xml);
       if (/[/\0]/.test(doc.name) || doc.name === '.' || doc.name === '..') throw new DomainXmlError(`invalid domain name "${doc.name}"`);
     } catch (e) {
       doc = undefined;
-      configError = (e as Error).message;
+      configError = `invalid domain XML: ${(e as Error).message}`;
     }
   }
   const uri = params?.hypervisor ?? env.OCF_RESKEY_hypervisor ?? 'qemu:///system';
@@ -65,6 +80,7 @@ export function makeContext(action: string, env: NodeJS.ProcessEnv, startedAt = 
     paramErrors: parsed.ok ? [] : parsed.errors,
     doc,
     configError,
+    probe: (action === 'monitor' || action === 'status') && !(Number(env.OCF_RESKEY_CRM_meta_interval) > 0),
     get virsh(): Virsh {
       return { uri, timeoutMs: Math.min(20_000, Math.max(500, remaining())) };
     },
@@ -77,7 +93,7 @@ export function makeContext(action: string, env: NodeJS.ProcessEnv, startedAt = 
 /** Parameters and configuration, or OCF_ERR_CONFIGURED with the reason. */
 export function requireConfig(ctx: Ctx): { params: TransientDomainParams; doc: DomainDoc; id: Identity } {
   if (!ctx.params) throw fail.configured(ctx.paramErrors.join('; '));
-  if (!ctx.doc) throw fail.configured(`invalid domain XML: ${ctx.configError}`);
+  if (!ctx.doc) throw fail.configured(ctx.configError ?? 'invalid domain XML');
   return { params: ctx.params, doc: ctx.doc, id: identityOf(ctx.doc) };
 }
 

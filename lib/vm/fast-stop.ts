@@ -4,7 +4,7 @@
 // create lock is not held, per /proc/locks), and no process on the node names the domain, whatever
 // its program. Anything short of that proof falls through to the full stop.
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { configText, quickIdentity } from './config.js';
+import { quickIdentity, readConfig } from './config.js';
 import { anyProcessNaming } from './procs.js';
 import { paths } from './state.js';
 
@@ -33,8 +33,8 @@ export function fastStop(env: NodeJS.ProcessEnv): boolean {
 function provenGone(env: NodeJS.ProcessEnv): boolean {
   const uri = env.OCF_RESKEY_hypervisor;
   if (uri && uri !== 'qemu:///system') return false;
-  const xml = configText(env.OCF_RESKEY_config);
-  const id = xml ? quickIdentity(xml) : undefined;
+  const config = readConfig(env.OCF_RESKEY_config);
+  const id = config.ok ? quickIdentity(config.xml) : undefined;
   if (!id) return false;
   if (existsSync(`${LIBVIRT_RUN}/${id.name}.xml`) || existsSync(`${LIBVIRT_RUN}/${id.name}.pid`)) return false;
   if (lockHeld(paths.lock(id.name))) return false;

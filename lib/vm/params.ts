@@ -43,7 +43,9 @@ export const transientDomainSpec: AgentSpec = {
       shortdesc: 'Domain XML, or the path of a file holding it',
       longdesc:
         'The libvirt domain XML itself, inline (how domadd stores it). A value that does not start with "<" is ' +
-        'taken as the path of a file holding the XML, as with ocf:heartbeat:VirtualDomain. Changing it restarts the domain.',
+        'taken as the path of a file holding the XML, as with ocf:heartbeat:VirtualDomain: an absolute path to a regular file ' +
+        'of at most 1 MiB, in UTF-8. Anything else is a configuration error; stop and probes then still find the domain ' +
+        'this resource started. Changing it restarts the domain.',
     },
     {
       name: 'hypervisor',

@@ -1,32 +1,14 @@
 // stop: succeeds exactly when the domain is verifiably gone (safety rule 2), whatever state the
 // configuration is in. Graceful shutdown first, destroy when the time left runs short.
 import { rmSync } from 'node:fs';
-import { destroy, describe, domstate, dumpxml, listNames, shutdown, waitUnlocked } from '../host/virsh.js';
+import { destroy, describe, shutdown, waitUnlocked } from '../host/virsh.js';
 import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import { log } from '../ocf/log.js';
-import { knownIdentity, sleep, type Ctx } from './context.js';
+import { sleep, type Ctx } from './context.js';
+import { locate } from './locate.js';
 import { observe } from './observe.js';
-import { ownerOf } from './prepare.js';
-import { DomainDoc } from '../domain/doc.js';
 import { isAlive, qemuProcesses, type Identity } from './procs.js';
 import { clearState, lockFile, paths } from './state.js';
-
-/** With no readable configuration and nothing recorded: the domain whose metadata names this resource. */
-async function findByOwner(ctx: Ctx): Promise<Identity | undefined> {
-  for (const name of await listNames(ctx.virsh)) {
-    let xml: string;
-    try {
-      xml = await dumpxml(ctx.virsh, name);
-    } catch (e) {
-      // A domain that went away between the list and the dump is not ours to worry about; any
-      // other failure leaves us without proof, and a stop must not succeed on that.
-      if ((await domstate(ctx.virsh, name)).kind === 'absent') continue;
-      throw e;
-    }
-    if (ownerOf(DomainDoc.parse(xml)) === ctx.resource) return { name };
-  }
-  return undefined;
-}
 
 /** Kills qemu processes libvirt cannot (or no longer) account for: TERM, then KILL. */
 async function killQemu(pids: number[], graceMs: number): Promise<void> {
@@ -49,17 +31,19 @@ async function killQemu(pids: number[], graceMs: number): Promise<void> {
 }
 
 export async function stop(ctx: Ctx): Promise<OcfCode> {
-  let id = knownIdentity(ctx);
+  // Safety rule 2 outranks the configuration check: with a config that is broken, missing or not
+  // a readable file (start, migrate_*, reload and validate-all answer OCF_ERR_CONFIGURED at once;
+  // monitor: see monitor.ts), the domain is the one start recorded, or the one whose owner
+  // metadata names this resource. A stop still stops it, and succeeds only when it is gone.
+  let id: Identity | undefined;
+  try {
+    id = await locate(ctx);
+  } catch (e) {
+    throw fail.generic(`${ctx.configError ?? 'no configuration'}; cannot tell whether a domain of ${ctx.resource} runs here: ${(e as Error).message}`);
+  }
   if (!id) {
-    try {
-      id = await findByOwner(ctx);
-    } catch (e) {
-      throw fail.generic(`configuration unreadable (${ctx.configError}) and libvirt cannot be searched: ${(e as Error).message}`);
-    }
-    if (!id) {
-      log('warn', `configuration unreadable (${ctx.configError}); no domain of ${ctx.resource} exists here`);
-      return OCF.SUCCESS;
-    }
+    log('warn', `${ctx.configError ?? 'no configuration'}; no domain of ${ctx.resource} exists here`);
+    return OCF.SUCCESS;
   }
   // A create still in flight (its start was killed on timeout) holds this lock until libvirt answers.
   if (!(await waitUnlocked(lockFile(id.name), ctx.remaining()))) {

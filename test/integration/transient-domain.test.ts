@@ -178,13 +178,16 @@ describe('safety', () => {
     expect(await gone(a, name)).toBe(true);
   });
 
-  it('broken XML: start is a configuration error, stop succeeds, probe is not "not running"', async () => {
+  it('broken XML: start is a configuration error, stop succeeds, a probe that finds no domain of it says "not running"', async () => {
     const env = agentEnv('vm-td-broken', '<domain type="qemu"><name>td-broken</name><devices>', 20_000);
     const start = await agent(a, 'start', env);
     expect(start.code).toBe(6);
     expect(start.reason).toMatch(/invalid domain XML/);
     expect((await agent(a, 'stop', env)).code).toBe(0);
-    expect((await agent(a, 'monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' })).code).toBe(6);
+    // libvirt listed every domain and none is this resource's: evidence enough for a probe.
+    expect((await agent(a, 'monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' })).code).toBe(7);
+    // A recurring monitor of a resource that could not be started again reports the configuration.
+    expect((await agent(a, 'monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '10000' })).code).toBe(6);
     const notDomain = await agent(a, 'start', agentEnv('vm-td-broken', '<cib/>', 20_000));
     expect(notDomain.code).toBe(6);
   });
@@ -197,6 +200,25 @@ describe('safety', () => {
     expect((await agent(a, 'monitor', broken)).code).toBe(0);
     expect((await agent(a, 'stop', broken)).code).toBe(0);
     expect(await gone(a, name)).toBe(true);
+  });
+
+  it('config=/dev/zero under a running domain: refused at once, the domain still reported and stopped', async () => {
+    const name = 'td-zero';
+    const env = agentEnv('vm-td-zero', xml(name, { signal: false }), 60_000);
+    expect((await agent(a, 'start', env)).code).toBe(0);
+    const zero = { ...env, OCF_RESKEY_config: '/dev/zero' };
+    const validate = await agent(a, 'validate-all', zero);
+    expect(validate.code).toBe(6);
+    expect(validate.reason).toBe('the domain XML file /dev/zero is a character device, not a regular file');
+    expect(validate.ms).toBeLessThan(5000);
+    expect((await agent(a, 'monitor', zero)).code).toBe(0);
+    expect((await agent(a, 'monitor', { ...zero, OCF_RESKEY_CRM_meta_interval: '0' })).code).toBe(0);
+    const stop = await agent(a, 'stop', zero);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(await gone(a, name)).toBe(true);
+    expect((await agent(a, 'monitor', { ...zero, OCF_RESKEY_CRM_meta_interval: '0' })).code).toBe(7);
+    // On a node that never ran it, a probe with the same config says "not running" too.
+    expect((await agent(b, 'monitor', { ...zero, OCF_RESKEY_CRM_meta_interval: '0' })).code).toBe(7);
   });
 
   it('with a broken configuration and nothing recorded, stop finds the domain by its owner metadata', async () => {
