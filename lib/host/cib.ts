@@ -459,3 +459,17 @@ export async function createInCib(scope: 'resources' | 'constraints', xml: strin
   const r = await tool(via, 'cibadmin', ['--create', '--scope', scope, '--xml-pipe'], xml);
   if (r.exitCode !== 0) throw failure(`adding to the ${scope} section of the CIB`, r);
 }
+
+/** Sets a node attribute that lasts until the node leaves the cluster (`crm_attribute --lifetime reboot`). */
+export async function setTransientNodeAttribute(node: string, name: string, value: string, via?: Via): Promise<void> {
+  const r = await tool(via, 'crm_attribute', ['--node', node, '--name', name, '--update', value, '--lifetime', 'reboot']);
+  if (r.exitCode !== 0) throw failure(`setting ${name} on ${node}`, r);
+}
+
+/** A node attribute of lifetime reboot, or undefined when it is not set (e.g. the node rebooted since). */
+export async function getTransientNodeAttribute(node: string, name: string, via?: Via): Promise<string | undefined> {
+  const r = await tool(via, 'crm_attribute', ['--node', node, '--name', name, '--query', '--quiet', '--lifetime', 'reboot']);
+  if (r.exitCode === 0) return r.stdout.trim() || undefined;
+  if (r.exitCode === 105 || /No such device|not found/i.test(r.stderr)) return undefined;
+  throw failure(`reading ${name} of ${node}`, r);
+}

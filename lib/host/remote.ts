@@ -8,3 +8,19 @@ export async function runOnNode(argv: readonly string[], timeoutMs = 20_000): Pr
   if (!file) throw new Error('empty node command');
   return run(file, args, { timeoutMs });
 }
+
+/**
+ * Starts ARGV on its own (its own session, nothing of ours attached) and lets it run on after we
+ * exit: a reboot of the node this runs on, which ends us too. Resolves once it has started.
+ */
+export async function startDetached(argv: readonly string[]): Promise<void> {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('empty command');
+  const { execa } = await import('execa');
+  const p = execa(file, args, { detached: true, stdio: 'ignore', cleanup: false, reject: false });
+  p.unref();
+  await new Promise<void>((resolve, reject) => {
+    p.once('spawn', () => resolve());
+    p.once('error', reject);
+  });
+}

@@ -266,8 +266,9 @@ async function waitCorosyncMembership(lab: Lab, timeoutMs: number): Promise<void
 // ---------------------------------------------------------------------------------------------
 // Power: through the lab's power controller (serialized with fencing, logged in power.log)
 
-function power(lab: Lab, op: 'on' | 'off' | 'reboot' | 'crash' | 'status', node: LabNode | string) {
-  return powerCall(powerSocketPath(lab.dir), { op, node: nodeOf(lab, node).name, by: 'corral' }, 60_000);
+function power(lab: Lab, op: 'on' | 'off' | 'reboot' | 'restart' | 'crash' | 'status', node: LabNode | string) {
+  // A clean restart waits for Pacemaker and Corosync to stop (up to a minute each) before the power cycle.
+  return powerCall(powerSocketPath(lab.dir), { op, node: nodeOf(lab, node).name, by: 'corral' }, op === 'restart' ? 180_000 : 60_000);
 }
 
 /** A hard failure of NODE without Pacemaker's knowledge: every process of it killed at once. */
@@ -283,6 +284,11 @@ export async function powerOff(lab: Lab, node: LabNode | string): Promise<void> 
 /** Powers NODE on; it boots (libvirt, Corosync, Pacemaker) in the background and rejoins. */
 export async function powerOn(lab: Lab, node: LabNode | string): Promise<void> {
   await power(lab, 'on', node);
+}
+
+/** A clean reboot: Pacemaker and Corosync stopped (the node leaves the cluster), then off and on. */
+export async function powerRestart(lab: Lab, node: LabNode | string): Promise<void> {
+  await power(lab, 'restart', node);
 }
 
 /** Off, then on. */

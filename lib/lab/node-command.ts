@@ -74,6 +74,9 @@ export function labCorralConf(lab: Lab): string {
     'libvirt_uri = qemu+tcp://{node}/system',
     '# The lab has no sshd: its nodes run a small service for the fixed commands corral sends.',
     `node_command = ${command.join(' ')}`,
+    '# corral rolling-reboot: a clean reboot through the lab\'s power controller (Pacemaker and',
+    '# Corosync stopped first, then off and on), as `systemctl reboot` on a real node.',
+    `reboot_command = ${[SBIN_CORRAL, 'lab', 'power', ...labArgs(lab), '{node}', 'restart'].join(' ')}`,
     '',
   ].join('\n');
 }

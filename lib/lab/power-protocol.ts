@@ -7,6 +7,9 @@
 //   {"op":"on","node":"n2"}       power on: the node's namespaces come up; it then boots
 //                                  (libvirt, Corosync, Pacemaker) in the background
 //   {"op":"reboot","node":"n2"}   off, then on
+//   {"op":"restart","node":"n2"}  a clean reboot, as `systemctl reboot` does one: Pacemaker and
+//                                  Corosync are stopped in order (the node leaves the cluster
+//                                  cleanly, so nobody fences it), then off and on
 //   {"op":"crash","node":"n2"}    like off, but logged as a crash (not asked for by fencing)
 //   {"op":"status","node":"n2"}   {"ok":true,"state":"on"|"off"}
 //   {"op":"list"}                 {"ok":true,"nodes":["n1","n2",…]}
@@ -18,11 +21,11 @@ import { z } from 'zod';
 
 export const NODE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
-export const powerOps = ['on', 'off', 'reboot', 'crash', 'status', 'list'] as const;
+export const powerOps = ['on', 'off', 'reboot', 'restart', 'crash', 'status', 'list'] as const;
 export type PowerOp = (typeof powerOps)[number];
 
 export const powerRequest = z.discriminatedUnion('op', [
-  z.object({ op: z.enum(['on', 'off', 'reboot', 'crash', 'status']), node: z.string().regex(NODE_NAME, 'not a lab node name'), by: z.string().max(200).optional() }),
+  z.object({ op: z.enum(['on', 'off', 'reboot', 'restart', 'crash', 'status']), node: z.string().regex(NODE_NAME, 'not a lab node name'), by: z.string().max(200).optional() }),
   z.object({ op: z.literal('list'), by: z.string().max(200).optional() }),
 ]);
 export type PowerRequest = z.infer<typeof powerRequest>;

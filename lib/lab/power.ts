@@ -17,7 +17,7 @@ import path from 'node:path';
 import { pidAlive, pidCmdline, readPidFile, signalPids, startNetnsDaemon, waitPidsGone } from '../host/namespaces.js';
 import { fenceHistory } from '../host/cib.js';
 import { bootNode, installedCorral, mountInstall, nodeVia } from './boot.js';
-import { loadLab, nodeRunning, startNode, stopNode, type Lab, type LabLocation, type LabNode } from './node.js';
+import { loadLab, nodeProcesses, nodeRunning, startNode, stopNode, type Lab, type LabLocation, type LabNode } from './node.js';
 import { powerCall, powerRequest, powerSocketPath, type PowerReply, type PowerRequest } from './power-protocol.js';
 
 export function powerLogPath(lab: Lab): string {
@@ -111,6 +111,15 @@ export async function runPowerDaemon(name: string, loc: LabLocation = {}): Promi
           await on(node, `reboot${by}`);
         });
         return { ok: true, state: 'on' };
+      case 'restart':
+        await serial(node.name, async () => {
+          const t = Date.now();
+          await stopClusterServices(node, log);
+          await off(node, `restart${by}: Pacemaker and Corosync stopped in ${Date.now() - t} ms`);
+          offAt.delete(node.name); // it left cleanly: nobody fences it, nothing to wait for
+          await on(node, `restart${by}`);
+        });
+        return { ok: true, state: 'on' };
     }
   };
 
@@ -167,6 +176,19 @@ export async function runPowerDaemon(name: string, loc: LabLocation = {}): Promi
       process.exit(0);
     });
   }, 5000);
+}
+
+/**
+ * Stops Pacemaker, then Corosync, in NODE the way their units do on a clean shutdown (SIGTERM to
+ * pacemakerd, which stops its daemons and leaves the cluster; then corosync), each waited for up
+ * to a minute. Processes are found among NODE's own (its pid namespace), never by name alone.
+ */
+async function stopClusterServices(node: LabNode, log: (line: string) => Promise<unknown>): Promise<void> {
+  for (const comm of ['pacemakerd', 'corosync']) {
+    const pids = (await nodeProcesses(node)).filter((p) => p.comm === comm).map((p) => p.pid);
+    signalPids(pids, 'SIGTERM');
+    if (!(await waitPidsGone(pids, 60_000))) await log(`${node.name}: ${comm} did not stop within 60 s`);
+  }
 }
 
 /**

@@ -11,6 +11,9 @@
 //   audit_log    = /var/log/corral/vm.log           every vm action, one line each
 //   move_lifetime = PT1H                            how long `vm NAME migrate` keeps its
 //                                                   constraint ("none": until `vm NAME clear`)
+//   reboot_command = ssh -o BatchMode=yes -o ConnectTimeout=5 -T {node} -- systemctl reboot
+//                                                   how `corral rolling-reboot --exec` reboots
+//                                                   a drained node
 // Anything else, or a value that does not fit, is an error: vm refuses to run on a broken file.
 //
 // The environment: CORRAL_LIBVIRT_URI (e.g. qemu+tcp://{node}/system in the lab), CORRAL_ETC (a
@@ -33,6 +36,7 @@ export const DEFAULT_LIBVIRT_URI = 'qemu+ssh://{node}/system';
 export const DEFAULT_NODE_COMMAND = ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-T', '{node}', '--'];
 export const DEFAULT_AUDIT_LOG = '/var/log/corral/vm.log';
 export const DEFAULT_MOVE_LIFETIME = 'PT1H';
+export const DEFAULT_REBOOT_COMMAND = [...DEFAULT_NODE_COMMAND, 'systemctl', 'reboot'];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -66,6 +70,7 @@ const fileSchema = z
     access_file: absPath.optional(),
     audit_log: absPath.optional(),
     move_lifetime: lifetime.optional(),
+    reboot_command: nodeCommand.optional(),
   })
   .strict();
 
@@ -154,6 +159,8 @@ export interface Config {
   auditLog: string;
   /** For `vm NAME migrate`: an ISO 8601 duration, or undefined for "until cleared". */
   moveLifetime: string | undefined;
+  /** How `corral rolling-reboot --exec` reboots a node ({node} in it). */
+  rebootCommand: string[];
   /** The environment overrides were honoured. */
   trustedEnv: boolean;
   /** Things the user should know (overrides ignored). */
@@ -204,6 +211,7 @@ export async function loadConfig(inv: Invocation = currentInvocation(), statFn: 
     accessFile: file.access_file ?? path.join(etcDir, 'access'),
     auditLog: file.audit_log ?? DEFAULT_AUDIT_LOG,
     moveLifetime: ml === 'none' ? undefined : ml,
+    rebootCommand: file.reboot_command ?? DEFAULT_REBOOT_COMMAND,
     trustedEnv: trust.trusted,
     warnings,
   };
@@ -216,6 +224,12 @@ export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
 export function nodeUri(template: string, node: string): string {
   if (!NODE_NAME_RE.test(node)) throw new ConfigError(`refusing the node name ${JSON.stringify(node)}`);
   return template.split('{node}').join(node);
+}
+
+/** A command template (node_command, reboot_command) with {node} filled in. */
+export function commandFor(template: readonly string[], node: string): string[] {
+  if (!NODE_NAME_RE.test(node)) throw new ConfigError(`refusing the node name ${JSON.stringify(node)}`);
+  return template.map((a) => a.split('{node}').join(node));
 }
 
 /** The argv that runs ARGV on NODE through the node command. */

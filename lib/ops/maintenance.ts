@@ -69,8 +69,28 @@ export interface DrainCheck {
   warnings: string[];
 }
 
-/** Plans draining NODES on a copy of SNAP's CIB: crm_simulate with the nodes in standby. */
-export async function planDrainOf(snap: Snapshot, nodes: readonly string[]): Promise<DrainCheck> {
+/** A temporary preference of one VM for one node (rolling-reboot: the nodes already rebooted). */
+export interface SteerHint {
+  rid: string;
+  node: string;
+  score: string;
+}
+
+export function steerId(h: SteerHint): string {
+  return `corral-steer-${h.rid}-${h.node}`;
+}
+
+/** Adds (or with REMOVE drops) the steering hints HINTS in CD. */
+export function applySteering(cd: CibDoc, hints: readonly SteerHint[], remove = false): void {
+  for (const h of hints) {
+    const el = cd.byId(steerId(h));
+    if (el) cd.remove(el);
+    if (!remove) cd.append(cd.section('constraints'), hintXml(steerId(h), h.rid, h.node, h.score));
+  }
+}
+
+/** Plans draining NODES on a copy of SNAP's CIB: crm_simulate with the nodes in standby (and STEER's hints). */
+export async function planDrainOf(snap: Snapshot, nodes: readonly string[], steer: readonly SteerHint[] = []): Promise<DrainCheck> {
   checkNodes(snap.view, nodes);
   const left = snap.view.hosts.filter((h) => h.online && !h.standby && !nodes.includes(h.name));
   if (left.length === 0) {
@@ -78,6 +98,7 @@ export async function planDrainOf(snap: Snapshot, nodes: readonly string[]): Pro
   }
   const cd = CibDoc.parse(snap.xml);
   for (const n of nodes) setNodeAttribute(cd, n, 'standby', 'on');
+  applySteering(cd, steer);
   return withScratch(async (dir) => {
     const file = join(dir, 'standby.xml');
     await writeFile(file, cd.toXml(), { mode: 0o600 });
@@ -97,6 +118,8 @@ export async function planDrainOf(snap: Snapshot, nodes: readonly string[]): Pro
 
 export interface DrainOptions {
   parallel?: number;
+  /** Temporary preferences of the leaving VMs (rolling-reboot), made with the standby and dropped at the end. */
+  steer?: readonly SteerHint[];
   force?: boolean;
   timeoutMs?: number;
   progress: (line: string) => void;
@@ -160,6 +183,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
       setNodeAttribute(cd, n, DRAINED_ATTR, [...new Set([...before, ...here])].sort(sortNames).join(' ') || undefined);
     }
     setClusterOption(cd, 'migration-limit', String(parallel));
+    applySteering(cd, opts.steer ?? []);
     return { notes: [], warnings: [] };
   });
   opts.progress(`${nodes.join(', ')}: standby; ${leaving.size} VM${leaving.size === 1 ? '' : 's'} to move, at most ${parallel} live migration${parallel === 1 ? '' : 's'} at a time per node`);
@@ -208,6 +232,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
     await changeCib(hostCibPort(), (cd) => {
       for (const n of nodes) setNodeAttribute(cd, n, DRAIN_STATE_ATTR, problems.length ? 'interrupted' : 'drained');
       setClusterOption(cd, 'migration-limit', oldLimit);
+      applySteering(cd, opts.steer ?? [], true);
       return { notes: [], warnings: [] };
     }).catch((e: unknown) => problems.push(`could not record the end of the drain: ${(e as Error).message}`));
   }

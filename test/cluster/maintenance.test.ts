@@ -2,9 +2,11 @@
 // a node by live migration (their tick counters go on, no guest boots again, no VM is ever seen
 // on two nodes), `corral node undrain --return` brings them back, a drain that must fail fails
 // before moving anything, and bad input changes nothing. Run inside a node, as an operator would.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
-import type { LabNode } from '../../lib/lab/node.js';
+import { labDir, type LabNode } from '../../lib/lab/node.js';
 import { LabWatcher } from '../../lib/lab/watch.js';
 import { addVms, consoleLogOn, copyBuild, inNode, ok } from '../support/ops-lab.js';
 
@@ -148,6 +150,55 @@ describe('corral node drain / undrain on the lab cluster', () => {
     }
     const config = await cib();
     expect(config).not.toMatch(/corral-drained|corral-drain-state|name="standby" value="on"|migration-limit|cli-prefer/);
+  });
+
+  it('rolling-reboot: the plan reboots the empty nodes first and moves each VM once', async () => {
+    // p1 may run only on n2: while it runs, n2's turn would stop it, and the plan says so.
+    const refused = await inNode(n1, 'corral', ['rolling-reboot']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stdout).toMatch(/p1 would STOP: it may run only on n2/);
+    await ok(inNode(n1, 'vm', ['p1', 'stop', '--yes']));
+    await waitClusterIdle(lab, { timeoutMs: 120_000 });
+    const r = await ok(inNode(n1, 'corral', ['rolling-reboot', '--json']));
+    const plan = JSON.parse(r.stdout) as { dryRun: boolean; plan: { order: string[]; steps: { node: string; moves: { vm: string }[] }[]; migrationsPerVm: number } };
+    expect(plan.dryRun).toBe(true);
+    expect(plan.plan.order).toHaveLength(3);
+    // n2 and n3 are empty and go first (unless one is the DC): n1's VMs then go to a rebooted node.
+    expect(plan.plan.steps.find((st) => st.node === 'n1')?.moves.map((m) => m.vm).sort()).toEqual(MOVERS);
+    expect(plan.plan.migrationsPerVm).toBe(1);
+  });
+
+  it('rolling-reboot --exec, interrupted and resumed: every node rebooted once, every VM running throughout, no guest boots again', async () => {
+    const bootsBefore = new Map<string, number>();
+    for (const m of MOVERS) bootsBefore.set(m, await boots(m));
+    const restarts = async (node: string) => (await readFile(path.join(labDir(lab.name), 'power.log'), 'utf8')).split('\n').filter((l) => l.includes(`${node}: power off (restart`)).length;
+    const before = new Map<string, number>();
+    for (const n of lab.nodes) before.set(n.name, await restarts(n.name));
+    // Run it from n3, and cut it off after 20 s: somewhere in the first steps.
+    const n3 = lab.nodes[2] as LabNode;
+    const cut = await inNode(n3, 'corral', ['rolling-reboot', '--exec'], { timeoutMs: 20_000 });
+    expect(cut.exitCode, cut.stdout).not.toBe(0);
+    const progress = (await cib()).match(/name="corral-rolling-reboot" value="([^"]*)"/)?.[1] ?? '';
+    expect(progress).toMatch(/n\d:(done|draining|rebooting|pending)/);
+    const again = await inNode(n3, 'corral', ['rolling-reboot', '--exec'], { timeoutMs: 60_000 });
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toMatch(/a rolling reboot is under way or was interrupted .*: --exec --resume continues it/);
+    // n3 runs the command, so its own turn ends this run; the rest is done by --resume from n1.
+    let resumed = await inNode(n3, 'corral', ['rolling-reboot', '--exec', '--resume'], { timeoutMs: 900_000 });
+    if (/\(this node\) reboots now/.test(resumed.stdout)) {
+      await waitClusterIdle(lab, { timeoutMs: 300_000 });
+      resumed = await inNode(n1, 'corral', ['rolling-reboot', '--exec', '--resume'], { timeoutMs: 900_000 });
+    }
+    expect(resumed.exitCode, `${resumed.stdout}\n${resumed.stderr}`).toBe(0);
+    await waitClusterIdle(lab, { timeoutMs: 300_000 });
+    for (const n of lab.nodes) expect(await restarts(n.name), `${n.name} rebooted once`).toBe((before.get(n.name) ?? 0) + 1);
+    const vms = await list();
+    for (const m of MOVERS) {
+      expect(vms.find((v) => v.name === m)?.state).toBe('running');
+      expect(await boots(m), `${m} booted again`).toBe(bootsBefore.get(m));
+    }
+    const config = await cib();
+    expect(config).not.toMatch(/corral-rolling-reboot|corral-steer-|corral-drained|name="standby" value="on"|migration-limit/);
   });
 
   it('the watcher never saw a VM on two nodes, nor one vanish from the CIB', async () => {

@@ -12,6 +12,7 @@
 //   stickiness N                           resource-stickiness (default 100)
 //   failed NAME                            NAME's monitor failed where it runs (fail count 1, restarted)
 //   drained NODE                           NODE was drained by corral: standby, and its VMs recorded
+//   dc NODE                                NODE is the DC (the CIB's dc-uuid)
 // The folder's cib.xml is written; the spec stays the readable source.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,7 @@ interface Spec {
   stickiness: number;
   failed: string[];
   drained: string[];
+  dc?: string;
 }
 
 function parse(text: string): Spec {
@@ -71,6 +73,9 @@ function parse(text: string): Spec {
         break;
       case 'drained':
         spec.drained.push(...words.slice(1));
+        break;
+      case 'dc':
+        spec.dc = words[1];
         break;
       default:
         throw new Error(`unknown line: ${line}`);
@@ -143,6 +148,11 @@ export function buildScenario(folder: string): void {
     }
     const final = join(folder, 'cib.xml');
     simulate(current, final);
+    if (spec.dc) {
+      const id = spec.nodes.indexOf(spec.dc) + 1;
+      if (id < 1) throw new Error(`dc ${spec.dc}: no such node`);
+      writeFileSync(final, readFileSync(final, 'utf8').replace(/<cib /, `<cib dc-uuid="${id}" `));
+    }
     // Settled: one more run wants nothing.
     const again = run('crm_simulate', ['--simulate', '--quorum', 'true', '--xml-file', final]);
     const summary = again.split('Transition Summary:')[1]?.split('Executing Cluster Transition:')[0]?.trim() ?? '';

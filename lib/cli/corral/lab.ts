@@ -16,6 +16,7 @@ import {
   loadClusterLab,
   nodeVia,
   powerCycle,
+  powerRestart,
   powerOff,
   powerOn,
   powerState,
@@ -275,16 +276,17 @@ export function registerLab(program: Command): void {
     });
 
   withCommon(lab.command('power'))
-    .description('Power a node off, on, or cycle it (hard, like a PDU), or show its power state.')
+    .description('Power a node off, on, or cycle it (hard, like a PDU), restart it (a clean reboot: Pacemaker and Corosync stopped first), or show its power state.')
     .argument('<node>', 'the node, e.g. n2')
-    .argument('<action>', 'on, off, cycle or status')
+    .argument('<action>', 'on, off, cycle, restart or status')
     .action(async (node: string, action: string, o: { name: string; stateDir?: string }) => {
-      const p = parse(common.extend({ node: nodeName, action: z.enum(['on', 'off', 'cycle', 'status']) }), { ...o, node, action });
+      const p = parse(common.extend({ node: nodeName, action: z.enum(['on', 'off', 'cycle', 'restart', 'status']) }), { ...o, node, action });
       const l = await openLab(p);
       if (!l.nodes.some((x) => x.name === p.node)) throw new UsageError(`lab ${l.name} has no node ${p.node}`);
       if (p.action === 'on') await powerOn(l, p.node);
       if (p.action === 'off') await powerOff(l, p.node);
       if (p.action === 'cycle') await powerCycle(l, p.node);
+      if (p.action === 'restart') await powerRestart(l, p.node);
       out(`${p.node}: ${await powerState(l, p.node)}`);
     });
 

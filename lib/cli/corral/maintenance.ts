@@ -15,6 +15,9 @@ import {
   undrainNode,
   type DrainCheck,
 } from '../../ops/maintenance.js';
+import { localNodeName } from '../../host/cib.js';
+import { loadConfig } from '../../ops/config.js';
+import { execRollingReboot, formatProgress, parseProgress, planRollingReboot, PROGRESS_OPTION } from '../../ops/rolling.js';
 import { UsageError } from '../errors.js';
 
 const out = (s: string) => process.stdout.write(s);
@@ -145,6 +148,69 @@ Examples:
       else {
         for (const s of r.stayed) out(`${s.vm} stays: ${s.why}\n`);
         for (const p of r.problems) err(p);
+      }
+      if (!r.ok) process.exitCode = 1;
+    });
+
+  program
+    .command('rolling-reboot')
+    .description('Reboot every node in turn (drain, reboot, wait, undrain) with every VM running throughout. Dry run unless --exec.')
+    .option('--exec', 'carry it out (without it: print the plan only)')
+    .option('--nodes <a,b>', 'only these nodes (default: every online node)')
+    .option('--resume', 'continue a rolling reboot that was interrupted (its progress is in the CIB)')
+    .option('--parallel <n>', `live migrations at a time per node (default ${DEFAULT_PARALLEL})`)
+    .option('--force', 'go on even when a drain would stop a VM')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+The plan is Pacemaker's, step by step on a copy of the CIB: each node in standby in turn, the VMs
+leaving it steered (a location hint) towards the nodes already rebooted, so that most VMs move once.
+Order: the nodes with the fewest VMs first, the node this runs on and the DC last. With --exec, for
+each node: drain (as corral node drain) → reboot_command of corral.conf (default: ssh NODE systemctl
+reboot) → wait until the node is back in Pacemaker and its libvirt answers → undrain → next. It
+stops at the first failure and says what state the cluster is in. Progress is kept in the CIB
+(cluster option ${PROGRESS_OPTION}): after an interruption, or after the node running it was
+rebooted by the plan, run it again with --exec --resume.
+
+Examples:
+  corral rolling-reboot
+  corral rolling-reboot --exec --nodes hv1,hv2
+  corral rolling-reboot --exec --resume`,
+    )
+    .action(async (o: { exec?: boolean; nodes?: string; resume?: boolean; parallel?: string; force?: boolean; json?: boolean }) => {
+      const parallel = parallelOf(o.parallel);
+      if (o.resume && !o.exec) throw new UsageError('--resume continues a rolling reboot: give --exec too');
+      const wanted = o.nodes === undefined ? undefined : o.nodes.split(',').map((n) => n.trim());
+      if (wanted?.some((n) => !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(n))) throw new UsageError(`--nodes ${JSON.stringify(o.nodes)}: node names separated by commas`);
+      const snap = await takeSnapshot();
+      const local = await localNodeName().catch(() => undefined);
+      const recorded = parseProgress(snap.cib.options[PROGRESS_OPTION]);
+      if (recorded.length && !o.resume && o.exec) throw new UsageError(`a rolling reboot is under way or was interrupted (${formatProgress(recorded)}): --exec --resume continues it`);
+      if (o.resume && recorded.length === 0) throw new UsageError('there is no rolling reboot to resume');
+      const plan = await guarded(() => planRollingReboot(snap, { nodes: o.resume ? recorded.filter((p) => p.state !== 'done').map((p) => p.node) : wanted, local }));
+      const summary = { order: plan.order, steps: plan.steps, skipped: plan.skipped, migrations: plan.migrations, vms: plan.vms, migrationsPerVm: plan.migrationsPerVm };
+      if (!o.exec) {
+        if (o.json) json({ dryRun: true, plan: summary });
+        else {
+          out(`rolling reboot of ${plan.order.join(', ')} (in this order)${plan.skipped.length ? `; skipped: ${plan.skipped.map((s) => `${s.node} (${s.why})`).join(', ')}` : ''}\n`);
+          for (const st of plan.steps) {
+            out(`  ${st.node}${st.dc ? ' (DC)' : ''}: ${st.moves.length ? st.moves.map((m) => `${m.vm} → ${m.to}${m.live ? '' : ' (not live)'}`).join(', ') : 'no VM to move'}\n`);
+            for (const s of st.stops) out(`    ${s.vm} would STOP: ${s.why}\n`);
+          }
+          out(`${plan.migrations} migration${plan.migrations === 1 ? '' : 's'} for ${plan.vms} running VM${plan.vms === 1 ? '' : 's'} (${plan.migrationsPerVm.toFixed(2)} per VM)\n`);
+          out('dry run: nothing was changed (--exec carries it out)\n');
+        }
+        if (plan.steps.some((s) => s.stops.length) && !o.force) process.exitCode = 1;
+        return;
+      }
+      const config = await loadConfig();
+      const r = await execRollingReboot(plan, o.resume ? recorded : undefined, { parallel, force: o.force === true, config, local, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
+      if (o.json) json({ dryRun: false, plan: summary, result: r });
+      else {
+        for (const p of r.problems) err(p);
+        if (r.resumeAfterOwnReboot) out(`${r.resumeAfterOwnReboot} (this node) reboots now: once it is back, run corral rolling-reboot --exec --resume\n`);
+        else if (r.ok) out(`rolling reboot done: ${r.rebooted.join(', ')} in ${r.seconds.toFixed(0)} s; ${Object.values(r.migrations).reduce((a, b) => a + b, 0)} live migrations\n`);
       }
       if (!r.ok) process.exitCode = 1;
     });

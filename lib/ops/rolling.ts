@@ -1,0 +1,289 @@
+// corral rolling-reboot: every node in turn drained, rebooted, back in the cluster and undrained,
+// with every VM running throughout and moved as few times as possible.
+//
+// The plan is Pacemaker's, step by step, on a copy of the CIB: for node X, crm_simulate with X in
+// standby and, for the VMs leaving X, a preference (a location hint of STEER_SCORE) for the nodes
+// already rebooted — so that Pacemaker puts them where they will not have to move again, when
+// capacity allows; then X comes back empty, and the next step starts from that simulated state.
+// The order: the nodes with the fewest VMs first (their VMs are the ones that may have to move
+// twice), the node running the command and the DC last (the DC last, as the issue of moving the
+// DC around is a new election each time).
+//
+// Execution (--exec) does exactly those steps through Pacemaker: the drain of lib/ops/maintenance.ts
+// with the hints, the reboot (reboot_command of corral.conf), the wait until the node is back in
+// Pacemaker and its libvirt answers, the undrain. Progress lives in the CIB (the cluster option
+// corral-rolling-reboot: NODE:STATE words), so an interrupted run, or one whose own node was
+// rebooted by the plan, continues with --resume.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { changeCib } from '../cib/change.js';
+import { CibDoc } from '../cib/edit.js';
+import { setClusterOption, setNodeAttribute } from '../cib/nodes.js';
+import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
+import { getTransientNodeAttribute, hostCibPort, setTransientNodeAttribute, simulate } from '../host/cib.js';
+import { runOnNode, startDetached } from '../host/remote.js';
+import { version } from '../host/virsh.js';
+import { planDrain, type PlannedMove, type PlannedStop } from '../plan/drain.js';
+import { commandFor, nodeUri, type Config } from './config.js';
+import { applySteering, drainNodes, MaintenanceInputError, planDrainOf, planUndrainOf, undrainNode, type SteerHint } from './maintenance.js';
+
+export const PROGRESS_OPTION = 'corral-rolling-reboot';
+const BOOT_MARK = 'corral-boot-mark';
+/** How much a leaving VM prefers a node that was already rebooted (stickiness is 100 in the lab). */
+export const STEER_SCORE = '1000';
+
+export type StepState = 'pending' | 'draining' | 'rebooting' | 'done';
+
+export interface RollingStep {
+  node: string;
+  dc: boolean;
+  moves: PlannedMove[];
+  stops: PlannedStop[];
+}
+
+export interface RollingPlan {
+  order: string[];
+  steps: RollingStep[];
+  /** Nodes not rebooted: offline (named with the reason). */
+  skipped: { node: string; why: string }[];
+  migrations: number;
+  vms: number;
+  migrationsPerVm: number;
+}
+
+function sortNames(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+/** Progress as stored in the CIB: "n2:done n3:rebooting n1:pending" (in the order of the plan). */
+export function parseProgress(text: string | undefined): { node: string; state: StepState }[] {
+  if (!text) return [];
+  return text
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => {
+      const [node, state] = w.split(':');
+      if (!node || !['pending', 'draining', 'rebooting', 'done'].includes(state ?? '')) throw new Error(`the CIB's ${PROGRESS_OPTION} is not corral's ("${w}")`);
+      return { node, state: state as StepState };
+    });
+}
+
+export function formatProgress(p: readonly { node: string; state: StepState }[]): string {
+  return p.map((x) => `${x.node}:${x.state}`).join(' ');
+}
+
+/** The order of the nodes: fewest VMs first, then the local node, then the DC. */
+export function rollingOrder(snap: Snapshot, nodes: readonly string[], local?: string): string[] {
+  const rank = (n: string): number => {
+    const h = snap.view.hosts.find((x) => x.name === n);
+    return (h?.dc ? 2 : 0) + (n === local ? 1 : 0);
+  };
+  const count = (n: string) => snap.view.hosts.find((x) => x.name === n)?.vms.length ?? 0;
+  return [...nodes].sort((a, b) => rank(a) - rank(b) || count(a) - count(b) || sortNames(a, b));
+}
+
+export interface PlanOptions {
+  nodes?: readonly string[];
+  /** The node this runs on (goes last but for the DC). */
+  local?: string;
+}
+
+/** Which nodes a rolling reboot covers (--nodes, or every node), and the ones it must skip. */
+function coveredNodes(snap: Snapshot, wanted: readonly string[] | undefined): { nodes: string[]; skipped: { node: string; why: string }[] } {
+  const known = snap.view.hosts.map((h) => h.name);
+  for (const n of wanted ?? []) if (!known.includes(n)) throw new MaintenanceInputError(`there is no node ${n} in the cluster (nodes: ${known.join(', ')})`);
+  const twice = wanted?.find((n, i) => wanted.indexOf(n) !== i);
+  if (twice) throw new MaintenanceInputError(`node ${twice} is named twice`);
+  const skipped: { node: string; why: string }[] = [];
+  const nodes: string[] = [];
+  for (const n of wanted ?? known) {
+    const h = snap.view.hosts.find((x) => x.name === n);
+    if (!h?.online) {
+      if (wanted) throw new MaintenanceInputError(`node ${n} is ${h?.state ?? 'unknown'}: a rolling reboot needs it online`);
+      skipped.push({ node: n, why: `${h?.state ?? 'unknown'}` });
+    } else nodes.push(n);
+  }
+  if (snap.view.hosts.filter((h) => h.online && !h.standby).length < 2) throw new MaintenanceInputError('a rolling reboot needs at least two nodes online and out of standby');
+  return { nodes, skipped };
+}
+
+/** The hints that steer the VMs leaving NODE towards the nodes in REBOOTED. */
+export function steering(snap: Snapshot, node: string, rebooted: readonly string[]): SteerHint[] {
+  const hints: SteerHint[] = [];
+  for (const v of snap.view.vms.filter((x) => x.nodes.includes(node))) for (const r of rebooted) hints.push({ rid: v.resource, node: r, score: STEER_SCORE });
+  return hints;
+}
+
+/** The whole plan, simulated step by step on copies of the CIB. */
+export async function planRollingReboot(snap: Snapshot, opts: PlanOptions = {}): Promise<RollingPlan> {
+  const { nodes, skipped } = coveredNodes(snap, opts.nodes);
+  const order = rollingOrder(snap, nodes, opts.local);
+  const dir = await mkdtemp(join(tmpdir(), 'corral-rolling-'));
+  try {
+    const steps: RollingStep[] = [];
+    const moves = new Map<string, number>();
+    let state = snap;
+    const rebooted: string[] = [];
+    for (const [i, node] of order.entries()) {
+      const hints = steering(state, node, rebooted);
+      const cd = CibDoc.parse(state.xml);
+      setNodeAttribute(cd, node, 'standby', 'on');
+      applySteering(cd, hints);
+      const file = join(dir, `step-${i}.xml`);
+      const after = join(dir, `step-${i}-after.xml`);
+      await writeFile(file, cd.toXml(), { mode: 0o600 });
+      const sim = await simulate(file, { saveOutput: after });
+      const plan = planDrain(state.view, [node], sim);
+      steps.push({ node, dc: state.view.hosts.find((h) => h.name === node)?.dc ?? false, moves: plan.moves, stops: plan.stops });
+      for (const m of plan.moves) moves.set(m.vm, (moves.get(m.vm) ?? 0) + 1);
+      // The node is back, empty; the hints are gone; Pacemaker settles (stickiness keeps the VMs).
+      const back = CibDoc.parse(await readFile(after, 'utf8'));
+      setNodeAttribute(back, node, 'standby', undefined);
+      applySteering(back, hints, true);
+      const backFile = join(dir, `step-${i}-back.xml`);
+      const settled = join(dir, `step-${i}-settled.xml`);
+      await writeFile(backFile, back.toXml(), { mode: 0o600 });
+      await simulate(backFile, { saveOutput: settled });
+      state = await takeSnapshot({ cibXml: await readFile(settled, 'utf8') });
+      rebooted.push(node);
+    }
+    const vms = snap.view.vms.filter((v) => v.nodes.length > 0).length;
+    const migrations = [...moves.values()].reduce((a, b) => a + b, 0);
+    return { order, steps, skipped, migrations, vms, migrationsPerVm: vms ? migrations / vms : 0 };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface ExecOptions {
+  parallel?: number;
+  force?: boolean;
+  config: Config;
+  local?: string;
+  progress: (line: string) => void;
+  /** How long a node may take to come back (ms). */
+  bootTimeoutMs?: number;
+}
+
+export interface ExecOutcome {
+  ok: boolean;
+  /** Nodes rebooted in this run. */
+  rebooted: string[];
+  /** Live migrations seen, per VM. */
+  migrations: Record<string, number>;
+  /** This run's own node is being rebooted: run again with --resume once it is back. */
+  resumeAfterOwnReboot?: string;
+  problems: string[];
+  seconds: number;
+}
+
+async function saveProgress(progress: readonly { node: string; state: StepState }[]): Promise<void> {
+  await changeCib(hostCibPort(), (cd) => {
+    setClusterOption(cd, PROGRESS_OPTION, progress.length && progress.some((p) => p.state !== 'done') ? formatProgress(progress) : undefined);
+    return { notes: [], warnings: [] };
+  });
+}
+
+/** Waits until NODE has rebooted (its boot mark is gone), is online in Pacemaker and its libvirt answers. */
+async function waitBack(node: string, opts: ExecOptions): Promise<void> {
+  const t0 = Date.now();
+  const deadline = t0 + (opts.bootTimeoutMs ?? 20 * 60_000);
+  let said = '';
+  const say = (s: string) => {
+    if (s !== said) opts.progress(`${node}: ${s} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    said = s;
+  };
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`${node} did not come back within ${Math.round((opts.bootTimeoutMs ?? 20 * 60_000) / 60_000)} min`);
+    const snap = await takeSnapshot().catch(() => undefined);
+    const h = snap?.view.hosts.find((x) => x.name === node);
+    // The mark is a transient attribute: Pacemaker forgets it when the node leaves the cluster.
+    const stillMarked = h?.online ? (await getTransientNodeAttribute(node, BOOT_MARK).catch(() => 'unknown')) !== undefined : false;
+    if (!h?.online) say('down');
+    else if (stillMarked) say('not rebooted yet');
+    else {
+      const libvirt = await version({ uri: nodeUri(opts.config.libvirtUri, node), timeoutMs: 10_000 }).then(
+        () => true,
+        () => false,
+      );
+      if (libvirt) {
+        say('back: in the cluster, libvirt answers');
+        return;
+      }
+      say('in the cluster, waiting for libvirt');
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/**
+ * Carries out PLAN (or, with a progress record in the CIB, what is left of it). Stops at the first
+ * failure, saying what state the cluster is in.
+ */
+export async function execRollingReboot(plan: RollingPlan, recorded: { node: string; state: StepState }[] | undefined, opts: ExecOptions): Promise<ExecOutcome> {
+  const t0 = Date.now();
+  const progress = recorded?.length ? recorded.map((p) => ({ ...p })) : plan.order.map((node) => ({ node, state: 'pending' as StepState }));
+  const migrations: Record<string, number> = {};
+  const rebooted: string[] = [];
+  const problems: string[] = [];
+  const out = (ok: boolean, extra: Partial<ExecOutcome> = {}): ExecOutcome => ({ ok, rebooted, migrations, problems, seconds: (Date.now() - t0) / 1000, ...extra });
+  await saveProgress(progress);
+  for (const step of progress) {
+    if (step.state === 'done') continue;
+    const node = step.node;
+    const done = progress.filter((p) => p.state === 'done').map((p) => p.node);
+    if (step.state === 'pending' || step.state === 'draining') {
+      const snap = await takeSnapshot();
+      const hints = steering(snap, node, done);
+      const check = await planDrainOf(snap, [node], hints);
+      if (check.plan.stops.length && !opts.force) {
+        problems.push(`draining ${node} would stop ${check.plan.stops.map((s) => `${s.vm} (${s.why})`).join(', ')}; stopped before ${node} (nothing changed on it); --force goes ahead`);
+        return out(false);
+      }
+      step.state = 'draining';
+      await saveProgress(progress);
+      opts.progress(`${node}: draining (${check.plan.moves.length} VM${check.plan.moves.length === 1 ? '' : 's'})`);
+      const r = await drainNodes([node], check, snap, { parallel: opts.parallel, steer: hints, progress: (l) => opts.progress(`  ${l}`) });
+      for (const l of r.left) if (l.how === 'migrated') migrations[l.vm] = (migrations[l.vm] ?? 0) + 1;
+      if (!r.ok) {
+        problems.push(`draining ${node} failed: ${[...r.problems, ...r.failures].join('; ') || `${r.remaining.join(', ')} still there`}; ${node} stays in standby, the rest of the cluster runs as before: fix it, then corral rolling-reboot --exec --resume`);
+        return out(false);
+      }
+      // Mark the boot: the transient attribute is gone once the node has left and rejoined.
+      const mark = `${Date.now()}`;
+      await setTransientNodeAttribute(node, BOOT_MARK, mark);
+      step.state = 'rebooting';
+      await saveProgress(progress);
+      const argv = commandFor(opts.config.rebootCommand, node);
+      opts.progress(`${node}: rebooting (${argv.join(' ')})`);
+      if (node === opts.local) {
+        await startDetached(argv);
+        return out(true, { resumeAfterOwnReboot: node });
+      }
+      const rr = await runOnNode(argv, 120_000);
+      // A reboot command may be cut off by the reboot itself (ssh's 255): what counts is the node coming back.
+      if (rr.exitCode !== 0 && rr.exitCode !== 255) opts.progress(`${node}: the reboot command exited ${rr.exitCode}: ${(rr.stderr || rr.stdout).trim().split('\n').pop() ?? ''}`);
+      try {
+        await waitBack(node, opts);
+      } catch (e) {
+        problems.push(`${(e as Error).message}; it is still in standby with its drain recorded: once it is back, corral rolling-reboot --exec --resume`);
+        return out(false);
+      }
+    } else if (step.state === 'rebooting') {
+      try {
+        await waitBack(node, opts);
+      } catch (e) {
+        problems.push((e as Error).message);
+        return out(false);
+      }
+    }
+    const undrain = await planUndrainOf(await takeSnapshot(), node, false);
+    await undrainNode(undrain, { returnVms: false, progress: (l) => opts.progress(`  ${l}`) });
+    step.state = 'done';
+    rebooted.push(node);
+    await saveProgress(progress);
+    opts.progress(`${node}: done`);
+  }
+  return out(true);
+}
