@@ -392,3 +392,30 @@ export function parseHroller(stdout: string): RebootGroup[] {
   }
   return groups;
 }
+
+/**
+ * VIEW with the VMs of PLACEMENT (VM name → node, or null: stopped) moved there, the hosts'
+ * allocation recomputed: an end state (hbal's, or a corral plan's) to write with htoolsText and
+ * score with hbal. VMs not in PLACEMENT stay where they are.
+ */
+export function placeVms(view: ClusterView, placement: ReadonlyMap<string, string | null>): ClusterView {
+  const vms = view.vms.map((v) => {
+    if (!placement.has(v.name)) return v;
+    const node = placement.get(v.name) ?? null;
+    return { ...v, node, nodes: node ? [node] : [], migratingTo: null, state: node ? ('running' as const) : v.state === 'running' ? ('stopped' as const) : v.state };
+  });
+  const hosts = view.hosts.map((h) => {
+    const here = vms.filter((v) => v.nodes.includes(h.name));
+    const allocCpus = here.reduce((s, v) => s + (v.vcpus ?? 0), 0);
+    const allocMemoryMiB = here.reduce((s, v) => s + (v.memoryMiB ?? 0), 0);
+    return {
+      ...h,
+      vms: here.map((v) => v.name),
+      allocCpus,
+      allocMemoryMiB,
+      freeCpus: h.cpus === null ? null : h.cpus - allocCpus,
+      freeMemoryMiB: h.memoryMiB === null ? null : h.memoryMiB - allocMemoryMiB,
+    };
+  });
+  return { ...view, vms, hosts, byResource: new Map(vms.map((v) => [v.resource, v])) };
+}

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { takeSnapshot } from '../../lib/cluster/snapshot.js';
 import type { ClusterView, HostView, VmView } from '../../lib/cluster/view.js';
-import { hbalEndPlacement, htoolsModel, htoolsText, HtoolsInputError, parseHbal, parseHroller, parseHspace } from '../../lib/plan/htools.js';
+import { hbalEndPlacement, htoolsModel, htoolsText, HtoolsInputError, parseHbal, parseHroller, parseHspace, placeVms } from '../../lib/plan/htools.js';
 
 const FIX = new URL('../fixtures/htools', import.meta.url).pathname;
 const fixture = (f: string) => readFileSync(path.join(FIX, f), 'utf8');
@@ -163,6 +163,21 @@ describe('htoolsText', () => {
     const crmMonXml = dir.includes('recorded') ? readFileSync(path.join(root, dir, 'crm_mon.xml'), 'utf8') : undefined;
     const snap = await takeSnapshot({ cibXml, crmMonXml });
     expect(htoolsText(snap.view, { spec: { vcpus: 1, memoryMiB: 256 } })).toBe(fixture(file));
+  });
+});
+
+describe('placeVms', () => {
+  it('moves VMs and recomputes what each node holds, for writing an end state', () => {
+    const moved = placeVms(small, new Map<string, string | null>([['web', 'hv2'], ['ns2', null]]));
+    expect(moved.vms.find((v) => v.name === 'web')).toMatchObject({ node: 'hv2', nodes: ['hv2'], state: 'running' });
+    expect(moved.vms.find((v) => v.name === 'ns2')).toMatchObject({ node: null, nodes: [], state: 'stopped' });
+    expect(moved.hosts.find((h) => h.name === 'hv1')).toMatchObject({ vms: ['ns1'], allocCpus: 1, allocMemoryMiB: 512 });
+    const m = htoolsModel(moved);
+    expect(m.instances.find((i) => i.name === 'web')?.node).toBe('hv2');
+    expect(m.omitted.map((o) => o.vm)).toEqual(['gone', 'ns2']);
+    expect(m.nodes.find((n) => n.name === 'hv1')?.freeMemoryMiB).toBe(4096 - 512);
+    // The input is left as it was.
+    expect(small.vms.find((v) => v.name === 'web')?.node).toBe('hv1');
   });
 });
 
