@@ -31,10 +31,13 @@ function corral(args: string[], cib: string): Promise<{ code: number; stdout: st
   });
 }
 
+/** The folder of a scenario (by name), or of a recorded moment (test/fixtures/recorded/NAME). */
+const folder = (scenario: string) => (scenario.includes('/') ? join(ROOT, scenario) : join(SCENARIOS, scenario));
+
 /** corral's command on a private copy of the scenario's CIB, which must stay byte-identical. */
 async function corralOn(scenario: string, args: string[]): Promise<{ code: number; json: Record<string, unknown> }> {
-  const cib = join(dir, `${scenario}.xml`);
-  await copyFile(join(SCENARIOS, scenario, 'cib.xml'), cib);
+  const cib = join(dir, `${scenario.replace(/\//g, '_')}.xml`);
+  await copyFile(join(folder(scenario), 'cib.xml'), cib);
   const before = await readFile(cib);
   const r = await corral([...args, '--json'], cib);
   expect((await readFile(cib)).equals(before), 'the CIB file changed').toBe(true);
@@ -47,7 +50,9 @@ async function corralFit(scenario: string, size: string): Promise<number> {
 }
 
 async function viewOf(scenario: string) {
-  return (await takeSnapshot({ cibXml: await readFile(join(SCENARIOS, scenario, 'cib.xml'), 'utf8') })).view;
+  const f = folder(scenario);
+  const crmMonXml = scenario.includes('/') ? await readFile(join(f, 'crm_mon.xml'), 'utf8') : undefined;
+  return (await takeSnapshot({ cibXml: await readFile(join(f, 'cib.xml'), 'utf8'), crmMonXml })).view;
 }
 
 async function hspaceFit(scenario: string, size: Size, opts: HtoolsOptions & { noCapacityChecks?: boolean } = {}): Promise<number> {
@@ -100,7 +105,17 @@ describe('how many more VMs of 1 vCPU, 256 MiB fit: corral capacity --size vs hs
       // htools misses a rule that Pacemaker keeps: it finds room where there is none.
       expect(h).toBeGreaterThan(0);
       expect(c).toBe(0);
-      expect(htoolsModel(await viewOf(f.scenario)).unseen.length > 0 || f.why === APART).toBe(true);
+      const view = await viewOf(f.scenario);
+      if (f.why === ONLY_ON) {
+        expect(htoolsModel(view).unseen.some((u) => u.what.startsWith('only-on'))).toBe(true);
+      } else {
+        // htools is told (exclusion tags), and its N+1 answer is the same as without them.
+        const text = htoolsText(view, { spec: SMALL, memorySlackMiB: 1 });
+        expect(text).toContain('|dns,apart:dns|');
+        expect(text).toContain('\nhtools:iextags:apart\n');
+        const untagged = text.replace(/\|dns,apart:dns\|/g, '|dns|').replace('htools:iextags:apart\n', '');
+        expect((await runHspace(untagged, { size: SMALL })).allocated).toBe(e);
+      }
     } else {
       // Same model, same answer, once htools may fill a node to the last MiB; without that slack
       // hspace never says more than corral.
@@ -132,34 +147,69 @@ describe('how many more VMs of 1 vCPU, 256 MiB fit: corral capacity --size vs hs
 // hroller's reboot groups (--print-moves) beside corral's drain plan for each group
 // (`corral node drain GROUP --dry-run`): which VMs move where, and which would stop.
 type Group = { nodes: string[]; hroller: string[]; corral: string[]; stops: string[] };
+const AGREE = 'the same groups drain cleanly, with the same moves';
 const ROLL: { scenario: string; groups: Group[] | 'refused'; why: string }[] = [
   { scenario: 'capacity-ok', groups: [
+    { nodes: ['n1', 'n2'], hroller: ['a>n3', 'b>n3', 'c>n3', 'd>n3'], corral: ['a>n3', 'b>n3', 'c>n3', 'd>n3'], stops: [] },
+    { nodes: ['n3'], hroller: ['e>n1'], corral: ['e>n2'], stops: [] },
+  ], why: "the same groups drain cleanly; for n3's VM Pacemaker's balanced placement picks the emptier n2, hroller n1" },
+  { scenario: 'drain-simple', groups: [
     { nodes: ['n1', 'n2'], hroller: ['a>n3', 'b>n3', 'c>n3', 'd>n3'], corral: ['a>n3', 'b>n3', 'c>n3', 'd>n3'], stops: [] },
     { nodes: ['n3'], hroller: ['e>n1'], corral: ['e>n2'], stops: [] },
   ], why: "the same groups drain cleanly; for n3's VM Pacemaker's balanced placement picks the emptier n2, hroller n1" },
   { scenario: 'drain-two', groups: [
     { nodes: ['n1', 'n2'], hroller: ['a>n3', 'b>n3'], corral: ['a>n3', 'b>n3'], stops: [] },
     { nodes: ['n3'], hroller: ['c>n1'], corral: ['c>n1'], stops: [] },
-  ], why: 'the same moves' },
+  ], why: AGREE },
+  { scenario: 'drain-pin', groups: [
+    { nodes: ['n1', 'n2'], hroller: ['a>n3', 'b>n3'], corral: ['a>n3', 'b>n3'], stops: [] },
+    { nodes: ['n3'], hroller: [], corral: [], stops: [] },
+  ], why: `${AGREE} (a pin is only a preference)` },
   { scenario: 'undrain-return', groups: [
     { nodes: ['n2'], hroller: ['b>n3', 'd>n3'], corral: ['b>n3', 'd>n3'], stops: [] },
     { nodes: ['n3'], hroller: ['a>n2', 'c>n2'], corral: ['a>n2', 'c>n2'], stops: [] },
-  ], why: 'the same moves; the drained n1 (offline to htools) is in no group and receives nothing' },
+  ], why: `${AGREE}; the drained n1 (offline to htools) is in no group and receives nothing` },
   { scenario: 'drain-avoid', groups: [
     { nodes: ['n1'], hroller: ['a>n2'], corral: ['a>n2'], stops: [] },
     { nodes: ['n2'], hroller: ['b>n1', 'c>n1'], corral: ['b>n1', 'c>n1'], stops: [] },
-  ], why: 'two nodes: one at a time, the same moves' },
+  ], why: `two nodes, one at a time: ${AGREE}` },
+  { scenario: 'drain-failed', groups: [
+    { nodes: ['n1'], hroller: ['a>n2'], corral: ['a>n2'], stops: [] },
+    { nodes: ['n2'], hroller: ['b>n1'], corral: ['b>n1'], stops: [] },
+  ], why: `two nodes, one at a time: ${AGREE}` },
+  { scenario: 'drain-standby', groups: [
+    { nodes: ['n1'], hroller: ['a>n2', 'b>n2'], corral: ['a>n2', 'b>n2'], stops: [] },
+    { nodes: ['n2'], hroller: ['c>n1'], corral: ['c>n1'], stops: [] },
+  ], why: `two usable nodes (n3 in standby), one at a time: ${AGREE}` },
+  { scenario: 'undrain-not-drained', groups: [
+    { nodes: ['n1'], hroller: ['a>n2'], corral: ['a>n2'], stops: [] },
+    { nodes: ['n2'], hroller: [], corral: [], stops: [] },
+  ], why: `two nodes, one at a time: ${AGREE}` },
   { scenario: 'capacity-only-on', groups: [
     { nodes: ['n1', 'n2'], hroller: ['a>n3', 'b>n3'], corral: ['a>n3'], stops: ['b'] },
     { nodes: ['n3'], hroller: [], corral: [], stops: [] },
   ], why: 'htools cannot see only-on: hroller reboots n1 and n2 together and moves b to n3, where Pacemaker may not run it' },
+  { scenario: 'drain-only-on', groups: [
+    { nodes: ['n1', 'n2'], hroller: ['a>n3', 'b>n3', 'c>n3'], corral: ['a>n3', 'c>n3'], stops: ['b'] },
+    { nodes: ['n3'], hroller: [], corral: [], stops: [] },
+  ], why: 'htools cannot see only-on: hroller moves b (only-on n1) to n3' },
+  { scenario: 'drain-force', groups: [
+    { nodes: ['n1'], hroller: ['a>n2', 'b>n2'], corral: ['b>n2'], stops: ['a'] },
+    { nodes: ['n2'], hroller: [], corral: [], stops: [] },
+  ], why: 'htools cannot see only-on: hroller moves a (only-on n1) to n2' },
   { scenario: 'drain-group-apart', groups: [
     { nodes: ['n1', 'n2'], hroller: ['ns1>n3', 'ns2>n3', 'web>n3'], corral: ['ns1>n3', 'web>n3'], stops: ['ns2', 'ns3'] },
     { nodes: ['n3'], hroller: ['ns3>n1'], corral: [], stops: ['ns3'] },
   ], why: "hroller's room for non-redundant instances ignores exclusion tags: it puts all three name servers on n3" },
+  { scenario: 'test/fixtures/recorded/steady', groups: [
+    { nodes: ['n3'], hroller: ['db1>n1'], corral: ['db1>n1'], stops: [] },
+    { nodes: ['n1', 'n2'], hroller: ['ns1>n3', 'ns2>n3', 'web1>n3', 'web2>n3'], corral: ['web1>n3', 'web2>n3'], stops: ['ns1', 'ns2'] },
+  ], why: 'the recorded lab: the master (the DC, n2) last; htools cannot see that ns1 is only-on n1,n2 and ns2 avoids ns1 absolutely' },
   { scenario: 'capacity-not-n1', groups: 'refused', why: 'no room to move the VMs of any node: hroller refuses, corral says N+1 does not hold' },
   { scenario: 'capacity-priority', groups: 'refused', why: 'no room to move the VMs of any node: hroller refuses, corral says N+1 does not hold' },
   { scenario: 'drain-capacity', groups: 'refused', why: "no room for n1's big VM elsewhere: hroller refuses, corral says N+1 does not hold" },
+  { scenario: 'drain-priority', groups: 'refused', why: 'no room to move the VMs of any node: hroller refuses, corral says N+1 does not hold' },
+  { scenario: 'drain-last-node', groups: 'refused', why: 'one usable node: hroller refuses, corral says N+1 does not hold' },
 ];
 
 const moves = (ms: { vm?: string; instance?: string; to: string | null }[]) => ms.map((m) => `${m.vm ?? m.instance}>${m.to}`).sort();
@@ -185,16 +235,53 @@ describe("rolling reboot: hroller's groups beside corral's drain of each group",
     expect(seen).toEqual(r.groups);
   });
 
-  it('reboots the master (the DC, n2 in the recorded lab) last', async () => {
-    const dir = join(ROOT, 'test/fixtures/recorded/steady');
-    const snap = await takeSnapshot({ cibXml: await readFile(join(dir, 'cib.xml'), 'utf8'), crmMonXml: await readFile(join(dir, 'crm_mon.xml'), 'utf8') });
-    expect(snap.view.hosts.find((h) => h.dc)?.name).toBe('n2');
-    const groups = await runHroller(htoolsText(snap.view));
-    expect(groups.map((g) => g.nodes)).toEqual([['n3'], ['n1', 'n2']]);
+  it('every scenario is compared', async () => {
+    const names = (await readdir(SCENARIOS, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    expect(ROLL.map((r) => r.scenario).filter((s) => !s.includes('/')).sort()).toEqual(names.sort());
+  });
+
+  it('the recorded lab has its DC, n2, as the master', async () => {
+    expect((await viewOf('test/fixtures/recorded/steady')).hosts.find((h) => h.dc)?.name).toBe('n2');
+    expect(htoolsText(await viewOf('test/fixtures/recorded/steady'))).toMatch(/^n2\|.*\|M\|/m);
   });
 });
 
+// hbal's own score before and after, and its moves, on every scenario (corral has no rebalance yet:
+// this is the baseline a corral plan will be scored against).
+const HBAL: Record<string, { before: number; after: number; moves: string[] }> = {
+  'capacity-not-n1': { before: 0, after: 0, moves: [] },
+  'capacity-ok': { before: 4.12478956, after: 1.88561808, moves: ['a>n2', 'b>n3'] },
+  'capacity-only-on': { before: 2.00346921, after: 2.00346921, moves: [] },
+  'capacity-priority': { before: 0, after: 0, moves: [] },
+  'drain-avoid': { before: 2.125, after: 2.125, moves: [] },
+  'drain-capacity': { before: 0.11785113, after: 0.11785113, moves: [] },
+  'drain-failed': { before: 0, after: 0, moves: [] },
+  'drain-force': { before: 4.25, after: 0, moves: ['a>n2'] },
+  'drain-group-apart': { before: 2.00346921, after: 2.00346921, moves: [] },
+  'drain-last-node': { before: 0, after: 0, moves: [] },
+  'drain-only-on': { before: 3.47011047, after: 0, moves: ['a>n3'] },
+  'drain-pin': { before: 2.00346921, after: 2.00346921, moves: [] },
+  'drain-priority': { before: 0, after: 0, moves: [] },
+  'drain-simple': { before: 4.12478956, after: 1.88561808, moves: ['a>n2', 'b>n3'] },
+  'drain-standby': { before: 2.125, after: 2.125, moves: [] },
+  'drain-two': { before: 0, after: 0, moves: [] },
+  'undrain-not-drained': { before: 2.125, after: 2.125, moves: [] },
+  'undrain-return': { before: 0, after: 0, moves: [] },
+};
+
 describe('hbal on corral clusters', () => {
+  it('every scenario has its baseline', async () => {
+    const names = (await readdir(SCENARIOS, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    expect(Object.keys(HBAL).sort()).toEqual(names);
+  });
+
+  it.each(Object.entries(HBAL))('%s: hbal\'s score and moves', async (scenario, want) => {
+    const r = await runHbal(htoolsText(await viewOf(scenario)));
+    expect(r.initialScore).toBeCloseTo(want.before, 7);
+    expect(r.finalScore).toBeCloseTo(want.after, 7);
+    expect(r.steps.map((s) => `${s.instance}>${s.to[0]}`)).toEqual(want.moves);
+  });
+
   it("capacity-ok: hbal moves a to n2 and b to n3; its own score of that end state, written by corral, is the score hbal reached", async () => {
     const view = await viewOf('capacity-ok');
     const text = htoolsText(view);
