@@ -37,7 +37,7 @@ async function htool(program: 'hspace' | 'hbal' | 'hroller', text: string, args:
   return withText(text, async (file) => {
     const r = await run(program, ['-t', file, ...args], { timeoutMs });
     if (r.failedToStart) throw new HtoolsError(`cannot run ${program} (Debian package ganeti-htools): ${r.stderr.trim()}`, r);
-    if (r.timedOut) throw new HtoolsError(`${program} did not finish within ${Math.round(timeoutMs / 1000)} s`, r);
+    if (r.timedOut) throw new HtoolsError(`${program} did not finish within ${timeoutMs / 1000} s`, r);
     if (r.exitCode !== 0) {
       const said = (r.stderr || r.stdout).split(file).join('cluster.txt').trim().split('\n').slice(-3).join(' / ');
       throw new HtoolsError(`${program} exited ${r.exitCode}${said ? `: ${said}` : ''}`, r);

@@ -5,11 +5,12 @@
 // the test's name says why; docs/htools.md has the table. Needs the Debian package ganeti-htools.
 import { execFile } from 'node:child_process';
 import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeSnapshot } from '../../lib/cluster/snapshot.js';
-import { hbalScore, runHbal, runHroller, runHspace } from '../../lib/host/htools.js';
+import { hbalScore, HtoolsError, runHbal, runHroller, runHspace } from '../../lib/host/htools.js';
 import { hbalEndPlacement, htoolsModel, htoolsText, placeVms, type HtoolsOptions, type Size } from '../../lib/plan/htools.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -295,5 +296,22 @@ describe('hbal on corral clusters', () => {
     expect(await hbalScore(htoolsText(end))).toBeCloseTo(r.finalScore as number, 7);
     // Nothing left to do from there.
     expect((await runHbal(htoolsText(end))).steps).toEqual([]);
+  });
+});
+
+describe('running the tools', () => {
+  it('reports what the tool said about a text it cannot read, without the temporary path, and leaves no temporary file', async () => {
+    const ours = () => readdirSync(tmpdir()).filter((f) => f.startsWith('corral-htools-') && f !== dir.split('/').pop());
+    const before = ours();
+    const err = await runHbal('not|a|cluster\n').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HtoolsError);
+    expect((err as Error).message).toMatch(/^hbal exited 1: .*Invalid format of the input file/);
+    expect((err as Error).message).not.toContain(tmpdir());
+    expect(ours()).toEqual(before);
+  });
+
+  it('stops a run that takes too long', async () => {
+    const text = htoolsText(await viewOf('capacity-ok'));
+    await expect(runHspace(text, { size: SMALL, timeoutMs: 1 })).rejects.toThrow(/hspace did not finish within 0.001 s/);
   });
 });
