@@ -63,3 +63,33 @@ export function setClusterOption(cd: CibDoc, name: string, value: string | undef
   if (set) setNvpair(cd, set, name, value);
   else if (value !== undefined) cd.append(crm, clusterPropertySetXml(ids.bootstrap, { [name]: value }));
 }
+
+/** The cluster option NAME (crm_config), or undefined when unset. */
+export function clusterOption(cd: CibDoc, name: string): string | undefined {
+  for (const set of elements(cd.section('crm_config'), 'cluster_property_set')) {
+    if (elements(set, 'rule').length) continue;
+    const p = elements(set, 'nvpair').find((x) => x.getAttribute('name') === name);
+    if (p) return p.getAttribute('value') ?? undefined;
+  }
+  return undefined;
+}
+
+/** Where a maintenance command keeps migration-limit's own value while it sets its own. */
+export const SAVED_LIMIT_OPTION = 'corral-saved-migration-limit';
+
+/**
+ * Sets migration-limit to LIMIT for a maintenance command, keeping the cluster's own value (once:
+ * an interrupted command that is run again does not save its own limit as the cluster's).
+ */
+export function borrowMigrationLimit(cd: CibDoc, limit: number): void {
+  if (clusterOption(cd, SAVED_LIMIT_OPTION) === undefined) setClusterOption(cd, SAVED_LIMIT_OPTION, clusterOption(cd, 'migration-limit') ?? 'unset');
+  setClusterOption(cd, 'migration-limit', String(limit));
+}
+
+/** Gives migration-limit its own value back (see borrowMigrationLimit). */
+export function returnMigrationLimit(cd: CibDoc): void {
+  const saved = clusterOption(cd, SAVED_LIMIT_OPTION);
+  if (saved === undefined) return;
+  setClusterOption(cd, 'migration-limit', saved === 'unset' ? undefined : saved);
+  setClusterOption(cd, SAVED_LIMIT_OPTION, undefined);
+}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { changeCib } from '../cib/change.js';
 import { CibDoc } from '../cib/edit.js';
-import { DRAIN_STATE_ATTR, DRAINED_ATTR, nodeAttribute, setClusterOption, setNodeAttribute } from '../cib/nodes.js';
+import { borrowMigrationLimit, DRAIN_STATE_ATTR, DRAINED_ATTR, nodeAttribute, returnMigrationLimit, setNodeAttribute } from '../cib/nodes.js';
 import { kid, kids, parseXNode } from '../cib/model.js';
 import { capacityProbeXml, hintXml } from '../cib/shapes.js';
 import { configNodes, type ClusterView, type VmView } from '../cluster/view.js';
@@ -173,7 +173,6 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
     const from = vm.nodes.find((n) => nodes.includes(n));
     if (from) leaving.set(vm.resource, { vm, from });
   }
-  const oldLimit = snap.cib.options['migration-limit'];
   await changeCib(hostCibPort(), (cd) => {
     for (const n of nodes) {
       const before = nodeAttribute(cd, n, DRAINED_ATTR)?.split(/[\s,]+/).filter(Boolean) ?? [];
@@ -182,7 +181,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
       setNodeAttribute(cd, n, DRAIN_STATE_ATTR, 'draining');
       setNodeAttribute(cd, n, DRAINED_ATTR, [...new Set([...before, ...here])].sort(sortNames).join(' ') || undefined);
     }
-    setClusterOption(cd, 'migration-limit', String(parallel));
+    borrowMigrationLimit(cd, parallel);
     applySteering(cd, opts.steer ?? []);
     return { notes: [], warnings: [] };
   });
@@ -231,7 +230,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
   } finally {
     await changeCib(hostCibPort(), (cd) => {
       for (const n of nodes) setNodeAttribute(cd, n, DRAIN_STATE_ATTR, problems.length ? 'interrupted' : 'drained');
-      setClusterOption(cd, 'migration-limit', oldLimit);
+      returnMigrationLimit(cd);
       applySteering(cd, opts.steer ?? [], true);
       return { notes: [], warnings: [] };
     }).catch((e: unknown) => problems.push(`could not record the end of the drain: ${(e as Error).message}`));
@@ -306,7 +305,6 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
   const t0 = Date.now();
   const since = Math.floor(t0 / 1000);
   const snap0 = await takeSnapshot();
-  const oldLimit = snap0.cib.options['migration-limit'];
   const parallel = opts.parallel ?? DEFAULT_PARALLEL;
   const rids = new Map(snap0.view.vms.map((v) => [v.name, v.resource]));
   const back = opts.returnVms ? check.back.filter((m) => rids.has(m.vm)) : [];
@@ -318,7 +316,7 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
     setNodeAttribute(cd, node, 'standby', undefined);
     setNodeAttribute(cd, node, DRAIN_STATE_ATTR, undefined);
     if (!opts.returnVms) setNodeAttribute(cd, node, DRAINED_ATTR, undefined);
-    if (back.length) setClusterOption(cd, 'migration-limit', String(parallel));
+    if (back.length) borrowMigrationLimit(cd, parallel);
     for (const m of back) {
       const rid = rids.get(m.vm) as string;
       cd.append(cd.section('constraints'), hintXml(hintId(rid), rid, node, 'INFINITY'));
@@ -367,7 +365,7 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
         if (el) cd.remove(el);
       }
       setNodeAttribute(cd, node, DRAINED_ATTR, undefined);
-      setClusterOption(cd, 'migration-limit', oldLimit);
+      returnMigrationLimit(cd);
       return { notes: [], warnings: [] };
     }).catch((e: unknown) => problems.push(`could not remove the return hints and the drain record: ${(e as Error).message}`));
   }

@@ -22,7 +22,7 @@ import { CibDoc } from '../cib/edit.js';
 import { setClusterOption, setNodeAttribute } from '../cib/nodes.js';
 import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
 import { getTransientNodeAttribute, hostCibPort, setTransientNodeAttribute, simulate } from '../host/cib.js';
-import { runOnNode, startDetached } from '../host/remote.js';
+import { startDetached } from '../host/remote.js';
 import { version } from '../host/virsh.js';
 import { planDrain, type PlannedMove, type PlannedStop } from '../plan/drain.js';
 import { commandFor, nodeUri, type Config } from './config.js';
@@ -185,6 +185,28 @@ async function saveProgress(progress: readonly { node: string; state: StepState 
   });
 }
 
+/**
+ * Starts the reboot of NODE (reboot_command) on its own: it goes on when this command is
+ * interrupted, and when NODE is the node this runs on.
+ */
+async function reboot(node: string, opts: ExecOptions): Promise<void> {
+  const argv = commandFor(opts.config.rebootCommand, node);
+  opts.progress(`${node}: rebooting (${argv.join(' ')})`);
+  await startDetached(argv);
+}
+
+/** NODE is online and still carries its boot mark after waiting up to GRACEMS for it to go. */
+async function stillUnrebooted(node: string, graceMs: number): Promise<boolean> {
+  const until = Date.now() + graceMs;
+  for (;;) {
+    const h = (await takeSnapshot().catch(() => undefined))?.view.hosts.find((x) => x.name === node);
+    const marked = h?.online ? (await getTransientNodeAttribute(node, BOOT_MARK).catch(() => 'unknown')) !== undefined : false;
+    if (!marked) return false;
+    if (Date.now() > until) return true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 /** Waits until NODE has rebooted (its boot mark is gone), is online in Pacemaker and its libvirt answers. */
 async function waitBack(node: string, opts: ExecOptions): Promise<void> {
   const t0 = Date.now();
@@ -255,15 +277,8 @@ export async function execRollingReboot(plan: RollingPlan, recorded: { node: str
       await setTransientNodeAttribute(node, BOOT_MARK, mark);
       step.state = 'rebooting';
       await saveProgress(progress);
-      const argv = commandFor(opts.config.rebootCommand, node);
-      opts.progress(`${node}: rebooting (${argv.join(' ')})`);
-      if (node === opts.local) {
-        await startDetached(argv);
-        return out(true, { resumeAfterOwnReboot: node });
-      }
-      const rr = await runOnNode(argv, 120_000);
-      // A reboot command may be cut off by the reboot itself (ssh's 255): what counts is the node coming back.
-      if (rr.exitCode !== 0 && rr.exitCode !== 255) opts.progress(`${node}: the reboot command exited ${rr.exitCode}: ${(rr.stderr || rr.stdout).trim().split('\n').pop() ?? ''}`);
+      await reboot(node, opts);
+      if (node === opts.local) return out(true, { resumeAfterOwnReboot: node });
       try {
         await waitBack(node, opts);
       } catch (e) {
@@ -272,6 +287,12 @@ export async function execRollingReboot(plan: RollingPlan, recorded: { node: str
       }
     } else if (step.state === 'rebooting') {
       try {
+        // Interrupted between recording "rebooting" and the reboot taking effect? A node that is
+        // still up and still marked after a grace period did not get the command: send it again.
+        if (await stillUnrebooted(node, 30_000)) {
+          opts.progress(`${node}: still not rebooted; asking again`);
+          await reboot(node, opts);
+        }
         await waitBack(node, opts);
       } catch (e) {
         problems.push((e as Error).message);

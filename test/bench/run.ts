@@ -137,13 +137,14 @@ async function agentBench(): Promise<boolean> {
   }
 }
 
-// BENCH_ONLY=agent, list or lab runs one part.
+// BENCH_ONLY=agent, list, lab or maintenance runs one part.
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
   let ok = true;
   if (!only || only === 'agent') ok = (await agentBench()) && ok;
   if (!only || only === 'list') ok = (await (await import('./list.js')).benchList()) && ok;
   if (!only || only === 'lab') ok = (await runLabBench()).ok && ok;
+  if (!only || only === 'maintenance') ok = (await (await import('./maintenance.js')).runMaintenanceBench()).ok && ok;
   process.exitCode = ok ? 0 : 1;
 }
 

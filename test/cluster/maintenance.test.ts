@@ -198,8 +198,8 @@ describe('corral node drain / undrain on the lab cluster', () => {
       expect(await boots(m), `${m} booted again`).toBe(bootsBefore.get(m));
     }
     const config = await cib();
-    expect(config).not.toMatch(/corral-rolling-reboot|corral-steer-|corral-drained|name="standby" value="on"|migration-limit/);
-  });
+    expect(config).not.toMatch(/corral-rolling-reboot|corral-steer-|corral-drained|corral-saved|name="standby" value="on"|migration-limit/);
+  }, 1_800_000);
 
   it('the watcher never saw a VM on two nodes, nor one vanish from the CIB', async () => {
     const report = await watcher.stop();

@@ -1,0 +1,87 @@
+// The maintenance figures of npm run bench (BENCH_ONLY=maintenance), on a real 3-node lab:
+//   - a drain of 8 running VMs with --parallel 1 and with the default, the same lab, the same VMs:
+//     floor: the default at least 3× faster;
+//   - a rolling reboot of the 3 nodes: migrations per VM (floor: at most 1.0 on average when
+//     capacity allows, as here: the VMs start gathered on one node) and seconds per node;
+//   - corral capacity --size beside hspace's count on the same cluster, and the rolling-reboot
+//     order beside hroller's groups.
+import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
+import type { LabNode } from '../../lib/lab/node.js';
+import { takeSnapshot } from '../../lib/cluster/snapshot.js';
+import { runHroller, runHspace } from '../../lib/host/htools.js';
+import { htoolsText } from '../../lib/plan/htools.js';
+import { addVms, copyBuild, inNode, ok } from '../support/ops-lab.js';
+
+const LAB = { name: 'benchmnt', subnet: '10.213.85' };
+const VMS = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8'];
+
+async function gather(n1: LabNode, lab: ClusterLab): Promise<void> {
+  await ok(inNode(n1, 'vm', ['b*', 'migrate', 'n1', '--yes'], { timeoutMs: 600_000 }));
+  await ok(inNode(n1, 'vm', ['b*', 'clear', '--yes']));
+  await waitClusterIdle(lab, { timeoutMs: 300_000 });
+}
+
+async function drainSeconds(n1: LabNode, parallel: string[]): Promise<number> {
+  const r = await ok(inNode(n1, 'corral', ['node', 'drain', 'n1', '--json', ...parallel], { timeoutMs: 900_000 }));
+  const out = JSON.parse(r.stdout) as { result: { ok: boolean; seconds: number; left: { how: string }[] } };
+  if (!out.result.ok || out.result.left.some((l) => l.how !== 'migrated')) throw new Error(`drain was not all live: ${r.stdout}`);
+  return out.result.seconds;
+}
+
+export async function runMaintenanceBench(): Promise<{ ok: boolean }> {
+  await destroyClusterLab(LAB.name).catch(() => undefined);
+  const lab = await createClusterLab({ name: LAB.name, nodes: 3, subnet: LAB.subnet, timeoutMs: 300_000 });
+  const n1 = lab.nodes[0] as LabNode;
+  try {
+    await copyBuild();
+    await addVms(lab, VMS.map((name) => ({ name, tick: true })));
+    await waitClusterIdle(lab, { timeoutMs: 300_000 });
+
+    // Drains, each from the same start: all eight on n1.
+    const runs: { parallel: string; seconds: number }[] = [];
+    for (const parallel of [['--parallel', '1'], [], ['--parallel', '1'], []]) {
+      await gather(n1, lab);
+      const seconds = await drainSeconds(n1, parallel);
+      runs.push({ parallel: parallel[1] ?? 'default', seconds });
+      await ok(inNode(n1, 'corral', ['node', 'undrain', 'n1'], { timeoutMs: 300_000 }));
+      await waitClusterIdle(lab, { timeoutMs: 300_000 });
+    }
+    const best = (p: string) => Math.min(...runs.filter((r) => r.parallel === p).map((r) => r.seconds));
+    const one = best('1');
+    const dflt = best('default');
+    const ratio = one / dflt;
+    console.log('\ncorral node drain of 8 running VMs (live migrations, TCG guests of 128 MiB), best of 2 each:');
+    console.log(`  --parallel 1: ${one.toFixed(1)} s; default: ${dflt.toFixed(1)} s; ${ratio.toFixed(2)}× faster (floor 3×: ${ratio >= 3 ? 'met' : 'NOT met'})`);
+
+    // The peers on the same cluster (the VMs gathered on n1 again).
+    await gather(n1, lab);
+    const snap = await takeSnapshot({ cibXml: (await ok(clusterExec(n1, 'cibadmin', ['--query']))).stdout });
+    const cap = JSON.parse((await ok(inNode(n1, 'corral', ['capacity', '--size', '1,128m', '--json']))).stdout) as { fit?: { count: number } };
+    const text = htoolsText(snap.view, {});
+    const hs = await runHspace(text, { size: { vcpus: 1, memoryMiB: 128 } });
+    console.log(`  corral capacity --size 1,128m: ${cap.fit?.count} more; hspace: ${hs.allocated} more (docs/htools.md: htools keeps 1 MiB per node free, Pacemaker fills a node exactly)`);
+    const groups = (await runHroller(text)).map((g) => g.nodes);
+    const plan = JSON.parse((await ok(inNode(n1, 'corral', ['rolling-reboot', '--json']))).stdout) as { plan: { order: string[]; migrationsPerVm: number } };
+    console.log(`  rolling-reboot order: ${plan.plan.order.join(' → ')}; hroller's groups: ${groups.map((g) => `{${g.join(',')}}`).join(' → ')} (hroller reboots nodes together when no instance needs them; corral one at a time)`);
+
+    // The rolling reboot itself.
+    const t0 = Date.now();
+    const r = await ok(inNode(n1, 'corral', ['rolling-reboot', '--exec', '--json'], { timeoutMs: 1_800_000 }));
+    const out = JSON.parse(r.stdout) as { result: { ok: boolean; rebooted: string[]; migrations: Record<string, number>; resumeAfterOwnReboot?: string } };
+    let migrations = out.result.migrations;
+    if (out.result.resumeAfterOwnReboot) {
+      await waitClusterIdle(lab, { timeoutMs: 300_000 });
+      const n2 = lab.nodes[1] as LabNode;
+      const again = JSON.parse((await ok(inNode(n2, 'corral', ['rolling-reboot', '--exec', '--resume', '--json'], { timeoutMs: 1_800_000 }))).stdout) as { result: { migrations: Record<string, number> } };
+      migrations = { ...migrations };
+      for (const [vm, n] of Object.entries(again.result.migrations)) migrations[vm] = (migrations[vm] ?? 0) + n;
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const total = Object.values(migrations).reduce((a, b) => a + b, 0);
+    const perVm = total / VMS.length;
+    console.log(`corral rolling-reboot --exec of 3 nodes with 8 VMs: ${total} live migrations, ${perVm.toFixed(2)} per VM (planned ${plan.plan.migrationsPerVm.toFixed(2)}; floor 1.0: ${perVm <= 1 ? 'met' : 'NOT met'}), ${(seconds / 3).toFixed(1)} s per node`);
+    return { ok: ratio >= 3 && perVm <= 1 };
+  } finally {
+    if (!process.env.CORRAL_KEEP_LAB) await destroyClusterLab(LAB.name);
+  }
+}
