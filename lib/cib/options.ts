@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { vmName } from '../domain/names.js';
 import { parseParams } from '../ocf/params.js';
-import { transientDomainSpec } from '../vm/params.js';
+import { transientDomainSpec } from '../ocf/transient-domain.js';
 
 /** Pacemaker's INFINITY: scores at or beyond it are infinite. */
 export const SCORE_INFINITY = 1_000_000;

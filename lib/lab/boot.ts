@@ -17,9 +17,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create } from 'xmlbuilder2';
 import { z } from 'zod';
-import { nsMountOverlay, nsMountpoints, nsStartDaemon } from '../host/namespaces.js';
+import { nsMountOverlay, nsMountpoints } from '../host/mounts.js';
+import { nsStartDaemon } from '../host/nsenter.js';
 import type { PcmkRunner, Via } from '../host/cib.js';
-import { nodeExec, nodeInitPid, nodeProcesses, startLibvirt, startNode, type Lab, type LabNode } from './node.js';
+import { startLibvirt } from './libvirt.js';
+import { nodeExec, nodeInitPid, nodeProcesses, startNode } from './node.js';
+import type { Lab, LabNode } from './state.js';
 import { labCorralConf, startNodeCommandService, writeNodeCommandKey } from './node-command.js';
 import { powerSocketPath } from './power-protocol.js';
 

@@ -16,20 +16,12 @@ import { readFile } from 'node:fs/promises';
 import type { RunResult } from '../host/exec.js';
 import { controllerState, crmMonXmlOn } from '../host/cib.js';
 import { quorumStatus } from '../host/corosync.js';
-import type { NsRunOptions } from '../host/namespaces.js';
+import type { NsRunOptions } from '../host/nsenter.js';
 import { bootNode, installCorral, mountInstall, nodeVia, startCorosync, startPacemaker, writeClusterFiles, FENCE_DEVICE_ID, type ClusterSettings, type Dist } from './boot.js';
-import {
-  createLab,
-  destroyLab,
-  loadLab,
-  nodeExec,
-  nodeRunning,
-  startLibvirtAll,
-  type DestroyReport,
-  type Lab,
-  type LabLocation,
-  type LabNode,
-} from './node.js';
+import { createLab, destroyLab, type DestroyReport } from './create.js';
+import { startLibvirtAll } from './libvirt.js';
+import { nodeExec, nodeRunning } from './node.js';
+import { loadLab, type Lab, type LabLocation, type LabNode } from './state.js';
 import { startNodeCommandService } from './node-command.js';
 import { powerCall, powerSocketPath } from './power-protocol.js';
 import { startPowerDaemon } from './power.js';

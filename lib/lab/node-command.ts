@@ -28,8 +28,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { run } from '../host/exec.js';
-import { nsStartDaemon } from '../host/namespaces.js';
-import { DEFAULT_STATE_DIR, loadLab, nodeInitPid, nodeProcesses, type Lab, type LabLocation, type LabNode } from './node.js';
+import { nsStartDaemon } from '../host/nsenter.js';
+import { nodeInitPid, nodeProcesses } from './node.js';
+import { DEFAULT_STATE_DIR, loadLab, type Lab, type LabLocation, type LabNode } from './state.js';
 
 export const NODE_COMMAND_PORT = 7411;
 /** Bound of one command run through the service (corral's own callers bound theirs lower). */

@@ -15,14 +15,14 @@
 import { connect } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import { LAB_NAME_RE } from './names.js';
 
-export const NODE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 export const powerOps = ['on', 'off', 'reboot', 'crash', 'status', 'list'] as const;
 export type PowerOp = (typeof powerOps)[number];
 
 export const powerRequest = z.discriminatedUnion('op', [
-  z.object({ op: z.enum(['on', 'off', 'reboot', 'crash', 'status']), node: z.string().regex(NODE_NAME, 'not a lab node name'), by: z.string().max(200).optional() }),
+  z.object({ op: z.enum(['on', 'off', 'reboot', 'crash', 'status']), node: z.string().regex(LAB_NAME_RE, 'not a lab node name'), by: z.string().max(200).optional() }),
   z.object({ op: z.literal('list'), by: z.string().max(200).optional() }),
 ]);
 export type PowerRequest = z.infer<typeof powerRequest>;

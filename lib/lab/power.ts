@@ -14,10 +14,13 @@
 import { appendFile, chmod, rm, stat } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
-import { pidAlive, pidCmdline, readPidFile, signalPids, startNetnsDaemon, waitPidsGone } from '../host/namespaces.js';
+import { startNetnsDaemon } from '../host/netns.js';
+import { signalPids, waitPidsGone } from '../host/ns-procs.js';
+import { argvOf, isAlive, pidFromFile } from '../host/procs.js';
 import { fenceHistory } from '../host/cib.js';
 import { bootNode, installedCorral, mountInstall, nodeVia } from './boot.js';
-import { loadLab, nodeRunning, startNode, stopNode, type Lab, type LabLocation, type LabNode } from './node.js';
+import { nodeRunning, startNode, stopNode } from './node.js';
+import { loadLab, type Lab, type LabLocation, type LabNode } from './state.js';
 import { powerCall, powerRequest, powerSocketPath, type PowerReply, type PowerRequest } from './power-protocol.js';
 
 export function powerLogPath(lab: Lab): string {
@@ -198,10 +201,10 @@ async function waitFencingRecorded(lab: Lab, node: LabNode, since: number, curre
 
 /** The power controller's host PID when it runs, else undefined. */
 export async function powerDaemonPid(lab: Lab): Promise<number | undefined> {
-  const pid = await readPidFile(powerPidPath(lab));
-  if (pid === undefined || !(await pidAlive(pid))) return undefined;
+  const pid = pidFromFile(powerPidPath(lab));
+  if (pid === undefined || !isAlive(pid)) return undefined;
   // The recorded PID must still be this lab's controller (not a reused PID).
-  const argv = (await pidCmdline(pid)) ?? [];
+  const argv = argvOf(pid) ?? [];
   const i = argv.indexOf('power-daemon');
   return i >= 0 && argv[argv.indexOf('--name', i) + 1] === lab.name ? pid : undefined;
 }
@@ -222,7 +225,7 @@ export async function startPowerDaemon(lab: Lab, loc: LabLocation = {}): Promise
       await powerCall(powerSocketPath(lab.dir), { op: 'list' }, 2000);
       return pid;
     } catch (e) {
-      if (Date.now() > deadline || !(await pidAlive(pid))) {
+      if (Date.now() > deadline || !isAlive(pid)) {
         throw new Error(`the power controller of lab ${lab.name} did not come up: ${(e as Error).message} (see ${path.join(lab.dir, 'power.out')})`);
       }
       await new Promise((r) => setTimeout(r, 100));

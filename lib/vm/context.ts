@@ -6,7 +6,7 @@ import { DomainDoc, DomainXmlError } from '../domain/doc.js';
 import type { Virsh } from '../host/virsh.js';
 import { rawEnvValue, readConfig } from './config.js';
 import { decodeUtf8 } from '../domain/text.js';
-import { transientDomainSpec, type TransientDomainParams } from './params.js';
+import { transientDomainSpec, type TransientDomainParams } from '../ocf/transient-domain.js';
 import type { Identity } from './procs.js';
 import { readState } from './state.js';
 

@@ -4,7 +4,7 @@
 import { describe, domstate, jobAbort, migrate, setMaxDowntime } from '../host/virsh.js';
 import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import { log } from '../ocf/log.js';
-import type { TransientDomainParams } from './params.js';
+import type { TransientDomainParams } from '../ocf/transient-domain.js';
 import { requireConfig, sleep, type Ctx } from './context.js';
 import { clearState, writeState } from './state.js';
 

@@ -7,7 +7,8 @@ import { log } from '../ocf/log.js';
 import { sleep, type Ctx } from './context.js';
 import { locate } from './locate.js';
 import { observe } from './observe.js';
-import { isAlive, qemuProcesses, type Identity } from './procs.js';
+import { isAlive } from '../host/procs.js';
+import { qemuProcesses, type Identity } from './procs.js';
 import { clearState, lockFile, paths } from './state.js';
 
 /** Kills qemu processes libvirt cannot (or no longer) account for: TERM, then KILL. */

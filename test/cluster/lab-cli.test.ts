@@ -9,9 +9,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fenceHistory } from '../../lib/host/cib.js';
 import { run } from '../../lib/host/exec.js';
-import { netnsList } from '../../lib/host/namespaces.js';
+import { netnsList } from '../../lib/host/netns.js';
 import { destroyClusterLab, loadClusterLab, nodeVia, waitClusterIdle } from '../../lib/lab/cluster.js';
-import { createLab, labDir } from '../../lib/lab/node.js';
+import { createLab } from '../../lib/lab/create.js';
+import { labDir } from '../../lib/lab/state.js';
 import { ensureTestGuest } from '../../lib/lab/test-guest.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;

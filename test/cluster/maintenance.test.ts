@@ -4,7 +4,7 @@
 // before moving anything, and bad input changes nothing. Run inside a node, as an operator would.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
-import type { LabNode } from '../../lib/lab/node.js';
+import type { LabNode } from '../../lib/lab/state.js';
 import { LabWatcher } from '../../lib/lab/watch.js';
 import { addVms, consoleLogOn, copyBuild, inNode, ok } from '../support/ops-lab.js';
 

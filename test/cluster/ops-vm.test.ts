@@ -7,7 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainDoc } from '../../lib/domain/doc.js';
 import { clusterExec, clusterStatus, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
-import { nodeVirsh, type LabNode } from '../../lib/lab/node.js';
+import { nodeVirsh } from '../../lib/lab/libvirt.js';
+import type { LabNode } from '../../lib/lab/state.js';
 import { built, consoleLogOn, destroyOpsLab, domainsOn, ensureVms, inNode, ok, OPS_DIR, opsLab, waitUntil } from '../support/ops-lab.js';
 
 const isRoot = process.getuid?.() === 0;

@@ -7,7 +7,10 @@ import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { DomainDoc } from '../../lib/domain/doc.js';
 import type { RunResult } from '../../lib/host/exec.js';
-import { createLab, destroyLab, nodePath, nodeVirsh, startLibvirtAll, type LabNode } from '../../lib/lab/node.js';
+import { createLab, destroyLab } from '../../lib/lab/create.js';
+import { nodeVirsh, startLibvirtAll } from '../../lib/lab/libvirt.js';
+import { nodePath } from '../../lib/lab/node.js';
+import type { LabNode } from '../../lib/lab/state.js';
 import { ensureTestGuest, testGuestDomainXml, type TestGuest, type TestGuestDomainOptions } from '../../lib/lab/test-guest.js';
 
 // libvirtd runs in a lab node (tini as PID 1 reaps qemu; the host's PID 1 may not).

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTestGuest, testGuestDomainXml, type TestGuest, type TestGuestDomainOptions } from '../../lib/lab/test-guest.js';
 import { rm } from 'node:fs/promises';
-import { createLab, destroyLab, nodePath, nodeVirsh, restartLibvirtd, startLibvirtAll, stopLibvirtd, type LabNode } from '../../lib/lab/node.js';
+import { createLab, destroyLab } from '../../lib/lab/create.js';
+import { nodeVirsh, restartLibvirtd, startLibvirtAll, stopLibvirtd } from '../../lib/lab/libvirt.js';
+import { nodePath } from '../../lib/lab/node.js';
+import type { LabNode } from '../../lib/lab/state.js';
 import { AGENT, agent, agentEnv, consoleLog, domState, killGroupsOf, qemuPids, sharedFile, uuid, waitFor } from '../support/agent-lab.js';
 
 const LAB = 'it-agent';

@@ -4,8 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResult } from '../../lib/host/exec.js';
-import { nodeExec, nodePath, nodeProcesses, nodeVirsh, type LabNode } from '../../lib/lab/node.js';
-import { domainNameOf } from '../../lib/vm/procs.js';
+import { nodeVirsh } from '../../lib/lab/libvirt.js';
+import { nodeExec, nodePath, nodeProcesses } from '../../lib/lab/node.js';
+import type { LabNode } from '../../lib/lab/state.js';
+import { domainNameOf } from '../../lib/host/procs.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const AGENT = path.join(ROOT, 'dist/agents/TransientDomain');
