@@ -4,7 +4,8 @@ import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
 import { ACTIONS } from '../lib/ops/actions.js';
-import { runVm, VmUsageError } from '../lib/ops/vm.js';
+import { VmUsageError } from '../lib/ops/request.js';
+import { runVm } from '../lib/ops/vm.js';
 
 const COMMAND = 'vm';
 

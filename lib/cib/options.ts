@@ -1,7 +1,7 @@
 // The values corral's CIB commands accept, as zod schemas: checked at the edge, before anything
 // reaches a template. Every message names the value and the rule.
 import { z } from 'zod';
-import { vmName } from '../domain/names.js';
+import { nodeName, vmName } from '../domain/names.js';
 import { parseParams } from '../ocf/params.js';
 import { transientDomainSpec } from '../ocf/transient-domain.js';
 
@@ -42,14 +42,6 @@ export function scoreValue(s: string): number {
 export const negativeScore = score.refine((s) => scoreValue(s) < 0, {
   message: 'a score that keeps VMs apart must be negative (e.g. -150, -INFINITY or never)',
 });
-
-/** A Pacemaker node name as corral accepts it (a host name). */
-export const nodeName = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/,
-    'a node name is a host name: letters, digits, ".", "_" and "-", starting with a letter or digit',
-  );
 
 /** A --group-apart tag: it becomes a Pacemaker tag id, so an XML name. */
 export const tagName = z

@@ -27,6 +27,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { NODE_NAME_RE } from '../domain/names.js';
 
 export const DEFAULT_ETC = '/etc/corral';
 export const DEFAULT_LIBVIRT_URI = 'qemu+ssh://{node}/system';
@@ -208,9 +209,6 @@ export async function loadConfig(inv: Invocation = currentInvocation(), statFn: 
     warnings,
   };
 }
-
-/** Node names as they may appear in a URI or a command: the cluster's names, checked. */
-export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
 
 /** The libvirt URI of NODE. */
 export function nodeUri(template: string, node: string): string {
