@@ -12,6 +12,7 @@
 //
 // Fencing is always on (stonith-enabled=true from the first CIB on); a fenced node is rebooted by
 // the power controller and rejoins by itself.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import type { RunResult } from '../host/exec.js';
 import { controllerState, crmMonXmlOn } from '../host/cib.js';
@@ -33,7 +34,6 @@ export { FENCE_AGENT, FENCE_DEVICE_ID, nodeVia } from './boot.js';
 /** Lab names and subnets already taken by corral's own tests and bench (avoid them). */
 export const RESERVED = { names: ['it-agent', 'it-lab-node', 'bench'], subnets: ['10.213.77', '10.213.78', '10.213.79'] } as const;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export interface ClusterLabOptions extends LabLocation {
   name: string;

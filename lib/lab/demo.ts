@@ -2,6 +2,7 @@
 // an operator makes them (create_domxml, fixup_domxml, domadd inside a node) with a priority, an
 // anti-affinity and a startup order; the tables; a live migration (crm_resource --move, --clear);
 // a node crash, its fencing, the VMs back on the survivors and the node rejoining.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { clearResourceOn, crmMonText, fenceHistory, moveResourceOn, type FenceEvent } from '../host/cib.js';
 import { clusterExec, clusterStatus, crashNode, nodeVia, reachableNode, waitClusterIdle, type ClusterLab, type ClusterStatus } from './cluster.js';
 import type { LabNode } from './state.js';
@@ -18,7 +19,6 @@ export interface DemoOptions {
   hasList: boolean;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {

@@ -22,6 +22,7 @@
 // So it is what ssh with a root key is on a real cluster, and no more: only root on this machine
 // can read the key, and the lab's nodes are root's anyway. `corral lab node-command NODE -- ARGV`
 // is the client (exit code 255 when the node cannot be reached, as ssh's).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -184,7 +185,7 @@ export async function startNodeCommandService(lab: Lab, node: LabNode, timeoutMs
     if (Date.now() > deadline || !(await serviceRunning(node))) {
       throw new Error(`the node-command service of ${node.name} did not come up (see its /var/log/corral/node-command.log)`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

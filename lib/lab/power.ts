@@ -11,6 +11,7 @@
 // boots in the background (libvirt, Corosync, Pacemaker: lib/lab/boot.ts), as a real machine
 // would after its BMC reported "on". A boot still running when the node is powered off again
 // stops at its next step.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { appendFile, chmod, rm, stat } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
@@ -194,7 +195,7 @@ async function waitFencingRecorded(lab: Lab, node: LabNode, since: number, curre
       break;
     }
     if (!asked) return 'no other node\'s cluster answers; joining at once';
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
   return current() ? 'no fencing recorded within 60 s; joining anyway' : 'powered off while waiting';
 }
@@ -228,7 +229,7 @@ export async function startPowerDaemon(lab: Lab, loc: LabLocation = {}): Promise
       if (Date.now() > deadline || !isAlive(pid)) {
         throw new Error(`the power controller of lab ${lab.name} did not come up: ${(e as Error).message} (see ${path.join(lab.dir, 'power.out')})`);
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 }

@@ -27,6 +27,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { LIFETIME_RE } from '../cib/durations.js';
 import { NODE_NAME_RE } from '../domain/names.js';
 
 export const DEFAULT_ETC = '/etc/corral';
@@ -50,7 +51,7 @@ export const uriTemplate = z
 /** ISO 8601 duration as crm_resource --lifetime takes it (PT1H, P1D, PT30M), or "none". */
 export const lifetime = z
   .string()
-  .regex(/^(none|P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?)$/, 'expected an ISO 8601 duration such as PT1H, PT30M, P1D, or "none"');
+  .regex(LIFETIME_RE, 'expected an ISO 8601 duration such as PT1H, PT30M, P1D, or "none"');
 
 const absPath = z.string().regex(/^\/[A-Za-z0-9_.\/+-]*$/, 'expected an absolute path of letters, digits and _ . / + -').refine((p) => !p.split('/').includes('..'), 'no ".." in a path');
 

@@ -2,6 +2,7 @@
 // line whenever a VM's state changes. It ends when every VM is where it should be, when the
 // cluster has settled without getting there (the scheduler wants nothing more: constraints,
 // capacity or failures stand in the way), or when the time is up.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterView, VmView } from '../cluster/view.js';
 
 export type Goal = { kind: 'running'; on?: string; notOn?: string } | { kind: 'stopped' };
@@ -74,7 +75,7 @@ function failureLine(v: VmView): string | undefined {
 
 export async function waitFor(targets: readonly WaitTarget[], deps: WaitDeps, opts: WaitOptions): Promise<WaitOutcome[]> {
   const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const pause = deps.sleep ?? sleep;
   const pollMs = opts.pollMs ?? 500;
   const quietMs = opts.quietMs ?? 4000;
   const t0 = now();
@@ -129,7 +130,7 @@ export async function waitFor(targets: readonly WaitTarget[], deps: WaitDeps, op
       }
       return outcomes;
     }
-    await sleep(pollMs);
+    await pause(pollMs);
   }
   const view = await deps.look();
   for (const t of pending.values()) {

@@ -6,6 +6,7 @@ import { DomainDoc, DomainXmlError } from '../domain/doc.js';
 import type { Virsh } from '../host/virsh.js';
 import { rawEnvValue, readConfig } from './config.js';
 import { decodeUtf8 } from '../domain/text.js';
+import { pacemakerMs } from '../cib/durations.js';
 import { transientDomainSpec, type TransientDomainParams } from '../ocf/transient-domain.js';
 import type { Identity } from './procs.js';
 import { readState } from './state.js';
@@ -29,12 +30,9 @@ export interface Ctx {
   remaining(): number;
 }
 
-const SECONDS = /^(\d+)s$/;
-
 function defaultTimeoutMs(action: string): number {
   const a = transientDomainSpec.actions.find((x) => x.name === action);
-  const m = a ? SECONDS.exec(a.timeout) : null;
-  return m ? Number(m[1]) * 1000 : 20_000;
+  return pacemakerMs(a?.timeout) ?? 20_000;
 }
 
 export function makeContext(
@@ -111,7 +109,5 @@ export function knownIdentity(ctx: Ctx): Identity | undefined {
 export function isOcfError(e: unknown): e is OcfError {
   return e instanceof OcfError;
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
 export { OCF };

@@ -1,12 +1,12 @@
 // The host side of the startup signal: the guest writes "ready TOKEN" on its startup_signal virtio
 // port (repeatedly, since qemu drops what it writes while no one listens); we answer "ack TOKEN".
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection, type Socket } from 'node:net';
 import { DomainDoc, child } from '../domain/doc.js';
 import { dumpxml, type Virsh } from '../host/virsh.js';
 import { fail } from '../ocf/exit.js';
 import { observe } from './observe.js';
 import type { Identity } from './procs.js';
-import { sleep } from './context.js';
 
 export const SIGNAL_CHANNEL = 'startup_signal';
 

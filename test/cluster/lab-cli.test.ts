@@ -2,6 +2,7 @@
 // corral installed inside the nodes only, README's vm and corral commands run inside the nodes,
 // crash and fencing, bad input, and down — also twice, also after a half-made lab — after which
 // up works again.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
@@ -27,7 +28,6 @@ async function corral(...args: string[]) {
   return { code: r.exitCode, out: r.stdout, err: r.stderr };
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function labNetns(names: string[]): string[] {
   return names.filter((n) => n === `corral.${LAB}` || n.startsWith(`corral.${LAB}.`));

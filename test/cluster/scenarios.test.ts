@@ -3,6 +3,7 @@
 // an operator would: crm_mon, the VM's console log, stonith history, fail counts. Throughout, a
 // watcher samples every node every 200 ms and fails the scenario if a VM ever has a qemu on two
 // nodes at once (other than a live migration's incoming target) or a VM vanishes from the CIB.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -39,7 +40,6 @@ let mark = 0;
 let rootIfacesBefore: string[] = [];
 const figures: Record<string, string> = {};
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function waitFor<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 200): Promise<T> {

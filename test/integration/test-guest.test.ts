@@ -1,6 +1,7 @@
 // The test guest against a real libvirtd and qemu (TCG): the shipped guest-side startup-signal
 // script talks to a host client on the channel's unix socket, the guest powers off on the ACPI
 // power button, and the kernel command line switches do what they say.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, type Socket } from 'node:net';
@@ -22,7 +23,6 @@ async function virshOk(...args: string[]): Promise<RunResult> {
   if (r.exitCode !== 0) throw new Error(`virsh ${args.join(' ')}: ${r.stderr}`);
   return r;
 }
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let guest: TestGuest;
 let dir: string;

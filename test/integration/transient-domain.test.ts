@@ -1,6 +1,7 @@
 // ocf:corral:TransientDomain against real libvirtd + qemu in two lab nodes: the life cycle,
 // the startup signal, the safety rules (no false "not running", stop after a killed start,
 // stop with a broken configuration) and live migration.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -136,7 +137,7 @@ describe('safety', () => {
     expect(stop.code, stop.stderr).toBe(0);
     const s = await starting;
     expect(s.code).not.toBe(0);
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     expect(await gone(a, name)).toBe(true);
   });
 
@@ -150,7 +151,7 @@ describe('safety', () => {
     await nodeVirsh(a, ['domcapabilities', '--emulator', slow, '--virttype', 'qemu'], 60_000);
     const starting = agent(a, 'start', env);
     await waitFor("virsh create to run", () => nodeProcessesHave(a, ["virsh", "create"]), 20_000, 100);
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     // What pacemaker-execd does on a timeout: SIGKILL to the agent's process group.
     expect(await killGroupsOf(a, [AGENT, 'start'])).toBeGreaterThan(0);
     await starting;
@@ -159,7 +160,7 @@ describe('safety', () => {
     expect(stop.code, stop.stderr).toBe(0);
     // Once the create that was in flight is over, no domain may be left.
     await waitFor('the in-flight create to end', async () => !(await nodeProcessesHave(a, ['virsh', 'create'])), 30_000);
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     expect(await gone(a, name)).toBe(true);
   });
 

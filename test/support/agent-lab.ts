@@ -1,5 +1,6 @@
 // Running the built TransientDomain agent inside a lab node the way pacemaker-execd does:
 // OCF_* environment, one action, exit code and stderr back.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -74,7 +75,7 @@ export async function waitFor<T>(what: string, f: () => Promise<T | undefined | 
     const v = await f();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    await sleep(everyMs);
   }
 }
 
