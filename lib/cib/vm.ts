@@ -17,7 +17,6 @@ import {
   clusterPropertySetXml,
   ids,
   nodeUtilizationXml,
-  nvpairXml,
   objRefXml,
   onlyOnXml,
   pinXml,
@@ -357,7 +356,7 @@ export function planRemoveVm(cd: CibDoc, cib: Cib, name: string): Plan {
  * else), its references in resource sets and tags, and tags that end up empty (with their own
  * references, recursively).
  */
-export function removeWithReferences(cd: CibDoc, el: Element, notes: string[]): void {
+function removeWithReferences(cd: CibDoc, el: Element, notes: string[]): void {
   const id = el.getAttribute('id') ?? '';
   cd.remove(el);
   notes.push(`remove ${el.tagName} ${id}`);

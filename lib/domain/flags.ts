@@ -14,12 +14,12 @@ export function diskFromText(text: string): z.input<typeof DiskSchema> {
   return { type: path.startsWith('/dev/') ? 'block' : 'file', path, format };
 }
 
-export class ArgSyntaxError extends Error {
+class ArgSyntaxError extends Error {
   override name = 'ArgSyntaxError';
 }
 
 /** `--rbd POOL/IMAGE`. */
-export function rbdFromText(text: string): z.input<typeof DiskSchema> {
+function rbdFromText(text: string): z.input<typeof DiskSchema> {
   const parts = text.split('/');
   if (parts.length !== 2) throw new ArgSyntaxError('an RBD disk is POOL/IMAGE');
   return { type: 'rbd', pool: parts[0] ?? '', image: parts[1] ?? '' };
@@ -66,7 +66,7 @@ export function cephMonitorFromText(text: string): z.input<typeof CephMonitorSch
 const optionalText = z.string().optional();
 
 /** The flags of `create_domxml`, as text. nics and disks keep their command-line order. */
-export const CreateDomxmlArgsSchema = z
+const CreateDomxmlArgsSchema = z
   .object({
     name: z.string(),
     cpus: z.string(),

@@ -7,16 +7,16 @@ import { vmName } from './names.js';
 import { sizeMiBSchema } from './size.js';
 
 export const MAX_VCPUS = 4096;
-export const MIN_MEMORY_MIB = 1;
+const MIN_MEMORY_MIB = 1;
 /** 16 TiB: more is a typo, not a VM. */
-export const MAX_MEMORY_MIB = 16 * 1024 * 1024;
+const MAX_MEMORY_MIB = 16 * 1024 * 1024;
 export const STARTUP_SIGNAL_CHANNEL = 'startup_signal';
 
 // ---------------------------------------------------------------------------------------------
 // Atoms
 
 /** A whole number given as a number or as decimal digits ("16"), within [min, max]. */
-export function countSchema(what: string, min: number, max: number) {
+function countSchema(what: string, min: number, max: number) {
   return z
     .union([z.number(), z.string()])
     .transform((v, ctx) => {
@@ -35,7 +35,7 @@ export function countSchema(what: string, min: number, max: number) {
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-export const absolutePath = z
+const absolutePath = z
   .string()
   .max(4096, 'a path is at most 4096 characters')
   .refine((p) => p.startsWith('/') && p.length > 1, 'must be an absolute path')
@@ -46,25 +46,25 @@ export const absolutePath = z
   );
 
 /** Linux interface names: at most 15 characters; corral keeps to a safe alphabet. */
-export const bridgeName = z
+const bridgeName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/, 'a bridge name is 1-15 letters, digits, ".", "_" or "-"');
 
-export const vlanTag = z
+const vlanTag = z
   .number()
   .int('a VLAN tag is a whole number')
   .min(1, 'a VLAN tag is between 1 and 4094')
   .max(4094, 'a VLAN tag is between 1 and 4094');
 
 /** A unicast MAC address, normalised to lower case. */
-export const macAddress = z
+const macAddress = z
   .string()
   .regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/, 'a MAC address is six hex pairs separated by ":"')
   .transform((m) => m.toLowerCase())
   .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, 'a MAC address must be unicast (first octet even)')
   .refine((m) => m !== '00:00:00:00:00:00', 'the all-zero MAC address is not an address');
 
-export const uuid = z.guid('a UUID looks like 8-4-4-4-12 hex digits');
+const uuid = z.guid('a UUID looks like 8-4-4-4-12 hex digits');
 
 /** Machine types (pc-q35-7.2) and CPU models (Skylake-Server-v4). */
 const token = (what: string) =>
@@ -72,16 +72,16 @@ const token = (what: string) =>
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/, `${what} is 1-64 letters, digits, ".", "_", "+" or "-"`);
 
-export const machineType = token('a machine type');
+const machineType = token('a machine type');
 
 /**
  * CPU model: host-passthrough, host-model, maximum (QEMU's "max"), a named model (custom,
  * e.g. Skylake-Server), or "default" for no <cpu> element (the hypervisor's default model).
  */
-export const cpuModel = token('a CPU model');
+const cpuModel = token('a CPU model');
 
 /** A libvirt node set: 0-1, 0,2, 0-7,^3. */
-export const nodeset = z
+const nodeset = z
   .string()
   .regex(/^(\d+(-\d+)?|\^\d+)(,(\d+(-\d+)?|\^\d+))*$/, 'a NUMA node set looks like 0, 0-1, 0,2 or 0-3,^2')
   .refine(
@@ -94,7 +94,7 @@ export const nodeset = z
   )
   .refine((s) => s.split(',').some((p) => !p.startsWith('^')), 'a NUMA node set must include a node');
 
-export const kernelCmdline = z
+const kernelCmdline = z
   .string()
   .max(4096, 'a kernel command line is at most 4096 characters')
   .refine((s) => !CONTROL.test(s), 'a kernel command line may not contain control characters');
@@ -102,22 +102,22 @@ export const kernelCmdline = z
 const cephToken = (what: string) =>
   z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/, `${what} is letters, digits, ".", "_" or "-"`);
 
-export const cephPool = cephToken('a Ceph pool name');
-export const cephImage = cephToken('a Ceph image name');
-export const cephUser = cephToken('a Ceph user name').refine(
+const cephPool = cephToken('a Ceph pool name');
+const cephImage = cephToken('a Ceph image name');
+const cephUser = cephToken('a Ceph user name').refine(
   (u) => !u.startsWith('client.'),
   'give the Ceph user without the "client." prefix (libvirt adds it)',
 );
 
 const LABEL = '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const HOSTNAME_RE = new RegExp(`^(?=.{1,253}$)${LABEL}(\\.${LABEL})*$`);
-export const hostAddress = z
+const hostAddress = z
   .string()
   .refine(
     (h) => HOSTNAME_RE.test(h) || z.ipv6().safeParse(h).success,
     'a host is a host name, an IPv4 or an IPv6 address',
   );
-export const tcpPort = z.number().int().min(1, 'a port is 1-65535').max(65535, 'a port is 1-65535');
+const tcpPort = z.number().int().min(1, 'a port is 1-65535').max(65535, 'a port is 1-65535');
 
 /** The virtio disk name of the Nth disk (0-based): vda … vdz, vdaa, vdab, … */
 export function diskTarget(index: number): string {
@@ -133,7 +133,7 @@ export function diskTarget(index: number): string {
 // ---------------------------------------------------------------------------------------------
 // The structured options
 
-export const DiskFormatSchema = z.enum(['raw', 'qcow2']);
+const DiskFormatSchema = z.enum(['raw', 'qcow2']);
 export type DiskFormat = z.infer<typeof DiskFormatSchema>;
 
 export const DiskSchema = z.discriminatedUnion('type', [
@@ -166,21 +166,20 @@ export const NicSchema = z.discriminatedUnion('type', [
 export type Nic = z.infer<typeof NicSchema>;
 
 export const CephMonitorSchema = z.object({ host: hostAddress, port: tcpPort.optional() });
-export type CephMonitor = z.infer<typeof CephMonitorSchema>;
 
-export const CephSchema = z.object({
+const CephSchema = z.object({
   monitors: z.array(CephMonitorSchema).default([]),
   auth: z.object({ username: cephUser, secretUuid: uuid }).optional(),
 });
 
-export const NumaSchema = z.discriminatedUnion('placement', [
+const NumaSchema = z.discriminatedUnion('placement', [
   /** numad places vCPUs and memory. */
   z.object({ placement: z.literal('auto') }),
   /** Memory strictly from these host nodes. */
   z.object({ placement: z.literal('static'), nodeset }),
 ]);
 
-export const BootSchema = z.object({
+const BootSchema = z.object({
   kernel: absolutePath,
   initrd: absolutePath.optional(),
   cmdline: kernelCmdline.optional(),

@@ -75,11 +75,11 @@ export async function netnsInode(name: string): Promise<number | undefined> {
 }
 
 /** Runs `ip -n NETNS ARGS…` and throws unless it succeeds. */
-export async function ipIn(netns: string, args: readonly string[]): Promise<RunResult> {
+async function ipIn(netns: string, args: readonly string[]): Promise<RunResult> {
   return runOk(TOOLS.ip, ['-n', netns, ...args], { timeoutMs: QUICK });
 }
 
-export async function linkExists(netns: string, ifname: string): Promise<boolean> {
+async function linkExists(netns: string, ifname: string): Promise<boolean> {
   const r = await run(TOOLS.ip, ['-n', netns, 'link', 'show', 'dev', ifname], { timeoutMs: QUICK });
   return r.exitCode === 0;
 }

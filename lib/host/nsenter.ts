@@ -57,7 +57,7 @@ export async function startKeeper(opts: { netns: string; pidFile: string; logFil
 // Running programs inside a node
 
 /** nsenter arguments that enter every namespace of the node whose PID 1 has host PID INITPID. */
-export function nsenterArgs(initPid: number): string[] {
+function nsenterArgs(initPid: number): string[] {
   return ['-t', String(initPid), '-m', '-u', '-n', '-p', '--root', '--wd', '--'];
 }
 
@@ -67,7 +67,7 @@ export interface NsRunOptions extends RunOptions {
 }
 
 /** Bound for a program run inside a node when the caller gives none. */
-export const DEFAULT_NS_TIMEOUT_MS = 120_000;
+const DEFAULT_NS_TIMEOUT_MS = 120_000;
 
 
 /**

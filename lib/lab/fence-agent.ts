@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { LAB_NAME_RE } from './names.js';
 import { powerCall, PowerError, type PowerReply } from './power-protocol.js';
 
-export const AGENT_NAME = 'fence_corral_lab';
+const AGENT_NAME = 'fence_corral_lab';
 const ACTIONS = ['off', 'on', 'reboot', 'status', 'monitor', 'list', 'list-status', 'metadata', 'validate-all'] as const;
 type Action = (typeof ACTIONS)[number];
 
@@ -36,7 +36,7 @@ const ALIASES: Record<string, keyof FenceOptions> = {
   power_timeout: 'timeout',
 };
 
-export class FenceUsageError extends Error {
+class FenceUsageError extends Error {
   override name = 'FenceUsageError';
 }
 

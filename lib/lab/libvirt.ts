@@ -13,7 +13,7 @@ import { nodeExec, nodeInitPid } from './node.js';
 import type { LabNode } from './state.js';
 
 /** Machine-wide copy of a lab node's qemu capability cache (kept across labs). */
-export const CAPS_CACHE_DIR = '/var/cache/corral/qemu-caps';
+const CAPS_CACHE_DIR = '/var/cache/corral/qemu-caps';
 const VIRSH_URI = 'qemu:///system';
 
 export interface LibvirtStart {

@@ -33,14 +33,14 @@ import { nsStartDaemon } from '../host/nsenter.js';
 import { nodeInitPid, nodeProcesses } from './node.js';
 import { DEFAULT_STATE_DIR, loadLab, type Lab, type LabLocation, type LabNode } from './state.js';
 
-export const NODE_COMMAND_PORT = 7411;
+const NODE_COMMAND_PORT = 7411;
 /** Bound of one command run through the service (corral's own callers bound theirs lower). */
-export const NODE_COMMAND_TIMEOUT_MS = 120_000;
+const NODE_COMMAND_TIMEOUT_MS = 120_000;
 const SBIN_CORRAL = '/usr/sbin/corral';
 const SERVICE = 'node-command-service';
 const WORD = /^[A-Za-z0-9_.\/=:,+-]+$/;
 
-export function nodeCommandKeyPath(lab: Lab): string {
+function nodeCommandKeyPath(lab: Lab): string {
   return path.join(lab.dir, 'node-command.key');
 }
 

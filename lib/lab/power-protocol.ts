@@ -17,17 +17,13 @@ import path from 'node:path';
 import { z } from 'zod';
 import { LAB_NAME_RE } from './names.js';
 
-
-export const powerOps = ['on', 'off', 'reboot', 'crash', 'status', 'list'] as const;
-export type PowerOp = (typeof powerOps)[number];
-
 export const powerRequest = z.discriminatedUnion('op', [
   z.object({ op: z.enum(['on', 'off', 'reboot', 'crash', 'status']), node: z.string().regex(LAB_NAME_RE, 'not a lab node name'), by: z.string().max(200).optional() }),
   z.object({ op: z.literal('list'), by: z.string().max(200).optional() }),
 ]);
 export type PowerRequest = z.infer<typeof powerRequest>;
 
-export const powerReply = z.union([
+const powerReply = z.union([
   z.object({ ok: z.literal(true), state: z.enum(['on', 'off']).optional(), nodes: z.array(z.string()).optional() }),
   z.object({ ok: z.literal(false), error: z.string() }),
 ]);

@@ -16,7 +16,6 @@ import { appendFile, chmod, rm, stat } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { startNetnsDaemon } from '../host/netns.js';
-import { signalPids, waitPidsGone } from '../host/ns-procs.js';
 import { argvOf, isAlive, pidFromFile } from '../host/procs.js';
 import { fenceHistory } from '../host/cib.js';
 import { bootNode, installedCorral, mountInstall, nodeVia } from './boot.js';
@@ -234,10 +233,3 @@ export async function startPowerDaemon(lab: Lab, loc: LabLocation = {}): Promise
   }
 }
 
-/** Stops the power controller (by its recorded PID). */
-export async function stopPowerDaemon(lab: Lab): Promise<void> {
-  const pid = await powerDaemonPid(lab);
-  if (pid === undefined) return;
-  signalPids([pid], 'SIGTERM');
-  if (!(await waitPidsGone([pid], 5000))) signalPids([pid], 'SIGKILL');
-}

@@ -81,7 +81,6 @@ export interface Lab {
   nodes: LabNode[];
 }
 
-
 /** The lab's definition as lab.json keeps it. */
 export interface LabFile {
   version: 1;
@@ -146,11 +145,6 @@ export async function labNodes(name: string, loc: LabLocation = {}): Promise<Lab
   return (await loadLab(name, loc)).nodes;
 }
 
-export async function labNode(labName: string, nodeName: string, loc: LabLocation = {}): Promise<LabNode> {
-  const node = (await labNodes(labName, loc)).find((n) => n.name === nodeName);
-  if (!node) throw new Error(`lab ${labName} has no node ${nodeName}`);
-  return node;
-}
 export async function readNodeFile(node: LabNode): Promise<NodeFile | undefined> {
   try {
     return JSON.parse(await readFile(path.join(node.dir, 'node.json'), 'utf8')) as NodeFile;

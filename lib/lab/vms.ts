@@ -23,7 +23,7 @@ export interface LabVmSpec {
   domadd?: readonly string[];
 }
 
-export class LabCommandError extends Error {
+class LabCommandError extends Error {
   override name = 'LabCommandError';
   constructor(readonly result: RunResult) {
     super(`${result.command.split(' ')[0]} exited ${result.exitCode}: ${(result.stderr || result.stdout).trim().split('\n').slice(-4).join(' / ')}`);

@@ -25,7 +25,6 @@ export const ACTION_NAMES = [
 ] as const;
 
 export type ActionName = (typeof ACTION_NAMES)[number];
-export const actionName = z.enum(ACTION_NAMES);
 
 export interface ActionSpec {
   name: ActionName;
@@ -45,7 +44,7 @@ export interface ActionSpec {
   arg?: ActionArg;
 }
 
-export interface ActionArg {
+interface ActionArg {
   /** It may be left out (migrate: away from where it runs). */
   optional: boolean;
   /** The checked value, or the line that refuses it. */
@@ -84,7 +83,7 @@ export const SYSRQ_KEYS: Record<string, string> = Object.fromEntries([
   ...'0123456789'.split('').map((c) => [c, `KEY_${c}`]),
 ]);
 
-export const sysrqKey = z
+const sysrqKey = z
   .string()
   .transform((s) => s.toLowerCase())
   .refine((s) => s in SYSRQ_KEYS, 'a SysRq key is one letter or digit (e.g. s, c, b, h)');

@@ -30,18 +30,18 @@ import { z } from 'zod';
 import { LIFETIME_RE } from '../cib/durations.js';
 import { NODE_NAME_RE } from '../domain/names.js';
 
-export const DEFAULT_ETC = '/etc/corral';
+const DEFAULT_ETC = '/etc/corral';
 export const DEFAULT_LIBVIRT_URI = 'qemu+ssh://{node}/system';
-export const DEFAULT_NODE_COMMAND = ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-T', '{node}', '--'];
-export const DEFAULT_AUDIT_LOG = '/var/log/corral/vm.log';
-export const DEFAULT_MOVE_LIFETIME = 'PT1H';
+const DEFAULT_NODE_COMMAND = ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-T', '{node}', '--'];
+const DEFAULT_AUDIT_LOG = '/var/log/corral/vm.log';
+const DEFAULT_MOVE_LIFETIME = 'PT1H';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
 /** A libvirt URI template: a qemu driver URI whose host part names {node}. */
-export const uriTemplate = z
+const uriTemplate = z
   .string()
   .regex(
     /^qemu(\+(ssh|tcp|tls|libssh|libssh2))?:\/\/[^/?#\s]*\{node\}[^/?#\s]*\/(system|session)(\?[^\s#]*)?$/,
@@ -49,7 +49,7 @@ export const uriTemplate = z
   );
 
 /** ISO 8601 duration as crm_resource --lifetime takes it (PT1H, P1D, PT30M), or "none". */
-export const lifetime = z
+const lifetime = z
   .string()
   .regex(LIFETIME_RE, 'expected an ISO 8601 duration such as PT1H, PT30M, P1D, or "none"');
 

@@ -27,16 +27,16 @@ export class EditError extends Error {
 }
 
 /** The edited VM changed in the CIB after it was opened for editing. */
-export class EditConflictError extends Error {
+class EditConflictError extends Error {
   override name = 'EditConflictError';
 }
 
 /** The stored single-line domain XML, indented for people. */
-export function editableXml(config: string): string {
+function editableXml(config: string): string {
   return `${serialize(parseDom(config, 'the stored domain XML'), { indent: '  ' })}\n`;
 }
 
-export interface CheckedEdit {
+interface CheckedEdit {
   doc: DomainDoc;
   /** What changes besides the XML text, for the user: vCPUs, memory. */
   notes: string[];
@@ -47,7 +47,7 @@ export interface CheckedEdit {
  * well-formed, a domain of the same name, fixup_domxml's checks, stable identity, libvirt's schema.
  * Throws EditError with what to fix.
  */
-export async function checkEdited(name: string, original: string, edited: string): Promise<CheckedEdit> {
+async function checkEdited(name: string, original: string, edited: string): Promise<CheckedEdit> {
   let doc: DomainDoc;
   try {
     doc = DomainDoc.parse(edited);
@@ -74,7 +74,7 @@ export async function checkEdited(name: string, original: string, edited: string
 }
 
 /** Whether EDITED means the same domain as ORIGINAL (only formatting differs). */
-export function sameDomain(original: string, edited: string): boolean {
+function sameDomain(original: string, edited: string): boolean {
   try {
     return configForCib(DomainDoc.parse(edited)) === configForCib(DomainDoc.parse(original));
   } catch {
@@ -87,7 +87,7 @@ export function sameDomain(original: string, edited: string): boolean {
  * follows the XML; placement, meta attributes and constraints stay), refusing with
  * EditConflictError when the stored config is no longer ORIGINAL.
  */
-export async function writeBack(name: string, original: string, doc: DomainDoc): Promise<ChangeResult> {
+async function writeBack(name: string, original: string, doc: DomainDoc): Promise<ChangeResult> {
   return changeCib(hostCibPort(), (cd, cib) => {
     const vm = corralVms(cib).find((v) => v.name === name);
     if (!vm) throw new EditConflictError(`${name} is no longer in the cluster`);

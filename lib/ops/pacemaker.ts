@@ -17,7 +17,7 @@ export interface Outcome {
 }
 
 /** The timeouts of the VM's operations (start, stop, migrate_to, migrate_from), in seconds. */
-export function opTimeouts(ctx: Context, vm: VmView): Record<string, number> {
+function opTimeouts(ctx: Context, vm: VmView): Record<string, number> {
   const r = ctx.snapshot.cib.resource(vm.resource);
   const out: Record<string, number> = { start: 300, stop: 120, migrate_to: 120, migrate_from: 120 };
   for (const op of kids(kids(r?.node, 'operations')[0], 'op')) {

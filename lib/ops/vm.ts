@@ -24,7 +24,7 @@ import { perform } from './perform.js';
 import { parseRequest, VmUsageError, type VmRequest } from './request.js';
 
 /** The caller may not do this (exit 1, logged as refused). */
-export class RefusedError extends Error {
+class RefusedError extends Error {
   override name = 'RefusedError';
 }
 

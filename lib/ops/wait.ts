@@ -38,7 +38,7 @@ export interface WaitOptions {
   quietMs?: number;
 }
 
-export function describeVm(v: VmView | undefined): string {
+function describeVm(v: VmView | undefined): string {
   if (!v) return 'gone from the configuration';
   switch (v.state) {
     case 'running':
@@ -58,7 +58,7 @@ export function describeVm(v: VmView | undefined): string {
   }
 }
 
-export function reached(goal: Goal, v: VmView | undefined): boolean {
+function reached(goal: Goal, v: VmView | undefined): boolean {
   if (!v) return false;
   if (goal.kind === 'stopped') return (v.state === 'stopped' || v.state === 'disabled') && v.nodes.length === 0;
   if (v.state !== 'running' || v.nodes.length !== 1) return false;

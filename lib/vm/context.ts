@@ -1,6 +1,6 @@
 // Everything an action needs: validated parameters, the domain's identity, the libvirt
 // connection and the deadline derived from the operation's timeout (safety rule 4).
-import { OcfError, OCF, fail } from '../ocf/exit.js';
+import { OcfError, fail } from '../ocf/exit.js';
 import { parseParams } from '../ocf/params.js';
 import { DomainDoc, DomainXmlError } from '../domain/doc.js';
 import type { Virsh } from '../host/virsh.js';
@@ -95,7 +95,7 @@ export function requireConfig(ctx: Ctx): { params: TransientDomainParams; doc: D
   return { params: ctx.params, doc: ctx.doc, id: identityOf(ctx.doc) };
 }
 
-export function identityOf(doc: DomainDoc): Identity {
+function identityOf(doc: DomainDoc): Identity {
   return doc.uuid ? { name: doc.name, uuid: doc.uuid } : { name: doc.name };
 }
 
@@ -106,8 +106,6 @@ export function knownIdentity(ctx: Ctx): Identity | undefined {
   return s ? (s.uuid ? { name: s.name, uuid: s.uuid } : { name: s.name }) : undefined;
 }
 
-export function isOcfError(e: unknown): e is OcfError {
+function isOcfError(e: unknown): e is OcfError {
   return e instanceof OcfError;
 }
-
-export { OCF };

@@ -10,7 +10,7 @@ export interface Identity {
 }
 
 /** True when ARGS carries libvirt's "-name guest=NAME,…" (and "-uuid UUID", when ID has one). */
-export function namesDomain(args: string[], id: Identity): boolean {
+function namesDomain(args: string[], id: Identity): boolean {
   if (domainNameOf(args) !== id.name) return false;
   if (id.uuid) {
     const u = args.indexOf('-uuid');

@@ -11,7 +11,7 @@ import type { Identity } from './procs.js';
 export const SIGNAL_CHANNEL = 'startup_signal';
 
 /** The host path of the running domain's startup_signal socket (libvirt generates it when unset). */
-export async function signalSocketPath(c: Virsh, name: string): Promise<string | undefined> {
+async function signalSocketPath(c: Virsh, name: string): Promise<string | undefined> {
   const live = DomainDoc.parse(await dumpxml(c, name));
   const source = live.virtioChannel(SIGNAL_CHANNEL);
   return source ? (child(source, 'source')?.getAttribute('path') ?? undefined) : undefined;

@@ -9,7 +9,6 @@ import { UsageError, zodIssueLines } from '../errors.js';
 import { crmMonText } from '../../host/cib.js';
 import {
   clusterExec,
-  clusterStatus,
   crashNode,
   createClusterLab,
   destroyClusterLab,
@@ -32,7 +31,7 @@ import { ensureTestGuest } from '../../lab/test-guest.js';
 import { runDemo } from '../../lab/demo.js';
 import { nodeCommandCall, NodeCommandError, runNodeCommandService } from '../../lab/node-command.js';
 
-export const DEFAULT_LAB = 'lab';
+const DEFAULT_LAB = 'lab';
 const DEFAULT_SUBNET = '10.213.81';
 
 const labName = z.string().regex(LAB_NAME_RE, 'a lab name is 1-31 lowercase letters, digits and "-", starting with a letter');
@@ -108,7 +107,7 @@ function withStartOptions(cmd: Command, when = ''): Command {
  * corral is older than the build is left alone (with a warning), or with RECREATESTALE taken down
  * and started again (the demo does that, so that it always shows the code of this tree).
  */
-export async function labUp(
+async function labUp(
   raw: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean },
   opts: { recreateStale?: boolean; testGuest?: boolean } = {},
 ): Promise<ClusterLab> {
