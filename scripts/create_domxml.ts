@@ -1,14 +1,10 @@
 // create_domxml: domain XML for a corral VM from a few flags. A thin shell over
-// lib/domain/create.ts (which holds every rule); this file only maps flags and writes the result.
+// lib/domain/flags.ts, spec.ts and render.ts (which hold every rule); this file only maps flags and writes the result.
 import { Command } from 'commander';
 import { runCli, UsageError, withCliConventions, zodIssueLines } from '../lib/cli/errors.js';
 import { checkOutputFile, writeOutputFile } from '../lib/cli/output.js';
-import {
-  MAX_VCPUS,
-  domainXmlFromArgs,
-  flagOfIssuePath,
-  type CreateDomxmlArgs,
-} from '../lib/domain/create.js';
+import { domainXmlFromArgs, flagOfIssuePath, type CreateDomxmlArgs } from '../lib/domain/flags.js';
+import { MAX_VCPUS } from '../lib/domain/spec.js';
 import { validateDomainXml } from '../lib/host/virt-xml-validate.js';
 
 const COMMAND = 'create_domxml';

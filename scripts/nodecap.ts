@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { runCli, UsageError, withCliConventions, zodIssueLines } from '../lib/cli/errors.js';
 import { applyCibChange } from '../lib/cli/cib-change.js';
 import { Cib } from '../lib/cib/model.js';
-import { nodeName } from '../lib/cib/options.js';
+import { nodeName } from '../lib/domain/names.js';
 import { planNodeCapacity } from '../lib/cib/vm.js';
 import { formatMiB, sizeMiBSchema } from '../lib/domain/size.js';
 import { cibTarget, queryCib } from '../lib/host/cib.js';

@@ -2,9 +2,11 @@
 // A thin commander shell over lib/ops/vm.ts.
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
+import { LIFETIME_RE } from '../lib/cib/durations.js';
 import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
 import { ACTIONS } from '../lib/ops/actions.js';
-import { runVm, VmUsageError } from '../lib/ops/vm.js';
+import { VmUsageError } from '../lib/ops/request.js';
+import { runVm } from '../lib/ops/vm.js';
 
 const COMMAND = 'vm';
 
@@ -73,7 +75,7 @@ runCli(COMMAND, async () => {
   program.parse(process.argv);
   const [pattern, action, ...args] = program.args as [string, string, ...string[]];
   const o = program.opts<{ yes?: boolean; wait: boolean; json?: boolean; log?: boolean; lines?: number; force?: boolean; lifetime?: string; timeout?: number }>();
-  if (o.lifetime !== undefined && !/^(none|P[0-9YMWDTHS]+)$/.test(o.lifetime)) {
+  if (o.lifetime !== undefined && !LIFETIME_RE.test(o.lifetime)) {
     throw new UsageError(`--lifetime ${JSON.stringify(o.lifetime)}: expected an ISO 8601 duration such as PT1H, or "none"`);
   }
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;

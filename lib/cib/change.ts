@@ -13,6 +13,7 @@
 //     "nobody changed this VM" is made against what is really there), a few times at most.
 //  5. The CIB is read back: its configuration must be exactly the planned one. If not, the change
 //     is undone and the command fails loudly with what differed.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readXml } from '../cluster/xml.js';
 import { CibDoc } from './edit.js';
 import { Cib } from './model.js';
@@ -61,7 +62,7 @@ export async function changeCib(p: CibPort, edit: Edit, opts: ChangeOptions = {}
       if (attempt >= ATTEMPTS) {
         throw new CibChangeError(`the CIB changed ${ATTEMPTS} times while this change was being made; nothing was changed, try again`);
       }
-      await new Promise((r) => setTimeout(r, 100 * attempt));
+      await sleep(100 * attempt);
     }
   } finally {
     await release();

@@ -102,7 +102,7 @@ export interface CibResource {
   node: XNode;
 }
 
-export const RESOURCE_TAGS = new Set(['primitive', 'group', 'clone', 'master', 'bundle']);
+const RESOURCE_TAGS = new Set(['primitive', 'group', 'clone', 'master', 'bundle']);
 /** Elements whose `id` attribute names another element rather than being an id. */
 export const REFERENCE_TAGS = new Set(['resource_ref', 'obj_ref', 'role']);
 export const CONSTRAINT_TAGS = new Set(['rsc_location', 'rsc_colocation', 'rsc_order', 'rsc_ticket']);

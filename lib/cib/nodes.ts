@@ -65,7 +65,7 @@ export function setClusterOption(cd: CibDoc, name: string, value: string | undef
 }
 
 /** The cluster option NAME (crm_config), or undefined when unset. */
-export function clusterOption(cd: CibDoc, name: string): string | undefined {
+function clusterOption(cd: CibDoc, name: string): string | undefined {
   for (const set of elements(cd.section('crm_config'), 'cluster_property_set')) {
     if (elements(set, 'rule').length) continue;
     const p = elements(set, 'nvpair').find((x) => x.getAttribute('name') === name);
@@ -75,7 +75,7 @@ export function clusterOption(cd: CibDoc, name: string): string | undefined {
 }
 
 /** Where a maintenance command keeps migration-limit's own value while it sets its own. */
-export const SAVED_LIMIT_OPTION = 'corral-saved-migration-limit';
+const SAVED_LIMIT_OPTION = 'corral-saved-migration-limit';
 
 /**
  * Sets migration-limit to LIMIT for a maintenance command, keeping the cluster's own value (once:

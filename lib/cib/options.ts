@@ -1,12 +1,12 @@
 // The values corral's CIB commands accept, as zod schemas: checked at the edge, before anything
 // reaches a template. Every message names the value and the rule.
 import { z } from 'zod';
-import { vmName } from '../domain/names.js';
+import { nodeName, vmName } from '../domain/names.js';
 import { parseParams } from '../ocf/params.js';
-import { transientDomainSpec } from '../vm/params.js';
+import { transientDomainSpec } from '../ocf/transient-domain.js';
 
 /** Pacemaker's INFINITY: scores at or beyond it are infinite. */
-export const SCORE_INFINITY = 1_000_000;
+const SCORE_INFINITY = 1_000_000;
 
 /** The score --avoid and --group-apart use unless told: a strong preference, not a law. */
 export const DEFAULT_AVOID_SCORE = '-150';
@@ -32,27 +32,19 @@ export const score = z.string().transform((s, ctx) => {
   return z.NEVER;
 });
 
-export function scoreValue(s: string): number {
+function scoreValue(s: string): number {
   if (s === 'INFINITY') return SCORE_INFINITY;
   if (s === '-INFINITY') return -SCORE_INFINITY;
   return Number(s);
 }
 
 /** A score that keeps apart: below 0. */
-export const negativeScore = score.refine((s) => scoreValue(s) < 0, {
+const negativeScore = score.refine((s) => scoreValue(s) < 0, {
   message: 'a score that keeps VMs apart must be negative (e.g. -150, -INFINITY or never)',
 });
 
-/** A Pacemaker node name as corral accepts it (a host name). */
-export const nodeName = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/,
-    'a node name is a host name: letters, digits, ".", "_" and "-", starting with a letter or digit',
-  );
-
 /** A --group-apart tag: it becomes a Pacemaker tag id, so an XML name. */
-export const tagName = z
+const tagName = z
   .string()
   .regex(
     /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/,
@@ -68,7 +60,7 @@ export const priority = z
   .refine((n) => Math.abs(n) <= SCORE_INFINITY, PRIORITY_RULE);
 
 /** "OTHER[:SCORE]" → { other, score } with score defaulting to DEFAULT. */
-export function nameWithScore<T extends z.ZodType<string>>(nameSchema: T, scoreSchema: z.ZodType<string>, dflt?: string) {
+function nameWithScore<T extends z.ZodType<string>>(nameSchema: T, scoreSchema: z.ZodType<string>, dflt?: string) {
   return z.string().transform((spec, ctx) => {
     const i = spec.indexOf(':');
     const rawName = i < 0 ? spec : spec.slice(0, i);

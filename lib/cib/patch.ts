@@ -33,7 +33,7 @@ function num(v: string | null | undefined): number {
 }
 
 /** The version (admin_epoch, epoch, num_updates) of a <cib> element. */
-export function cibVersionOf(cib: { getAttribute(name: string): string | null }): CibVersion {
+function cibVersionOf(cib: { getAttribute(name: string): string | null }): CibVersion {
   return { adminEpoch: num(cib.getAttribute('admin_epoch')), epoch: num(cib.getAttribute('epoch')), numUpdates: num(cib.getAttribute('num_updates')) };
 }
 

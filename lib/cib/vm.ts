@@ -6,6 +6,7 @@ import { clashes, fixupDomain, identityOf, unstableReasons } from '../domain/fix
 import { resourceId } from '../domain/names.js';
 import { domainUtilization } from '../domain/utilization.js';
 import { configForCib, domainFromConfig } from './config.js';
+import { pacemakerMs } from './durations.js';
 import type { CibDoc } from './edit.js';
 import { CONSTRAINT_TAGS, corralVms, isTransientDomain, type Cib } from './model.js';
 import { DEFAULT_AVOID_SCORE, type Placement } from './options.js';
@@ -16,7 +17,6 @@ import {
   clusterPropertySetXml,
   ids,
   nodeUtilizationXml,
-  nvpairXml,
   objRefXml,
   onlyOnXml,
   pinXml,
@@ -329,10 +329,8 @@ function opKey(op: Element): string {
 }
 
 function intervalMs(text: string): string {
-  const m = /^\s*(\d+)\s*(ms|msec|s|sec|m|min|h|hr)?\s*$/i.exec(text);
-  if (!m) return text;
-  const factor: Record<string, number> = { ms: 1, msec: 1, s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3_600_000, hr: 3_600_000 };
-  return String(Number(m[1]) * (factor[(m[2] ?? 's').toLowerCase()] ?? 1000));
+  const ms = pacemakerMs(text);
+  return ms === undefined ? text : String(ms);
 }
 
 /** Removes a VM: its primitive, every constraint naming it, its place in every tag. */
@@ -358,7 +356,7 @@ export function planRemoveVm(cd: CibDoc, cib: Cib, name: string): Plan {
  * else), its references in resource sets and tags, and tags that end up empty (with their own
  * references, recursively).
  */
-export function removeWithReferences(cd: CibDoc, el: Element, notes: string[]): void {
+function removeWithReferences(cd: CibDoc, el: Element, notes: string[]): void {
   const id = el.getAttribute('id') ?? '';
   cd.remove(el);
   notes.push(`remove ${el.tagName} ${id}`);

@@ -7,7 +7,7 @@
 // crm_diff and cibadmin.
 import { create } from 'xmlbuilder2';
 
-export class XmlError extends Error {
+class XmlError extends Error {
   override name = 'XmlError';
 }
 
@@ -168,7 +168,7 @@ export function parseDom(xml: string, what = 'XML'): Document {
  * only, and nothing after it is decoded again. Comments, CDATA and processing instructions, which
  * are not decoded at all, are left as they are.
  */
-export function singleDecode(xml: string): string {
+function singleDecode(xml: string): string {
   if (!xml.includes('&amp;')) return xml;
   return xml.replace(/<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|&amp;/g, (m) => (m === '&amp;' ? '&#38;' : m));
 }

@@ -6,9 +6,9 @@ import type { z } from 'zod';
 import { corralVersion } from './version.js';
 import { installZodMessages } from './zod-messages.js';
 
-export const EXIT_FAILURE = 1;
+const EXIT_FAILURE = 1;
 /** Bad command line or bad input values: nothing was done. */
-export const EXIT_USAGE = 2;
+const EXIT_USAGE = 2;
 
 /** Thrown for input the user must fix; runCli() turns it into exit code 2. */
 export class UsageError extends Error {
@@ -16,19 +16,19 @@ export class UsageError extends Error {
 }
 
 /** Writes MESSAGE to stderr, every line prefixed with "COMMAND: ". */
-export function printError(command: string, message: string): void {
+function printError(command: string, message: string): void {
   const lines = message.replace(/\s+$/, '').split('\n');
   process.stderr.write(lines.map((l) => `${command}: ${l}\n`).join(''));
 }
 
 /** Prints MESSAGE (see printError) and exits with CODE. */
-export function exitWithError(command: string, message: string, code: number = EXIT_FAILURE): never {
+function exitWithError(command: string, message: string, code: number = EXIT_FAILURE): never {
   printError(command, message);
   process.exit(code);
 }
 
 /** Prints MESSAGE and exits 2: the input was invalid, nothing was done. */
-export function exitUsage(command: string, message: string): never {
+function exitUsage(command: string, message: string): never {
   return exitWithError(command, message, EXIT_USAGE);
 }
 

@@ -1,9 +1,43 @@
-// The input file argument of domadd and fixup_domxml (FILE, or - for stdin): a FILE that is not
-// there or is a directory is the caller's mistake (exit 2), said in one line; reading itself is
-// lib/cib/io.ts's readInput.
+// Reading the domain XML argument of domadd and fixup_domxml (FILE, or - for stdin): a FILE that
+// is not there or is a directory is the caller's mistake (exit 2), said in one line; bytes that are
+// not UTF-8 or too many are input the user must fix (DomainXmlError). (Writing files is
+// lib/cli/output.ts's.)
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { readInput } from '../cib/io.js';
+import { DomainXmlError } from '../domain/doc.js';
+import { decodeUtf8, DOMAIN_XML_MAX_BYTES } from '../domain/text.js';
 import { UsageError } from './errors.js';
+
+function readError(file: string, e: unknown): Error {
+  const err = e as NodeJS.ErrnoException;
+  const why: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EPERM: 'permission denied', EISDIR: 'it is a directory' };
+  return new Error(`cannot read ${file}: ${(err.code && why[err.code]) ?? err.message}`);
+}
+
+/**
+ * The domain XML in FILE, or on standard input for "-". Throws DomainXmlError (input the user
+ * must fix) when it is not UTF-8 — bytes that are not are refused, never turned into U+FFFD — or
+ * larger than DOMAIN_XML_MAX_BYTES (reading stops there: /dev/zero does not fill the memory), and
+ * Error when it cannot be read at all.
+ */
+export async function readInput(file: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const c of file === '-' ? process.stdin : createReadStream(file)) {
+      size += (c as Buffer).length;
+      if (size > DOMAIN_XML_MAX_BYTES) throw new DomainXmlError(`domain XML is larger than ${DOMAIN_XML_MAX_BYTES / 1024 / 1024} MiB`);
+      chunks.push(c as Buffer);
+    }
+  } catch (e) {
+    if (e instanceof DomainXmlError) throw e;
+    throw readError(file === '-' ? 'standard input' : file, e);
+  }
+  const d = decodeUtf8(Buffer.concat(chunks), 'domain XML');
+  if (!d.ok) throw new DomainXmlError(d.error);
+  return d.text;
+}
+
 
 export async function readInputArg(file: string): Promise<string> {
   if (file !== '-') {

@@ -27,7 +27,7 @@ function bound(origin: string | undefined, n: unknown): string {
 }
 
 /** A message for ISSUE as corral words it (never zod's text). */
-export function corralIssueMessage(issue: Issue): string {
+function corralIssueMessage(issue: Issue): string {
   const i = issue as Issue & Record<string, unknown>;
   switch (issue.code) {
     case 'invalid_type':

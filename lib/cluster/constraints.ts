@@ -5,7 +5,7 @@
 import { kids, type Cib, type XNode } from '../cib/model.js';
 import { vmNameOfResource } from '../domain/names.js';
 
-export type ConstraintKind =
+type ConstraintKind =
   | 'pin'
   | 'prefer'
   | 'avoid-node'

@@ -60,7 +60,7 @@ export function formatCount(n: number | null): string {
 }
 
 /** "a, b and c" */
-export function listWords(items: readonly string[]): string {
+function listWords(items: readonly string[]): string {
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { kid, parseXNode } from '../cib/model.js';
 
 /** "key: value" or "key = value" lines (virsh's tabular outputs). */
-export function keyValues(text: string, sep: ':' | '=' = ':'): Record<string, string> {
+function keyValues(text: string, sep: ':' | '=' = ':'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const i = line.indexOf(sep);

@@ -96,7 +96,7 @@ function expectedRc(op: LrmOp): number | undefined {
 }
 
 /** Whether OP is a failure the scheduler would react to. */
-export function opFailed(op: LrmOp): boolean {
+function opFailed(op: LrmOp): boolean {
   if (op['op-status'] === PCMK_EXEC_PENDING || op['op-status'] === PCMK_EXEC_CANCELLED) return false;
   if (op['op-status'] !== PCMK_EXEC_DONE) return true;
   const rc = op['rc-code'];

@@ -8,7 +8,7 @@ import { domainUtilization } from '../domain/utilization.js';
 import { constraintIndex, summarizeConstraints, type ConstraintSummary } from './constraints.js';
 import type { ClusterStatus, NodeStatus, OpFailure, ResourceRole } from './status.js';
 
-export type VmState = 'running' | 'stopped' | 'disabled' | 'starting' | 'stopping' | 'migrating' | 'failed' | 'unknown';
+type VmState = 'running' | 'stopped' | 'disabled' | 'starting' | 'stopping' | 'migrating' | 'failed' | 'unknown';
 
 export interface VmView {
   name: string;

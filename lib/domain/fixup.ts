@@ -99,7 +99,7 @@ function diskKey(disk: El): string | undefined {
 }
 
 /** The disks of DOC that another VM must not use (see DomainIdentity.disks). */
-export function exclusiveDisks(doc: DomainDoc): string[] {
+function exclusiveDisks(doc: DomainDoc): string[] {
   const out: string[] = [];
   for (const disk of doc.devicesOf('disk')) {
     const device = disk.getAttribute('device') ?? 'disk';
@@ -112,7 +112,7 @@ export function exclusiveDisks(doc: DomainDoc): string[] {
 }
 
 /** A disk key for people: `/dev/vm/gum`, `rbd pool/image`. */
-export function diskLabel(key: string): string {
+function diskLabel(key: string): string {
   const [kind, ...rest] = key.split(':');
   const what = rest.join(':');
   return kind === 'file' || kind === 'block' || kind === 'dir' ? what : `${kind} ${what}`;

@@ -6,13 +6,11 @@
 // for is an error, never silently rounded. Results are plain numbers, kept below 2^53.
 import { z } from 'zod';
 
-export const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
+const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
 export type SizeUnit = (typeof BINARY_UNITS)[number];
 
-export const KiB = 1024;
+const KiB = 1024;
 export const MiB = 1024 * KiB;
-export const GiB = 1024 * MiB;
-export const TiB = 1024 * GiB;
 
 export class SizeError extends Error {
   override name = 'SizeError';

@@ -1,5 +1,5 @@
 // The bytes of a domain XML as text: UTF-8 only, and of a bounded size. Shared by the agent (its
-// `config` file, on the fast path too: nothing but node:buffer here) and the tools (readInput).
+// `config` file, on the fast path too: nothing but node:buffer here) and the tools (lib/cli/input.ts).
 import { isUtf8 } from 'node:buffer';
 
 /** The largest domain XML corral reads. A real one is a few KiB. */

@@ -3,7 +3,7 @@
 import { DomainDoc, child, text } from './doc.js';
 import { MiB, parseSizeBytes } from './size.js';
 
-export class DomainResourceError extends Error {
+class DomainResourceError extends Error {
   override name = 'DomainResourceError';
 }
 

@@ -29,7 +29,7 @@ function failure(what: string, r: RunResult): Error {
  * printed one, else its last line of prose. Never XML (cibadmin prints the whole rejected CIB on a
  * schema error) and never more than one line.
  */
-export function failureCause(r: Pick<RunResult, 'command' | 'exitCode' | 'stdout' | 'stderr'>): string {
+function failureCause(r: Pick<RunResult, 'command' | 'exitCode' | 'stdout' | 'stderr'>): string {
   const lines = `${r.stderr}\n${r.stdout}`
     .split('\n')
     .map((l) => l.trim())
@@ -56,7 +56,7 @@ export async function queryCib(): Promise<string> {
 }
 
 /** How a patch went: applied, or refused because the CIB is no longer at the patch's source version. */
-export type PatchOutcome = 'applied' | 'conflict';
+type PatchOutcome = 'applied' | 'conflict';
 
 /**
  * Applies a format-2 patch (lib/cib/patch.ts) as one CIB update (`cibadmin --patch`, the patch on
@@ -64,7 +64,7 @@ export type PatchOutcome = 'applied' | 'conflict';
  * the result against the schema, and applies all of it or nothing. 'conflict' when the CIB changed
  * since the patch was computed (cibadmin: "Update was older than existing configuration").
  */
-export async function patchCib(patch: string): Promise<PatchOutcome> {
+async function patchCib(patch: string): Promise<PatchOutcome> {
   const r = await run('cibadmin', ['--patch', '--xml-pipe'], { timeoutMs: TIMEOUT_MS, input: patch });
   if (r.exitCode === 0) return 'applied';
   if (r.exitCode === 103 || /older than existing configuration/i.test(r.stderr)) return 'conflict';
@@ -78,7 +78,7 @@ export async function patchCib(patch: string): Promise<PatchOutcome> {
  * the lock for as long as its `cat` runs; ending our side of the pipe (or our exit) releases it.
  * Nothing to lock for the live cluster: there the patch's version check does the work.
  */
-export async function lockCibFile(timeoutMs = 60_000): Promise<() => Promise<void>> {
+async function lockCibFile(timeoutMs = 60_000): Promise<() => Promise<void>> {
   const file = process.env.CIB_file;
   if (!file || process.env.CIB_shadow) return async () => {};
   const { existsSync } = await import('node:fs');
@@ -107,7 +107,7 @@ export async function verifyCibFile(file: string): Promise<VerifyResult> {
 }
 
 /** `crm_verify -V --xml-pipe`: the same checks of a complete CIB given as text. */
-export async function verifyCibXml(xml: string): Promise<VerifyResult> {
+async function verifyCibXml(xml: string): Promise<VerifyResult> {
   const r = await run('crm_verify', ['-V', '--xml-pipe'], { timeoutMs: TIMEOUT_MS, input: xml });
   return verifyResult(r);
 }
@@ -151,7 +151,7 @@ export interface SimulateOptions {
 }
 
 /** What the scheduler decided for a resource, as crm_simulate's summary says it (start, stop, move, migrate, restart …). */
-export interface SimulatedAction {
+interface SimulatedAction {
   action: string;
   resource: string;
   /** Where it goes (start, move, migrate) or is (stop, restart). */
@@ -239,7 +239,7 @@ export async function crmMonText(args: readonly string[] = [], via?: Via): Promi
 }
 
 /** The name of the DC (`crmadmin --dc_lookup`), or undefined while there is none. */
-export async function dcName(via?: Via): Promise<string | undefined> {
+async function dcName(via?: Via): Promise<string | undefined> {
   // crmadmin waits for an answer (by default long); a cluster without a DC answers nothing.
   const r = await tool(via, 'crmadmin', ['--dc_lookup', '--quiet', '--timeout', String(Math.min(via?.timeoutMs ?? 5000, 5000))]);
   if (r.exitCode !== 0) return undefined;
@@ -286,13 +286,13 @@ export async function failCount(id: string, node: string, via?: Via): Promise<nu
 }
 
 /** Sets a cluster property (`crm_attribute --type crm_config`). */
-export async function setClusterProperty(name: string, value: string, via?: Via): Promise<void> {
+async function setClusterProperty(name: string, value: string, via?: Via): Promise<void> {
   const r = await tool(via, 'crm_attribute', ['--type', 'crm_config', '--name', name, '--update', value]);
   if (r.exitCode !== 0) throw failure(`setting the cluster property ${name}`, r);
 }
 
 /** A cluster property's value (`crm_attribute --type crm_config --query`), undefined when unset. */
-export async function getClusterProperty(name: string, via?: Via): Promise<string | undefined> {
+async function getClusterProperty(name: string, via?: Via): Promise<string | undefined> {
   const r = await tool(via, 'crm_attribute', ['--type', 'crm_config', '--name', name, '--query', '--quiet']);
   if (r.exitCode === 0) return r.stdout.trim();
   if (r.exitCode === 105 || /No such device|not found/i.test(r.stderr)) return undefined;
@@ -339,7 +339,7 @@ export async function fenceHistory(node = '*', via?: Via): Promise<FenceEvent[]>
 }
 
 /** Asks the cluster to fence NODE (`stonith_admin --reboot` or `--off`), waiting up to the timeout. */
-export async function fenceNode(node: string, action: 'reboot' | 'off', via?: Via): Promise<void> {
+async function fenceNode(node: string, action: 'reboot' | 'off', via?: Via): Promise<void> {
   const seconds = Math.max(1, Math.round((via?.timeoutMs ?? TIMEOUT_MS) / 1000) - 5);
   const r = await tool(via, 'stonith_admin', [action === 'off' ? '--fence' : '--reboot', node, '--timeout', String(seconds)]);
   if (r.exitCode !== 0) throw failure(`fencing ${node} (${action})`, r);
@@ -353,7 +353,7 @@ export async function queryCibVia(via: Via, scope?: 'resources' | 'constraints' 
 }
 
 /** Replaces SCOPE's section of the live CIB with XML (`cibadmin --replace`), one update. */
-export async function replaceCibSection(scope: 'resources' | 'constraints' | 'crm_config' | 'rsc_defaults' | 'op_defaults', xml: string, via?: Via): Promise<void> {
+async function replaceCibSection(scope: 'resources' | 'constraints' | 'crm_config' | 'rsc_defaults' | 'op_defaults', xml: string, via?: Via): Promise<void> {
   const r = await tool(via, 'cibadmin', ['--replace', '--scope', scope, '--xml-pipe'], xml);
   if (r.exitCode !== 0) throw failure(`replacing the ${scope} section of the CIB`, r);
 }
@@ -429,7 +429,7 @@ export async function moveResourceWith(id: string, opts: MoveOptions = {}): Prom
 }
 
 /** `crm_resource --ban`: keep resource ID off NODE (a cli-ban location constraint). */
-export async function banResource(id: string, node: string, lifetime?: string): Promise<void> {
+async function banResource(id: string, node: string, lifetime?: string): Promise<void> {
   const args = ['--ban', '--resource', id, '--node', node];
   if (lifetime !== undefined) args.push('--lifetime', lifetime);
   const r = await run('crm_resource', args, { timeoutMs: TIMEOUT_MS });

@@ -5,7 +5,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HostCommandError, run, runOk } from './exec.js';
 
-export class GuestBuildError extends Error {
+class GuestBuildError extends Error {
   override name = 'GuestBuildError';
 }
 

@@ -185,7 +185,7 @@ export async function vncdisplay(c: Virsh, name: string): Promise<string> {
 }
 
 /** `virsh dominfo NAME` as printed. */
-export function dominfo(c: Virsh, name: string): Promise<string> {
+function dominfo(c: Virsh, name: string): Promise<string> {
   return ok(c, ['dominfo', name]);
 }
 

@@ -12,10 +12,10 @@ export interface ValidationResult {
 }
 
 /** libvirt schema names virt-xml-validate knows (a subset corral uses). */
-export type LibvirtSchema = 'domain' | 'network' | 'secret' | 'capability' | 'domainsnapshot';
+type LibvirtSchema = 'domain' | 'network' | 'secret' | 'capability' | 'domainsnapshot';
 
 /** Validates XML against libvirt's SCHEMA with virt-xml-validate; never throws for invalid XML. */
-export async function validateLibvirtXml(
+async function validateLibvirtXml(
   xml: string,
   schema: LibvirtSchema,
   opts: { timeoutMs?: number } = {},

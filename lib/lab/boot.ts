@@ -17,13 +17,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create } from 'xmlbuilder2';
 import { z } from 'zod';
-import { nsMountOverlay, nsMountpoints, nsStartDaemon } from '../host/namespaces.js';
+import { nsMountOverlay, nsMountpoints } from '../host/mounts.js';
+import { nsStartDaemon } from '../host/nsenter.js';
 import type { PcmkRunner, Via } from '../host/cib.js';
-import { nodeExec, nodeInitPid, nodeProcesses, startLibvirt, startNode, type Lab, type LabNode } from './node.js';
+import { startLibvirt } from './libvirt.js';
+import { nodeExec, nodeInitPid, nodeProcesses, startNode } from './node.js';
+import type { Lab, LabNode } from './state.js';
 import { labCorralConf, startNodeCommandService, writeNodeCommandKey } from './node-command.js';
 import { powerSocketPath } from './power-protocol.js';
 
-export const FENCE_AGENT = 'fence_corral_lab';
+const FENCE_AGENT = 'fence_corral_lab';
 export const FENCE_DEVICE_ID = 'fence-lab';
 const OCF_ROOT = '/usr/lib/ocf/resource.d';
 const SBIN = '/usr/sbin';
@@ -38,10 +41,6 @@ const clusterFile = z.object({
 export type ClusterSettings = z.infer<typeof clusterFile>;
 
 export const DEFAULT_SETTINGS = { tokenMs: 3000, nodeCpus: 8, nodeMemoryMiB: 2048 } as const;
-
-export async function readClusterSettings(lab: Lab): Promise<ClusterSettings> {
-  return clusterFile.parse(JSON.parse(await readFile(path.join(lab.dir, 'cluster.json'), 'utf8')));
-}
 
 // ---------------------------------------------------------------------------------------------
 // corral's built files, installed for the nodes
@@ -59,7 +58,7 @@ export interface Dist {
  * Where corral's built executables are: $CORRAL_DIST, or the dist/ directory this module runs
  * from (a bundle in dist/bin) or next to it (the source tree). Throws with what to do otherwise.
  */
-export function findDist(): Dist {
+function findDist(): Dist {
   const candidates: string[] = [];
   if (process.env.CORRAL_DIST) candidates.push(process.env.CORRAL_DIST);
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -79,7 +78,7 @@ export function findDist(): Dist {
   throw new Error('cannot find corral\'s built executables (dist/agents, dist/bin, dist/fence): run npm run build');
 }
 
-export function installDir(lab: Lab): { ocf: string; sbin: string } {
+function installDir(lab: Lab): { ocf: string; sbin: string } {
   return { ocf: path.join(lab.dir, 'install/ocf'), sbin: path.join(lab.dir, 'install/sbin') };
 }
 

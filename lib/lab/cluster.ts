@@ -12,36 +12,24 @@
 //
 // Fencing is always on (stonith-enabled=true from the first CIB on); a fenced node is rebooted by
 // the power controller and rejoins by itself.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import type { RunResult } from '../host/exec.js';
 import { controllerState, crmMonXmlOn } from '../host/cib.js';
 import { quorumStatus } from '../host/corosync.js';
-import type { NsRunOptions } from '../host/namespaces.js';
-import { bootNode, installCorral, mountInstall, nodeVia, startCorosync, startPacemaker, writeClusterFiles, FENCE_DEVICE_ID, type ClusterSettings, type Dist } from './boot.js';
-import {
-  createLab,
-  destroyLab,
-  loadLab,
-  nodeExec,
-  nodeRunning,
-  startLibvirtAll,
-  type DestroyReport,
-  type Lab,
-  type LabLocation,
-  type LabNode,
-} from './node.js';
+import type { NsRunOptions } from '../host/nsenter.js';
+import { installCorral, mountInstall, nodeVia, startCorosync, startPacemaker, writeClusterFiles, FENCE_DEVICE_ID, type ClusterSettings, type Dist } from './boot.js';
+import { createLab, destroyLab, type DestroyReport } from './create.js';
+import { startLibvirtAll } from './libvirt.js';
+import { nodeExec, nodeRunning } from './node.js';
+import { loadLab, type Lab, type LabLocation, type LabNode } from './state.js';
 import { startNodeCommandService } from './node-command.js';
 import { powerCall, powerSocketPath } from './power-protocol.js';
 import { startPowerDaemon } from './power.js';
 import { parseCrmMon, type ClusterStatus } from './status.js';
 
-export type { ClusterStatus, NodeStatus, ResourceStatus } from './status.js';
-export { FENCE_AGENT, FENCE_DEVICE_ID, nodeVia } from './boot.js';
-
-/** Lab names and subnets already taken by corral's own tests and bench (avoid them). */
-export const RESERVED = { names: ['it-agent', 'it-lab-node', 'bench'], subnets: ['10.213.77', '10.213.78', '10.213.79'] } as const;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export type { ClusterStatus } from './status.js';
+export { nodeVia } from './boot.js';
 
 export interface ClusterLabOptions extends LabLocation {
   name: string;
@@ -59,7 +47,7 @@ export interface ClusterLabOptions extends LabLocation {
   dist?: Dist;
 }
 
-export interface ClusterLabTimings {
+interface ClusterLabTimings {
   /** Namespaces, bridge and node files (createLab). */
   nodesMs: number;
   /** libvirtd answering in every node. */
@@ -75,7 +63,7 @@ export interface ClusterLab extends Lab {
   timings?: ClusterLabTimings;
 }
 
-export const DEFAULT_CLUSTER_SUBNET = '10.213.81';
+const DEFAULT_CLUSTER_SUBNET = '10.213.81';
 
 /**
  * Creates lab NAME and brings its cluster up: nodes, corral installed for them, the power
@@ -300,7 +288,3 @@ export async function powerState(lab: Lab, node: LabNode | string): Promise<'on'
   return (await power(lab, 'status', node)).state ?? 'off';
 }
 
-/** Boots NODE in the caller's process (no power controller needed): used by the bench and tests. */
-export async function bootClusterNode(lab: Lab, node: LabNode | string): Promise<void> {
-  await bootNode(lab, nodeOf(lab, node));
-}

@@ -2,10 +2,10 @@
 // an operator makes them (create_domxml, fixup_domxml, domadd inside a node) with a priority, an
 // anti-affinity and a startup order; the tables; a live migration (crm_resource --move, --clear);
 // a node crash, its fencing, the VMs back on the survivors and the node rejoining.
-import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { clearResourceOn, crmMonText, fenceHistory, moveResourceOn, type FenceEvent } from '../host/cib.js';
 import { clusterExec, clusterStatus, crashNode, nodeVia, reachableNode, waitClusterIdle, type ClusterLab, type ClusterStatus } from './cluster.js';
-import type { LabNode } from './node.js';
+import type { LabNode } from './state.js';
 import { ensureTestGuest } from './test-guest.js';
 import { addLabVm, createDomxmlArgs, labConsoleLog, labQemus, removeLabVm, ticks, vmXmlPath, type LabVmSpec } from './vms.js';
 
@@ -15,11 +15,10 @@ export interface DemoOptions {
   self: string;
   /** ' --name LAB' unless the default lab. */
   labFlag: string;
-  /** The corral program: whether `corral list` exists decides which table is shown. */
-  program: Command;
+  /** Whether this corral has `corral list` (decides which table is shown). */
+  hasList: boolean;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
@@ -48,7 +47,7 @@ function startedOn(s: ClusterStatus, vm: string): string | undefined {
 
 export async function runDemo(lab: ClusterLab, o: DemoOptions): Promise<void> {
   const { out } = o;
-  const hasList = o.program.commands.some((c) => c.name() === 'list');
+  const { hasList } = o;
   const exec = async (prefer?: string[]): Promise<LabNode> => {
     const n = await reachableNode(lab, prefer);
     if (!n) throw new Error(`no node of lab ${lab.name} answers`);

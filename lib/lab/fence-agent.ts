@@ -6,9 +6,10 @@
 // controller (lib/lab/power.ts), whose unix socket every node reaches by path.
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { NODE_NAME, powerCall, PowerError, type PowerReply } from './power-protocol.js';
+import { LAB_NAME_RE } from './names.js';
+import { powerCall, PowerError, type PowerReply } from './power-protocol.js';
 
-export const AGENT_NAME = 'fence_corral_lab';
+const AGENT_NAME = 'fence_corral_lab';
 const ACTIONS = ['off', 'on', 'reboot', 'status', 'monitor', 'list', 'list-status', 'metadata', 'validate-all'] as const;
 type Action = (typeof ACTIONS)[number];
 
@@ -17,7 +18,7 @@ export const EXIT = { ok: 0, error: 1, off: 2 } as const;
 
 const options = z.object({
   action: z.enum(ACTIONS),
-  plug: z.string().regex(NODE_NAME, 'a lab node name: lowercase letters, digits and "-"').optional(),
+  plug: z.string().regex(LAB_NAME_RE, 'a lab node name: lowercase letters, digits and "-"').optional(),
   socket: z.string().regex(/^\/[^\0]+\.sock$/, "an absolute path ending in .sock (the lab's power.sock)").optional(),
   timeout: z.coerce.number().int().min(1).max(600).default(50),
 });
@@ -35,7 +36,7 @@ const ALIASES: Record<string, keyof FenceOptions> = {
   power_timeout: 'timeout',
 };
 
-export class FenceUsageError extends Error {
+class FenceUsageError extends Error {
   override name = 'FenceUsageError';
 }
 

@@ -22,23 +22,25 @@
 // So it is what ssh with a root key is on a real cluster, and no more: only root on this machine
 // can read the key, and the lab's nodes are root's anyway. `corral lab node-command NODE -- ARGV`
 // is the client (exit code 255 when the node cannot be reached, as ssh's).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { run } from '../host/exec.js';
-import { nsStartDaemon } from '../host/namespaces.js';
-import { DEFAULT_STATE_DIR, loadLab, nodeInitPid, nodeProcesses, type Lab, type LabLocation, type LabNode } from './node.js';
+import { nsStartDaemon } from '../host/nsenter.js';
+import { nodeInitPid, nodeProcesses } from './node.js';
+import { DEFAULT_STATE_DIR, loadLab, type Lab, type LabLocation, type LabNode } from './state.js';
 
-export const NODE_COMMAND_PORT = 7411;
+const NODE_COMMAND_PORT = 7411;
 /** Bound of one command run through the service (corral's own callers bound theirs lower). */
-export const NODE_COMMAND_TIMEOUT_MS = 120_000;
+const NODE_COMMAND_TIMEOUT_MS = 120_000;
 const SBIN_CORRAL = '/usr/sbin/corral';
 const SERVICE = 'node-command-service';
 const WORD = /^[A-Za-z0-9_.\/=:,+-]+$/;
 
-export function nodeCommandKeyPath(lab: Lab): string {
+function nodeCommandKeyPath(lab: Lab): string {
   return path.join(lab.dir, 'node-command.key');
 }
 
@@ -186,7 +188,7 @@ export async function startNodeCommandService(lab: Lab, node: LabNode, timeoutMs
     if (Date.now() > deadline || !(await serviceRunning(node))) {
       throw new Error(`the node-command service of ${node.name} did not come up (see its /var/log/corral/node-command.log)`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

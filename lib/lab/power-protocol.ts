@@ -18,19 +18,15 @@
 import { connect } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
-
-export const NODE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
-
-export const powerOps = ['on', 'off', 'reboot', 'restart', 'crash', 'status', 'list'] as const;
-export type PowerOp = (typeof powerOps)[number];
+import { LAB_NAME_RE } from './names.js';
 
 export const powerRequest = z.discriminatedUnion('op', [
-  z.object({ op: z.enum(['on', 'off', 'reboot', 'restart', 'crash', 'status']), node: z.string().regex(NODE_NAME, 'not a lab node name'), by: z.string().max(200).optional() }),
+  z.object({ op: z.enum(['on', 'off', 'reboot', 'restart', 'crash', 'status']), node: z.string().regex(LAB_NAME_RE, 'not a lab node name'), by: z.string().max(200).optional() }),
   z.object({ op: z.literal('list'), by: z.string().max(200).optional() }),
 ]);
 export type PowerRequest = z.infer<typeof powerRequest>;
 
-export const powerReply = z.union([
+const powerReply = z.union([
   z.object({ ok: z.literal(true), state: z.enum(['on', 'off']).optional(), nodes: z.array(z.string()).optional() }),
   z.object({ ok: z.literal(false), error: z.string() }),
 ]);

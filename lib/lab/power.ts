@@ -11,13 +11,17 @@
 // boots in the background (libvirt, Corosync, Pacemaker: lib/lab/boot.ts), as a real machine
 // would after its BMC reported "on". A boot still running when the node is powered off again
 // stops at its next step.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { appendFile, chmod, rm, stat } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
-import { pidAlive, pidCmdline, readPidFile, signalPids, startNetnsDaemon, waitPidsGone } from '../host/namespaces.js';
+import { startNetnsDaemon } from '../host/netns.js';
+import { signalPids, waitPidsGone } from '../host/ns-procs.js';
+import { argvOf, isAlive, pidFromFile } from '../host/procs.js';
 import { fenceHistory } from '../host/cib.js';
 import { bootNode, installedCorral, mountInstall, nodeVia } from './boot.js';
-import { loadLab, nodeProcesses, nodeRunning, startNode, stopNode, type Lab, type LabLocation, type LabNode } from './node.js';
+import { nodeProcesses, nodeRunning, startNode, stopNode } from './node.js';
+import { loadLab, type Lab, type LabLocation, type LabNode } from './state.js';
 import { powerCall, powerRequest, powerSocketPath, type PowerReply, type PowerRequest } from './power-protocol.js';
 
 export function powerLogPath(lab: Lab): string {
@@ -213,17 +217,17 @@ async function waitFencingRecorded(lab: Lab, node: LabNode, since: number, curre
       break;
     }
     if (!asked) return 'no other node\'s cluster answers; joining at once';
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
   return current() ? 'no fencing recorded within 60 s; joining anyway' : 'powered off while waiting';
 }
 
 /** The power controller's host PID when it runs, else undefined. */
 export async function powerDaemonPid(lab: Lab): Promise<number | undefined> {
-  const pid = await readPidFile(powerPidPath(lab));
-  if (pid === undefined || !(await pidAlive(pid))) return undefined;
+  const pid = pidFromFile(powerPidPath(lab));
+  if (pid === undefined || !isAlive(pid)) return undefined;
   // The recorded PID must still be this lab's controller (not a reused PID).
-  const argv = (await pidCmdline(pid)) ?? [];
+  const argv = argvOf(pid) ?? [];
   const i = argv.indexOf('power-daemon');
   return i >= 0 && argv[argv.indexOf('--name', i) + 1] === lab.name ? pid : undefined;
 }
@@ -244,18 +248,11 @@ export async function startPowerDaemon(lab: Lab, loc: LabLocation = {}): Promise
       await powerCall(powerSocketPath(lab.dir), { op: 'list' }, 2000);
       return pid;
     } catch (e) {
-      if (Date.now() > deadline || !(await pidAlive(pid))) {
+      if (Date.now() > deadline || !isAlive(pid)) {
         throw new Error(`the power controller of lab ${lab.name} did not come up: ${(e as Error).message} (see ${path.join(lab.dir, 'power.out')})`);
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 }
 
-/** Stops the power controller (by its recorded PID). */
-export async function stopPowerDaemon(lab: Lab): Promise<void> {
-  const pid = await powerDaemonPid(lab);
-  if (pid === undefined) return;
-  signalPids([pid], 'SIGTERM');
-  if (!(await waitPidsGone([pid], 5000))) signalPids([pid], 'SIGKILL');
-}

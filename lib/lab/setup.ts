@@ -8,7 +8,7 @@ import { installPackages, missingPackages } from '../host/apt.js';
 import { npmBuild } from '../host/npm.js';
 
 /** Debian 12 packages the lab runs on (the same as .ci/run installs for the tests). */
-export const LAB_PACKAGES = [
+const LAB_PACKAGES = [
   'pacemaker', 'pacemaker-cli-utils', 'corosync', 'crmsh', 'resource-agents',
   'libvirt-daemon-system', 'libvirt-clients', 'qemu-system-x86', 'qemu-utils',
   'libxml2-utils', 'socat', 'tini', 'cpio', 'busybox-static', 'iproute2', 'procps', 'util-linux', 'kmod',
@@ -25,7 +25,7 @@ export async function ensurePackages(log: (line: string) => void = () => undefin
 }
 
 /** The corral source tree this code runs from (a checkout with scripts/dev/build.ts), if any. */
-export function sourceTree(): string | undefined {
+function sourceTree(): string | undefined {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = path.join(dir, 'package.json');
@@ -58,7 +58,7 @@ async function newestMtime(p: string): Promise<number> {
 }
 
 /** True when ROOT's dist/ is missing an executable or older than a source file. */
-export async function buildIsStale(root: string): Promise<boolean> {
+async function buildIsStale(root: string): Promise<boolean> {
   let oldest = Number.POSITIVE_INFINITY;
   for (const f of BUILT) {
     const s = await stat(path.join(root, f)).catch(() => undefined);

@@ -2,7 +2,7 @@
 // and its tests look at: the DC, quorum, each node's membership, each resource's place.
 import { kid, kids, parseXNode } from '../cib/model.js';
 
-export interface NodeStatus {
+interface NodeStatus {
   name: string;
   id: string;
   online: boolean;
@@ -15,7 +15,7 @@ export interface NodeStatus {
   resourcesRunning: number;
 }
 
-export interface ResourceStatus {
+interface ResourceStatus {
   id: string;
   /** class:provider:type, e.g. ocf:corral:TransientDomain */
   agent: string;
@@ -81,6 +81,6 @@ export function parseCrmMon(xml: string): ClusterStatus {
 }
 
 /** Where resource ID runs ([] when stopped or unknown). */
-export function resourceNodes(s: ClusterStatus, id: string): string[] {
+function resourceNodes(s: ClusterStatus, id: string): string[] {
   return s.resources.find((r) => r.id === id)?.nodes ?? [];
 }

@@ -21,12 +21,12 @@ export interface TestGuest {
   initrd: string;
 }
 
-export const TEST_GUEST_CACHE = '/var/cache/corral/test-guest';
+const TEST_GUEST_CACHE = '/var/cache/corral/test-guest';
 /**
  * The guest's default memory. Measured under TCG: 72 MiB boots every time, 64 MiB and less never
  * print a single line (the kernel does not start); 96 leaves a margin.
  */
-export const TEST_GUEST_MEMORY_MIB = 96;
+const TEST_GUEST_MEMORY_MIB = 96;
 
 /** Changes the cache key: bump when the recipe below changes what goes into the image. */
 const RECIPE = 'test-guest recipe 1';

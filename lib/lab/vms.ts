@@ -6,9 +6,10 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResult } from '../host/exec.js';
 import { clusterExec, type ClusterLab } from './cluster.js';
-import { nodePath, nodeProcesses, nodeRunning, type LabNode } from './node.js';
+import { nodePath, nodeProcesses, nodeRunning } from './node.js';
+import type { LabNode } from './state.js';
 import type { TestGuest } from './test-guest.js';
-import { domainNameOf } from '../vm/procs.js';
+import { domainNameOf } from '../host/procs.js';
 
 export interface LabVmSpec {
   name: string;
@@ -22,7 +23,7 @@ export interface LabVmSpec {
   domadd?: readonly string[];
 }
 
-export class LabCommandError extends Error {
+class LabCommandError extends Error {
   override name = 'LabCommandError';
   constructor(readonly result: RunResult) {
     super(`${result.command.split(' ')[0]} exited ${result.exitCode}: ${(result.stderr || result.stdout).trim().split('\n').slice(-4).join(' / ')}`);

@@ -3,14 +3,14 @@
 //   - no VM ever has a qemu process on two nodes at once — except a live migration's target
 //     (a qemu started with -incoming, younger than the source, for at most the migration timeout);
 //   - no VM definition the scenario expects ever disappears from the CIB.
-// The process side reads /proc directly (one pass per sample for all nodes); the CIB side asks a
+// The process side reads /proc (lib/host/procs.ts, one pass per sample for all nodes); the CIB side asks a
 // node that answers (cibadmin --query --scope resources) about once a second.
-import { readdir, readFile, readlink } from 'node:fs/promises';
 import { queryCibVia } from '../host/cib.js';
 import { parseXNode, walk } from '../cib/model.js';
 import { nodeVia } from './boot.js';
-import { nodeInitPid, type Lab } from './node.js';
-import { domainNameOf } from '../vm/procs.js';
+import { nodeInitPid } from './node.js';
+import type { Lab } from './state.js';
+import { argvOf, commOf, domainNameOf, pidNamespaceOf, procPids, startTicksOf, statusOf, uptimeSeconds } from '../host/procs.js';
 
 export interface Violation {
   at: number;
@@ -49,19 +49,6 @@ export interface WatchOptions {
 }
 
 const HZ = 100; // USER_HZ
-
-async function uptimeSeconds(): Promise<number> {
-  return Number((await readFile('/proc/uptime', 'utf8')).split(' ')[0]);
-}
-
-async function startTicks(pid: number): Promise<number | undefined> {
-  try {
-    const s = await readFile(`/proc/${pid}/stat`, 'latin1');
-    return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[19]);
-  } catch {
-    return undefined;
-  }
-}
 
 export class LabWatcher {
   private timer: NodeJS.Timeout | undefined;
@@ -146,23 +133,20 @@ export class LabWatcher {
     for (const n of this.lab.nodes) {
       const init = await nodeInitPid(n).catch(() => undefined);
       if (init === undefined) continue;
-      const link = await readlink(`/proc/${init}/ns/pid`).catch(() => undefined);
+      const link = pidNamespaceOf(init);
       if (link) nsOf.set(link, n.name);
     }
-    const uptime = await uptimeSeconds();
+    const uptime = uptimeSeconds();
     const current: SeenQemu[] = [];
-    for (const entry of await readdir('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const pid = Number(entry);
-      const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
-      if (!comm.startsWith('qemu-system')) continue;
-      const node = nsOf.get((await readlink(`/proc/${pid}/ns/pid`).catch(() => '')) ?? '');
+    for (const pid of procPids()) {
+      if (!commOf(pid)?.startsWith('qemu-system')) continue;
+      const node = nsOf.get(pidNamespaceOf(pid) ?? '');
       if (node === undefined) continue;
-      const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-      if (status === '' || /^State:\s+Z/m.test(status)) continue;
-      const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter((s) => s !== '');
+      const status = statusOf(pid);
+      if (!status || status.state === 'Z') continue;
+      const cmdline = argvOf(pid) ?? [];
       const vm = domainNameOf(cmdline);
-      const ticks = await startTicks(pid);
+      const ticks = startTicksOf(pid);
       if (vm === undefined || ticks === undefined) continue;
       const key = `${node}/${pid}`;
       const known = this.seen.get(key);

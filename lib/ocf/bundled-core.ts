@@ -13,7 +13,7 @@ import type { Script } from 'node:vm';
 
 declare const __CORRAL_CORE__: string | undefined;
 
-export const CODE_CACHE_DIR = '/var/cache/corral/code-cache';
+const CODE_CACHE_DIR = '/var/cache/corral/code-cache';
 
 function cacheFile(createHash: typeof import('node:crypto').createHash, source: string): string {
   const h = createHash('sha256').update(process.version).update('\0').update(source).digest('hex').slice(0, 32);

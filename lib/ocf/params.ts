@@ -2,9 +2,9 @@
 // OCF_RESKEY_* come from it, so they cannot disagree.
 import { z } from 'zod';
 
-export type ParamType = 'string' | 'boolean' | 'integer';
+type ParamType = 'string' | 'boolean' | 'integer';
 
-export interface ParamSpec {
+interface ParamSpec {
   name: string;
   type: ParamType;
   shortdesc: string;
@@ -17,7 +17,7 @@ export interface ParamSpec {
   schema?: z.ZodType;
 }
 
-export interface ActionSpec {
+interface ActionSpec {
   name: string;
   timeout: string;
   interval?: string;

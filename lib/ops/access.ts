@@ -72,8 +72,8 @@ const vmsSchema = z
     ),
   );
 
-export type Who = { user: string } | { group: string };
-export type VmSelector = { tag: string } | { glob: string; re: RegExp };
+type Who = { user: string } | { group: string };
+type VmSelector = { tag: string } | { glob: string; re: RegExp };
 
 export interface AccessRule {
   line: number;

@@ -5,7 +5,7 @@ import { groupsOf } from '../host/identity.js';
 import type { Caller } from './access.js';
 import { viaSudo, type Invocation } from './config.js';
 
-export class CallerError extends Error {
+class CallerError extends Error {
   override name = 'CallerError';
 }
 

@@ -30,20 +30,22 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { LIFETIME_RE } from '../cib/durations.js';
+import { NODE_NAME_RE } from '../domain/names.js';
 
-export const DEFAULT_ETC = '/etc/corral';
+const DEFAULT_ETC = '/etc/corral';
 export const DEFAULT_LIBVIRT_URI = 'qemu+ssh://{node}/system';
-export const DEFAULT_NODE_COMMAND = ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-T', '{node}', '--'];
-export const DEFAULT_AUDIT_LOG = '/var/log/corral/vm.log';
-export const DEFAULT_MOVE_LIFETIME = 'PT1H';
-export const DEFAULT_REBOOT_COMMAND = [...DEFAULT_NODE_COMMAND, 'systemctl', 'reboot'];
+const DEFAULT_NODE_COMMAND = ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-T', '{node}', '--'];
+const DEFAULT_AUDIT_LOG = '/var/log/corral/vm.log';
+const DEFAULT_MOVE_LIFETIME = 'PT1H';
+const DEFAULT_REBOOT_COMMAND = [...DEFAULT_NODE_COMMAND, 'systemctl', 'reboot'];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
 /** A libvirt URI template: a qemu driver URI whose host part names {node}. */
-export const uriTemplate = z
+const uriTemplate = z
   .string()
   .regex(
     /^qemu(\+(ssh|tcp|tls|libssh|libssh2))?:\/\/[^/?#\s]*\{node\}[^/?#\s]*\/(system|session)(\?[^\s#]*)?$/,
@@ -51,9 +53,9 @@ export const uriTemplate = z
   );
 
 /** ISO 8601 duration as crm_resource --lifetime takes it (PT1H, P1D, PT30M), or "none". */
-export const lifetime = z
+const lifetime = z
   .string()
-  .regex(/^(none|P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?)$/, 'expected an ISO 8601 duration such as PT1H, PT30M, P1D, or "none"');
+  .regex(LIFETIME_RE, 'expected an ISO 8601 duration such as PT1H, PT30M, P1D, or "none"');
 
 const absPath = z.string().regex(/^\/[A-Za-z0-9_.\/+-]*$/, 'expected an absolute path of letters, digits and _ . / + -').refine((p) => !p.split('/').includes('..'), 'no ".." in a path');
 
@@ -216,9 +218,6 @@ export async function loadConfig(inv: Invocation = currentInvocation(), statFn: 
     warnings,
   };
 }
-
-/** Node names as they may appear in a URI or a command: the cluster's names, checked. */
-export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
 
 /** The libvirt URI of NODE. */
 export function nodeUri(template: string, node: string): string {

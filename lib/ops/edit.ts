@@ -4,6 +4,9 @@
 // Under sudo the editor runs as the calling user (uid, gid, no supplementary groups: an editor
 // can start a shell, and that shell must not be root's), on a copy in a private directory the
 // user owns; only the checked result goes back, by vm, as root.
+import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { configForCib, domainFromConfig } from '../cib/config.js';
 import { parseDom, serialize } from '../cib/xml.js';
 import { changeCib, type ChangeResult } from '../cib/change.js';
@@ -12,24 +15,28 @@ import { planAddVm } from '../cib/vm.js';
 import { DomainDoc, DomainXmlError } from '../domain/doc.js';
 import { checkDomain, FixupError, unstableReasons } from '../domain/fixup.js';
 import { domainUtilization } from '../domain/utilization.js';
+import type { VmView } from '../cluster/view.js';
 import { hostCibPort } from '../host/cib.js';
+import { runAttached } from '../host/exec.js';
+import { homeOf } from '../host/identity.js';
 import { validateDomainXml } from '../host/virt-xml-validate.js';
+import type { Context } from './context.js';
 
 export class EditError extends Error {
   override name = 'EditError';
 }
 
 /** The edited VM changed in the CIB after it was opened for editing. */
-export class EditConflictError extends Error {
+class EditConflictError extends Error {
   override name = 'EditConflictError';
 }
 
 /** The stored single-line domain XML, indented for people. */
-export function editableXml(config: string): string {
+function editableXml(config: string): string {
   return `${serialize(parseDom(config, 'the stored domain XML'), { indent: '  ' })}\n`;
 }
 
-export interface CheckedEdit {
+interface CheckedEdit {
   doc: DomainDoc;
   /** What changes besides the XML text, for the user: vCPUs, memory. */
   notes: string[];
@@ -40,7 +47,7 @@ export interface CheckedEdit {
  * well-formed, a domain of the same name, fixup_domxml's checks, stable identity, libvirt's schema.
  * Throws EditError with what to fix.
  */
-export async function checkEdited(name: string, original: string, edited: string): Promise<CheckedEdit> {
+async function checkEdited(name: string, original: string, edited: string): Promise<CheckedEdit> {
   let doc: DomainDoc;
   try {
     doc = DomainDoc.parse(edited);
@@ -67,7 +74,7 @@ export async function checkEdited(name: string, original: string, edited: string
 }
 
 /** Whether EDITED means the same domain as ORIGINAL (only formatting differs). */
-export function sameDomain(original: string, edited: string): boolean {
+function sameDomain(original: string, edited: string): boolean {
   try {
     return configForCib(DomainDoc.parse(edited)) === configForCib(DomainDoc.parse(original));
   } catch {
@@ -80,11 +87,75 @@ export function sameDomain(original: string, edited: string): boolean {
  * follows the XML; placement, meta attributes and constraints stay), refusing with
  * EditConflictError when the stored config is no longer ORIGINAL.
  */
-export async function writeBack(name: string, original: string, doc: DomainDoc): Promise<ChangeResult> {
+async function writeBack(name: string, original: string, doc: DomainDoc): Promise<ChangeResult> {
   return changeCib(hostCibPort(), (cd, cib) => {
     const vm = corralVms(cib).find((v) => v.name === name);
     if (!vm) throw new EditConflictError(`${name} is no longer in the cluster`);
     if (vm.config !== original) throw new EditConflictError(`${name} was changed by someone else while you edited it`);
     return planAddVm(cd, cib, { doc, placement: {}, replace: true });
   });
+}
+
+/** The edit session: copy for the user, their editor (as them), checks, question, write-back. */
+export async function editSession(ctx: Context, v: VmView): Promise<string> {
+  const original = ctx.snapshot.cib.resource(v.resource)?.params.config;
+  if (!original) throw new EditError(`${v.resource} has no domain XML (config) to edit`);
+  if (!ctx.io.interactive && !process.env.VISUAL && !process.env.EDITOR) throw new EditError('edit needs a terminal (or $VISUAL/$EDITOR naming a non-interactive editor)');
+  const dir = await mkdtemp(path.join(tmpdir(), `vm-edit-${v.name}-`));
+  const file = path.join(dir, `${v.name}.xml`);
+  let keep = false;
+  try {
+    await writeFile(file, editableXml(original), { mode: 0o600 });
+    const asUser = !ctx.caller.root && ctx.caller.uid !== undefined && ctx.caller.gid !== undefined && process.getuid?.() === 0;
+    if (asUser) {
+      await chown(dir, ctx.caller.uid as number, ctx.caller.gid as number);
+      await chown(file, ctx.caller.uid as number, ctx.caller.gid as number);
+    }
+    await chmod(dir, 0o700);
+    const editor = (process.env.VISUAL || process.env.EDITOR || 'vi').trim().split(/\s+/);
+    const env: Record<string, string | undefined> = asUser
+      ? {
+          PATH: '/usr/local/bin:/usr/bin:/bin',
+          TERM: process.env.TERM,
+          LANG: process.env.LANG,
+          HOME: (await homeOf(ctx.caller.user)) ?? '/',
+          USER: ctx.caller.user,
+          LOGNAME: ctx.caller.user,
+        }
+      : {};
+    const code = await runAttached(editor[0] as string, [...editor.slice(1), file], {
+      ...(asUser ? { uid: ctx.caller.uid, gid: ctx.caller.gid, env, cleanEnv: true } : {}),
+    });
+    if (code !== 0) throw new Error(`the editor (${editor.join(' ')}) exited ${code}; nothing changed`);
+    const edited = await readFile(file, 'utf8');
+    if (sameDomain(original, edited)) return 'no change';
+    let checked;
+    try {
+      checked = await checkEdited(v.name, original, edited);
+    } catch (e) {
+      keep = true;
+      throw new EditError(`${(e as Error).message}\nnothing changed; your edit is in ${file}`);
+    }
+    const effect = `${checked.notes.length ? `${checked.notes.join(', ')}; ` : ''}Pacemaker restarts ${v.name} to apply it${v.state === 'running' ? ` (it runs on ${v.node})` : ''}`;
+    if (!ctx.options.yes) {
+      if (!ctx.io.interactive) {
+        keep = true;
+        throw new EditError(`${effect}: add --yes to write it back; your edit is in ${file}`);
+      }
+      if (!(await ctx.io.confirm(`Write it back? ${effect}. [y/N] `))) {
+        keep = true;
+        return `not written back; your edit is in ${file}`;
+      }
+    }
+    try {
+      await writeBack(v.name, original, checked.doc);
+    } catch (e) {
+      keep = true;
+      if (e instanceof EditConflictError) throw new Error(`${e.message}; nothing changed; your edit is in ${file}`);
+      throw new Error(`${(e as Error).message}\nnothing changed; your edit is in ${file}`);
+    }
+    return `domain XML written back; ${effect}`;
+  } finally {
+    if (!keep) await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -11,7 +11,7 @@ import { nodeCommandArgv } from './config.js';
 import { runningNode, virshOn, type Context } from './context.js';
 import type { VmView } from '../cluster/view.js';
 
-export class ActionError extends Error {
+class ActionError extends Error {
   override name = 'ActionError';
 }
 
@@ -61,7 +61,7 @@ export async function attachConsole(ctx: Context, vm: VmView): Promise<{ node: s
 }
 
 /** Where the agent keeps VM's console log: the first serial device's <log file>, else DIR/NAME.log. */
-export function consoleLogPath(ctx: Context, vm: VmView): string {
+function consoleLogPath(ctx: Context, vm: VmView): string {
   const r = ctx.snapshot.cib.resource(vm.resource);
   const config = r?.params.config;
   if (config) {
@@ -79,7 +79,7 @@ export function consoleLogPath(ctx: Context, vm: VmView): string {
 }
 
 /** The node whose disk holds the newest console log: where it runs, else where it ran last. */
-export function consoleLogNode(ctx: Context, vm: VmView): string | undefined {
+function consoleLogNode(ctx: Context, vm: VmView): string | undefined {
   if (vm.node) return vm.node;
   let best: { node: string; at: number } | undefined;
   for (const s of ctx.snapshot.root.children.find((c) => c.tag === 'status')?.children ?? []) {
@@ -119,7 +119,7 @@ export async function printConsoleLog(ctx: Context, vm: VmView): Promise<string>
   return node;
 }
 
-export function lastLines(text: string, n: number): string {
+function lastLines(text: string, n: number): string {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   return lines.slice(Math.max(0, lines.length - n)).join('\n') + (lines.length ? '\n' : '');

@@ -40,7 +40,7 @@ function sortNames(a: string, b: string): number {
 }
 
 /** The VMs a drain recorded on NODE (its corral-drained attribute). */
-export function drainRecord(snap: Snapshot, node: string): string[] {
+function drainRecord(snap: Snapshot, node: string): string[] {
   const attrs = configNodes(snap.cib).find((n) => n.uname === node)?.attrs ?? {};
   return (attrs[DRAINED_ATTR] ?? '').split(/[\s,]+/).filter(Boolean);
 }
@@ -76,7 +76,7 @@ export interface SteerHint {
   score: string;
 }
 
-export function steerId(h: SteerHint): string {
+function steerId(h: SteerHint): string {
   return `corral-steer-${h.rid}-${h.node}`;
 }
 
@@ -126,7 +126,7 @@ export interface DrainOptions {
   pollMs?: number;
 }
 
-export interface LeftNode {
+interface LeftNode {
   vm: string;
   from: string;
   to: string | null;

@@ -4,6 +4,7 @@
 import { takeSnapshot } from '../cluster/snapshot.js';
 import type { VmView } from '../cluster/view.js';
 import { cleanupResourceOn, clearResourceOn, clusterSettled, moveResourceWith, setResourceMeta } from '../host/cib.js';
+import { pacemakerMs } from '../cib/durations.js';
 import { kids } from '../cib/model.js';
 import type { Context } from './context.js';
 import { waitFor, type Goal, type WaitOutcome, type WaitTarget } from './wait.js';
@@ -15,21 +16,13 @@ export interface Outcome {
   node: string | null;
 }
 
-/** Seconds from an op timeout such as "300s", "2min", "120" (Pacemaker's forms), or undefined. */
-export function timeoutSeconds(text: string | undefined): number | undefined {
-  const m = /^\s*(\d+)\s*(ms|msec|s|sec|m|min|h|hr)?\s*$/i.exec(text ?? '');
-  if (!m) return undefined;
-  const f: Record<string, number> = { ms: 0.001, msec: 0.001, s: 1, sec: 1, m: 60, min: 60, h: 3600, hr: 3600 };
-  return Number(m[1]) * (f[(m[2] ?? 's').toLowerCase()] ?? 1);
-}
-
 /** The timeouts of the VM's operations (start, stop, migrate_to, migrate_from), in seconds. */
-export function opTimeouts(ctx: Context, vm: VmView): Record<string, number> {
+function opTimeouts(ctx: Context, vm: VmView): Record<string, number> {
   const r = ctx.snapshot.cib.resource(vm.resource);
   const out: Record<string, number> = { start: 300, stop: 120, migrate_to: 120, migrate_from: 120 };
   for (const op of kids(kids(r?.node, 'operations')[0], 'op')) {
-    const s = timeoutSeconds(op.attrs.timeout);
-    if (op.attrs.name && s !== undefined && op.attrs.name in out) out[op.attrs.name] = s;
+    const ms = pacemakerMs(op.attrs.timeout);
+    if (op.attrs.name && ms !== undefined && op.attrs.name in out) out[op.attrs.name] = ms / 1000;
   }
   return out;
 }

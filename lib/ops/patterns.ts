@@ -2,7 +2,6 @@
 // glob and a name glob ('hv17/*sql*': the VMs running on nodes matching hv17). The alphabet is
 // the VM names' own (letters, digits, ".", "_", "-") plus the glob characters * ? [ ] and one
 // "/"; anything else (a space, ";", "$", a leading "-", "..") is refused before anything runs.
-import { z } from 'zod';
 import { VM_NAME_RE } from '../domain/names.js';
 
 const GLOB_RE = /^[A-Za-z0-9_.*?[\]!-]+$/;
@@ -28,7 +27,7 @@ function checkGlob(g: string, what: string): string | undefined {
   return undefined;
 }
 
-export function isGlob(s: string): boolean {
+function isGlob(s: string): boolean {
   return /[*?[]/.test(s);
 }
 
@@ -84,15 +83,6 @@ export function parseVmPattern(text: string): VmPattern {
   }
   return { text, name: globRegExp(nameGlob), ...(nodeGlob !== undefined ? { node: globRegExp(nodeGlob) } : {}) };
 }
-
-export const vmPatternSchema = z.string().transform((s, ctx) => {
-  try {
-    return parseVmPattern(s);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
-});
 
 /** Whether VM (its name and where it runs) matches P. */
 export function matches(p: VmPattern, vm: { name: string; nodes: readonly string[] }): boolean {

@@ -31,11 +31,11 @@ import { applySteering, drainNodes, MaintenanceInputError, planDrainOf, planUndr
 export const PROGRESS_OPTION = 'corral-rolling-reboot';
 const BOOT_MARK = 'corral-boot-mark';
 /** How much a leaving VM prefers a node that was already rebooted (stickiness is 100 in the lab). */
-export const STEER_SCORE = '1000';
+const STEER_SCORE = '1000';
 
 export type StepState = 'pending' | 'draining' | 'rebooting' | 'done';
 
-export interface RollingStep {
+interface RollingStep {
   node: string;
   dc: boolean;
   moves: PlannedMove[];
@@ -74,7 +74,7 @@ export function formatProgress(p: readonly { node: string; state: StepState }[])
 }
 
 /** The order of the nodes: fewest VMs first, then the local node, then the DC. */
-export function rollingOrder(snap: Snapshot, nodes: readonly string[], local?: string): string[] {
+function rollingOrder(snap: Snapshot, nodes: readonly string[], local?: string): string[] {
   const rank = (n: string): number => {
     const h = snap.view.hosts.find((x) => x.name === n);
     return (h?.dc ? 2 : 0) + (n === local ? 1 : 0);
@@ -109,7 +109,7 @@ function coveredNodes(snap: Snapshot, wanted: readonly string[] | undefined): { 
 }
 
 /** The hints that steer the VMs leaving NODE towards the nodes in REBOOTED. */
-export function steering(snap: Snapshot, node: string, rebooted: readonly string[]): SteerHint[] {
+function steering(snap: Snapshot, node: string, rebooted: readonly string[]): SteerHint[] {
   const hints: SteerHint[] = [];
   for (const v of snap.view.vms.filter((x) => x.nodes.includes(node))) for (const r of rebooted) hints.push({ rid: v.resource, node: r, score: STEER_SCORE });
   return hints;

@@ -2,6 +2,7 @@
 // line whenever a VM's state changes. It ends when every VM is where it should be, when the
 // cluster has settled without getting there (the scheduler wants nothing more: constraints,
 // capacity or failures stand in the way), or when the time is up.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterView, VmView } from '../cluster/view.js';
 
 export type Goal = { kind: 'running'; on?: string; notOn?: string } | { kind: 'stopped' };
@@ -37,7 +38,7 @@ export interface WaitOptions {
   quietMs?: number;
 }
 
-export function describeVm(v: VmView | undefined): string {
+function describeVm(v: VmView | undefined): string {
   if (!v) return 'gone from the configuration';
   switch (v.state) {
     case 'running':
@@ -57,7 +58,7 @@ export function describeVm(v: VmView | undefined): string {
   }
 }
 
-export function reached(goal: Goal, v: VmView | undefined): boolean {
+function reached(goal: Goal, v: VmView | undefined): boolean {
   if (!v) return false;
   if (goal.kind === 'stopped') return (v.state === 'stopped' || v.state === 'disabled') && v.nodes.length === 0;
   if (v.state !== 'running' || v.nodes.length !== 1) return false;
@@ -74,7 +75,7 @@ function failureLine(v: VmView): string | undefined {
 
 export async function waitFor(targets: readonly WaitTarget[], deps: WaitDeps, opts: WaitOptions): Promise<WaitOutcome[]> {
   const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const pause = deps.sleep ?? sleep;
   const pollMs = opts.pollMs ?? 500;
   const quietMs = opts.quietMs ?? 4000;
   const t0 = now();
@@ -129,7 +130,7 @@ export async function waitFor(targets: readonly WaitTarget[], deps: WaitDeps, op
       }
       return outcomes;
     }
-    await sleep(pollMs);
+    await pause(pollMs);
   }
   const view = await deps.look();
   for (const t of pending.values()) {

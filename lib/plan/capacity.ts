@@ -3,7 +3,7 @@
 // runs them), in; per node, the VMs that would stay stopped if it failed, out.
 import type { Simulated } from './drain.js';
 
-export interface NodeFailure {
+interface NodeFailure {
   name: string;
   /** VMs (names as `corral list` prints them) that run now and would stay stopped if NAME failed. */
   stopped: string[];
@@ -19,7 +19,7 @@ export interface CapacityReport {
 }
 
 /** Resource ids running (active on a node) in SIM. */
-export function running(sim: Simulated, resources: readonly string[]): string[] {
+function running(sim: Simulated, resources: readonly string[]): string[] {
   return resources.filter((r) => (sim.placement.get(r) ?? []).length > 0);
 }
 

@@ -6,7 +6,7 @@
 import type { ClusterView, HostView, VmView } from '../cluster/view.js';
 
 /** One resource action of a simulated transition (lib/host/cib.ts SimulatedAction). */
-export interface SimAction {
+interface SimAction {
   action: string;
   resource: string;
   node?: string;
@@ -95,7 +95,7 @@ function candidates(view: ClusterView, drained: ReadonlySet<string>): HostView[]
 }
 
 /** The likeliest reason Pacemaker leaves VM stopped, in words an operator acts on. */
-export function whyStopped(view: ClusterView, vm: VmView, drained: ReadonlySet<string>): string {
+function whyStopped(view: ClusterView, vm: VmView, drained: ReadonlySet<string>): string {
   const left = candidates(view, drained);
   if (left.length === 0) return 'no other node is online and out of standby';
   const onlyOn = vm.constraints.filter((c) => c.kind === 'only-on').flatMap((c) => c.nodes ?? []);

@@ -32,14 +32,14 @@
 import type { ClusterView, HostView, VmView } from '../cluster/view.js';
 
 /** The nominal disk of every instance (MiB); shared storage, so no node's disk is used by it. */
-export const INSTANCE_DISK_MIB = 1024;
+const INSTANCE_DISK_MIB = 1024;
 /** Every node's disk (MiB): large and equal, so disk never decides anything. */
-export const NODE_DISK_MIB = 1048576;
+const NODE_DISK_MIB = 1048576;
 /** The exclusion tag prefix for group-apart groups that must hold. */
-export const APART_PREFIX = 'apart';
+const APART_PREFIX = 'apart';
 
-export const GROUP_NAME = 'default';
-export const GROUP_UUID = 'corral-group-default';
+const GROUP_NAME = 'default';
+const GROUP_UUID = 'corral-group-default';
 
 export interface Size {
   vcpus: number;
@@ -68,9 +68,9 @@ export interface HtoolsOptions {
   standby?: 'offline' | 'drained';
 }
 
-export type NodeRole = 'M' | 'N' | 'Y';
+type NodeRole = 'M' | 'N' | 'Y';
 
-export interface HtoolsNode {
+interface HtoolsNode {
   name: string;
   memoryMiB: number;
   freeMemoryMiB: number;
@@ -80,9 +80,9 @@ export interface HtoolsNode {
   offlineBecause?: string;
 }
 
-export type InstanceStatus = 'running' | 'ADMIN_down';
+type InstanceStatus = 'running' | 'ADMIN_down';
 
-export interface HtoolsInstance {
+interface HtoolsInstance {
   name: string;
   memoryMiB: number;
   vcpus: number;
@@ -198,7 +198,7 @@ function ispec(memoryMiB: number, vcpus: number, diskMiB: number, disks: number,
 }
 
 /** The model as htools' text: groups | nodes | instances | cluster tags | policies, one blank line apart. */
-export function renderHtools(m: HtoolsModel): string {
+function renderHtools(m: HtoolsModel): string {
   const group = `${GROUP_NAME}|${GROUP_UUID}|preferred||`;
   // name|t_mem|n_mem|f_mem|t_dsk|f_dsk|t_cpu|role|group|spindles|tags|excl_stor|free_spindles|nos_cpu|cpu_speed
   const nodes = m.nodes.map((n) => [n.name, n.memoryMiB, 0, n.freeMemoryMiB, NODE_DISK_MIB, NODE_DISK_MIB, n.cores, n.role, GROUP_UUID, 1, '', 'N', 1, 0, '1.0'].join('|'));
@@ -228,7 +228,7 @@ export function allocSpec(size: Size): string {
   return `${INSTANCE_DISK_MIB},${size.memoryMiB},${size.vcpus}`;
 }
 
-export interface TieredSpec {
+interface TieredSpec {
   memoryMiB: number;
   diskMiB: number;
   vcpus: number;
@@ -304,7 +304,7 @@ export interface HbalStep {
   actions: string;
 }
 
-export interface HbalCommand {
+interface HbalCommand {
   jobset: number;
   /** The command's words, e.g. ["gnt-instance", "migrate", "-f", "-n", "n2", "a"]. */
   words: string[];

@@ -5,7 +5,7 @@ import { OCF, OcfError, type OcfCode } from '../ocf/exit.js';
 import { exitReason, flushLogs, log } from '../ocf/log.js';
 import { metadataXml } from '../ocf/params.js';
 import { makeContext, requireConfig, type Ctx } from './context.js';
-import { transientDomainSpec } from './params.js';
+import { transientDomainSpec } from '../ocf/transient-domain.js';
 
 const USAGE = `usage: TransientDomain {start|stop|monitor|status|migrate_to|migrate_from|reload|meta-data|validate-all|usage}
 A libvirt transient domain whose XML lives in the CIB (OCF_RESKEY_config). See meta-data.`;

@@ -5,8 +5,6 @@ import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, type
 import { decodeUtf8, DOMAIN_XML_MAX_BYTES as CONFIG_MAX_BYTES } from '../domain/text.js';
 import type { Identity } from './procs.js';
 
-export { CONFIG_MAX_BYTES };
-
 export type ConfigRead = { ok: true; xml: string; inline: boolean } | { ok: false; error: string };
 
 function kindOf(st: Stats): string | undefined {

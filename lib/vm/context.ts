@@ -1,12 +1,13 @@
 // Everything an action needs: validated parameters, the domain's identity, the libvirt
 // connection and the deadline derived from the operation's timeout (safety rule 4).
-import { OcfError, OCF, fail } from '../ocf/exit.js';
+import { OcfError, fail } from '../ocf/exit.js';
 import { parseParams } from '../ocf/params.js';
 import { DomainDoc, DomainXmlError } from '../domain/doc.js';
 import type { Virsh } from '../host/virsh.js';
 import { rawEnvValue, readConfig } from './config.js';
 import { decodeUtf8 } from '../domain/text.js';
-import { transientDomainSpec, type TransientDomainParams } from './params.js';
+import { pacemakerMs } from '../cib/durations.js';
+import { transientDomainSpec, type TransientDomainParams } from '../ocf/transient-domain.js';
 import type { Identity } from './procs.js';
 import { readState } from './state.js';
 
@@ -29,12 +30,9 @@ export interface Ctx {
   remaining(): number;
 }
 
-const SECONDS = /^(\d+)s$/;
-
 function defaultTimeoutMs(action: string): number {
   const a = transientDomainSpec.actions.find((x) => x.name === action);
-  const m = a ? SECONDS.exec(a.timeout) : null;
-  return m ? Number(m[1]) * 1000 : 20_000;
+  return pacemakerMs(a?.timeout) ?? 20_000;
 }
 
 export function makeContext(
@@ -97,7 +95,7 @@ export function requireConfig(ctx: Ctx): { params: TransientDomainParams; doc: D
   return { params: ctx.params, doc: ctx.doc, id: identityOf(ctx.doc) };
 }
 
-export function identityOf(doc: DomainDoc): Identity {
+function identityOf(doc: DomainDoc): Identity {
   return doc.uuid ? { name: doc.name, uuid: doc.uuid } : { name: doc.name };
 }
 
@@ -108,10 +106,6 @@ export function knownIdentity(ctx: Ctx): Identity | undefined {
   return s ? (s.uuid ? { name: s.name, uuid: s.uuid } : { name: s.name }) : undefined;
 }
 
-export function isOcfError(e: unknown): e is OcfError {
+function isOcfError(e: unknown): e is OcfError {
   return e instanceof OcfError;
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
-
-export { OCF };

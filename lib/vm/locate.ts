@@ -12,7 +12,7 @@ import type { Identity } from './procs.js';
  * sentence saying why, when that cannot be told: libvirt does not answer, or the resource has no
  * name to look for (OCF_RESOURCE_INSTANCE unset: ctx.resource is then only a guess).
  */
-export async function findByOwner(ctx: Ctx): Promise<Identity | undefined> {
+async function findByOwner(ctx: Ctx): Promise<Identity | undefined> {
   if (!ctx.env.OCF_RESOURCE_INSTANCE) throw new Error('OCF_RESOURCE_INSTANCE is not set, so no domain can be recognised as this resource\'s');
   let names: string[];
   try {

@@ -1,11 +1,12 @@
 // migrate_to (on the source) and migrate_from (on the target). Either way the domain ends in
 // exactly one place (safety rule 5): an unfinished migration is aborted before the timeout, and
 // libvirt then keeps the domain on the source and discards the incoming copy.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, domstate, jobAbort, migrate, setMaxDowntime } from '../host/virsh.js';
 import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import { log } from '../ocf/log.js';
-import type { TransientDomainParams } from './params.js';
-import { requireConfig, sleep, type Ctx } from './context.js';
+import type { TransientDomainParams } from '../ocf/transient-domain.js';
+import { requireConfig, type Ctx } from './context.js';
 import { clearState, writeState } from './state.js';
 
 /** node2 + "-mig" → node2-mig; node2.example.org → node2-mig.example.org. */

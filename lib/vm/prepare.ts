@@ -4,7 +4,7 @@ import { child, ensureChild, type DomainDoc } from '../domain/doc.js';
 
 export const AGENT_XMLNS = 'urn:corral:transientdomain:1';
 
-export function consoleLogPath(dir: string, name: string): string {
+function consoleLogPath(dir: string, name: string): string {
   return `${dir.replace(/\/+$/, '')}/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.log`;
 }
 

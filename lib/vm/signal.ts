@@ -1,17 +1,17 @@
 // The host side of the startup signal: the guest writes "ready TOKEN" on its startup_signal virtio
 // port (repeatedly, since qemu drops what it writes while no one listens); we answer "ack TOKEN".
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection, type Socket } from 'node:net';
 import { DomainDoc, child } from '../domain/doc.js';
 import { dumpxml, type Virsh } from '../host/virsh.js';
 import { fail } from '../ocf/exit.js';
 import { observe } from './observe.js';
 import type { Identity } from './procs.js';
-import { sleep } from './context.js';
 
 export const SIGNAL_CHANNEL = 'startup_signal';
 
 /** The host path of the running domain's startup_signal socket (libvirt generates it when unset). */
-export async function signalSocketPath(c: Virsh, name: string): Promise<string | undefined> {
+async function signalSocketPath(c: Virsh, name: string): Promise<string | undefined> {
   const live = DomainDoc.parse(await dumpxml(c, name));
   const source = live.virtioChannel(SIGNAL_CHANNEL);
   return source ? (child(source, 'source')?.getAttribute('path') ?? undefined) : undefined;

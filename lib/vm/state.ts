@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { Identity } from './procs.js';
 
-export const STATE_DIR = process.env.CORRAL_STATE_DIR ?? '/run/corral/TransientDomain';
+const STATE_DIR = process.env.CORRAL_STATE_DIR ?? '/run/corral/TransientDomain';
 
 export interface ResourceState extends Identity {
   resource: string;

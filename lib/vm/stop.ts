@@ -1,13 +1,15 @@
 // stop: succeeds exactly when the domain is verifiably gone (safety rule 2), whatever state the
 // configuration is in. Graceful shutdown first, destroy when the time left runs short.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { rmSync } from 'node:fs';
 import { destroy, describe, shutdown, waitUnlocked } from '../host/virsh.js';
 import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import { log } from '../ocf/log.js';
-import { sleep, type Ctx } from './context.js';
+import type { Ctx } from './context.js';
 import { locate } from './locate.js';
 import { observe } from './observe.js';
-import { isAlive, qemuProcesses, type Identity } from './procs.js';
+import { isAlive } from '../host/procs.js';
+import { qemuProcesses, type Identity } from './procs.js';
 import { clearState, lockFile, paths } from './state.js';
 
 /** Kills qemu processes libvirt cannot (or no longer) account for: TERM, then KILL. */

@@ -6,6 +6,7 @@
 //   - node crash to the crashed node's VM running again on a survivor (and fencing's share).
 // Floors: corral's migration no slower than VirtualDomain's (medians of wall time); recovery
 // within 20 s of the crash.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import { create } from 'xmlbuilder2';
 import { clearResourceOn, createInCib, fenceHistory, moveResourceOn } from '../../lib/host/cib.js';
@@ -29,7 +30,6 @@ const MOVES = Number(process.env.BENCH_MOVES ?? 6);
 const CRASHES = Number(process.env.BENCH_CRASHES ?? 2);
 const RECOVERY_FLOOR_MS = 20_000;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const median = (xs: number[]) => {
   const s = [...xs].sort((p, q) => p - q);
   const m = Math.floor(s.length / 2);

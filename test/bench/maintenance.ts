@@ -6,7 +6,7 @@
 //   - corral capacity --size beside hspace's count on the same cluster, and the rolling-reboot
 //     order beside hroller's groups.
 import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
-import type { LabNode } from '../../lib/lab/node.js';
+import type { LabNode } from '../../lib/lab/state.js';
 import { takeSnapshot } from '../../lib/cluster/snapshot.js';
 import { runHroller, runHspace } from '../../lib/host/htools.js';
 import { htoolsText } from '../../lib/plan/htools.js';

@@ -7,7 +7,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DomainDoc } from '../../lib/domain/doc.js';
-import { createLab, destroyLab, nodeExec, startLibvirtAll, type LabNode } from '../../lib/lab/node.js';
+import { createLab, destroyLab } from '../../lib/lab/create.js';
+import { startLibvirtAll } from '../../lib/lab/libvirt.js';
+import { nodeExec } from '../../lib/lab/node.js';
+import type { LabNode } from '../../lib/lab/state.js';
 import { ensureTestGuest, testGuestDomainXml } from '../../lib/lab/test-guest.js';
 import { AGENT, agentEnv, domState, sharedFile, uuid, waitFor } from '../support/agent-lab.js';
 import { runLabBench } from './lab.js';

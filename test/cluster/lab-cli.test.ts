@@ -2,6 +2,7 @@
 // corral installed inside the nodes only, README's vm and corral commands run inside the nodes,
 // crash and fencing, bad input, and down — also twice, also after a half-made lab — after which
 // up works again.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
@@ -9,9 +10,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fenceHistory } from '../../lib/host/cib.js';
 import { run } from '../../lib/host/exec.js';
-import { netnsList } from '../../lib/host/namespaces.js';
+import { netnsList } from '../../lib/host/netns.js';
 import { destroyClusterLab, loadClusterLab, nodeVia, waitClusterIdle } from '../../lib/lab/cluster.js';
-import { createLab, labDir } from '../../lib/lab/node.js';
+import { createLab } from '../../lib/lab/create.js';
+import { labDir } from '../../lib/lab/state.js';
 import { ensureTestGuest } from '../../lib/lab/test-guest.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -26,7 +28,6 @@ async function corral(...args: string[]) {
   return { code: r.exitCode, out: r.stdout, err: r.stderr };
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function labNetns(names: string[]): string[] {
   return names.filter((n) => n === `corral.${LAB}` || n.startsWith(`corral.${LAB}.`));

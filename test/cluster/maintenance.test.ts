@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
-import { labDir, type LabNode } from '../../lib/lab/node.js';
+import { labDir, type LabNode } from '../../lib/lab/state.js';
 import { LabWatcher } from '../../lib/lab/watch.js';
 import { addVms, consoleLogOn, copyBuild, inNode, ok } from '../support/ops-lab.js';
 

@@ -7,10 +7,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainDoc } from '../../lib/domain/doc.js';
 import { clusterExec, clusterStatus, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
-import { nodeVirsh, type LabNode } from '../../lib/lab/node.js';
+import { nodeVirsh } from '../../lib/lab/libvirt.js';
+import type { LabNode } from '../../lib/lab/state.js';
 import { built, consoleLogOn, destroyOpsLab, domainsOn, ensureVms, inNode, ok, OPS_DIR, opsLab, waitUntil } from '../support/ops-lab.js';
+import { requireRoot } from '../support/root.js';
 
-const isRoot = process.getuid?.() === 0;
 let lab: ClusterLab;
 
 const count = (text: string, re: RegExp) => (text.match(new RegExp(re.source, 'g')) ?? []).length;
@@ -34,8 +35,9 @@ async function elsewhere(vm: string): Promise<LabNode> {
   return lab.nodes.find((n) => n.name !== at) as LabNode;
 }
 
-describe.skipIf(!isRoot)('vm and corral on the lab cluster', () => {
+describe('vm and corral on the lab cluster', () => {
   beforeAll(async () => {
+    requireRoot('the vm and corral suite on the lab', 'it runs a lab cluster');
     lab = await opsLab();
     await ensureVms(lab, [{ name: 't-tick', tick: true }, { name: 't-mig' }]);
     await waitClusterIdle(lab, { resources: ['vm-t-tick', 'vm-t-mig'], timeoutMs: 240_000 });

@@ -3,12 +3,16 @@
 // an operator would: crm_mon, the VM's console log, stonith history, fail counts. Throughout, a
 // watcher samples every node every 200 ms and fails the scenario if a VM ever has a qemu on two
 // nodes at once (other than a live migration's incoming target) or a VM vanishes from the CIB.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanupResourceOn, clearResourceOn, failCount, fenceHistory, moveResourceOn } from '../../lib/host/cib.js';
-import { netnsList, pidAlive, pidCmdline, rootMountsUnder, signalPids } from '../../lib/host/namespaces.js';
+import { rootMountsUnder } from '../../lib/host/mounts.js';
+import { netnsList } from '../../lib/host/netns.js';
+import { signalPids } from '../../lib/host/ns-procs.js';
+import { argvOf, isAlive, procPids } from '../../lib/host/procs.js';
 import {
   clusterStatus,
   crashNode,
@@ -19,7 +23,8 @@ import {
   waitClusterIdle,
   type ClusterLab,
 } from '../../lib/lab/cluster.js';
-import { labDir, restartLibvirtd, type LabNode } from '../../lib/lab/node.js';
+import { restartLibvirtd } from '../../lib/lab/libvirt.js';
+import { labDir, type LabNode } from '../../lib/lab/state.js';
 import { ensureTestGuest, type TestGuest } from '../../lib/lab/test-guest.js';
 import { addLabVm, domaddLabVm, labConsoleLog, labQemus, ticks, writeLabVmXml } from '../../lib/lab/vms.js';
 import { LabWatcher } from '../../lib/lab/watch.js';
@@ -35,7 +40,6 @@ let mark = 0;
 let rootIfacesBefore: string[] = [];
 const figures: Record<string, string> = {};
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 async function waitFor<T>(what: string, f: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 200): Promise<T> {
@@ -191,7 +195,7 @@ describe('a 3-node lab cluster', () => {
     figures['Pacemaker move (crm_resource --move) to running on the target'] = secs(moveMs);
     await clearResourceOn('vm-web', await via());
     expect(await startedOn('web')).toBe(dst);
-    expect(await pidAlive(srcPid)).toBe(false);
+    expect(isAlive(srcPid)).toBe(false);
 
     // The guest kept running: its ticks continue in the target's console log, with no new boot.
     await sleep(3000);
@@ -288,10 +292,9 @@ describe('a 3-node lab cluster', () => {
     expect((await readdir('/sys/class/net')).sort()).toEqual(rootIfacesBefore);
     // No process of the lab anywhere: nothing refers to its state directory or runs its controller.
     const leftovers: string[] = [];
-    for (const e of await readdir('/proc')) {
-      if (!/^\d+$/.test(e)) continue;
-      const argv = (await pidCmdline(Number(e))) ?? [];
-      if (argv.some((a) => a.includes(dir)) || (argv.includes('power-daemon') && argv.includes(LAB))) leftovers.push(`${e}: ${argv.join(' ')}`);
+    for (const pid of procPids()) {
+      const argv = argvOf(pid) ?? [];
+      if (argv.some((a) => a.includes(dir)) || (argv.includes('power-daemon') && argv.includes(LAB))) leftovers.push(`${pid}: ${argv.join(' ')}`);
     }
     expect(leftovers).toEqual([]);
     const again = await destroyClusterLab(LAB);

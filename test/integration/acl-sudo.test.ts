@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cib, corralVms } from '../../lib/cib/model.js';
 import { DomainDoc } from '../../lib/domain/doc.js';
 import { run, type RunResult } from '../../lib/host/exec.js';
+import { requireRoot } from '../support/root.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BUILT_VM = path.join(ROOT, 'dist/bin/vm');
@@ -27,7 +28,6 @@ const GROUP = 'corral-acl-web';
 const ALICE = 'corral-acl-alice';
 const MALLORY = 'corral-acl-mallory';
 const SUDOERS = '/etc/sudoers.d/corral-acl-test';
-const isRoot = process.getuid?.() === 0;
 
 let dir = '';
 let uidFile = '';
@@ -51,8 +51,9 @@ async function lastAudit(): Promise<string> {
   return (await auditLines()).at(-1) ?? '';
 }
 
-describe.skipIf(!isRoot)('vm through sudo, as users the access file names (or not)', () => {
+describe('vm through sudo, as users the access file names (or not)', () => {
   beforeAll(async () => {
+    requireRoot('the sudo and access-file suite', 'it adds users and a sudoers rule and runs vm through sudo');
     await cleanup();
     await must('groupadd', [GROUP]);
     await must('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--gid', GROUP, ALICE]);

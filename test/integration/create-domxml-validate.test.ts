@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { domainXmlFromArgs, type CreateDomxmlArgs } from '../../lib/domain/create.js';
+import { domainXmlFromArgs, type CreateDomxmlArgs } from '../../lib/domain/flags.js';
 import { run, type RunResult } from '../../lib/host/exec.js';
 import { validateDomainXml } from '../../lib/host/virt-xml-validate.js';
 

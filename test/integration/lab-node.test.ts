@@ -5,24 +5,12 @@
 import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { netnsInode, netnsList, netnsPids, pidAlive } from '../../lib/host/namespaces.js';
-import {
-  createLab,
-  destroyLab,
-  labDir,
-  labNodes,
-  loadLab,
-  nodeExec,
-  nodeInitPid,
-  nodeProcesses,
-  nodeUri,
-  nodeVirsh,
-  restartLibvirtd,
-  startLibvirt,
-  type Lab,
-  type LabNode,
-  type LibvirtStart,
-} from '../../lib/lab/node.js';
+import { netnsInode, netnsList, netnsPids } from '../../lib/host/netns.js';
+import { isAlive } from '../../lib/host/procs.js';
+import { createLab, destroyLab } from '../../lib/lab/create.js';
+import { nodeVirsh, restartLibvirtd, startLibvirt, type LibvirtStart } from '../../lib/lab/libvirt.js';
+import { nodeExec, nodeInitPid, nodeProcesses } from '../../lib/lab/node.js';
+import { labDir, labNodes, loadLab, nodeUri, type Lab, type LabNode } from '../../lib/lab/state.js';
 
 const LAB = 'it-lab-node';
 const NODES = ['itn1', 'itn2'];
@@ -176,7 +164,7 @@ describe('lab nodes', () => {
     const after = (await nodeProcesses(n2)).filter((p) => p.comm === 'libvirtd').map((p) => p.pid);
     expect(after.length).toBe(1);
     expect(after[0]).not.toBe(before[0]);
-    expect(await pidAlive(qemu!.pid)).toBe(true);
+    expect(isAlive(qemu!.pid)).toBe(true);
     expect((await qemuOf(n2, 'ln-probe')).map((p) => p.pid)).toEqual([qemu!.pid]);
     expect((await nodeVirsh(n2, ['domstate', 'ln-probe'])).stdout.trim()).toBe('running');
     // the other node's libvirtd was not touched
@@ -202,7 +190,7 @@ describe('lab nodes', () => {
 
     expect((await netnsList()).filter((n) => n.startsWith('corral.it-lab-node'))).toEqual([]);
     for (const [pid, ino] of pids) {
-      if (!(await pidAlive(pid))) continue;
+      if (!isAlive(pid)) continue;
       const now = await stat(`/proc/${pid}/ns/net`).then((s) => s.ino, () => undefined);
       expect(now, `pid ${pid} still in the lab's network namespace`).not.toBe(ino);
     }
@@ -233,7 +221,7 @@ describe('lab nodes', () => {
     const report = await destroyLab(LAB);
     expect(report.deletedNetns.sort()).toEqual([second.switchNetns, ...second.nodes.map((n) => n.netns)].sort());
     expect((await netnsList()).filter((n) => n.startsWith('corral.it-lab-node'))).toEqual([]);
-    for (const pid of pids) expect(await pidAlive(pid), `pid ${pid}`).toBe(false);
+    for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
     await expect(stat(second.dir)).rejects.toThrow();
   }, 120_000);
 });

@@ -1,13 +1,17 @@
 // The test guest against a real libvirtd and qemu (TCG): the shipped guest-side startup-signal
 // script talks to a host client on the channel's unix socket, the guest powers off on the ACPI
 // power button, and the kernel command line switches do what they say.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { DomainDoc } from '../../lib/domain/doc.js';
 import type { RunResult } from '../../lib/host/exec.js';
-import { createLab, destroyLab, nodePath, nodeVirsh, startLibvirtAll, type LabNode } from '../../lib/lab/node.js';
+import { createLab, destroyLab } from '../../lib/lab/create.js';
+import { nodeVirsh, startLibvirtAll } from '../../lib/lab/libvirt.js';
+import { nodePath } from '../../lib/lab/node.js';
+import type { LabNode } from '../../lib/lab/state.js';
 import { ensureTestGuest, testGuestDomainXml, type TestGuest, type TestGuestDomainOptions } from '../../lib/lab/test-guest.js';
 
 // libvirtd runs in a lab node (tini as PID 1 reaps qemu; the host's PID 1 may not).
@@ -19,7 +23,6 @@ async function virshOk(...args: string[]): Promise<RunResult> {
   if (r.exitCode !== 0) throw new Error(`virsh ${args.join(' ')}: ${r.stderr}`);
   return r;
 }
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let guest: TestGuest;
 let dir: string;

@@ -1,6 +1,7 @@
 // ocf:corral:TransientDomain against real libvirtd + qemu in two lab nodes: the life cycle,
 // the startup signal, the safety rules (no false "not running", stop after a killed start,
 // stop with a broken configuration) and live migration.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTestGuest, testGuestDomainXml, type TestGuest, type TestGuestDomainOptions } from '../../lib/lab/test-guest.js';
 import { rm } from 'node:fs/promises';
-import { createLab, destroyLab, nodePath, nodeVirsh, restartLibvirtd, startLibvirtAll, stopLibvirtd, type LabNode } from '../../lib/lab/node.js';
+import { createLab, destroyLab } from '../../lib/lab/create.js';
+import { nodeVirsh, restartLibvirtd, startLibvirtAll, stopLibvirtd } from '../../lib/lab/libvirt.js';
+import { nodePath } from '../../lib/lab/node.js';
+import type { LabNode } from '../../lib/lab/state.js';
 import { AGENT, agent, agentEnv, consoleLog, domState, killGroupsOf, qemuPids, sharedFile, uuid, waitFor } from '../support/agent-lab.js';
 
 const LAB = 'it-agent';
@@ -133,7 +137,7 @@ describe('safety', () => {
     expect(stop.code, stop.stderr).toBe(0);
     const s = await starting;
     expect(s.code).not.toBe(0);
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     expect(await gone(a, name)).toBe(true);
   });
 
@@ -147,7 +151,7 @@ describe('safety', () => {
     await nodeVirsh(a, ['domcapabilities', '--emulator', slow, '--virttype', 'qemu'], 60_000);
     const starting = agent(a, 'start', env);
     await waitFor("virsh create to run", () => nodeProcessesHave(a, ["virsh", "create"]), 20_000, 100);
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     // What pacemaker-execd does on a timeout: SIGKILL to the agent's process group.
     expect(await killGroupsOf(a, [AGENT, 'start'])).toBeGreaterThan(0);
     await starting;
@@ -156,7 +160,7 @@ describe('safety', () => {
     expect(stop.code, stop.stderr).toBe(0);
     // Once the create that was in flight is over, no domain may be left.
     await waitFor('the in-flight create to end', async () => !(await nodeProcessesHave(a, ['virsh', 'create'])), 30_000);
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     expect(await gone(a, name)).toBe(true);
   });
 

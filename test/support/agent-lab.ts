@@ -1,11 +1,14 @@
 // Running the built TransientDomain agent inside a lab node the way pacemaker-execd does:
 // OCF_* environment, one action, exit code and stderr back.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResult } from '../../lib/host/exec.js';
-import { nodeExec, nodePath, nodeProcesses, nodeVirsh, type LabNode } from '../../lib/lab/node.js';
-import { domainNameOf } from '../../lib/vm/procs.js';
+import { nodeVirsh } from '../../lib/lab/libvirt.js';
+import { nodeExec, nodePath, nodeProcesses } from '../../lib/lab/node.js';
+import type { LabNode } from '../../lib/lab/state.js';
+import { domainNameOf } from '../../lib/host/procs.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const AGENT = path.join(ROOT, 'dist/agents/TransientDomain');
@@ -72,7 +75,7 @@ export async function waitFor<T>(what: string, f: () => Promise<T | undefined | 
     const v = await f();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    await sleep(everyMs);
   }
 }
 

@@ -9,7 +9,9 @@ import path from 'node:path';
 import type { RunResult } from '../../lib/host/exec.js';
 import { installCorral } from '../../lib/lab/boot.js';
 import { clusterExec, createClusterLab, destroyClusterLab, loadClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
-import { labDir, nodeRunning, nodeVirsh, type LabNode } from '../../lib/lab/node.js';
+import { nodeVirsh } from '../../lib/lab/libvirt.js';
+import { nodeRunning } from '../../lib/lab/node.js';
+import { labDir, type LabNode } from '../../lib/lab/state.js';
 import { ensureTestGuest, testGuestDomainXml } from '../../lib/lab/test-guest.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OptionError, avoidSpec, groupApartSpec, nodeName, parsePlacement, priority, score } from '../../lib/cib/options.js';
+import { OptionError, avoidSpec, groupApartSpec, parsePlacement, priority, score } from '../../lib/cib/options.js';
+import { nodeName } from '../../lib/domain/names.js';
 
 describe('score', () => {
   it.each([

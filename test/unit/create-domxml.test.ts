@@ -2,16 +2,9 @@ import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { zodIssueLines } from '../../lib/cli/errors.js';
-import {
-  buildDomainXml,
-  cephMonitorFromText,
-  diskFromText,
-  diskTarget,
-  domainXmlFromArgs,
-  flagOfIssuePath,
-  ovsNicFromText,
-  type CreateDomxmlArgs,
-} from '../../lib/domain/create.js';
+import { cephMonitorFromText, diskFromText, domainXmlFromArgs, flagOfIssuePath, ovsNicFromText, type CreateDomxmlArgs } from '../../lib/domain/flags.js';
+import { buildDomainXml } from '../../lib/domain/render.js';
+import { diskTarget } from '../../lib/domain/spec.js';
 
 // Parsed domain XML: attributes without prefix, values as text, device lists always arrays.
 type X = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readInput } from '../../lib/cib/io.js';
+import { readInput } from '../../lib/cli/input.js';
 import { DomainDoc, DomainXmlError } from '../../lib/domain/doc.js';
 import { decodeUtf8, firstNonUtf8 } from '../../lib/domain/text.js';
 

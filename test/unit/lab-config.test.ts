@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Cib } from '../../lib/cib/model.js';
 import { corosyncConf, seedCib, DEFAULT_SETTINGS, type ClusterSettings } from '../../lib/lab/boot.js';
-import type { Lab } from '../../lib/lab/node.js';
+import type { Lab } from '../../lib/lab/state.js';
 
 function lab(n: number): Lab {
   const nodes = Array.from({ length: n }, (_, i) => ({

@@ -9,7 +9,7 @@ import { release, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labCorralConf, nodeCommandCall, NodeCommandError, nodeCommandServer } from '../../lib/lab/node-command.js';
-import type { Lab } from '../../lib/lab/node.js';
+import type { Lab } from '../../lib/lab/state.js';
 import { nodeCommandArgv, nodeUri, parseConfigText } from '../../lib/ops/config.js';
 
 function lab(dir: string, name = 'h12', nodeNames = ['n1', 'n2']): Lab {

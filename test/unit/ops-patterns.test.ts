@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { matches, parseVmPattern, PatternError } from '../../lib/ops/patterns.js';
-import { parseRequest, VmUsageError } from '../../lib/ops/vm.js';
+import { parseRequest, VmUsageError } from '../../lib/ops/request.js';
 
 const vm = (name: string, ...nodes: string[]) => ({ name, nodes });
 const opts = { yes: false, wait: true, json: false, log: false, force: false };
@@ -68,12 +68,12 @@ describe('vm arguments', () => {
   });
 
   it('check the action arguments: sysrq KEY, priority N, migrate NODE', () => {
-    expect(parseRequest({ pattern: 'gum', action: 'sysrq', args: ['C'], options: opts }).sysrq).toBe('c');
+    expect(parseRequest({ pattern: 'gum', action: 'sysrq', args: ['C'], options: opts }).arg).toBe('c');
     expect(() => parseRequest({ pattern: 'gum', action: 'sysrq', args: ['cc'], options: opts })).toThrow(/one letter or digit/);
     expect(() => parseRequest({ pattern: 'gum', action: 'sysrq', args: [], options: opts })).toThrow(/one letter/);
-    expect(parseRequest({ pattern: 'gum', action: 'priority', args: ['-5'], options: opts }).priority).toBe(-5);
+    expect(parseRequest({ pattern: 'gum', action: 'priority', args: ['-5'], options: opts }).arg).toBe(-5);
     expect(() => parseRequest({ pattern: 'gum', action: 'priority', args: ['1e3'], options: opts })).toThrow(/whole number/);
-    expect(parseRequest({ pattern: 'gum', action: 'migrate', args: ['hv3'], options: opts }).node).toBe('hv3');
+    expect(parseRequest({ pattern: 'gum', action: 'migrate', args: ['hv3'], options: opts }).arg).toBe('hv3');
     expect(() => parseRequest({ pattern: 'gum', action: 'migrate', args: ['hv3;id'], options: opts })).toThrow(/not a node name/);
     expect(() => parseRequest({ pattern: 'gum', action: 'reset', args: ['now'], options: opts })).toThrow(/takes no arguments/);
     expect(() => parseRequest({ pattern: 'gum', action: 'status', args: [], options: { ...opts, log: true } })).toThrow(/--log goes with console/);

@@ -43,11 +43,27 @@ describe('recorded moments', () => {
     expect(strip(readXml(xml))).toEqual(strip(parseXNode(xml)));
   });
 
-  it.each(MOMENTS)('%s: the status read from the CIB agrees with crm_mon, or says it cannot', (m) => {
+  // A moment holding something only Pacemaker can interpret (a failed operation …) is left to
+  // crm_mon by the reader; every other moment is compared VM by VM. Which ones are which is fixed
+  // here, so a reader that gave up on more moments fails instead of comparing fewer.
+  const needsPacemaker = (m: string) => plainStatus(read(`${m}/cib.xml`)).status.needsPacemaker.length > 0;
+  const COMPARED = MOMENTS.filter((m) => !needsPacemaker(m));
+
+  it('compares 5 of the 6 moments VM by VM with crm_mon; failed needs Pacemaker and is left to crm_mon', () => {
+    expect(COMPARED.sort()).toEqual(['migrating', 'moved', 'recovered', 'standby', 'steady']);
+    expect(MOMENTS.filter(needsPacemaker)).toEqual(['failed']);
+  });
+
+  it.each(MOMENTS)('%s: the nodes read from the CIB agree with crm_mon', (m) => {
     const { ids, status } = plainStatus(read(`${m}/cib.xml`));
     const mon = statusFromCrmMon(readXml(read(`${m}/crm_mon.xml`)), ids);
     expect(status.nodes.map((n) => [n.name, n.state, n.dc])).toEqual(mon.nodes.map((n) => [n.name, n.state, n.dc]));
-    if (status.needsPacemaker.length) return;
+  });
+
+  it.each(COMPARED)('%s: every VM read from the CIB agrees with crm_mon', (m) => {
+    const { ids, status } = plainStatus(read(`${m}/cib.xml`));
+    const mon = statusFromCrmMon(readXml(read(`${m}/crm_mon.xml`)), ids);
+    expect(ids.size).toBeGreaterThan(0);
     for (const id of ids) {
       const a = status.resources.get(id);
       const b = mon.resources.get(id);

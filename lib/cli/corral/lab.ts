@@ -9,7 +9,6 @@ import { UsageError, zodIssueLines } from '../errors.js';
 import { crmMonText } from '../../host/cib.js';
 import {
   clusterExec,
-  clusterStatus,
   crashNode,
   createClusterLab,
   destroyClusterLab,
@@ -24,18 +23,20 @@ import {
   type ClusterLab,
 } from '../../lab/cluster.js';
 import { staleInstall } from '../../lab/boot.js';
-import { labDir, nodeExecAttached, DEFAULT_STATE_DIR, type LabLocation } from '../../lab/node.js';
+import { nodeExecAttached } from '../../lab/node.js';
+import { LAB_NAME_RE } from '../../lab/names.js';
+import { labDir, DEFAULT_STATE_DIR, type LabLocation } from '../../lab/state.js';
 import { powerDaemonPid, powerLogPath, runPowerDaemon } from '../../lab/power.js';
 import { ensureBuilt, ensurePackages } from '../../lab/setup.js';
 import { ensureTestGuest } from '../../lab/test-guest.js';
 import { runDemo } from '../../lab/demo.js';
 import { nodeCommandCall, NodeCommandError, runNodeCommandService } from '../../lab/node-command.js';
 
-export const DEFAULT_LAB = 'lab';
+const DEFAULT_LAB = 'lab';
 const DEFAULT_SUBNET = '10.213.81';
 
-const labName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a lab name is 1-31 lowercase letters, digits and "-", starting with a letter');
-const nodeName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'a node name is lowercase letters, digits and "-", starting with a letter');
+const labName = z.string().regex(LAB_NAME_RE, 'a lab name is 1-31 lowercase letters, digits and "-", starting with a letter');
+const nodeName = z.string().regex(LAB_NAME_RE, 'a node name is lowercase letters, digits and "-", starting with a letter');
 const common = z.object({ name: labName, stateDir: z.string().regex(/^\/[^\0]*$/, 'an absolute path').optional() });
 const upOptions = common.extend({
   nodes: z
@@ -107,7 +108,7 @@ function withStartOptions(cmd: Command, when = ''): Command {
  * corral is older than the build is left alone (with a warning), or with RECREATESTALE taken down
  * and started again (the demo does that, so that it always shows the code of this tree).
  */
-export async function labUp(
+async function labUp(
   raw: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean },
   opts: { recreateStale?: boolean; testGuest?: boolean } = {},
 ): Promise<ClusterLab> {
@@ -304,7 +305,7 @@ export function registerLab(program: Command): void {
     .addHelpText('after', '\nStarts the lab first when it is not up. Leaves the lab running: corral lab down removes it.')
     .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean }) => {
       const l = await labUp(o, { recreateStale: true, testGuest: true });
-      await runDemo(l, { out, self: `${self()} lab`, labFlag: labFlag(l.name), program });
+      await runDemo(l, { out, self: `${self()} lab`, labFlag: labFlag(l.name), hasList: program.commands.some((c) => c.name() === 'list') });
     });
 
   // The lab's node command (node_command in the nodes' /etc/corral/corral.conf) and the service it

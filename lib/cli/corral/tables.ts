@@ -1,5 +1,6 @@
 // `corral list | hosts | stats`: the cluster at a glance, as tables or --json. Registered by
 // scripts/corral.ts; the work is in lib/cluster/ (snapshot, view, facts, stats, tables).
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { hostFacts, sampleNode, type NodeAccess } from '../../cluster/facts.js';
 import { takeSnapshot } from '../../cluster/snapshot.js';
@@ -99,7 +100,7 @@ kernel through node_command; all nodes are asked in parallel. "*" marks the DC.`
       const access = await nodeAccess();
       const nodes = snap.view.hosts.filter((h) => h.online).map((h) => h.name);
       const first = await Promise.all(nodes.map((n) => sampleNode(n, access)));
-      await new Promise((r) => setTimeout(r, seconds * 1000));
+      await sleep(seconds * 1000);
       const second = await Promise.all(nodes.map((n) => sampleNode(n, access)));
       const { hosts, vms } = computeRates(first, second);
       if (o.json) json(statsJson(seconds, hosts, vms));

@@ -1,8 +1,9 @@
-// TransientDomain's parameters: the single table behind its meta-data and its validation.
+// TransientDomain's parameters: the single table behind its meta-data and its validation, and
+// behind domadd --param (lib/cib/options.ts): the agent and the CIB tools both read it here.
 // Names follow ocf:heartbeat:VirtualDomain where the meaning carries over, so an existing
 // VirtualDomain resource can switch its type.
 import { z } from 'zod';
-import type { AgentSpec } from '../ocf/params.js';
+import type { AgentSpec } from './params.js';
 
 export interface TransientDomainParams {
   config: string;
