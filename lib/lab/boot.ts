@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { create } from 'xmlbuilder2';
 import { z } from 'zod';
 import { nsMountOverlay, nsMountpoints, nsStartDaemon } from '../host/namespaces.js';
-import type { PcmkRunner, Via } from '../host/cib.js';
+import type { PcmkRunner, Via } from '../host/pacemaker/tool.js';
 import { nodeExec, nodeInitPid, nodeProcesses, startLibvirt, startNode, type Lab, type LabNode } from './node.js';
 import { labCorralConf, startNodeCommandService, writeNodeCommandKey } from './node-command.js';
 import { powerSocketPath } from './power-protocol.js';
@@ -263,7 +263,7 @@ export interface BootOptions {
   beforeCluster?: () => Promise<void>;
 }
 
-/** A runner for lib/host/cib.ts and lib/host/corosync.ts that runs the tool inside NODE. */
+/** A runner for lib/host/pacemaker/ and lib/host/corosync.ts that runs the tool inside NODE. */
 export function nodeVia(node: LabNode, timeoutMs?: number): Via {
   const runner: PcmkRunner = (file, args, o) => nodeExec(node, file, args, { timeoutMs: o.timeoutMs, input: o.input });
   return { runner, timeoutMs };

@@ -15,7 +15,7 @@ import { appendFile, chmod, rm, stat } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { pidAlive, pidCmdline, readPidFile, signalPids, startNetnsDaemon, waitPidsGone } from '../host/namespaces.js';
-import { fenceHistory } from '../host/cib.js';
+import { fenceHistory } from '../host/pacemaker/fencing.js';
 import { bootNode, installedCorral, mountInstall, nodeVia } from './boot.js';
 import { loadLab, nodeRunning, startNode, stopNode, type Lab, type LabLocation, type LabNode } from './node.js';
 import { powerCall, powerRequest, powerSocketPath, type PowerReply, type PowerRequest } from './power-protocol.js';

@@ -6,7 +6,7 @@
 // The process side reads /proc directly (one pass per sample for all nodes); the CIB side asks a
 // node that answers (cibadmin --query --scope resources) about once a second.
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import { queryCibVia } from '../host/cib.js';
+import { queryCib } from '../host/pacemaker/cib.js';
 import { parseXNode, walk } from '../cib/model.js';
 import { nodeVia } from './boot.js';
 import { nodeInitPid, type Lab } from './node.js';
@@ -227,7 +227,7 @@ export class LabWatcher {
       if ((await nodeInitPid(n).catch(() => undefined)) === undefined) continue;
       let xml: string;
       try {
-        xml = await queryCibVia(nodeVia(n, 5000), 'resources');
+        xml = await queryCib({ scope: 'resources' }, nodeVia(n, 5000));
       } catch {
         continue; // this node's CIB manager does not answer (booting, shutting down): ask another
       }

@@ -12,7 +12,7 @@ import { planAddVm } from '../cib/vm.js';
 import { DomainDoc, DomainXmlError } from '../domain/doc.js';
 import { checkDomain, FixupError, unstableReasons } from '../domain/fixup.js';
 import { domainUtilization } from '../domain/utilization.js';
-import { hostCibPort } from '../host/cib.js';
+import { hostCibPort } from '../host/pacemaker/cib.js';
 import { validateDomainXml } from '../host/virt-xml-validate.js';
 
 export class EditError extends Error {

@@ -15,7 +15,7 @@ import { takeSnapshot } from '../cluster/snapshot.js';
 import type { VmView } from '../cluster/view.js';
 import { renderTable } from '../cluster/format.js';
 import { runAttached } from '../host/exec.js';
-import { localNodeName } from '../host/cib.js';
+import { localNodeName } from '../host/pacemaker/status.js';
 import { homeOf } from '../host/identity.js';
 import { AccessFileError, mayDo, parseAccessFile, type AccessRule } from './access.js';
 import { ACTIONS, priorityValue, sysrqKey, type ActionName } from './actions.js';

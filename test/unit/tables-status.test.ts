@@ -47,6 +47,8 @@ describe('recorded moments', () => {
     const { ids, status } = plainStatus(read(`${m}/cib.xml`));
     const mon = statusFromCrmMon(readXml(read(`${m}/crm_mon.xml`)), ids);
     expect(status.nodes.map((n) => [n.name, n.state, n.dc])).toEqual(mon.nodes.map((n) => [n.name, n.state, n.dc]));
+    expect(status.quorum).toBe(mon.quorum);
+    expect([...ids].map((id) => [id, status.resources.get(id)?.agent])).toEqual([...ids].map((id) => [id, mon.resources.get(id)?.agent]));
     if (status.needsPacemaker.length) return;
     for (const id of ids) {
       const a = status.resources.get(id);
