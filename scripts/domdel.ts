@@ -4,7 +4,7 @@ import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
 import { applyCibChange } from '../lib/cli/cib-change.js';
 import { planRemoveVm } from '../lib/cib/vm.js';
 import { resourceId, vmName } from '../lib/domain/names.js';
-import { locateResource } from '../lib/host/cib.js';
+import { locateResource } from '../lib/host/pacemaker/resources.js';
 
 const COMMAND = 'domdel';
 

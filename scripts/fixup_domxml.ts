@@ -9,7 +9,7 @@ import { configForCib } from '../lib/cib/config.js';
 import { serialize } from '../lib/cib/xml.js';
 import { DomainDoc, DomainXmlError } from '../lib/domain/doc.js';
 import { FixupError, clashes, fixupDomain, identityOf, type KnownVm } from '../lib/domain/fixup.js';
-import { CibUnreachableError, cibTarget, queryCib } from '../lib/host/cib.js';
+import { CibUnreachableError, cibTarget, queryCib } from '../lib/host/pacemaker/cib.js';
 
 const COMMAND = 'fixup_domxml';
 

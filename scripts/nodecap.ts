@@ -8,7 +8,7 @@ import { Cib } from '../lib/cib/model.js';
 import { nodeName } from '../lib/domain/names.js';
 import { planNodeCapacity } from '../lib/cib/vm.js';
 import { formatMiB, sizeMiBSchema } from '../lib/domain/size.js';
-import { cibTarget, queryCib } from '../lib/host/cib.js';
+import { cibTarget, queryCib } from '../lib/host/pacemaker/cib.js';
 
 const COMMAND = 'nodecap';
 

@@ -37,7 +37,7 @@ export interface ChangeResult extends Plan {
 
 export type Edit = (doc: CibDoc, cib: Cib) => Plan;
 
-/** What a CIB change needs from the world (lib/host/cib.ts gives the real one). */
+/** What a CIB change needs from the world (lib/host/pacemaker/cib.ts gives the real one). */
 export interface CibPort {
   /** The whole CIB (cibadmin --query). */
   query(): Promise<string>;

@@ -2,7 +2,7 @@
 // is a usage error (exit 2), warnings go to stderr, --dry-run prints the patch and changes nothing.
 import { changeCib, type ChangeResult, type Edit } from '../cib/change.js';
 import { PlanError } from '../cib/vm.js';
-import { cibTarget, hostCibPort } from '../host/cib.js';
+import { cibTarget, hostCibPort } from '../host/pacemaker/cib.js';
 import { UsageError } from './errors.js';
 
 /** Applies EDIT (or, with dryRun, prints it); returns the result, or undefined after a dry run. */

@@ -1,9 +1,11 @@
 // crm_mon's XML (`crm_mon --output-as=xml`, and the older `--as-xml` form) read into the same
 // shape as lib/cluster/status.ts: Pacemaker's own view of nodes and resources, for the cases the
-// plain reading of the status section leaves to Pacemaker, and as the reference in tests.
+// plain reading of the status section leaves to Pacemaker, as the reference in tests, and for the
+// lab's waits (lib/lab/cluster.ts). The one reader of crm_mon's XML.
 import { z } from 'zod';
 import { CibError, kid, kids, type XNode } from '../cib/model.js';
 import type { ClusterStatus, NodeState, NodeStatus, ResourceRole, ResourceStatus } from './status.js';
+import { readXml } from './xml.js';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
@@ -21,6 +23,7 @@ const nodeSchema = z.object({
 
 const resourceSchema = z.object({
   id: z.string().min(1),
+  resource_agent: z.string().optional(),
   role: z.string(),
   active: bool.default(false),
   failed: bool.default(false),
@@ -82,7 +85,7 @@ export function statusFromCrmMon(root: XNode, resourceIds?: ReadonlySet<string>)
           prev.nodes.push(...on);
           continue;
         }
-        resources.set(r.id, { id: r.id, role, nodes: role === 'Stopped' ? [] : on, failed: r.failed, failCounts: {} });
+        resources.set(r.id, { id: r.id, ...(r.resource_agent ? { agent: r.resource_agent } : {}), role, nodes: role === 'Stopped' ? [] : on, failed: r.failed, failCounts: {} });
       } else if (['group', 'clone', 'bundle', 'replica'].includes(c.tag)) {
         visit(c);
       }
@@ -117,5 +120,11 @@ export function statusFromCrmMon(root: XNode, resourceIds?: ReadonlySet<string>)
       ...(at !== undefined && Number.isFinite(at) ? { at } : {}),
     };
   }
-  return { nodes, resources, needsPacemaker: [], source: 'crm_mon' };
+  const quorum = kid(kid(root, 'summary'), 'current_dc')?.attrs.with_quorum === 'true';
+  return { nodes, quorum, resources, needsPacemaker: [], source: 'crm_mon' };
+}
+
+/** crm_mon's XML as text (lib/host/pacemaker/status.ts crmMonXml()) read by statusFromCrmMon(). */
+export function crmMonStatus(xml: string, resourceIds?: ReadonlySet<string>): ClusterStatus {
+  return statusFromCrmMon(readXml(xml, "crm_mon's XML"), resourceIds);
 }

@@ -3,8 +3,9 @@
 // (failures, unclean nodes, half-done migrations), crm_mon computes the status of that same
 // snapshot, so configuration and status always describe one moment.
 import { Cib, type XNode } from '../cib/model.js';
-import { crmMonXmlOfCib, readCibSnapshot } from '../host/cib.js';
-import { statusFromCrmMon } from './crm-mon.js';
+import { queryCib } from '../host/pacemaker/cib.js';
+import { crmMonXml } from '../host/pacemaker/status.js';
+import { crmMonStatus } from './crm-mon.js';
 import { statusFromCib, type ClusterStatus } from './status.js';
 import { buildView, configNodes, type ClusterView } from './view.js';
 import { readXml } from './xml.js';
@@ -31,8 +32,8 @@ export async function statusOf(xml: string, root: XNode, cib: Cib, opts: Snapsho
   const ids = new Set(cib.resources.filter((r) => r.kind === 'primitive').map((r) => r.id));
   const plain = statusFromCib({ root, configNodes: configNodes(cib), options: cib.options, resourceIds: ids });
   if (!opts.crmMon && plain.needsPacemaker.length === 0) return plain;
-  const mon = opts.crmMonXml ?? (await crmMonXmlOfCib(xml));
-  const status = statusFromCrmMon(readXml(mon, "crm_mon's XML"), ids);
+  const mon = opts.crmMonXml ?? (await crmMonXml({ cib: xml }));
+  const status = crmMonStatus(mon, ids);
   // crm_mon says "Migrating" but not where to; the pending operation in the status section does.
   for (const [id, r] of status.resources) {
     const mine = plain.resources.get(id);
@@ -64,7 +65,7 @@ export function parseCib(xml: string): { root: XNode; cib: Cib } {
 
 /** Queries the CIB once and builds the cluster view from it. */
 export async function takeSnapshot(opts: SnapshotOptions = {}): Promise<Snapshot> {
-  const xml = opts.cibXml ?? (await readCibSnapshot());
+  const xml = opts.cibXml ?? (await queryCib({ fromFile: true }));
   const { root, cib } = parseCib(xml);
   const status = await statusOf(xml, root, cib, opts);
   return { xml, root, cib, view: buildView(cib, status) };

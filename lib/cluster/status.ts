@@ -5,6 +5,8 @@
 // itself: the result says `needsPacemaker`, and lib/cluster/snapshot.ts then asks crm_mon about
 // the very same CIB. So `corral list` costs one CIB query and, in the common case, no scheduler
 // run; the tests check this reading against crm_mon's on recorded and generated CIBs.
+// ClusterStatus is corral's one model of the cluster's state: lib/cluster/crm-mon.ts reads crm_mon
+// into it too, and the lab's waits (lib/lab/cluster.ts) use that reading.
 import { z } from 'zod';
 import { kid, kids, nvpairs, type XNode } from '../cib/model.js';
 
@@ -24,6 +26,8 @@ export type ResourceRole = 'Started' | 'Stopped' | 'Starting' | 'Stopping' | 'Mi
 
 export interface ResourceStatus {
   id: string;
+  /** class[:provider]:type, e.g. ocf:corral:TransientDomain (from the status section: only once the resource has an operation history). */
+  agent?: string;
   role: ResourceRole;
   /** Nodes the resource is active on (or, while starting, being started on). */
   nodes: string[];
@@ -49,6 +53,8 @@ export interface OpFailure {
 
 export interface ClusterStatus {
   nodes: NodeStatus[];
+  /** The cluster (the DC's partition) has quorum. */
+  quorum: boolean;
   resources: Map<string, ResourceStatus>;
   /** Why the plain reading does not suffice (empty: it does). */
   needsPacemaker: string[];
@@ -161,11 +167,13 @@ export function statusFromCib(input: StatusInput): ClusterStatus {
   // Operation history per resource and node.
   const history = new Map<string, Map<string, LrmOp[]>>();
   const failCounts = new Map<string, Record<string, number>>();
+  const agents = new Map<string, string>();
   for (const s of kids(status, 'node_state')) {
     const node = s.attrs.uname ?? '';
     for (const r of kids(kid(kid(s, 'lrm'), 'lrm_resources'), 'lrm_resource')) {
       const rid = r.attrs.id ?? '';
       if (!input.resourceIds.has(rid)) continue;
+      if (r.attrs.class && r.attrs.type) agents.set(rid, [r.attrs.class, r.attrs.provider, r.attrs.type].filter((x) => x !== undefined).join(':'));
       const ops: LrmOp[] = [];
       for (const o of kids(r, 'lrm_rsc_op')) {
         const parsed = opSchema.safeParse(o.attrs);
@@ -194,12 +202,14 @@ export function statusFromCib(input: StatusInput): ClusterStatus {
   for (const rid of input.resourceIds) {
     const perNode = history.get(rid) ?? new Map<string, LrmOp[]>();
     const r = resourceState(rid, perNode, online, needs);
+    const agent = agents.get(rid);
+    if (agent !== undefined) r.agent = agent;
     r.failCounts = failCounts.get(rid) ?? {};
     const failure = newestFailure([...perNode.values()].flat());
     if (failure) r.lastFailure = failure;
     resources.set(rid, r);
   }
-  return { nodes, resources, needsPacemaker: needs, source: 'cib' };
+  return { nodes, quorum: isTrue(root.attrs['have-quorum']), resources, needsPacemaker: needs, source: 'cib' };
 }
 
 type NodeVerdict = {

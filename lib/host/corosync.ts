@@ -1,7 +1,7 @@
 // Corosync's own tools (corosync-quorumtool), with a runner so the call works on this host or
-// inside a lab node, like lib/host/cib.ts does for Pacemaker's. Only reads; nothing is changed.
+// inside a lab node, like lib/host/pacemaker/ does for Pacemaker's. Only reads; nothing is changed.
 import { run } from './exec.js';
-import type { Via } from './cib.js';
+import type { Via } from './pacemaker/tool.js';
 
 export interface QuorumStatus {
   quorate: boolean;

@@ -19,7 +19,7 @@ import { create } from 'xmlbuilder2';
 import { z } from 'zod';
 import { nsMountOverlay, nsMountpoints } from '../host/mounts.js';
 import { nsStartDaemon } from '../host/nsenter.js';
-import type { PcmkRunner, Via } from '../host/cib.js';
+import type { PcmkRunner, Via } from '../host/pacemaker/tool.js';
 import { startLibvirt } from './libvirt.js';
 import { nodeExec, nodeInitPid, nodeProcesses, startNode } from './node.js';
 import type { Lab, LabNode } from './state.js';
@@ -262,7 +262,7 @@ export interface BootOptions {
   beforeCluster?: () => Promise<void>;
 }
 
-/** A runner for lib/host/cib.ts and lib/host/corosync.ts that runs the tool inside NODE. */
+/** A runner for lib/host/pacemaker/ and lib/host/corosync.ts that runs the tool inside NODE. */
 export function nodeVia(node: LabNode, timeoutMs?: number): Via {
   const runner: PcmkRunner = (file, args, o) => nodeExec(node, file, args, { timeoutMs: o.timeoutMs, input: o.input });
   return { runner, timeoutMs };

@@ -5,7 +5,8 @@
 //
 //   const lab = await createClusterLab({ name: 'e2e', nodes: 3, subnet: '10.213.82' });
 //   await clusterExec(lab.nodes[0], 'crm_mon', ['-1']);            // any program, in a node
-//   await crmMonXmlOn(nodeVia(lab.nodes[0]));                        // lib/host/cib.ts, in a node
+//   await crmMonXml({}, nodeVia(lab.nodes[0]));                    // lib/host/pacemaker/, in a node
+//   await clusterStatus(lab);                                      // lib/cluster/status.ts's model
 //   await waitClusterIdle(lab);                                    // all online, DC idle
 //   await crashNode(lab, 'n2');  await powerOn(lab, 'n2');         // hard failure, power
 //   await destroyClusterLab('e2e');                                // nothing left behind
@@ -15,7 +16,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import type { RunResult } from '../host/exec.js';
-import { controllerState, crmMonXmlOn } from '../host/cib.js';
+import { crmMonStatus } from '../cluster/crm-mon.js';
+import type { ClusterStatus } from '../cluster/status.js';
+import { controllerState, crmMonXml } from '../host/pacemaker/status.js';
 import { quorumStatus } from '../host/corosync.js';
 import type { NsRunOptions } from '../host/nsenter.js';
 import { installCorral, mountInstall, nodeVia, startCorosync, startPacemaker, writeClusterFiles, FENCE_DEVICE_ID, type ClusterSettings, type Dist } from './boot.js';
@@ -26,9 +29,8 @@ import { loadLab, type Lab, type LabLocation, type LabNode } from './state.js';
 import { startNodeCommandService } from './node-command.js';
 import { powerCall, powerSocketPath } from './power-protocol.js';
 import { startPowerDaemon } from './power.js';
-import { parseCrmMon, type ClusterStatus } from './status.js';
 
-export type { ClusterStatus } from './status.js';
+export type { ClusterStatus } from '../cluster/status.js';
 export { nodeVia } from './boot.js';
 
 export interface ClusterLabOptions extends LabLocation {
@@ -164,11 +166,14 @@ export async function reachableNode(lab: Lab, prefer?: readonly string[]): Promi
   return undefined;
 }
 
-/** The cluster's state, asked of a reachable node; throws when no node's Pacemaker answers. */
+/**
+ * The cluster's state as crm_mon reports it (lib/cluster/crm-mon.ts: every primitive, the fence
+ * device included), asked of a reachable node; throws when no node's Pacemaker answers.
+ */
 export async function clusterStatus(lab: Lab): Promise<ClusterStatus> {
   const n = await reachableNode(lab);
   if (!n) throw new Error(`no node of lab ${lab.name} answers (is it up?)`);
-  return parseCrmMon(await crmMonXmlOn(nodeVia(n, 15_000)));
+  return crmMonStatus(await crmMonXml({}, nodeVia(n, 15_000)));
 }
 
 /** With CORRAL_LAB_DEBUG set, waitClusterIdle() prints what it still waits for, each round. */
@@ -201,20 +206,10 @@ export async function waitClusterIdle(lab: Lab, opts: WaitIdleOptions = {}): Pro
     if (n) {
       try {
         const via = nodeVia(n, 15_000);
-        const s = parseCrmMon(await crmMonXmlOn(via));
-        const problems: string[] = [];
-        for (const w of want) {
-          const ns = s.nodes.find((x) => x.name === w);
-          if (!ns?.online || ns.pending || ns.unclean) problems.push(`${w} not online`);
-        }
-        for (const x of s.nodes) if (x.unclean) problems.push(`${x.name} unclean`);
-        for (const id of opts.resources ?? []) {
-          const r = s.resources.find((x) => x.id === id);
-          if (!r?.active || r.nodes.length !== 1) problems.push(`${id} not started`);
-        }
-        const dc = s.dc;
-        if (!dc) problems.push('no DC');
-        else {
+        const s = crmMonStatus(await crmMonXml({}, via));
+        const problems = notIdle(s, want, opts.resources);
+        const dc = s.nodes.find((x) => x.dc)?.name;
+        if (dc) {
           const state = await controllerState(dc, via);
           if (state !== 'S_IDLE') problems.push(`DC ${dc} in ${state ?? 'no answer'}`);
         }
@@ -234,6 +229,21 @@ export async function waitClusterIdle(lab: Lab, opts: WaitIdleOptions = {}): Pro
     if (Date.now() > deadline) throw new Error(`cluster of lab ${lab.name} not idle after ${timeoutMs} ms: ${missing}`);
     await sleep(ok ? 300 : 500);
   }
+}
+
+/**
+ * What keeps S from being idle in waitClusterIdle()'s sense, short of asking the DC's controller:
+ * a node of WANT that is not online (a member, neither pending nor unclean), any unclean node, a
+ * resource of RESOURCES not started (active on exactly one node), no DC. Empty: nothing.
+ */
+export function notIdle(s: ClusterStatus, want: readonly string[], resources: readonly string[] = []): string[] {
+  const problems: string[] = [];
+  for (const w of want) if (!s.nodes.find((x) => x.name === w)?.online) problems.push(`${w} not online`);
+  for (const x of s.nodes) if (x.state === 'unclean') problems.push(`${x.name} unclean`);
+  // crm_mon lists no node for a stopped resource
+  for (const id of resources) if (s.resources.get(id)?.nodes.length !== 1) problems.push(`${id} not started`);
+  if (!s.nodes.some((x) => x.dc)) problems.push('no DC');
+  return problems;
 }
 
 async function waitCorosyncMembership(lab: Lab, timeoutMs: number): Promise<void> {

@@ -3,7 +3,9 @@
 // anti-affinity and a startup order; the tables; a live migration (crm_resource --move, --clear);
 // a node crash, its fencing, the VMs back on the survivors and the node rejoining.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { clearResourceOn, crmMonText, fenceHistory, moveResourceOn, type FenceEvent } from '../host/cib.js';
+import { fenceHistory, type FenceEvent } from '../host/pacemaker/fencing.js';
+import { clearResource, moveResource } from '../host/pacemaker/resources.js';
+import { crmMonText } from '../host/pacemaker/status.js';
 import { clusterExec, clusterStatus, crashNode, nodeVia, reachableNode, waitClusterIdle, type ClusterLab, type ClusterStatus } from './cluster.js';
 import type { LabNode } from './state.js';
 import { ensureTestGuest } from './test-guest.js';
@@ -41,7 +43,7 @@ function demoVms(guest: LabVmSpec['guest']): LabVmSpec[] {
 }
 
 function startedOn(s: ClusterStatus, vm: string): string | undefined {
-  const r = s.resources.find((x) => x.id === `vm-${vm}`);
+  const r = s.resources.get(`vm-${vm}`);
   return r?.role === 'Started' && r.nodes.length === 1 ? r.nodes[0] : undefined;
 }
 
@@ -78,7 +80,7 @@ export async function runDemo(lab: ClusterLab, o: DemoOptions): Promise<void> {
   // -- 0. a clean slate
   const first = await exec();
   const before = await clusterStatus(lab);
-  const old = ['web', 'app', 'db'].filter((v) => before.resources.some((r) => r.id === `vm-${v}`));
+  const old = ['web', 'app', 'db'].filter((v) => before.resources.has(`vm-${v}`));
   if (old.length) {
     out(`Removing the VMs of an earlier demo (${old.join(', ')})…`);
     for (const v of old) await removeLabVm(first, v);
@@ -121,7 +123,7 @@ export async function runDemo(lab: ClusterLab, o: DemoOptions): Promise<void> {
   const n3 = await exec();
   show(`crm_resource --move --resource vm-web --node ${dst}`, n3);
   const t3 = Date.now();
-  await moveResourceOn('vm-web', dst, nodeVia(n3, 30_000));
+  await moveResource('vm-web', { node: dst }, nodeVia(n3, 30_000));
   await waitFor('web on its new node', async () => {
     const s = await clusterStatus(lab);
     const q = (await labQemus(lab)).filter((x) => x.vm === 'web');
@@ -129,7 +131,7 @@ export async function runDemo(lab: ClusterLab, o: DemoOptions): Promise<void> {
   }, 120_000, 100);
   const moveMs = Date.now() - t3;
   show('crm_resource --clear --resource vm-web', n3);
-  await clearResourceOn('vm-web', nodeVia(n3, 30_000));
+  await clearResource('vm-web', nodeVia(n3, 30_000));
   await sleep(2000);
   const lastSrc = ticks(await labConsoleLog(srcNode, 'web')).at(-1) ?? '?';
   const newOnDst = (await labConsoleLog(dstNode, 'web')).slice(dstLogBefore);

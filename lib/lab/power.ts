@@ -18,7 +18,7 @@ import path from 'node:path';
 import { startNetnsDaemon } from '../host/netns.js';
 import { signalPids, waitPidsGone } from '../host/ns-procs.js';
 import { argvOf, isAlive, pidFromFile } from '../host/procs.js';
-import { fenceHistory } from '../host/cib.js';
+import { fenceHistory } from '../host/pacemaker/fencing.js';
 import { bootNode, installedCorral, mountInstall, nodeVia } from './boot.js';
 import { nodeProcesses, nodeRunning, startNode, stopNode } from './node.js';
 import { loadLab, type Lab, type LabLocation, type LabNode } from './state.js';

@@ -5,7 +5,7 @@
 //   - no VM definition the scenario expects ever disappears from the CIB.
 // The process side reads /proc (lib/host/procs.ts, one pass per sample for all nodes); the CIB side asks a
 // node that answers (cibadmin --query --scope resources) about once a second.
-import { queryCibVia } from '../host/cib.js';
+import { queryCib } from '../host/pacemaker/cib.js';
 import { parseXNode, walk } from '../cib/model.js';
 import { nodeVia } from './boot.js';
 import { nodeInitPid } from './node.js';
@@ -211,7 +211,7 @@ export class LabWatcher {
       if ((await nodeInitPid(n).catch(() => undefined)) === undefined) continue;
       let xml: string;
       try {
-        xml = await queryCibVia(nodeVia(n, 5000), 'resources');
+        xml = await queryCib({ scope: 'resources' }, nodeVia(n, 5000));
       } catch {
         continue; // this node's CIB manager does not answer (booting, shutting down): ask another
       }

@@ -16,7 +16,7 @@ import { DomainDoc, DomainXmlError } from '../domain/doc.js';
 import { checkDomain, FixupError, unstableReasons } from '../domain/fixup.js';
 import { domainUtilization } from '../domain/utilization.js';
 import type { VmView } from '../cluster/view.js';
-import { hostCibPort } from '../host/cib.js';
+import { hostCibPort } from '../host/pacemaker/cib.js';
 import { runAttached } from '../host/exec.js';
 import { homeOf } from '../host/identity.js';
 import { validateDomainXml } from '../host/virt-xml-validate.js';

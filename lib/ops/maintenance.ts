@@ -13,7 +13,9 @@ import { capacityProbeXml, hintXml } from '../cib/shapes.js';
 import { configNodes, type ClusterView, type VmView } from '../cluster/view.js';
 import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
 import { operationHistory } from '../cluster/status.js';
-import { clusterSettled, hostCibPort, simulate, type Simulation } from '../host/cib.js';
+import { hostCibPort } from '../host/pacemaker/cib.js';
+import { simulate, type Simulation } from '../host/pacemaker/simulate.js';
+import { clusterSettled } from '../host/pacemaker/status.js';
 import { capacityReport, largestFitting, type CapacityReport } from '../plan/capacity.js';
 import { planDrain, type DrainPlan, type PlannedMove } from '../plan/drain.js';
 

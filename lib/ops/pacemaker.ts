@@ -3,7 +3,8 @@
 // wait with progress until the cluster has done it or has settled without doing it.
 import { takeSnapshot } from '../cluster/snapshot.js';
 import type { VmView } from '../cluster/view.js';
-import { cleanupResourceOn, clearResourceOn, clusterSettled, moveResourceWith, setResourceMeta } from '../host/cib.js';
+import { cleanupResource, clearResource, moveResource, setResourceMeta } from '../host/pacemaker/resources.js';
+import { clusterSettled } from '../host/pacemaker/status.js';
 import { pacemakerMs } from '../cib/durations.js';
 import { kids } from '../cib/model.js';
 import type { Context } from './context.js';
@@ -56,7 +57,7 @@ async function setRole(vms: readonly VmView[], role: 'Started' | 'Stopped'): Pro
   for (const v of vms) {
     if (role === 'Started' && (Object.keys(v.failCounts).length || v.state === 'failed')) {
       // Old failures keep Pacemaker from trying where they happened: start means "try again".
-      await cleanupResourceOn(v.resource);
+      await cleanupResource(v.resource);
     }
     await setResourceMeta(v.resource, 'target-role', role);
   }
@@ -119,8 +120,8 @@ export async function migrate(ctx: Context, vms: readonly VmView[], node: string
     }
     // A new move replaces the earlier ones: left in place, the bans of earlier "away from here"
     // moves add up until no node is left for the VM.
-    if (v.constraints.some((c) => c.kind === 'moved' || c.kind === 'banned')) await clearResourceOn(v.resource);
-    await moveResourceWith(v.resource, { ...(node !== undefined ? { node } : {}), ...(lifetime ? { lifetime } : {}) });
+    if (v.constraints.some((c) => c.kind === 'moved' || c.kind === 'banned')) await clearResource(v.resource);
+    await moveResource(v.resource, { ...(node !== undefined ? { node } : {}), ...(lifetime ? { lifetime } : {}) });
     const goal: Goal = node !== undefined ? { kind: 'running', on: node } : { kind: 'running', ...(v.node ? { notOn: v.node } : {}) };
     targets.push({ vm: v.name, resource: v.resource, goal });
   }
@@ -137,7 +138,7 @@ export async function clear(_ctx: Context, vms: readonly VmView[]): Promise<Outc
   const out: Outcome[] = [];
   for (const v of vms) {
     const had = v.constraints.filter((c) => c.kind === 'moved' || c.kind === 'banned').map((c) => c.id);
-    await clearResourceOn(v.resource);
+    await clearResource(v.resource);
     out.push({ vm: v.name, ok: true, message: had.length ? `removed ${had.join(', ')}` : 'had no move or ban constraints', node: v.node });
   }
   return out;

@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { takeSnapshot } from '../cluster/snapshot.js';
 import type { VmView } from '../cluster/view.js';
-import { localNodeName } from '../host/cib.js';
+import { localNodeName } from '../host/pacemaker/status.js';
 import { AccessFileError, mayDo, parseAccessFile, type AccessRule } from './access.js';
 import { ACTIONS } from './actions.js';
 import { AuditLog } from './audit.js';

@@ -24,7 +24,7 @@ export interface WaitOutcome {
 export interface WaitDeps {
   /** A fresh look at the cluster. */
   look: () => Promise<ClusterView>;
-  /** Whether the scheduler wants nothing more (lib/host/cib.ts clusterSettled). */
+  /** Whether the scheduler wants nothing more (lib/host/pacemaker/status.ts clusterSettled). */
   settled: () => Promise<boolean>;
   progress: (line: string) => void;
   now?: () => number;

@@ -5,7 +5,7 @@
 // likely (only-on, anti-affinity, capacity), from the constraints and sizes it can see.
 import type { ClusterView, HostView, VmView } from '../cluster/view.js';
 
-/** One resource action of a simulated transition (lib/host/cib.ts SimulatedAction). */
+/** One resource action of a simulated transition (lib/host/pacemaker/simulate.ts SimulatedAction). */
 interface SimAction {
   action: string;
   resource: string;

@@ -9,7 +9,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import { create } from 'xmlbuilder2';
-import { clearResourceOn, createInCib, fenceHistory, moveResourceOn } from '../../lib/host/cib.js';
+import { createInCib } from '../../lib/host/pacemaker/cib.js';
+import { fenceHistory } from '../../lib/host/pacemaker/fencing.js';
+import { clearResource, moveResource } from '../../lib/host/pacemaker/resources.js';
 import {
   clusterStatus,
   crashNode,
@@ -54,8 +56,8 @@ async function via(lab: ClusterLab) {
 }
 
 async function startedOn(lab: ClusterLab, id: string): Promise<string | undefined> {
-  const r = (await clusterStatus(lab)).resources.find((x) => x.id === id);
-  return r?.role === 'Started' && !r.failed && r.nodes.length === 1 ? r.nodes[0] : undefined;
+  const r = (await clusterStatus(lab)).resources.get(id);
+  return r?.role === 'Started' && r.nodes.length === 1 ? r.nodes[0] : undefined;
 }
 
 /** The ocf:heartbeat:VirtualDomain primitive of the same guest, as its users configure it. */
@@ -126,10 +128,10 @@ export async function runLabBench(): Promise<LabBenchResult> {
         const from = (await startedOn(lab, id))!;
         const to = lab.nodes[(lab.nodes.findIndex((n) => n.name === from) + 1) % lab.nodes.length]!.name;
         const t0 = Date.now();
-        await moveResourceOn(id, to, await via(lab));
+        await moveResource(id, { node: to }, await via(lab));
         await waitFor(`${id} on ${to}`, async () => ((await startedOn(lab, id)) === to ? true : undefined), 120_000, 50);
         wall[kind].push(Date.now() - t0);
-        await clearResourceOn(id, await via(lab));
+        await clearResource(id, await via(lab));
         await waitClusterIdle(lab, { timeoutMs: 120_000, quietMs: 500 });
         const a = await agentMigrationMs(lab, id, t0);
         if (a !== undefined) agent[kind].push(a);

@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fenceHistory } from '../../lib/host/cib.js';
+import { fenceHistory } from '../../lib/host/pacemaker/fencing.js';
 import { run } from '../../lib/host/exec.js';
 import { netnsList } from '../../lib/host/netns.js';
 import { destroyClusterLab, loadClusterLab, nodeVia, waitClusterIdle } from '../../lib/lab/cluster.js';

@@ -24,8 +24,8 @@ function node(name: string): LabNode {
 
 async function whereIs(vm: string): Promise<string> {
   const s = await clusterStatus(lab);
-  const r = s.resources.find((x) => x.id === `vm-${vm}`);
-  if (!r?.active || r.nodes.length !== 1) throw new Error(`vm-${vm} is not running on exactly one node (${JSON.stringify(r)})`);
+  const r = s.resources.get(`vm-${vm}`);
+  if (!r || r.nodes.length !== 1) throw new Error(`vm-${vm} is not running on exactly one node (${JSON.stringify(r)})`);
   return r.nodes[0] as string;
 }
 
@@ -171,8 +171,8 @@ describe('vm and corral on the lab cluster', () => {
     const mon = await clusterStatus(lab);
     const list = JSON.parse((await ok(inNode(n1, 'corral', ['list', '--json']))).stdout) as { vms: { name: string; resource: string; state: string; nodes: string[] }[] };
     for (const v of list.vms) {
-      const r = mon.resources.find((x) => x.id === v.resource);
-      expect([v.name, v.state === 'running' ? v.nodes : []]).toEqual([v.name, r?.active && r.role === 'Started' ? r.nodes : []]);
+      const r = mon.resources.get(v.resource);
+      expect([v.name, v.state === 'running' ? v.nodes : []]).toEqual([v.name, r?.role === 'Started' ? r.nodes : []]);
     }
     const perNode = Object.fromEntries(await Promise.all(lab.nodes.map(async (n) => [n.name, await domainsOn(n)] as const)));
     const hosts = JSON.parse((await ok(inNode(n1, 'corral', ['hosts', '--json']))).stdout) as { hosts: { name: string; vms: number; vmNames: string[]; libvirt: string; qemu: string; kernel: string }[] };

@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cleanupResourceOn, clearResourceOn, failCount, fenceHistory, moveResourceOn } from '../../lib/host/cib.js';
+import { fenceHistory } from '../../lib/host/pacemaker/fencing.js';
+import { cleanupResource, clearResource, failCount, moveResource } from '../../lib/host/pacemaker/resources.js';
 import { rootMountsUnder } from '../../lib/host/mounts.js';
 import { netnsList } from '../../lib/host/netns.js';
 import { signalPids } from '../../lib/host/ns-procs.js';
@@ -66,8 +67,9 @@ function node(name: string): LabNode {
 /** The one node where crm_mon says vm-NAME is Started (undefined otherwise). */
 async function startedOn(name: string): Promise<string | undefined> {
   const s = await clusterStatus(lab);
-  const r = s.resources.find((x) => x.id === `vm-${name}`);
-  return r?.role === 'Started' && r.active && !r.failed && r.nodes.length === 1 ? r.nodes[0] : undefined;
+  const r = s.resources.get(`vm-${name}`);
+  // role Started: active and not failed (a failed resource's role is Failed)
+  return r?.role === 'Started' && r.nodes.length === 1 ? r.nodes[0] : undefined;
 }
 
 /** Waits until vm-NAME is Started on one node (other than NOTON) and its qemu runs there, only there. */
@@ -132,7 +134,7 @@ describe('a 3-node lab cluster', () => {
     const s = await clusterStatus(lab);
     expect(s.nodes.map((n) => [n.name, n.online]).sort()).toEqual(NODES.map((n) => [n, true]));
     expect(s.quorum).toBe(true);
-    expect(s.resources.find((r) => r.id === 'fence-lab')).toMatchObject({ agent: 'stonith:fence_corral_lab', role: 'Started' });
+    expect(s.resources.get('fence-lab')).toMatchObject({ agent: 'stonith:fence_corral_lab', role: 'Started' });
     const r = await (await via()).runner!('crm_attribute', ['--type', 'crm_config', '--name', 'stonith-enabled', '--query', '--quiet'], { timeoutMs: 10_000 });
     expect(r.stdout.trim()).toBe('true');
   });
@@ -181,19 +183,20 @@ describe('a 3-node lab cluster', () => {
   it('a Pacemaker move migrates the VM live: one qemu moves, the guest keeps counting on the target', async () => {
     const src = (await startedOn('web'))!;
     const s = await clusterStatus(lab);
-    // the target: the node with the fewest VMs that is not the source
+    // the target: the node with the fewest resources running that is not the source
+    const running = (n: string) => [...s.resources.values()].filter((r) => r.nodes.includes(n)).length;
     const dst = s.nodes
       .filter((n) => n.name !== src)
-      .sort((a, b) => a.resourcesRunning - b.resourcesRunning)[0]!.name;
+      .sort((a, b) => running(a.name) - running(b.name))[0]!.name;
     const dstBefore = (await labConsoleLog(node(dst), 'web')).length;
     const srcPid = (await labQemus(lab)).find((q) => q.vm === 'web')!.pid;
 
     const t = Date.now();
-    await moveResourceOn('vm-web', dst, await via());
+    await moveResource('vm-web', { node: dst }, await via());
     await waitRunning('web', 120_000, src);
     const moveMs = Date.now() - t;
     figures['Pacemaker move (crm_resource --move) to running on the target'] = secs(moveMs);
-    await clearResourceOn('vm-web', await via());
+    await clearResource('vm-web', await via());
     expect(await startedOn('web')).toBe(dst);
     expect(isAlive(srcPid)).toBe(false);
 
@@ -227,7 +230,7 @@ describe('a 3-node lab cluster', () => {
     const now = (await startedOn('web'))!;
     expect((await labConsoleLog(node(now), 'web')).split('corral-test-guest: booted').length).toBeGreaterThan(now === where ? boots : 1);
     expect(await failCount('vm-web', where, await via())).toBeGreaterThanOrEqual(1);
-    await cleanupResourceOn('vm-web', await via());
+    await cleanupResource('vm-web', await via());
     await waitClusterIdle(lab, { timeoutMs: 60_000 });
   }, 180_000);
 
@@ -247,11 +250,11 @@ describe('a 3-node lab cluster', () => {
 
   it('a crashed node is fenced, its VMs run on the survivors, and it rejoins', async () => {
     const s = await clusterStatus(lab);
-    const vms = s.resources.filter((r) => r.id.startsWith('vm-'));
+    const vms = [...s.resources.values()].filter((r) => r.id.startsWith('vm-'));
     // The node that runs web (a VM nothing orders it after): it is placed again as soon as the
     // fencing is done, while the fenced node is still down. A VM ordered after another (app after
     // db) is placed only once that one runs again, maybe on the rebooted node: that is fine.
-    const victim = s.resources.find((r) => r.id === 'vm-web')!.nodes[0]!;
+    const victim = s.resources.get('vm-web')!.nodes[0]!;
     const onVictim = vms.filter((r) => r.nodes.includes(victim)).map((r) => r.id.slice(3));
     const independent = onVictim.filter((v) => v !== 'app');
 

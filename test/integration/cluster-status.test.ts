@@ -6,7 +6,7 @@ import { parseCib } from '../../lib/cluster/snapshot.js';
 import { statusFromCib } from '../../lib/cluster/status.js';
 import { configNodes } from '../../lib/cluster/view.js';
 import { readXml } from '../../lib/cluster/xml.js';
-import { crmMonXmlOfCib } from '../../lib/host/cib.js';
+import { crmMonXml } from '../../lib/host/pacemaker/status.js';
 import { generateCib } from '../bench/list.js';
 
 describe('the status read from the CIB', () => {
@@ -16,13 +16,14 @@ describe('the status read from the CIB', () => {
     const ids = new Set(cib.resources.filter((r) => r.kind === 'primitive').map((r) => r.id));
     const mine = statusFromCib({ root, configNodes: configNodes(cib), options: cib.options, resourceIds: ids });
     expect(mine.needsPacemaker).toEqual([]);
-    const mon = statusFromCrmMon(readXml(await crmMonXmlOfCib(xml)), ids);
+    const mon = statusFromCrmMon(readXml(await crmMonXml({ cib: xml })), ids);
     expect(mine.nodes.map((n) => [n.name, n.state])).toEqual(mon.nodes.map((n) => [n.name, n.state]));
+    expect([mine.quorum, mon.quorum]).toEqual([true, true]);
     let running = 0;
     for (const id of ids) {
       const a = mine.resources.get(id);
       const b = mon.resources.get(id);
-      expect([id, a?.role, a?.nodes]).toEqual([id, b?.role, b?.nodes]);
+      expect([id, a?.role, a?.nodes, a?.agent]).toEqual([id, b?.role, b?.nodes, b?.agent]);
       if (a?.role === 'Started') running++;
     }
     expect(running).toBe(300);

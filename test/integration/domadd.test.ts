@@ -12,7 +12,9 @@ import { Cib, corralVms, kids, kid, parseXNode } from '../../lib/cib/model.js';
 import { render } from '../../lib/cib/render.js';
 import { DomainDoc } from '../../lib/domain/doc.js';
 import { identityOf } from '../../lib/domain/fixup.js';
-import { getResourceParameter, simulate, verifyCibFile } from '../../lib/host/cib.js';
+import { verifyCibFile } from '../../lib/host/pacemaker/cib.js';
+import { getResourceParameter } from '../../lib/host/pacemaker/resources.js';
+import { simulate } from '../../lib/host/pacemaker/simulate.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 let dir: string;

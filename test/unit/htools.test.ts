@@ -58,7 +58,7 @@ function cluster(hosts: HostView[], vms: VmView[]): ClusterView {
   return {
     hosts,
     vms,
-    status: { nodes: hosts, resources: new Map(), needsPacemaker: [], source: 'cib' },
+    status: { nodes: hosts, resources: new Map(), needsPacemaker: [], source: 'cib', quorum: true },
     byResource: new Map(vms.map((v) => [v.resource, v])),
   };
 }

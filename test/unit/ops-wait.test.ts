@@ -27,7 +27,7 @@ function views(...vms: VmView[]): () => Promise<ClusterView> {
   let i = 0;
   return async () => {
     const v = vms[Math.min(i++, vms.length - 1)] as VmView;
-    return { vms: [v], hosts: [], status: { nodes: [], resources: new Map(), needsPacemaker: [], source: 'cib' }, byResource: new Map([[v.resource, v]]) };
+    return { vms: [v], hosts: [], status: { nodes: [], quorum: true, resources: new Map(), needsPacemaker: [], source: 'cib' }, byResource: new Map([[v.resource, v]]) };
   };
 }
 

@@ -58,12 +58,14 @@ describe('recorded moments', () => {
     const { ids, status } = plainStatus(read(`${m}/cib.xml`));
     const mon = statusFromCrmMon(readXml(read(`${m}/crm_mon.xml`)), ids);
     expect(status.nodes.map((n) => [n.name, n.state, n.dc])).toEqual(mon.nodes.map((n) => [n.name, n.state, n.dc]));
+    expect(status.quorum).toBe(mon.quorum);
   });
 
   it.each(COMPARED)('%s: every VM read from the CIB agrees with crm_mon', (m) => {
     const { ids, status } = plainStatus(read(`${m}/cib.xml`));
     const mon = statusFromCrmMon(readXml(read(`${m}/crm_mon.xml`)), ids);
     expect(ids.size).toBeGreaterThan(0);
+    expect([...ids].map((id) => [id, status.resources.get(id)?.agent])).toEqual([...ids].map((id) => [id, mon.resources.get(id)?.agent]));
     for (const id of ids) {
       const a = status.resources.get(id);
       const b = mon.resources.get(id);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { UsageError, zodIssueLines } from '../errors.js';
-import { crmMonText } from '../../host/cib.js';
+import { crmMonText } from '../../host/pacemaker/status.js';
 import {
   clusterExec,
   crashNode,

@@ -15,7 +15,7 @@ import {
   undrainNode,
   type DrainCheck,
 } from '../../ops/maintenance.js';
-import { localNodeName } from '../../host/cib.js';
+import { localNodeName } from '../../host/pacemaker/status.js';
 import { loadConfig } from '../../ops/config.js';
 import { execRollingReboot, formatProgress, parseProgress, planRollingReboot, PROGRESS_OPTION } from '../../ops/rolling.js';
 import { UsageError } from '../errors.js';

@@ -6,7 +6,7 @@ import { hostFacts, sampleNode, type NodeAccess } from '../../cluster/facts.js';
 import { takeSnapshot } from '../../cluster/snapshot.js';
 import { computeRates } from '../../cluster/stats.js';
 import { hostRows, hostsJson, hostsText, hostTotals, listJson, listText, statsJson, statsText } from '../../cluster/tables.js';
-import { localNodeName } from '../../host/cib.js';
+import { localNodeName } from '../../host/pacemaker/status.js';
 import { loadConfig, nodeCommandArgv, nodeUri } from '../../ops/config.js';
 import { matches, parseVmPattern, PatternError } from '../../ops/patterns.js';
 import { UsageError } from '../errors.js';
