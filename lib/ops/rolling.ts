@@ -197,19 +197,15 @@ async function reboot(node: string, opts: ExecOptions): Promise<void> {
   await startDetached(argv);
 }
 
-/** NODE is online and still carries its boot mark after waiting up to GRACEMS for it to go. */
-async function stillUnrebooted(node: string, graceMs: number): Promise<boolean> {
-  const until = Date.now() + graceMs;
-  for (;;) {
-    const h = (await takeSnapshot().catch(() => undefined))?.view.hosts.find((x) => x.name === node);
-    const marked = h?.online ? (await getTransientNodeAttribute(node, BOOT_MARK).catch(() => 'unknown')) !== undefined : false;
-    if (!marked) return false;
-    if (Date.now() > until) return true;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
+/** How long a node may stay up and unrebooted after its reboot was asked before it is asked again. */
+const ASK_AGAIN_MS = 90_000;
 
-/** Waits until NODE has rebooted (its boot mark is gone), is online in Pacemaker and its libvirt answers. */
+/**
+ * Waits until NODE has rebooted (its boot mark is gone), is online in Pacemaker and its libvirt
+ * answers. A node that stays up and marked for ASK_AGAIN_MS did not get (or lost) the reboot: it
+ * is asked again (a run interrupted between recording "rebooting" and the reboot starting leaves
+ * exactly that behind), at most twice.
+ */
 async function waitBack(node: string, opts: ExecOptions): Promise<void> {
   const t0 = Date.now();
   const deadline = t0 + (opts.bootTimeoutMs ?? 20 * 60_000);
@@ -218,15 +214,28 @@ async function waitBack(node: string, opts: ExecOptions): Promise<void> {
     if (s !== said) opts.progress(`${node}: ${s} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     said = s;
   };
+  let upSince = Date.now();
+  let asked = 0;
   for (;;) {
     if (Date.now() > deadline) throw new Error(`${node} did not come back within ${Math.round((opts.bootTimeoutMs ?? 20 * 60_000) / 60_000)} min`);
     const snap = await takeSnapshot().catch(() => undefined);
     const h = snap?.view.hosts.find((x) => x.name === node);
     // The mark is a transient attribute: Pacemaker forgets it when the node leaves the cluster.
-    const stillMarked = h?.online ? (await getTransientNodeAttribute(node, BOOT_MARK).catch(() => 'unknown')) !== undefined : false;
-    if (!h?.online) say('down');
-    else if (stillMarked) say('not rebooted yet');
-    else {
+    const mark = h?.online ? await getTransientNodeAttribute(node, BOOT_MARK).then((v) => v !== undefined, () => undefined) : undefined;
+    if (!snap || mark === undefined && h?.online) {
+      say('no answer from the cluster');
+    } else if (!h?.online) {
+      say('down');
+      upSince = Date.now();
+    } else if (mark) {
+      say('not rebooted yet');
+      if (Date.now() - upSince > ASK_AGAIN_MS && asked < 2) {
+        asked++;
+        opts.progress(`${node}: still up and not rebooted after ${Math.round(ASK_AGAIN_MS / 1000)} s; asking again`);
+        await reboot(node, opts);
+        upSince = Date.now();
+      }
+    } else {
       const libvirt = await version({ uri: nodeUri(opts.config.libvirtUri, node), timeoutMs: 10_000 }).then(
         () => true,
         () => false,
@@ -289,12 +298,6 @@ export async function execRollingReboot(plan: RollingPlan, recorded: { node: str
       }
     } else if (step.state === 'rebooting') {
       try {
-        // Interrupted between recording "rebooting" and the reboot taking effect? A node that is
-        // still up and still marked after a grace period did not get the command: send it again.
-        if (await stillUnrebooted(node, 30_000)) {
-          opts.progress(`${node}: still not rebooted; asking again`);
-          await reboot(node, opts);
-        }
         await waitBack(node, opts);
       } catch (e) {
         problems.push((e as Error).message);
