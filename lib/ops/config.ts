@@ -11,6 +11,14 @@
 //   audit_log    = /var/log/corral/vm.log           every vm action, one line each
 //   move_lifetime = PT1H                            how long `vm NAME migrate` keeps its
 //                                                   constraint ("none": until `vm NAME clear`)
+//   shutdown_drain = yes                            drain this node (VMs leave live) before its
+//                                                   cluster stack stops at shutdown or reboot
+//                                                   (corral-node.service; "no": do not)
+//   shutdown_drain_timeout = 600                    how long that drain may take, in seconds
+//                                                   (30 to 1080: the unit's TimeoutStopSec is 20 min)
+//   boot_undrain = no                               when the node is back after a shutdown that
+//                                                   drained it: "yes" takes it out of standby,
+//                                                   "return" also brings its VMs back (live)
 // Anything else, or a value that does not fit, is an error: vm refuses to run on a broken file.
 //
 // The environment: CORRAL_LIBVIRT_URI (e.g. qemu+tcp://{node}/system in the lab), CORRAL_ETC (a
@@ -33,6 +41,9 @@ export const DEFAULT_LIBVIRT_URI = 'qemu+ssh://{node}/system';
 export const DEFAULT_NODE_COMMAND = ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-T', '{node}', '--'];
 export const DEFAULT_AUDIT_LOG = '/var/log/corral/vm.log';
 export const DEFAULT_MOVE_LIFETIME = 'PT1H';
+export const DEFAULT_SHUTDOWN_DRAIN_TIMEOUT = 600;
+/** The bounds of shutdown_drain_timeout: corral-node.service's TimeoutStopSec (1200 s) leaves 2 min to spare. */
+export const SHUTDOWN_DRAIN_TIMEOUT_RANGE = [30, 1080] as const;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -66,6 +77,14 @@ const fileSchema = z
     access_file: absPath.optional(),
     audit_log: absPath.optional(),
     move_lifetime: lifetime.optional(),
+    shutdown_drain: z.enum(['yes', 'no'], { error: 'expected yes or no' }).optional(),
+    shutdown_drain_timeout: z
+      .string()
+      .regex(/^\d+$/, 'expected a number of seconds')
+      .transform(Number)
+      .refine((n) => n >= SHUTDOWN_DRAIN_TIMEOUT_RANGE[0] && n <= SHUTDOWN_DRAIN_TIMEOUT_RANGE[1], `expected ${SHUTDOWN_DRAIN_TIMEOUT_RANGE[0]} to ${SHUTDOWN_DRAIN_TIMEOUT_RANGE[1]} seconds`)
+      .optional(),
+    boot_undrain: z.enum(['no', 'yes', 'return'], { error: 'expected no, yes or return' }).optional(),
   })
   .strict();
 
@@ -154,6 +173,11 @@ export interface Config {
   auditLog: string;
   /** For `vm NAME migrate`: an ISO 8601 duration, or undefined for "until cleared". */
   moveLifetime: string | undefined;
+  /** corral-node.service: drain this node at shutdown, within this many seconds. */
+  shutdownDrain: boolean;
+  shutdownDrainTimeout: number;
+  /** corral-node.service at boot, after a shutdown that drained the node. */
+  bootUndrain: 'no' | 'yes' | 'return';
   /** The environment overrides were honoured. */
   trustedEnv: boolean;
   /** Things the user should know (overrides ignored). */
@@ -204,6 +228,9 @@ export async function loadConfig(inv: Invocation = currentInvocation(), statFn: 
     accessFile: file.access_file ?? path.join(etcDir, 'access'),
     auditLog: file.audit_log ?? DEFAULT_AUDIT_LOG,
     moveLifetime: ml === 'none' ? undefined : ml,
+    shutdownDrain: (file.shutdown_drain ?? 'yes') === 'yes',
+    shutdownDrainTimeout: file.shutdown_drain_timeout ?? DEFAULT_SHUTDOWN_DRAIN_TIMEOUT,
+    bootUndrain: file.boot_undrain ?? 'no',
     trustedEnv: trust.trusted,
     warnings,
   };

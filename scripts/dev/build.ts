@@ -21,7 +21,7 @@ const CORES: Record<string, { specifier: string; file: string }> = {
 const common: BuildOptions = {
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node18',
   format: 'cjs',
   minify: true,
   legalComments: 'none',
