@@ -47,7 +47,7 @@ export interface CliSpec {
 
 function describe(cmd: Command): CliSpec {
   let after = '';
-  cmd.emit('afterHelp', { error: false, command: cmd, write: (s: string) => (after += s) });
+  (cmd as unknown as NodeJS.EventEmitter).emit('afterHelp', { error: false, command: cmd, write: (s: string) => (after += s) });
   return {
     name: cmd.name(),
     description: cmd.description(),
