@@ -336,6 +336,16 @@ export async function nsMountOverlay(initPid: number, lowerdirs: readonly string
   await nsRunOk(initPid, 'mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdirs.join(':')}`, target], { timeoutMs: QUICK });
 }
 
+/**
+ * Mounts a writable overlay onto TARGET inside the node: LOWER (usually TARGET itself) shows
+ * through, and every change lands in UPPER (WORK: overlayfs's scratch directory, on the same file
+ * system). How a lab node gets its own /usr without touching the host's.
+ */
+export async function nsMountOverlayRw(initPid: number, lower: string, upper: string, work: string, target: string): Promise<void> {
+  for (const d of [lower, upper, work]) if (/[,:\\]/.test(d)) throw new Error(`overlay directory ${d} contains , : or \\`);
+  await nsRunOk(initPid, 'mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, target], { timeoutMs: QUICK });
+}
+
 export async function nsMountTmpfs(initPid: number, target: string, options: string): Promise<void> {
   await nsRunOk(initPid, 'mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', target], { timeoutMs: QUICK });
 }

@@ -17,9 +17,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create } from 'xmlbuilder2';
 import { z } from 'zod';
-import { nsMountOverlay, nsMountpoints, nsStartDaemon } from '../host/namespaces.js';
+import { nsBindMount, nsMountOverlay, nsMountpoints, nsRunOk, nsStartDaemon } from '../host/namespaces.js';
 import type { PcmkRunner, Via } from '../host/cib.js';
-import { nodeExec, nodeInitPid, nodeProcesses, startLibvirt, startNode, type Lab, type LabNode } from './node.js';
+import { isDebNode, nodeExec, nodeInitPid, nodeProcesses, startLibvirt, startNode, type Lab, type LabNode } from './node.js';
 import { labCorralConf, startNodeCommandService, writeNodeCommandKey } from './node-command.js';
 import { powerSocketPath } from './power-protocol.js';
 
@@ -129,11 +129,23 @@ export async function staleInstall(lab: Lab, dist: Dist = findDist()): Promise<s
   return stale;
 }
 
-/** Overlays the lab's install/ onto the node's /usr/sbin and OCF directory (once per boot). */
+/**
+ * Overlays the lab's install/ onto the node's /usr/sbin and OCF directory (once per boot). A node
+ * that has corral from its Debian package (lib/lab/deb.ts) keeps the package's files and gets only
+ * the lab's fence agent, which the package does not ship.
+ */
 export async function mountInstall(node: LabNode, lab: Lab): Promise<void> {
   const initPid = await nodeInitPid(node);
   const mounted = new Set(await nsMountpoints(initPid));
   const dirs = installDir(lab);
+  if (await isDebNode(node)) {
+    const fence = path.join(SBIN, FENCE_AGENT);
+    if (!mounted.has(fence)) {
+      await nsRunOk(initPid, 'touch', [fence], { timeoutMs: 10_000 }); // in the node's own /usr layer
+      await nsBindMount(initPid, path.join(dirs.sbin, FENCE_AGENT), fence);
+    }
+    return;
+  }
   if (!mounted.has(OCF_ROOT)) await nsMountOverlay(initPid, [dirs.ocf, OCF_ROOT], OCF_ROOT);
   if (!mounted.has(SBIN)) await nsMountOverlay(initPid, [dirs.sbin, SBIN], SBIN);
 }

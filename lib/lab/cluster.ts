@@ -30,6 +30,7 @@ import {
   type LabLocation,
   type LabNode,
 } from './node.js';
+import { installDebOnNode } from './deb.js';
 import { startNodeCommandService } from './node-command.js';
 import { powerCall, powerSocketPath } from './power-protocol.js';
 import { startPowerDaemon } from './power.js';
@@ -57,6 +58,9 @@ export interface ClusterLabOptions extends LabLocation {
   settings?: Partial<Omit<ClusterSettings, 'version'>>;
   /** corral's built executables (default: found with findDist()). */
   dist?: Dist;
+  /** Install corral in these nodes (default: every node) from this Debian package, with dpkg,
+   *  instead of overlaying the build (lib/lab/deb.ts). */
+  deb?: { file: string; nodes?: readonly string[] };
 }
 
 export interface ClusterLabTimings {
@@ -95,6 +99,11 @@ export async function createClusterLab(opts: ClusterLabOptions): Promise<Cluster
     log(`nodes ${lab.nodes.map((n) => `${n.name} (${n.address})`).join(', ')} created`);
     await installCorral(lab, opts.dist);
     await writeClusterFiles(lab, opts.settings);
+    if (opts.deb) {
+      const debNodes = lab.nodes.filter((n) => !opts.deb?.nodes || opts.deb.nodes.includes(n.name));
+      for (const n of debNodes) await installDebOnNode(lab, n, opts.deb.file);
+      log(`corral installed from ${opts.deb.file} with dpkg on ${debNodes.map((n) => n.name).join(', ')}`);
+    }
     await startPowerDaemon(lab, loc);
     log('power controller listening');
 

@@ -46,6 +46,14 @@ const NAME_RE = /^[a-z][a-z0-9-]{0,30}$/;
 const VIRSH_URI = 'qemu:///system';
 const NODE_CAPS = 'var/cache/libvirt/qemu/capabilities';
 
+/**
+ * A node that runs corral from its Debian package (lib/lab/deb.ts) has its own writable layer over
+ * each of these host directories (overlayfs, changes in STATE/L/nodes/A/deb/): what dpkg writes
+ * when it installs the package there (files, its database, the units it enables, man-db's index)
+ * stays in that node.
+ */
+export const DEB_LAYER_DIRS = ['/usr', '/etc/systemd', '/etc/logrotate.d', '/var/lib/dpkg', '/var/lib/systemd', '/var/cache/man'] as const;
+
 /** Host directories that each node gets its own copy of (bind mounts, in this order). */
 export const NODE_BIND_DIRS = [
   '/etc/corosync',
@@ -447,6 +455,8 @@ async function setUpNodeMounts(node: LabNode, initPid: number): Promise<void> {
   const tops = underRun.filter((m) => !underRun.some((o) => o !== m && m.startsWith(`${o}/`)));
   for (const m of [...new Set(tops)]) await ns.nsUnmountTree(initPid, m);
 
+  await mountDebLayers(node, initPid);
+
   // Labs made before /etc/corral was one of the node's own directories have no copy of it.
   await mkdir(path.join(fs, 'etc/corral'), { recursive: true, mode: 0o755 });
   for (const target of NODE_BIND_DIRS) {
@@ -461,6 +471,32 @@ async function setUpNodeMounts(node: LabNode, initPid: number): Promise<void> {
   await ns.nsMkdir(initPid, '/run/lock', '1777');
   await ns.nsMkdir(initPid, '/run/crm', '0750', 'hacluster:haclient');
   await ns.nsMountTmpfs(initPid, '/dev/shm', 'mode=1777,nosuid,nodev');
+}
+
+/** The directory of a node's own layers when corral is installed there from its package. */
+export function debLayersDir(node: LabNode): string {
+  return path.join(node.dir, 'deb');
+}
+
+export async function isDebNode(node: LabNode): Promise<boolean> {
+  return exists(debLayersDir(node));
+}
+
+/** For a package node: its writable layers over DEB_LAYER_DIRS (each once per boot). */
+export async function mountDebLayers(node: LabNode, initPid?: number): Promise<void> {
+  if (!(await isDebNode(node))) return;
+  const pid = initPid ?? (await nodeInitPid(node));
+  const mounted = new Set(await ns.nsMountpoints(pid));
+  for (const target of DEB_LAYER_DIRS) {
+    if (mounted.has(target)) continue;
+    const name = target.slice(1).replace(/\//g, '_');
+    const upper = path.join(debLayersDir(node), 'upper', name);
+    const work = path.join(debLayersDir(node), 'work', name);
+    await mkdir(upper, { recursive: true, mode: 0o755 });
+    await mkdir(work, { recursive: true, mode: 0o700 });
+    if (!(await exists(target))) await mkdir(target, { recursive: true, mode: 0o755 }); // a mount point only
+    await ns.nsMountOverlayRw(pid, target, upper, work, target);
+  }
 }
 
 /** Hard power-off: SIGKILLs every process of the node (qemu included). The namespace, veth and
