@@ -11,6 +11,8 @@ import { elements } from './xml.js';
 export const DRAINED_ATTR = 'corral-drained';
 /** The attribute that says a drain of the node is under way (draining), done (drained) or was interrupted. */
 export const DRAIN_STATE_ATTR = 'corral-drain-state';
+/** Why the node was drained, when not by hand: "shutdown" (corral-node.service, which may undrain it at boot). */
+export const DRAIN_REASON_ATTR = 'corral-drain-reason';
 
 /** Sets NAME in the attribute set SET (adding the pair when missing), or with VALUE undefined removes it. */
 export function setNvpair(cd: CibDoc, set: Element, name: string, value: string | undefined): void {

@@ -18,6 +18,16 @@ export async function nsBindMount(initPid: number, source: string, target: strin
  * lab adds files to a system directory of the node (/usr/sbin, the OCF agents) without touching
  * the host's copy. LOWERDIRS may include TARGET itself, which then shows through.
  */
+/**
+ * Mounts a writable overlay onto TARGET inside the node: LOWER (usually TARGET itself) shows
+ * through, and every change lands in UPPER (WORK: overlayfs's scratch directory, on the same file
+ * system). How a lab node gets its own /usr without touching the host's.
+ */
+export async function nsMountOverlayRw(initPid: number, lower: string, upper: string, work: string, target: string): Promise<void> {
+  for (const d of [lower, upper, work]) if (/[,:\\]/.test(d)) throw new Error(`overlay directory ${d} contains , : or \\`);
+  await nsRunOk(initPid, 'mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, target], { timeoutMs: QUICK });
+}
+
 export async function nsMountOverlay(initPid: number, lowerdirs: readonly string[], target: string): Promise<void> {
   for (const d of lowerdirs) if (/[,:\\]/.test(d)) throw new Error(`overlay lower directory ${d} contains , : or \\`);
   await nsRunOk(initPid, 'mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdirs.join(':')}`, target], { timeoutMs: QUICK });

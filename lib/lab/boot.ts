@@ -17,11 +17,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create } from 'xmlbuilder2';
 import { z } from 'zod';
-import { nsMountOverlay, nsMountpoints } from '../host/mounts.js';
-import { nsStartDaemon } from '../host/nsenter.js';
+import { nsBindMount, nsMountOverlay, nsMountpoints } from '../host/mounts.js';
+import { nsRunOk, nsStartDaemon } from '../host/nsenter.js';
 import type { PcmkRunner, Via } from '../host/pacemaker/tool.js';
 import { startLibvirt } from './libvirt.js';
-import { nodeExec, nodeInitPid, nodeProcesses, startNode } from './node.js';
+import { isDebNode, nodeExec, nodeInitPid, nodeProcesses, startNode } from './node.js';
 import type { Lab, LabNode } from './state.js';
 import { labCorralConf, startNodeCommandService, writeNodeCommandKey } from './node-command.js';
 import { powerSocketPath } from './power-protocol.js';
@@ -128,11 +128,23 @@ export async function staleInstall(lab: Lab, dist: Dist = findDist()): Promise<s
   return stale;
 }
 
-/** Overlays the lab's install/ onto the node's /usr/sbin and OCF directory (once per boot). */
+/**
+ * Overlays the lab's install/ onto the node's /usr/sbin and OCF directory (once per boot). A node
+ * that has corral from its Debian package (lib/lab/deb.ts) keeps the package's files and gets only
+ * the lab's fence agent, which the package does not ship.
+ */
 export async function mountInstall(node: LabNode, lab: Lab): Promise<void> {
   const initPid = await nodeInitPid(node);
   const mounted = new Set(await nsMountpoints(initPid));
   const dirs = installDir(lab);
+  if (await isDebNode(node)) {
+    const fence = path.join(SBIN, FENCE_AGENT);
+    if (!mounted.has(fence)) {
+      await nsRunOk(initPid, 'touch', [fence], { timeoutMs: 10_000 }); // in the node's own /usr layer
+      await nsBindMount(initPid, path.join(dirs.sbin, FENCE_AGENT), fence);
+    }
+    return;
+  }
   if (!mounted.has(OCF_ROOT)) await nsMountOverlay(initPid, [dirs.ocf, OCF_ROOT], OCF_ROOT);
   if (!mounted.has(SBIN)) await nsMountOverlay(initPid, [dirs.sbin, SBIN], SBIN);
 }

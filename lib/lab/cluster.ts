@@ -21,8 +21,9 @@ import type { ClusterStatus } from '../cluster/status.js';
 import { controllerState, crmMonXml } from '../host/pacemaker/status.js';
 import { quorumStatus } from '../host/corosync.js';
 import type { NsRunOptions } from '../host/nsenter.js';
-import { installCorral, mountInstall, nodeVia, startCorosync, startPacemaker, writeClusterFiles, FENCE_DEVICE_ID, type ClusterSettings, type Dist } from './boot.js';
+import { bootNode, installCorral, mountInstall, nodeVia, startCorosync, startPacemaker, writeClusterFiles, FENCE_DEVICE_ID, type ClusterSettings, type Dist } from './boot.js';
 import { createLab, destroyLab, type DestroyReport } from './create.js';
+import { installDebOnNode } from './deb.js';
 import { startLibvirtAll } from './libvirt.js';
 import { nodeExec, nodeRunning } from './node.js';
 import { loadLab, type Lab, type LabLocation, type LabNode } from './state.js';
@@ -47,6 +48,9 @@ export interface ClusterLabOptions extends LabLocation {
   settings?: Partial<Omit<ClusterSettings, 'version'>>;
   /** corral's built executables (default: found with findDist()). */
   dist?: Dist;
+  /** Install corral in these nodes (default: every node) from this Debian package, with dpkg,
+   *  instead of overlaying the build (lib/lab/deb.ts). */
+  deb?: { file: string; nodes?: readonly string[] };
 }
 
 interface ClusterLabTimings {
@@ -85,6 +89,11 @@ export async function createClusterLab(opts: ClusterLabOptions): Promise<Cluster
     log(`nodes ${lab.nodes.map((n) => `${n.name} (${n.address})`).join(', ')} created`);
     await installCorral(lab, opts.dist);
     await writeClusterFiles(lab, opts.settings);
+    if (opts.deb) {
+      const debNodes = lab.nodes.filter((n) => !opts.deb?.nodes || opts.deb.nodes.includes(n.name));
+      for (const n of debNodes) await installDebOnNode(lab, n, opts.deb.file);
+      log(`corral installed from ${opts.deb.file} with dpkg on ${debNodes.map((n) => n.name).join(', ')}`);
+    }
     await startPowerDaemon(lab, loc);
     log('power controller listening');
 
@@ -298,3 +307,8 @@ export async function powerState(lab: Lab, node: LabNode | string): Promise<'on'
   return (await power(lab, 'status', node)).state ?? 'off';
 }
 
+
+/** Boots NODE in the caller's process (no power controller needed): used by tests. */
+export async function bootClusterNode(lab: Lab, node: LabNode | string): Promise<void> {
+  await bootNode(lab, nodeOf(lab, node));
+}

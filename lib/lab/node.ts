@@ -4,7 +4,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResult } from '../host/exec.js';
-import { nsBindMount, nsMkdir, nsMountpoints, nsMountTmpfs, nsSetHostname, nsUnmountTree } from '../host/mounts.js';
+import { nsBindMount, nsMkdir, nsMountOverlayRw, nsMountpoints, nsMountTmpfs, nsSetHostname, nsUnmountTree } from '../host/mounts.js';
 import { ensureBridge, ensureVeth, netnsAdd, netnsInode } from '../host/netns.js';
 import { nsRun, nsRunAttached, startKeeper, type NsRunOptions } from '../host/nsenter.js';
 import { isNsInit, killNetnsProcesses, pidNsProcesses, type NsProcess } from '../host/ns-procs.js';
@@ -67,6 +67,8 @@ async function setUpNodeMounts(node: LabNode, initPid: number): Promise<void> {
   const tops = underRun.filter((m) => !underRun.some((o) => o !== m && m.startsWith(`${o}/`)));
   for (const m of [...new Set(tops)]) await nsUnmountTree(initPid, m);
 
+  await mountDebLayers(node, initPid);
+
   // Labs made before /etc/corral was one of the node's own directories have no copy of it.
   await mkdir(path.join(fs, 'etc/corral'), { recursive: true, mode: 0o755 });
   for (const target of NODE_BIND_DIRS) {
@@ -81,6 +83,40 @@ async function setUpNodeMounts(node: LabNode, initPid: number): Promise<void> {
   await nsMkdir(initPid, '/run/lock', '1777');
   await nsMkdir(initPid, '/run/crm', '0750', 'hacluster:haclient');
   await nsMountTmpfs(initPid, '/dev/shm', 'mode=1777,nosuid,nodev');
+}
+
+/**
+ * A node that runs corral from its Debian package (lib/lab/deb.ts) has its own writable layer over
+ * each of these host directories (overlayfs, changes in STATE/L/nodes/A/deb/): what dpkg writes
+ * when it installs the package there (files, its database, the units it enables, man-db's index)
+ * stays in that node.
+ */
+const DEB_LAYER_DIRS = ['/usr', '/etc/systemd', '/etc/logrotate.d', '/var/lib/dpkg', '/var/lib/systemd', '/var/cache/man'] as const;
+
+/** The directory of a node's own layers when corral is installed there from its package. */
+export function debLayersDir(node: LabNode): string {
+  return path.join(node.dir, 'deb');
+}
+
+export async function isDebNode(node: LabNode): Promise<boolean> {
+  return exists(debLayersDir(node));
+}
+
+/** For a package node: its writable layers over DEB_LAYER_DIRS (each once per boot). */
+export async function mountDebLayers(node: LabNode, initPid?: number): Promise<void> {
+  if (!(await isDebNode(node))) return;
+  const pid = initPid ?? (await nodeInitPid(node));
+  const mounted = new Set(await nsMountpoints(pid));
+  for (const target of DEB_LAYER_DIRS) {
+    if (mounted.has(target)) continue;
+    const name = target.slice(1).replace(/\//g, '_');
+    const upper = path.join(debLayersDir(node), 'upper', name);
+    const work = path.join(debLayersDir(node), 'work', name);
+    await mkdir(upper, { recursive: true, mode: 0o755 });
+    await mkdir(work, { recursive: true, mode: 0o700 });
+    if (!(await exists(target))) await mkdir(target, { recursive: true, mode: 0o755 }); // a mount point only
+    await nsMountOverlayRw(pid, target, upper, work, target);
+  }
 }
 
 /** Hard power-off: SIGKILLs every process of the node (qemu included). The namespace, veth and

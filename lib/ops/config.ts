@@ -14,6 +14,14 @@
 //   reboot_command = ssh -o BatchMode=yes -o ConnectTimeout=5 -T {node} -- systemctl reboot
 //                                                   how `corral rolling-reboot --exec` reboots
 //                                                   a drained node
+//   shutdown_drain = yes                            drain this node (VMs leave live) before its
+//                                                   cluster stack stops at shutdown or reboot
+//                                                   (corral-node.service; "no": do not)
+//   shutdown_drain_timeout = 600                    how long that drain may take, in seconds
+//                                                   (30 to 1080: the unit's TimeoutStopSec is 20 min)
+//   boot_undrain = no                               when the node is back after a shutdown that
+//                                                   drained it: "yes" takes it out of standby,
+//                                                   "return" also brings its VMs back (live)
 // Anything else, or a value that does not fit, is an error: vm refuses to run on a broken file.
 //
 // The environment: CORRAL_LIBVIRT_URI (e.g. qemu+tcp://{node}/system in the lab), CORRAL_ETC (a
@@ -39,6 +47,9 @@ const DEFAULT_NODE_COMMAND = ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeou
 const DEFAULT_AUDIT_LOG = '/var/log/corral/vm.log';
 const DEFAULT_MOVE_LIFETIME = 'PT1H';
 const DEFAULT_REBOOT_COMMAND = [...DEFAULT_NODE_COMMAND, 'systemctl', 'reboot'];
+const DEFAULT_SHUTDOWN_DRAIN_TIMEOUT = 600;
+/** The bounds of shutdown_drain_timeout: corral-node.service's TimeoutStopSec (1200 s) leaves 2 min to spare. */
+export const SHUTDOWN_DRAIN_TIMEOUT_RANGE = [30, 1080] as const;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -73,6 +84,14 @@ const fileSchema = z
     audit_log: absPath.optional(),
     move_lifetime: lifetime.optional(),
     reboot_command: nodeCommand.optional(),
+    shutdown_drain: z.enum(['yes', 'no'], { error: 'expected yes or no' }).optional(),
+    shutdown_drain_timeout: z
+      .string()
+      .regex(/^\d+$/, 'expected a number of seconds')
+      .transform(Number)
+      .refine((n) => n >= SHUTDOWN_DRAIN_TIMEOUT_RANGE[0] && n <= SHUTDOWN_DRAIN_TIMEOUT_RANGE[1], `expected ${SHUTDOWN_DRAIN_TIMEOUT_RANGE[0]} to ${SHUTDOWN_DRAIN_TIMEOUT_RANGE[1]} seconds`)
+      .optional(),
+    boot_undrain: z.enum(['no', 'yes', 'return'], { error: 'expected no, yes or return' }).optional(),
   })
   .strict();
 
@@ -163,6 +182,11 @@ export interface Config {
   moveLifetime: string | undefined;
   /** How `corral rolling-reboot --exec` reboots a node ({node} in it). */
   rebootCommand: string[];
+  /** corral-node.service: drain this node at shutdown, within this many seconds. */
+  shutdownDrain: boolean;
+  shutdownDrainTimeout: number;
+  /** corral-node.service at boot, after a shutdown that drained the node. */
+  bootUndrain: 'no' | 'yes' | 'return';
   /** The environment overrides were honoured. */
   trustedEnv: boolean;
   /** Things the user should know (overrides ignored). */
@@ -214,6 +238,9 @@ export async function loadConfig(inv: Invocation = currentInvocation(), statFn: 
     auditLog: file.audit_log ?? DEFAULT_AUDIT_LOG,
     moveLifetime: ml === 'none' ? undefined : ml,
     rebootCommand: file.reboot_command ?? DEFAULT_REBOOT_COMMAND,
+    shutdownDrain: (file.shutdown_drain ?? 'yes') === 'yes',
+    shutdownDrainTimeout: file.shutdown_drain_timeout ?? DEFAULT_SHUTDOWN_DRAIN_TIMEOUT,
+    bootUndrain: file.boot_undrain ?? 'no',
     trustedEnv: trust.trusted,
     warnings,
   };

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { changeCib } from '../cib/change.js';
 import { CibDoc } from '../cib/edit.js';
-import { borrowMigrationLimit, DRAIN_STATE_ATTR, DRAINED_ATTR, nodeAttribute, returnMigrationLimit, setNodeAttribute } from '../cib/nodes.js';
+import { borrowMigrationLimit, DRAIN_REASON_ATTR, DRAIN_STATE_ATTR, DRAINED_ATTR, nodeAttribute, returnMigrationLimit, setNodeAttribute } from '../cib/nodes.js';
 import { kid, kids, parseXNode } from '../cib/model.js';
 import { capacityProbeXml, hintXml } from '../cib/shapes.js';
 import { configNodes, type ClusterView, type VmView } from '../cluster/view.js';
@@ -126,6 +126,8 @@ export interface DrainOptions {
   timeoutMs?: number;
   progress: (line: string) => void;
   pollMs?: number;
+  /** Recorded on the node with the drain (corral-drain-reason), e.g. "shutdown"; undrain removes it. */
+  reason?: string;
 }
 
 interface LeftNode {
@@ -181,6 +183,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
       const here = [...leaving.values()].filter((l) => l.from === n).map((l) => l.vm.name);
       setNodeAttribute(cd, n, 'standby', 'on');
       setNodeAttribute(cd, n, DRAIN_STATE_ATTR, 'draining');
+      setNodeAttribute(cd, n, DRAIN_REASON_ATTR, opts.reason);
       setNodeAttribute(cd, n, DRAINED_ATTR, [...new Set([...before, ...here])].sort(sortNames).join(' ') || undefined);
     }
     borrowMigrationLimit(cd, parallel);
@@ -317,6 +320,7 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
   await changeCib(hostCibPort(), (cd) => {
     setNodeAttribute(cd, node, 'standby', undefined);
     setNodeAttribute(cd, node, DRAIN_STATE_ATTR, undefined);
+    setNodeAttribute(cd, node, DRAIN_REASON_ATTR, undefined);
     if (!opts.returnVms) setNodeAttribute(cd, node, DRAINED_ATTR, undefined);
     if (back.length) borrowMigrationLimit(cd, parallel);
     for (const m of back) {

@@ -21,7 +21,7 @@ const CORES: Record<string, { specifier: string; file: string }> = {
 const common: BuildOptions = {
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node18',
   format: 'cjs',
   minify: true,
   legalComments: 'none',
@@ -46,6 +46,16 @@ function externalCore(specifier: string): Plugin {
   };
 }
 
+/** The npm packages that went into the bundles (for the Debian package's copyright file). */
+const bundledPackages = new Set<string>();
+
+function notePackages(meta: { inputs: Record<string, unknown> } | undefined): void {
+  for (const input of Object.keys(meta?.inputs ?? {})) {
+    const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m) bundledPackages.add(m[1] as string);
+  }
+}
+
 async function bundle(entry: string, outdir: string): Promise<string> {
   const name = basename(entry, '.ts');
   const outfile = join(root, 'dist', outdir, name);
@@ -53,13 +63,15 @@ async function bundle(entry: string, outdir: string): Promise<string> {
   const define = { ...common.define };
   const plugins: Plugin[] = [];
   if (core) {
-    const r = await build({ ...common, entryPoints: [join(root, core.file)], write: false });
+    const r = await build({ ...common, entryPoints: [join(root, core.file)], write: false, metafile: true });
+    notePackages(r.metafile);
     // Compressed, the string the parser has to scan on every monitor is four times shorter.
     const packed = brotliCompressSync(Buffer.from(r.outputFiles[0]!.text), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } });
     define.__CORRAL_CORE__ = JSON.stringify(packed.toString('base64'));
     plugins.push(externalCore(core.specifier));
   }
-  const r = await build({ ...common, entryPoints: [entry], outfile, define, plugins, banner: { js: '#!/usr/bin/env node' }, write: false });
+  const r = await build({ ...common, entryPoints: [entry], outfile, define, plugins, banner: { js: '#!/usr/bin/env node' }, write: false, metafile: true });
+  notePackages(r.metafile);
   // Write, then rename: a test or a cluster running the previous build never sees half a file.
   await mkdir(join(root, 'dist', outdir), { recursive: true });
   await writeFile(`${outfile}.tmp`, r.outputFiles[0]!.contents, { mode: 0o755 });
@@ -84,4 +96,5 @@ for (const dir of ['agents', 'bin']) {
 // The repository is an ES module package; the extensionless bundles in dist/ are CommonJS.
 await mkdir(join(root, 'dist'), { recursive: true });
 await writeFile(join(root, 'dist/package.json'), '{ "type": "commonjs" }\n');
+await writeFile(join(root, 'dist/bundled-packages.json'), `${JSON.stringify([...bundledPackages].sort(), null, 2)}\n`);
 console.log(`built ${jobs.length} executables into dist/`);

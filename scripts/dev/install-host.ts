@@ -2,7 +2,9 @@
 //   dist/agents/NAME → /usr/lib/ocf/resource.d/corral/NAME   (ocf:corral:NAME)
 //   dist/bin/NAME    → /usr/sbin/NAME
 //   dist/fence/NAME  → /usr/sbin/NAME                          (stonith:NAME, where pacemaker-fenced looks)
-//   systemd/corral-startup-signal(.service) → /usr/lib/corral/, /usr/lib/systemd/system/ (guest side)
+//   systemd/corral-node(-undrain).service → /usr/lib/systemd/system/ (drain at shutdown; not enabled)
+//   systemd/corral-startup-signal(.service) → /usr/share/corral/guest/ (to copy into guests)
+// The Debian package (npm run deb, debian/corral.install) lays them out the same way.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -33,7 +35,6 @@ if (agents.length === 0) {
 for (const f of agents) install(f, '/usr/lib/ocf/resource.d/corral', 0o755);
 for (const f of files('dist/bin')) install(f, '/usr/sbin', 0o755);
 for (const f of files('dist/fence')) install(f, '/usr/sbin', 0o755);
-if (existsSync(join(root, 'systemd/corral-startup-signal'))) {
-  install(join(root, 'systemd/corral-startup-signal'), '/usr/lib/corral', 0o755);
-  install(join(root, 'systemd/corral-startup-signal.service'), '/usr/lib/systemd/system', 0o644);
-}
+for (const unit of ['corral-node.service', 'corral-node-undrain.service']) install(join(root, 'systemd', unit), '/usr/lib/systemd/system', 0o644);
+install(join(root, 'systemd/corral-startup-signal'), '/usr/share/corral/guest', 0o755);
+install(join(root, 'systemd/corral-startup-signal.service'), '/usr/share/corral/guest', 0o644);

@@ -169,6 +169,8 @@ const cases: [string, string, () => string[], () => string][] = [
   ['an interval of nothing', 'corral', () => ['stats', '--interval', '0'],
     () => 'corral: --interval "0": expected seconds, more than 0 and at most 300 (e.g. 2 or 0.5)'],
   ['--interval twice', 'corral', () => ['stats', '--interval', '1', '--interval', '2'], () => 'corral: --interval is given twice ("1", "2"): it takes one value'],
+  ['a shutdown drain bound too short', 'corral', () => ['node', 'on-shutdown', '--timeout', '5'], () => 'corral: --timeout "5": a whole number of seconds from 30 to 1080'],
+  ['a boot wait that is not a number', 'corral', () => ['node', 'on-boot', '--wait', 'soon'], () => 'corral: --wait "soon": a whole number of seconds up to 86400'],
 ];
 
 describe('wrong input: one line naming the flag and what is allowed, exit 2, nothing changed', () => {

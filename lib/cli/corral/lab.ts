@@ -50,9 +50,15 @@ const upOptions = common.extend({
     .refine((s) => s.split('.').every((o) => Number(o) <= 255), 'each octet is 0-255'),
   packages: z.boolean(),
   build: z.boolean(),
+  deb: z
+    .string()
+    .regex(/\.deb$/, 'a Debian package file (npm run deb makes dist/corral_VERSION_all.deb)')
+    .refine((f) => existsSync(f), 'no such file')
+    .transform((f) => path.resolve(f))
+    .optional(),
 });
 
-const LABELS: Record<string, string> = { name: '--name', stateDir: '--state-dir', nodes: '--nodes', subnet: '--subnet', node: 'NODE', timeout: '--timeout' };
+const LABELS: Record<string, string> = { deb: '--deb', name: '--name', stateDir: '--state-dir', nodes: '--nodes', subnet: '--subnet', node: 'NODE', timeout: '--timeout' };
 
 function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
   const r = schema.safeParse(raw);
@@ -100,7 +106,8 @@ function withStartOptions(cmd: Command, when = ''): Command {
     .option('--nodes <n>', `number of nodes (n1…nN)${when}`, '3')
     .option('--subnet <a.b.c>', `the lab's private /24 (inside the lab's own network namespaces)${when}`, DEFAULT_SUBNET)
     .option('--no-packages', 'do not install missing Debian packages')
-    .option('--no-build', 'do not rebuild corral from the source tree');
+    .option('--no-build', 'do not rebuild corral from the source tree')
+    .option('--deb <file>', `install corral in every node from this Debian package (dpkg -i inside the node) instead of the build${when}`);
 }
 
 /**
@@ -109,7 +116,7 @@ function withStartOptions(cmd: Command, when = ''): Command {
  * and started again (the demo does that, so that it always shows the code of this tree).
  */
 async function labUp(
-  raw: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean },
+  raw: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean; deb?: string },
   opts: { recreateStale?: boolean; testGuest?: boolean } = {},
 ): Promise<ClusterLab> {
   const o = parse(upOptions, raw);
@@ -143,7 +150,7 @@ async function upLab(o: z.infer<typeof upOptions>, opts: { recreateStale?: boole
     await destroyClusterLab(o.name, loc(o));
   }
   const t = Date.now();
-  const lab = await createClusterLab({ name: o.name, nodes: o.nodes, subnet: o.subnet, stateDir: o.stateDir, log });
+  const lab = await createClusterLab({ name: o.name, nodes: o.nodes, subnet: o.subnet, stateDir: o.stateDir, log, ...(o.deb ? { deb: { file: o.deb } } : {}) });
   log(`up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   return lab;
 }
@@ -205,7 +212,7 @@ export function registerLab(program: Command): void {
   withStartOptions(lab.command('up'))
     .description('Start a lab: install missing packages, build corral, start N nodes with Corosync, Pacemaker and libvirt.')
     .addHelpText('after', '\nNeeds root. Ends with every node online and the cluster idle, then prints what to type next.')
-    .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean }) => {
+    .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean; deb?: string }) => {
       const l = await labUp(o);
       out(nextSteps(l));
     });
@@ -303,7 +310,7 @@ export function registerLab(program: Command): void {
   withStartOptions(lab.command('demo'), ', when the lab has to be started first')
     .description('Three VMs with anti-affinity, a priority and a startup order; a live migration; a node crash and the recovery.')
     .addHelpText('after', '\nStarts the lab first when it is not up. Leaves the lab running: corral lab down removes it.')
-    .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean }) => {
+    .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean; deb?: string }) => {
       const l = await labUp(o, { recreateStale: true, testGuest: true });
       await runDemo(l, { out, self: `${self()} lab`, labFlag: labFlag(l.name), hasList: program.commands.some((c) => c.name() === 'list') });
     });

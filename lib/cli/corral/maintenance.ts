@@ -16,7 +16,8 @@ import {
   type DrainCheck,
 } from '../../ops/maintenance.js';
 import { localNodeName } from '../../host/pacemaker/status.js';
-import { loadConfig } from '../../ops/config.js';
+import { loadConfig, SHUTDOWN_DRAIN_TIMEOUT_RANGE } from '../../ops/config.js';
+import { onBoot, onShutdown } from '../../ops/node-lifecycle.js';
 import { execRollingReboot, formatProgress, parseProgress, planRollingReboot, PROGRESS_OPTION } from '../../ops/rolling.js';
 import { UsageError } from '../errors.js';
 
@@ -150,6 +151,63 @@ Examples:
         for (const p of r.problems) err(p);
       }
       if (!r.ok) process.exitCode = 1;
+    });
+
+  node
+    .command('on-shutdown')
+    .description('What corral-node.service runs when the machine shuts down: drain this node before its cluster stack stops.')
+    .option('--timeout <seconds>', `how long the drain may take (default: shutdown_drain_timeout in corral.conf, ${SHUTDOWN_DRAIN_TIMEOUT_RANGE[0]} to ${SHUTDOWN_DRAIN_TIMEOUT_RANGE[1]})`)
+    .option('--dry-run', 'say what would happen and change nothing')
+    .addHelpText(
+      'after',
+      `
+Drains this node (crm_node --name) like corral node drain NODE --force, records the reason
+(node attribute corral-drain-reason=shutdown) and prints every step (the journal, under systemd).
+Under systemd it drains only when the system is going down (systemctl is-system-running says
+"stopping"): stopping the unit for a package upgrade or removal, or by hand, leaves the VMs where
+they are. Run by hand, it drains. Nothing happens when shutdown_drain = no, when Pacemaker is
+not running here, or when the node is in standby already.
+A VM that cannot run on another node stops with this one (Pacemaker stops it cleanly). A drain
+that does not finish in time is left running: the node stays in standby, the command exits 1, and
+Pacemaker, stopping next, moves or stops what is still here.
+
+Examples:
+  corral node on-shutdown --dry-run
+  systemctl cat corral-node.service`,
+    )
+    .action(async (o: { timeout?: string; dryRun?: boolean }) => {
+      let timeoutSeconds: number | undefined;
+      if (o.timeout !== undefined) {
+        const [lo, hi] = SHUTDOWN_DRAIN_TIMEOUT_RANGE;
+        if (!/^\d+$/.test(o.timeout) || Number(o.timeout) < lo || Number(o.timeout) > hi) throw new UsageError(`--timeout ${JSON.stringify(o.timeout)}: a whole number of seconds from ${lo} to ${hi}`);
+        timeoutSeconds = Number(o.timeout);
+      }
+      const cfg = await loadConfig();
+      const seconds = timeoutSeconds ?? cfg.shutdownDrainTimeout;
+      // The drain bounds its own wait; this bounds everything around it as well.
+      const guard = setTimeout(() => {
+        out(`corral node on-shutdown: gave up after ${seconds + 60} s\n`);
+        process.exit(1);
+      }, (seconds + 60) * 1000);
+      guard.unref();
+      process.exitCode = await onShutdown(cfg, { log: (l) => out(`${l}\n`) }, { timeoutSeconds, dryRun: o.dryRun === true });
+    });
+
+  node
+    .command('on-boot')
+    .description('What corral-node-undrain.service runs at boot: undrain this node if a shutdown drained it and corral.conf says so.')
+    .option('--wait <seconds>', 'how long to wait for this node to be online in the cluster (default 600)')
+    .addHelpText(
+      'after',
+      `
+boot_undrain in corral.conf: "no" (the default) leaves the node drained; "yes" takes it out of
+standby once it is online; "return" also brings back, live, the VMs the shutdown drain moved
+away. Only a drain made by corral node on-shutdown is undone: a node drained by hand stays so.`,
+    )
+    .action(async (o: { wait?: string }) => {
+      if (o.wait !== undefined && (!/^\d+$/.test(o.wait) || Number(o.wait) > 86400)) throw new UsageError(`--wait ${JSON.stringify(o.wait)}: a whole number of seconds up to 86400`);
+      const cfg = await loadConfig();
+      process.exitCode = await onBoot(cfg, { log: (l) => out(`${l}\n`) }, { waitSeconds: o.wait === undefined ? undefined : Number(o.wait) });
     });
 
   program
