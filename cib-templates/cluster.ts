@@ -31,3 +31,51 @@ export const capacityProbe = `
   </utilization>
 </primitive>
 `;
+
+// The CIB every lab node starts from the first time (lib/lab/boot.ts seedCib).
+export const seedCib = `
+<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config>
+      {{properties}}
+    </crm_config>
+    <nodes>
+      {{nodes}}
+    </nodes>
+    <resources>
+      {{resources}}
+    </resources>
+    <constraints/>
+    <rsc_defaults>
+      {{rscDefaults}}
+    </rsc_defaults>
+  </configuration>
+  <status/>
+</cib>
+`;
+
+// A node of the configuration, with its capacity (a nodeUtilization fragment).
+export const node = `
+<node id="{{id}}" uname="{{uname}}">
+  {{utilization}}
+</node>
+`;
+
+// Resource defaults (rsc_defaults), e.g. resource-stickiness.
+export const metaAttributes = `
+<meta_attributes id="{{id}}">
+  {{nvpairs}}
+</meta_attributes>
+`;
+
+// A fence device with its parameters and a monitor.
+export const stonithDevice = `
+<primitive id="{{id}}" class="stonith" type="{{type}}">
+  <instance_attributes id="{{id}}-instance_attributes">
+    {{params}}
+  </instance_attributes>
+  <operations>
+    <op id="{{id}}-monitor-interval-60s" name="monitor" interval="60s" timeout="20s"/>
+  </operations>
+</primitive>
+`;

@@ -14,7 +14,7 @@
 //  5. The CIB is read back: its configuration must be exactly the planned one. If not, the change
 //     is undone and the command fails loudly with what differed.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readXml } from '../cluster/xml.js';
+import { readXml } from './read.js';
 import { CibDoc } from './edit.js';
 import { Cib } from './model.js';
 import { applyPatch, configurationDifferences, configurationOf, formatVersion, makePatch } from './patch.js';

@@ -1,57 +1,13 @@
-// The CIB as corral reads it: nodes, resources, constraints, tags and cluster options, parsed
-// with fast-xml-parser into plain data. Read-only; changes go through lib/cib/edit.ts.
-import { XMLParser } from 'fast-xml-parser';
+// The CIB as corral reads it: nodes, resources, constraints, tags and cluster options, read by
+// lib/cib/read.ts (corral's one XML reader) into plain data. Read-only; changes go through
+// lib/cib/edit.ts.
+import { CibError, readXml, type XNode } from './read.js';
 
-/** An element: tag name, attributes (entities decoded), element children in document order. */
-export interface XNode {
-  tag: string;
-  attrs: Readonly<Record<string, string>>;
-  children: XNode[];
-  /** The element's own text (its text children joined). */
-  text: string;
-}
+export { CibError, type XNode };
 
-export class CibError extends Error {
-  override name = 'CibError';
-}
-
-type Ordered = Record<string, unknown> & { ':@'?: Record<string, string> };
-
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseAttributeValue: false,
-  parseTagValue: false,
-  trimValues: false,
-  // Numeric character references (&#10;) are only decoded with htmlEntities; &amp;#10; stays "&#10;".
-  htmlEntities: true,
-  processEntities: true,
-});
-
-function convert(item: Ordered): XNode | undefined {
-  const tag = Object.keys(item).find((k) => k !== ':@');
-  if (!tag || tag.startsWith('#') || tag.startsWith('?')) return undefined;
-  const kids = (item[tag] as Ordered[] | undefined) ?? [];
-  return {
-    tag,
-    attrs: { ...(item[':@'] ?? {}) },
-    children: kids.map(convert).filter((n): n is XNode => n !== undefined),
-    text: kids.map((k) => (typeof k['#text'] === 'string' ? k['#text'] : '')).join(''),
-  };
-}
-
-/** Parses XML into XNodes; returns the root element. */
+/** Parses XML into XNodes; returns the root element. Throws CibError when it is not well-formed. */
 export function parseXNode(xml: string): XNode {
-  let parsed: Ordered[];
-  try {
-    parsed = parser.parse(xml, true) as Ordered[];
-  } catch (e) {
-    throw new CibError(`CIB XML is not well-formed: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const root = parsed.map(convert).find((n) => n !== undefined);
-  if (!root) throw new CibError('CIB XML has no root element');
-  return root;
+  return readXml(xml, 'the XML');
 }
 
 export function kids(n: XNode | undefined, tag?: string): XNode[] {

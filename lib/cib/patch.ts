@@ -18,7 +18,7 @@
 //   create  the element inside is inserted under path, at child position N
 // Deletes and modifies apply in order, creates after them in order (as Pacemaker does).
 import { CibError, type XNode } from './model.js';
-import { readXml } from '../cluster/xml.js';
+import { readXml } from './read.js';
 import { elements, escapeAttr, serialize } from './xml.js';
 
 export interface CibVersion {

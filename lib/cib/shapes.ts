@@ -6,7 +6,7 @@
 //   vm-NAME-avoid-vm-OTHER          --avoid OTHER
 //   vm-NAME-after-vm-OTHER          --after OTHER
 //   TAG + apart-TAG                 --group-apart TAG (the tag and its colocation set)
-import { capacityProbe, clusterPropertySet, nodeAttributes, nodeUtilization } from '../../cib-templates/cluster.js';
+import { capacityProbe, clusterPropertySet, metaAttributes, node, nodeAttributes, nodeUtilization, seedCib, stonithDevice } from '../../cib-templates/cluster.js';
 import { apart, avoid } from '../../cib-templates/colocation.js';
 import { hint, notNode, onlyOn, pin } from '../../cib-templates/location.js';
 import { nvpair } from '../../cib-templates/nvpair.js';
@@ -116,4 +116,25 @@ export function hintXml(id: string, rid: string, node: string, score: string): F
 /** A stand-in VM of a size, for crm_simulate on a CIB copy (corral capacity --size). */
 export function capacityProbeXml(id: string, cpu: number, hvMemoryMiB: number): Fragment {
   return render(capacityProbe, { id, cpu, hvMemory: hvMemoryMiB });
+}
+
+export interface SeedCibValues {
+  properties: Readonly<Record<string, string>>;
+  nodes: readonly { id: string; uname: string; utilization: Readonly<Record<string, string | number>> }[];
+  fence: { id: string; type: string; params: Readonly<Record<string, string>> };
+  rscDefaults: Readonly<Record<string, string>>;
+}
+
+/** A whole first CIB (the lab's): cluster options, nodes with capacity, a fence device, resource defaults. */
+export function seedCibXml(v: SeedCibValues): Fragment {
+  return render(seedCib, {
+    properties: clusterPropertySetXml(ids.bootstrap, v.properties),
+    nodes: fragments(v.nodes.map((n) => render(node, { id: n.id, uname: n.uname, utilization: nodeUtilizationXml(n.id, n.utilization) }))),
+    resources: render(stonithDevice, {
+      id: v.fence.id,
+      type: v.fence.type,
+      params: fragments(Object.entries(v.fence.params).map(([k, val]) => nvpairXml(`${v.fence.id}-instance_attributes`, k, val))),
+    }),
+    rscDefaults: render(metaAttributes, { id: 'rsc-options', nvpairs: fragments(Object.entries(v.rscDefaults).map(([k, val]) => nvpairXml('rsc-options', k, val))) }),
+  });
 }

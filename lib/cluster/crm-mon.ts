@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { CibError, kid, kids, type XNode } from '../cib/model.js';
 import type { ClusterStatus, NodeState, NodeStatus, ResourceRole, ResourceStatus } from './status.js';
-import { readXml } from './xml.js';
+import { readXml } from '../cib/read.js';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 

@@ -8,7 +8,7 @@ import { crmMonXml } from '../host/pacemaker/status.js';
 import { crmMonStatus } from './crm-mon.js';
 import { statusFromCib, type ClusterStatus } from './status.js';
 import { buildView, configNodes, type ClusterView } from './view.js';
-import { readXml } from './xml.js';
+import { readXml } from '../cib/read.js';
 
 export interface Snapshot {
   /** The CIB as queried. */

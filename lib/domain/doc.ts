@@ -10,7 +10,7 @@
 //   to it as "&#38;", which it decodes in the right order;
 // - it writes "&" unescaped when what follows looks like a reference, so the text "&lt;" came out
 //   as "<": toXml escapes such an "&" itself.
-import { XMLValidator } from 'fast-xml-parser';
+import { readXml } from '../cib/read.js';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 
@@ -128,10 +128,12 @@ export class DomainDoc {
    */
   static parse(xml: string): DomainDoc {
     const prepared = checkMarkup(xml);
-    // xmlbuilder2's parser forgives unclosed elements; a domain definition must be well-formed.
-    const valid = XMLValidator.validate(xml);
-    if (valid !== true) {
-      throw new DomainXmlError(`domain XML is not well-formed: ${valid.err.msg} (line ${valid.err.line})`);
+    // xmlbuilder2's parser forgives unclosed elements; a domain definition must be well-formed:
+    // corral's own reader (lib/cib/read.ts) says whether it is.
+    try {
+      readXml(xml, 'domain XML');
+    } catch (e) {
+      throw new DomainXmlError((e as Error).message);
     }
     let builder: XMLBuilder;
     let root: El;

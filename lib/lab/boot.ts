@@ -15,7 +15,6 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { create } from 'xmlbuilder2';
 import { z } from 'zod';
 import { nsBindMount, nsMountOverlay, nsMountpoints } from '../host/mounts.js';
 import { nsRunOk, nsStartDaemon } from '../host/nsenter.js';
@@ -25,6 +24,7 @@ import { isDebNode, nodeExec, nodeInitPid, nodeProcesses, startNode } from './no
 import type { Lab, LabNode } from './state.js';
 import { labCorralConf, startNodeCommandService, writeNodeCommandKey } from './node-command.js';
 import { powerSocketPath } from './power-protocol.js';
+import { seedCibXml } from '../cib/shapes.js';
 
 const FENCE_AGENT = 'fence_corral_lab';
 export const FENCE_DEVICE_ID = 'fence-lab';
@@ -174,44 +174,30 @@ export function corosyncConf(lab: Lab, s: ClusterSettings): string {
  * its DC in seconds (the default waits 20 s for a DC that cannot exist yet).
  */
 export function seedCib(lab: Lab, s: ClusterSettings): string {
-  const doc = create({ version: '1.0' });
-  const cib = doc.ele('cib', { 'validate-with': 'pacemaker-3.9', epoch: '1', num_updates: '0', admin_epoch: '0' });
-  const conf = cib.ele('configuration');
-  const props = conf.ele('crm_config').ele('cluster_property_set', { id: 'cib-bootstrap-options' });
-  const nv = (parent: ReturnType<typeof conf.ele>, prefix: string, name: string, value: string) =>
-    parent.ele('nvpair', { id: `${prefix}-${name}`, name, value });
-  const properties: Record<string, string> = {
-    'cluster-name': s.clusterName,
-    'stonith-enabled': 'true',
-    'stonith-action': 'reboot',
-    'stonith-timeout': '60s',
-    'dc-deadtime': '5s',
-    'placement-strategy': 'balanced',
-    'cluster-recheck-interval': '1min',
-    // All nodes share this host's CPUs and each sees the whole machine's load: Pacemaker's
-    // throttling (load above 80% per core → one action at a time per node) would serialize the
-    // recovery of a crashed node's VMs for a load that is no node's own.
-    'load-threshold': '400%',
-  };
-  for (const [k, v] of Object.entries(properties)) nv(props, 'cib-bootstrap-options', k, v);
-  const nodes = conf.ele('nodes');
-  for (const n of lab.nodes) {
-    const util = nodes.ele('node', { id: String(n.index), uname: n.name }).ele('utilization', { id: `nodes-${n.index}-utilization` });
-    nv(util, `nodes-${n.index}-utilization`, 'cpu', String(s.nodeCpus));
-    nv(util, `nodes-${n.index}-utilization`, 'hv_memory', String(s.nodeMemoryMiB));
-  }
-  const fence = conf.ele('resources').ele('primitive', { id: FENCE_DEVICE_ID, class: 'stonith', type: FENCE_AGENT });
-  const ia = fence.ele('instance_attributes', { id: `${FENCE_DEVICE_ID}-instance_attributes` });
-  nv(ia, `${FENCE_DEVICE_ID}-instance_attributes`, 'socket', powerSocketPath(lab.dir));
-  nv(ia, `${FENCE_DEVICE_ID}-instance_attributes`, 'pcmk_host_list', lab.nodes.map((n) => n.name).join(' '));
-  nv(ia, `${FENCE_DEVICE_ID}-instance_attributes`, 'pcmk_host_check', 'static-list');
-  fence.ele('operations').ele('op', { id: `${FENCE_DEVICE_ID}-monitor-interval-60s`, name: 'monitor', interval: '60s', timeout: '20s' });
-  conf.ele('constraints');
-  // Stickiness: a VM stays where it runs unless something (a move, anti-affinity) is worth more.
-  const rscDefaults = conf.ele('rsc_defaults').ele('meta_attributes', { id: 'rsc-options' });
-  nv(rscDefaults, 'rsc-options', 'resource-stickiness', '100');
-  cib.ele('status');
-  return doc.end({ prettyPrint: true }) + '\n';
+  const xml = seedCibXml({
+    properties: {
+      'cluster-name': s.clusterName,
+      'stonith-enabled': 'true',
+      'stonith-action': 'reboot',
+      'stonith-timeout': '60s',
+      'dc-deadtime': '5s',
+      'placement-strategy': 'balanced',
+      'cluster-recheck-interval': '1min',
+      // All nodes share this host's CPUs and each sees the whole machine's load: Pacemaker's
+      // throttling (load above 80% per core → one action at a time per node) would serialize the
+      // recovery of a crashed node's VMs for a load that is no node's own.
+      'load-threshold': '400%',
+    },
+    nodes: lab.nodes.map((n) => ({ id: String(n.index), uname: n.name, utilization: { cpu: s.nodeCpus, hv_memory: s.nodeMemoryMiB } })),
+    fence: {
+      id: FENCE_DEVICE_ID,
+      type: FENCE_AGENT,
+      params: { socket: powerSocketPath(lab.dir), pcmk_host_list: lab.nodes.map((n) => n.name).join(' '), pcmk_host_check: 'static-list' },
+    },
+    // Stickiness: a VM stays where it runs unless something (a move, anti-affinity) is worth more.
+    rscDefaults: { 'resource-stickiness': '100' },
+  });
+  return `<?xml version="1.0"?>\n${xml.xml}\n`;
 }
 
 /** Writes cluster.json, the node-command key and, in every node's files, corosync.conf, the shared

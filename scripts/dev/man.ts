@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { XMLParser } from 'fast-xml-parser';
+import { readXml, type XNode } from '../../lib/cib/read.js';
 import { ACTIONS } from '../../lib/ops/actions.js';
 import { readCliSpec, type CliSpec, type OptionSpec } from './cli-spec.js';
 
@@ -137,24 +137,16 @@ function commandPage(spec: CliSpec, version: string, date: string): string {
 // ---------------------------------------------------------------------------------------------
 // OCF agents: from their meta-data
 
-interface MetaParam {
-  '@_name': string;
-  '@_required'?: string;
-  '@_unique'?: string;
-  longdesc?: { '#text'?: string } | string;
-  shortdesc?: { '#text'?: string } | string;
-  content?: { '@_type'?: string; '@_default'?: string };
-}
-
-const textOf = (v: { '#text'?: string } | string | undefined): string => (typeof v === 'string' ? v : (v?.['#text'] ?? '')).trim();
-
 function agentPage(agent: string, metaXml: string, version: string, date: string): string {
-  const parser = new XMLParser({ ignoreAttributes: false, isArray: (n) => n === 'parameter' || n === 'action' });
-  const ra = parser.parse(metaXml)['resource-agent'] as {
-    longdesc?: { '#text'?: string } | string;
-    shortdesc?: { '#text'?: string } | string;
-    parameters?: { parameter?: MetaParam[] };
-    actions?: { action?: Record<string, string>[] };
+  const root = readXml(metaXml, `${agent} meta-data`);
+  const kid = (n: XNode | undefined, tag: string) => n?.children.find((c) => c.tag === tag);
+  const all = (n: XNode | undefined, tag: string) => n?.children.filter((c) => c.tag === tag) ?? [];
+  const textOf = (n: XNode | undefined): string => (n?.text ?? '').trim();
+  const ra = {
+    longdesc: kid(root, 'longdesc'),
+    shortdesc: kid(root, 'shortdesc'),
+    parameters: all(kid(root, 'parameters'), 'parameter'),
+    actions: all(kid(root, 'actions'), 'action'),
   };
   const page = `ocf_corral_${agent}`;
   const out: string[] = [];
@@ -165,19 +157,20 @@ function agentPage(agent: string, metaXml: string, version: string, date: string
   out.push('.SH DESCRIPTION', esc(textOf(ra.longdesc)));
   out.push(para(`Pacemaker runs it as ocf:corral:${agent} (/usr/lib/ocf/resource.d/corral/${agent}); domadd(8) creates such resources.`).trimEnd());
   out.push('.SH "SUPPORTED PARAMETERS"');
-  for (const p of ra.parameters?.parameter ?? []) {
-    const type = p.content?.['@_type'] ?? 'string';
-    const def = p.content?.['@_default'];
-    const req = p['@_required'] === '1' ? ', required' : '';
-    out.push(`.TP\n.B ${esc(p['@_name'])}\n${esc(textOf(p.shortdesc))} (${esc(type)}${def !== undefined && def !== '' ? `, default ${esc(def)}` : ''}${req}).\n${esc(textOf(p.longdesc))}`);
+  for (const p of ra.parameters) {
+    const content = kid(p, 'content');
+    const type = content?.attrs.type ?? 'string';
+    const def = content?.attrs.default;
+    const req = p.attrs.required === '1' ? ', required' : '';
+    out.push(`.TP\n.B ${esc(p.attrs.name ?? '')}\n${esc(textOf(kid(p, 'shortdesc')))} (${esc(type)}${def !== undefined && def !== '' ? `, default ${esc(def)}` : ''}${req}).\n${esc(textOf(kid(p, 'longdesc')))}`);
   }
   out.push('.SH "SUPPORTED ACTIONS"');
-  for (const a of ra.actions?.action ?? []) {
-    const extra = Object.entries(a)
-      .filter(([k]) => k !== '@_name')
-      .map(([k, v]) => `${k.replace(/^@_/, '')}=${v}`)
+  for (const a of ra.actions) {
+    const extra = Object.entries(a.attrs)
+      .filter(([k]) => k !== 'name')
+      .map(([k, v]) => `${k}=${v}`)
       .join(' ');
-    out.push(`.TP\n.B ${esc(a['@_name'] ?? '')}\n${esc(extra || 'no defaults')}`);
+    out.push(`.TP\n.B ${esc(a.attrs.name ?? '')}\n${esc(extra || 'no defaults')}`);
   }
   out.push('.SH "SEE ALSO"', '.BR domadd (8),\n.BR vm (8),\n.BR corral (8),\n.BR crm_resource (8),\n.BR virsh (1)');
   return `${out.join('\n')}\n`;

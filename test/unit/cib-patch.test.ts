@@ -6,7 +6,7 @@ import { changeCib, CibChangeError, type CibPort } from '../../lib/cib/change.js
 import { CibDoc } from '../../lib/cib/edit.js';
 import { applyPatch, canonical, configurationOf, makePatch } from '../../lib/cib/patch.js';
 import { planAddVm } from '../../lib/cib/vm.js';
-import { readXml } from '../../lib/cluster/xml.js';
+import { readXml } from '../../lib/cib/read.js';
 import { DomainDoc } from '../../lib/domain/doc.js';
 import { serialize } from '../../lib/cib/xml.js';
 import { render } from '../../lib/cib/render.js';

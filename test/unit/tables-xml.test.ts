@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CibError } from '../../lib/cib/model.js';
-import { decodeEntities, readXml } from '../../lib/cluster/xml.js';
+import { decodeEntities, readXml } from '../../lib/cib/read.js';
 
 describe('the fast XML reader', () => {
   it('reads elements, attributes in either quote, entities, character references, CDATA', () => {

@@ -1,13 +1,25 @@
-// A fast reader for the XML Pacemaker's tools print (cibadmin --query, crm_mon --output-as=xml),
-// producing the XNode tree of lib/cib/model.ts, so the Cib read model works on it unchanged.
+// corral's one XML reader: everything it reads (the CIB, crm_mon's and crm_simulate's XML, a
+// patch read back, a domain XML checked for well-formedness) becomes this XNode tree. Editing is
+// lib/cib/edit.ts's DOM, writing lib/cib/xml.ts's serializer.
 //
-// Why not fast-xml-parser, which lib/cib uses: `corral list` reads the whole CIB, status section
+// Why not fast-xml-parser (which corral used before): `corral list` reads the whole CIB, status section
 // included, and a cluster with 1000 VMs has a CIB of about 8 MB (every VM is probed on every
 // node). fast-xml-parser needs about 0.6 s for that in a fresh process; this reader about a
 // fifth. Whitespace-only text between elements is dropped. It reads what libxml2 writes: elements, attributes (quoted, entities and character
 // references decoded), text, CDATA, comments and processing instructions (skipped). Anything
 // else (a DOCTYPE, a stray "<", mismatched or unclosed elements) is an error, never a guess.
-import { CibError, type XNode } from '../cib/model.js';
+/** An element: tag name, attributes (entities decoded), element children in document order. */
+export interface XNode {
+  tag: string;
+  attrs: Readonly<Record<string, string>>;
+  children: XNode[];
+  /** The element's own text (its text children joined). */
+  text: string;
+}
+
+export class CibError extends Error {
+  override name = 'CibError';
+}
 
 const NAME = '[A-Za-z_][\\w.:-]*';
 const OPEN = new RegExp(`<(${NAME})((?:\\s+[^\\s=/>]+\\s*=\\s*(?:"[^"]*"|'[^']*'))*)\\s*(/?)>`, 'y');
