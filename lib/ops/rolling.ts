@@ -32,6 +32,8 @@ import { applySteering, drainNodes, MaintenanceInputError, planDrainOf, planUndr
 
 export const PROGRESS_OPTION = 'corral-rolling-reboot';
 const BOOT_MARK = 'corral-boot-mark';
+/** Where the reboot command's own output goes (it runs on its own, see startDetached). */
+const REBOOT_LOG = '/var/log/corral/reboot-command.log';
 /** How much a leaving VM prefers a node that was already rebooted (stickiness is 100 in the lab). */
 const STEER_SCORE = '1000';
 
@@ -194,7 +196,7 @@ async function saveProgress(progress: readonly { node: string; state: StepState 
 async function reboot(node: string, opts: ExecOptions): Promise<void> {
   const argv = commandFor(opts.config.rebootCommand, node);
   opts.progress(`${node}: rebooting (${argv.join(' ')})`);
-  await startDetached(argv);
+  await startDetached(argv, REBOOT_LOG);
 }
 
 /** How long a node may stay up and unrebooted after its reboot was asked before it is asked again. */

@@ -10,7 +10,13 @@ import type { LabNode } from '../../lib/lab/state.js';
 import { takeSnapshot } from '../../lib/cluster/snapshot.js';
 import { runHroller, runHspace } from '../../lib/host/htools.js';
 import { htoolsText } from '../../lib/plan/htools.js';
-import { addVms, copyBuild, inNode, ok } from '../support/ops-lab.js';
+import type { RunResult } from '../../lib/host/exec.js';
+import { addVms, built, copyBuild, ok } from '../support/ops-lab.js';
+
+/** This build's corral command run in NODE with the lab's own corral.conf (reboot_command included). */
+function inNode(node: LabNode, command: string, args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  return clusterExec(node, built(command), args, { timeoutMs: opts.timeoutMs ?? 120_000 });
+}
 
 const LAB = { name: 'benchmnt', subnet: '10.213.85' };
 const VMS = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8'];

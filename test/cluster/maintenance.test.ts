@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
 import { labDir, type LabNode } from '../../lib/lab/state.js';
 import { LabWatcher } from '../../lib/lab/watch.js';
-import { addVms, consoleLogOn, copyBuild, inNode, ok } from '../support/ops-lab.js';
+import type { RunResult } from '../../lib/host/exec.js';
+import { addVms, built, consoleLogOn, copyBuild, ok } from '../support/ops-lab.js';
 
 const LAB = { name: process.env.CORRAL_MNT_LAB ?? 'mnt', subnet: process.env.CORRAL_MNT_SUBNET ?? '10.213.93' };
 const MOVERS = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8'];
@@ -42,6 +43,11 @@ const boots = async (vm: string): Promise<number> => {
   for (const node of lab.nodes) n += (await consoleLogOn(lab, node.name, vm)).split('corral-test-guest: booted').length - 1;
   return n;
 };
+
+/** This build's corral command run in NODE with the node's own /etc/corral/corral.conf (the lab's). */
+function inNode(node: LabNode, command: string, args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  return clusterExec(node, built(command), args, { timeoutMs: opts.timeoutMs ?? 120_000 });
+}
 
 describe('corral node drain / undrain on the lab cluster', () => {
   beforeAll(async () => {
