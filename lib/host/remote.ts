@@ -28,8 +28,8 @@ export async function startDetached(argv: readonly string[], logFile: string, se
   const p = spawn(file, args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
   p.unref();
   const ended = await new Promise<{ code: number | null; error?: string } | undefined>((resolve) => {
-    const t = setTimeout(() => resolve(undefined), settleMs);
-    t.unref();
+    // This timer (not the child, which is unref'd) keeps us alive while we watch it start.
+    setTimeout(() => resolve(undefined), settleMs);
     p.once('error', (e) => resolve({ code: null, error: e.message }));
     p.once('exit', (code) => resolve({ code }));
   });
