@@ -1,5 +1,6 @@
 // The CIB as corral reads it: nodes, resources, constraints, tags and cluster options, parsed
 // with fast-xml-parser into plain data. Read-only; changes go through lib/cib/edit.ts.
+import { CorralError } from '../errors.js';
 import { XMLParser } from 'fast-xml-parser';
 
 /** An element: tag name, attributes (entities decoded), element children in document order. */
@@ -11,7 +12,8 @@ export interface XNode {
   text: string;
 }
 
-export class CibError extends Error {
+export class CibError extends CorralError {
+  readonly kind = 'failed';
   override name = 'CibError';
 }
 
