@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
 import { applyCibChange } from '../lib/cli/cib-change.js';
 import { readInputArg } from '../lib/cli/input.js';
-import { OptionError, parseAgentParams, parsePlacement, DEFAULT_AVOID_SCORE, type RawPlacement } from '../lib/cib/options.js';
+import { parseAgentParams, parsePlacement, DEFAULT_AVOID_SCORE, type RawPlacement } from '../lib/cib/options.js';
 import { planAddVm } from '../lib/cib/vm.js';
 import { DomainDoc, DomainXmlError } from '../lib/domain/doc.js';
 import { FixupError, checkDomain } from '../lib/domain/fixup.js';
@@ -71,15 +71,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const o = program.opts<RawPlacement & { replace?: boolean; dryRun?: boolean; param?: string[]; fixup?: boolean }>();
   const file = program.args[0] as string;
 
-  let placement;
-  let params;
-  try {
-    placement = parsePlacement(o);
-    params = parseAgentParams(o.param);
-  } catch (e) {
-    if (e instanceof OptionError) throw new UsageError(e.message);
-    throw e;
-  }
+  const placement = parsePlacement(o);
+  const params = parseAgentParams(o.param);
 
   let doc: DomainDoc;
   try {

@@ -5,7 +5,6 @@ import { Command, Option } from 'commander';
 import { LIFETIME_RE } from '../lib/cib/durations.js';
 import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
 import { ACTIONS } from '../lib/ops/actions.js';
-import { VmUsageError } from '../lib/ops/request.js';
 import { runVm } from '../lib/ops/vm.js';
 
 const COMMAND = 'vm';
@@ -79,34 +78,28 @@ runCli(COMMAND, async () => {
     throw new UsageError(`--lifetime ${JSON.stringify(o.lifetime)}: expected an ISO 8601 duration such as PT1H, or "none"`);
   }
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
-  let code: number;
-  try {
-    code = await runVm(
-      {
-        pattern,
-        action,
-        args,
-        options: {
-          yes: o.yes === true,
-          wait: o.wait,
-          json: o.json === true,
-          log: o.log === true,
-          force: o.force === true,
-          ...(o.lines !== undefined ? { lines: o.lines } : {}),
-          ...(o.lifetime !== undefined ? { lifetime: o.lifetime } : {}),
-          ...(o.timeout !== undefined ? { timeoutSeconds: o.timeout } : {}),
-        },
+  const code = await runVm(
+    {
+      pattern,
+      action,
+      args,
+      options: {
+        yes: o.yes === true,
+        wait: o.wait,
+        json: o.json === true,
+        log: o.log === true,
+        force: o.force === true,
+        ...(o.lines !== undefined ? { lines: o.lines } : {}),
+        ...(o.lifetime !== undefined ? { lifetime: o.lifetime } : {}),
+        ...(o.timeout !== undefined ? { timeoutSeconds: o.timeout } : {}),
       },
-      {
-        out: (t) => process.stdout.write(t),
-        err: (t) => process.stderr.write(t),
-        confirm,
-        interactive,
-      },
-    );
-  } catch (e) {
-    if (e instanceof VmUsageError) throw new UsageError(e.message);
-    throw e;
-  }
+    },
+    {
+      out: (t) => process.stdout.write(t),
+      err: (t) => process.stderr.write(t),
+      confirm,
+      interactive,
+    },
+  );
   process.exitCode = code;
 });

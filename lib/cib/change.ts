@@ -13,6 +13,7 @@
 //     "nobody changed this VM" is made against what is really there), a few times at most.
 //  5. The CIB is read back: its configuration must be exactly the planned one. If not, the change
 //     is undone and the command fails loudly with what differed.
+import { CorralError } from '../errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readXml } from './read.js';
 import { CibDoc } from './edit.js';
@@ -20,7 +21,8 @@ import { Cib } from './model.js';
 import { applyPatch, configurationDifferences, configurationOf, formatVersion, makePatch } from './patch.js';
 import type { Plan } from './vm.js';
 
-export class CibChangeError extends Error {
+export class CibChangeError extends CorralError {
+  readonly kind = 'failed';
   override name = 'CibChangeError';
 }
 

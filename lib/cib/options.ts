@@ -1,5 +1,6 @@
 // The values corral's CIB commands accept, as zod schemas: checked at the edge, before anything
 // reaches a template. Every message names the value and the rule.
+import { CorralError } from '../errors.js';
 import { z } from 'zod';
 import { nodeName, vmName } from '../domain/names.js';
 import { parseParams } from '../ocf/params.js';
@@ -107,7 +108,8 @@ export interface RawPlacement {
   after?: string[] | boolean;
 }
 
-export class OptionError extends Error {
+export class OptionError extends CorralError {
+  readonly kind = 'refused';
   override name = 'OptionError';
 }
 

@@ -17,6 +17,7 @@
 //   modify  the element at path gets exactly the attributes of <change-result>'s element
 //   create  the element inside is inserted under path, at child position N
 // Deletes and modifies apply in order, creates after them in order (as Pacemaker does).
+import { CorralError } from '../errors.js';
 import { CibError, type XNode } from './model.js';
 import { readXml } from './read.js';
 import { elements, escapeAttr, serialize } from './xml.js';
@@ -139,7 +140,9 @@ function diffElement(oldEl: Element, newEl: Element, path: string, out: Change[]
   });
 }
 
-class OpaqueError extends Error {}
+class OpaqueError extends CorralError {
+  readonly kind = 'failed';
+}
 
 export interface Patch {
   /** The patch document, as cibadmin --patch --xml-file reads it. */

@@ -8,6 +8,8 @@
 // fifth. Whitespace-only text between elements is dropped. It reads what libxml2 writes: elements, attributes (quoted, entities and character
 // references decoded), text, CDATA, comments and processing instructions (skipped). Anything
 // else (a DOCTYPE, a stray "<", mismatched or unclosed elements) is an error, never a guess.
+import { CorralError } from '../errors.js';
+
 /** An element: tag name, attributes (entities decoded), element children in document order. */
 export interface XNode {
   tag: string;
@@ -17,7 +19,8 @@ export interface XNode {
   text: string;
 }
 
-export class CibError extends Error {
+export class CibError extends CorralError {
+  readonly kind = 'failed';
   override name = 'CibError';
 }
 

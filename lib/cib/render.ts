@@ -2,6 +2,7 @@
 // XML (attribute-safe, so a value may sit in an attribute or in text). The only way to insert
 // markup is a Fragment, which only render() and fragments() make: no string reaches the output
 // unescaped. Unknown, missing and unused placeholders are errors, so a typo cannot pass silently.
+import { CorralError } from '../errors.js';
 import { assertXmlChars, escapeAttr } from './xml.js';
 
 /** Rendered, trusted XML (possibly several sibling elements, possibly empty). */
@@ -17,7 +18,8 @@ export type TemplateValue = string | number | Fragment;
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}/g;
 
-export class TemplateError extends Error {
+export class TemplateError extends CorralError {
+  readonly kind = 'failed';
   override name = 'TemplateError';
 }
 

@@ -1,6 +1,7 @@
 // What domadd, domdel and nodecap change in the CIB, computed on a CibDoc (nothing is written
 // here; lib/cib/change.ts makes it one atomic update). Every refusal is a PlanError whose message
 // says what is wrong and what to do.
+import { CorralError } from '../errors.js';
 import { DomainDoc } from '../domain/doc.js';
 import { clashes, fixupDomain, identityOf, unstableReasons } from '../domain/fixup.js';
 import { resourceId } from '../domain/names.js';
@@ -27,7 +28,8 @@ import { setNvpair } from './nodes.js';
 import { knownVms, type KnownVms } from './vms.js';
 import { elements } from './xml.js';
 
-export class PlanError extends Error {
+export class PlanError extends CorralError {
+  readonly kind = 'refused';
   override name = 'PlanError';
 }
 

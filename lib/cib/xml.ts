@@ -5,9 +5,11 @@
 // value normalisation). A CIB attribute can hold a whole document (TransientDomain's `config`),
 // so we write those characters as character references and nothing is lost on the way to
 // crm_diff and cibadmin.
+import { CorralError } from '../errors.js';
 import { create } from 'xmlbuilder2';
 
-class XmlError extends Error {
+class XmlError extends CorralError {
+  readonly kind = 'failed';
   override name = 'XmlError';
 }
 

@@ -1,19 +1,11 @@
 // How the authoring commands make their one CIB change and report it: a plan the user got wrong
-// is a usage error (exit 2), warnings go to stderr, --dry-run prints the patch and changes nothing.
+// (PlanError: refused, exit 2), warnings go to stderr, --dry-run prints the patch and changes nothing.
 import { changeCib, type ChangeResult, type Edit } from '../cib/change.js';
-import { PlanError } from '../cib/vm.js';
 import { cibTarget, hostCibPort } from '../host/pacemaker/cib.js';
-import { UsageError } from './errors.js';
 
 /** Applies EDIT (or, with dryRun, prints it); returns the result, or undefined after a dry run. */
 export async function applyCibChange(command: string, edit: Edit, dryRun: boolean): Promise<ChangeResult | undefined> {
-  let result: ChangeResult;
-  try {
-    result = await changeCib(hostCibPort(), edit, { dryRun });
-  } catch (e) {
-    if (e instanceof PlanError) throw new UsageError(e.message);
-    throw e;
-  }
+  const result: ChangeResult = await changeCib(hostCibPort(), edit, { dryRun });
   for (const w of result.warnings) process.stderr.write(`${command}: warning: ${w}\n`);
   if (!dryRun) return result;
   process.stdout.write(`# dry run on ${cibTarget()}: nothing was changed\n`);

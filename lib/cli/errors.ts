@@ -5,13 +5,20 @@ import { Command, type CommanderError, type Option } from 'commander';
 import type { z } from 'zod';
 import { corralVersion } from './version.js';
 import { installZodMessages } from './zod-messages.js';
+import { CorralError, kindOf, type ErrorKind } from '../errors.js';
 
 const EXIT_FAILURE = 1;
 /** Bad command line or bad input values: nothing was done. */
 const EXIT_USAGE = 2;
 
+/** The exit code of a command that ends with an error of KIND: 2 for input it refused, else 1. */
+export function cliExitCode(kind: ErrorKind): typeof EXIT_USAGE | typeof EXIT_FAILURE {
+  return kind === 'refused' || kind === 'bad-args' ? EXIT_USAGE : EXIT_FAILURE;
+}
+
 /** Thrown for input the user must fix; runCli() turns it into exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends CorralError {
+  readonly kind = 'refused';
   override name = 'UsageError';
 }
 
@@ -253,9 +260,10 @@ function isZodError(e: unknown): e is z.ZodError {
 }
 
 /**
- * Runs MAIN and maps what it throws to corral's exit conventions: UsageError and z.ZodError exit 2
- * with their message(s) (throw a UsageError built with zodIssueLines() for friendlier labels);
- * anything else exits 1 with its message. No top-level await, so it works in the CommonJS bundles.
+ * Runs MAIN and maps what it throws to corral's exit conventions: z.ZodError exits 2 with its
+ * messages (throw a UsageError built with zodIssueLines() for friendlier labels); anything else
+ * exits with cliExitCode() of its kind (a refused CorralError such as UsageError 2, else 1) and
+ * its message. No top-level await, so it works in the CommonJS bundles.
  */
 export function runCli(command: string, main: () => Promise<void> | void): void {
   installZodMessages();
@@ -266,8 +274,7 @@ export function runCli(command: string, main: () => Promise<void> | void): void 
   });
   const fail = (e: unknown): never => {
     if (isZodError(e)) return exitUsage(command, zodIssueLines(e).join('\n'));
-    if (e instanceof UsageError) return exitUsage(command, e.message);
-    return exitWithError(command, e instanceof Error ? e.message : String(e), EXIT_FAILURE);
+    return exitWithError(command, e instanceof Error ? e.message : String(e), cliExitCode(kindOf(e)));
   };
   try {
     Promise.resolve(main()).catch(fail);

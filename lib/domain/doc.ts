@@ -10,11 +10,13 @@
 //   to it as "&#38;", which it decodes in the right order;
 // - it writes "&" unescaped when what follows looks like a reference, so the text "&lt;" came out
 //   as "<": toXml escapes such an "&" itself.
+import { CorralError } from '../errors.js';
 import { readXml } from '../cib/read.js';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 
-export class DomainXmlError extends Error {
+export class DomainXmlError extends CorralError {
+  readonly kind = 'failed';
   override name = 'DomainXmlError';
 }
 

@@ -5,12 +5,14 @@
 // new ones at every `virsh create`), and a console log on the serial console (a continuous log per
 // VM, kept by virtlogd). The startup_signal channel is left as it is: libvirt generates its socket
 // path. Fixing up is idempotent: a fixed-up document is left unchanged.
+import { CorralError } from '../errors.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import { DomainDoc, child, children, type El } from './doc.js';
 import { vmName } from './names.js';
 
-export class FixupError extends Error {
+export class FixupError extends CorralError {
+  readonly kind = 'failed';
   override name = 'FixupError';
 }
 

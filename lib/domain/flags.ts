@@ -2,6 +2,7 @@
 // `--ceph-mon [::1]:6789`, `--mem 8g`), parsed into a DomainSpec (lib/domain/spec.ts) and rendered
 // (lib/domain/render.ts). Issue paths use the spec's vocabulary (['nics', 2], ['boot', 'initrd'],
 // …) so flagOfIssuePath() can name the flag. Pure.
+import { CorralError } from '../errors.js';
 import { z } from 'zod';
 import { buildDomainXml } from './render.js';
 import { CephMonitorSchema, DiskSchema, NicSchema, type DiskFormat, type DomainSpecInput } from './spec.js';
@@ -14,7 +15,8 @@ export function diskFromText(text: string): z.input<typeof DiskSchema> {
   return { type: path.startsWith('/dev/') ? 'block' : 'file', path, format };
 }
 
-class ArgSyntaxError extends Error {
+class ArgSyntaxError extends CorralError {
+  readonly kind = 'refused';
   override name = 'ArgSyntaxError';
 }
 

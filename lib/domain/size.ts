@@ -4,6 +4,7 @@
 // matter. A number without a unit is in the caller's default unit (corral's tools: MiB).
 // Fractions are exact ("1.5g" is 1536 MiB); a result that is not a whole number of the unit asked
 // for is an error, never silently rounded. Results are plain numbers, kept below 2^53.
+import { CorralError } from '../errors.js';
 import { z } from 'zod';
 
 const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
@@ -12,7 +13,8 @@ export type SizeUnit = (typeof BINARY_UNITS)[number];
 const KiB = 1024;
 export const MiB = 1024 * KiB;
 
-export class SizeError extends Error {
+export class SizeError extends CorralError {
+  readonly kind = 'failed';
   override name = 'SizeError';
 }
 

@@ -1,9 +1,11 @@
 // What a domain asks of its node, in the units of Pacemaker utilization as VirtualDomain's
 // autoset_utilization_* writes them: `cpu` = vCPUs, `hv_memory` = memory in MiB.
+import { CorralError } from '../errors.js';
 import { DomainDoc, child, text } from './doc.js';
 import { MiB, parseSizeBytes } from './size.js';
 
-class DomainResourceError extends Error {
+class DomainResourceError extends CorralError {
+  readonly kind = 'failed';
   override name = 'DomainResourceError';
 }
 

@@ -2,6 +2,8 @@
 // lib/host/ (virsh.ts, …) built on run(); nothing else imports execa, and no shell ever sees an
 // argument. execa is loaded lazily: the agent's steady-state monitor never starts a program.
 
+import { CorralError } from '../errors.js';
+
 export interface RunOptions {
   /** Kill the program (SIGTERM, then SIGKILL 1 s later) after this many milliseconds. */
   timeoutMs?: number;
@@ -56,7 +58,8 @@ export async function runOk(file: string, args: readonly string[], opts: RunOpti
   return r;
 }
 
-export class HostCommandError extends Error {
+export class HostCommandError extends CorralError {
+  readonly kind = 'failed';
   constructor(readonly result: RunResult) {
     const why = result.timedOut ? 'timed out' : `exited ${result.exitCode}`;
     const detail = (result.stderr || result.stdout).trim().split('\n').slice(-3).join(' / ');

@@ -1,11 +1,13 @@
 // The programs that build guest images from Debian packages: apt-cache, apt-get download,
 // dpkg-deb, cpio and gzip. Only this module runs them (the lab's test guest in lib/lab/
 // test-guest.ts is assembled from these steps); every call passes an argument array, no shell.
+import { CorralError } from '../errors.js';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HostCommandError, run, runOk } from './exec.js';
 
-class GuestBuildError extends Error {
+class GuestBuildError extends CorralError {
+  readonly kind = 'failed';
   override name = 'GuestBuildError';
 }
 

@@ -3,6 +3,7 @@
 // temporary directory that is always removed, every run is bounded in time, and the output is
 // read by the pure parsers of lib/plan/htools.ts. Nothing here changes a cluster: htools only
 // read the file (hbal -C prints Ganeti commands; nothing runs them).
+import { CorralError } from '../errors.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,8 @@ import { run, type RunResult } from './exec.js';
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** An htools program could not be run, failed or timed out. */
-export class HtoolsError extends Error {
+export class HtoolsError extends CorralError {
+  readonly kind = 'failed';
   override name = 'HtoolsError';
   constructor(
     message: string,

@@ -1,6 +1,7 @@
 // The one place that runs virsh (and flock(1), which only ever wraps a virsh create).
 // Every call is bounded in time and classifies libvirt's answer, because the safety rules hinge
 // on telling "libvirt says the domain does not exist" from "libvirt did not answer".
+import { CorralError } from '../errors.js';
 import { run, type RunResult } from './exec.js';
 
 export type DomainLookup =
@@ -34,7 +35,8 @@ export function lookupOf(r: RunResult): DomainLookup | undefined {
   return classify(r);
 }
 
-export class VirshError extends Error {
+export class VirshError extends CorralError {
+  readonly kind = 'failed';
   override name = 'VirshError';
   constructor(
     message: string,

@@ -4,6 +4,7 @@
 // actions off, on, reboot, status, monitor, list, metadata and validate-all, and the exit codes of
 // fence-agents (status: 0 on, 2 off, 1 failure). It powers lab nodes through the lab's power
 // controller (lib/lab/power.ts), whose unix socket every node reaches by path.
+import { CorralError } from '../errors.js';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { LAB_NAME_RE } from './names.js';
@@ -36,7 +37,8 @@ const ALIASES: Record<string, keyof FenceOptions> = {
   power_timeout: 'timeout',
 };
 
-class FenceUsageError extends Error {
+class FenceUsageError extends CorralError {
+  readonly kind = 'refused';
   override name = 'FenceUsageError';
 }
 

@@ -22,6 +22,7 @@
 // So it is what ssh with a root key is on a real cluster, and no more: only root on this machine
 // can read the key, and the lab's nodes are root's anyway. `corral lab node-command NODE -- ARGV`
 // is the client (exit code 255 when the node cannot be reached, as ssh's).
+import { CorralError } from '../errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
@@ -205,7 +206,8 @@ async function listening(node: LabNode): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // The client (inside a node: `corral lab node-command NODE -- ARGV`)
 
-export class NodeCommandError extends Error {
+export class NodeCommandError extends CorralError {
+  readonly kind = 'unreachable';
   override name = 'NodeCommandError';
 }
 

@@ -15,6 +15,7 @@
 //   {"op":"list"}                 {"ok":true,"nodes":["n1","n2",…]}
 //
 // Kept free of the lab's heavier modules: the fence agent bundles only this.
+import { CorralError } from '../errors.js';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
@@ -37,7 +38,8 @@ export function powerSocketPath(labDir: string): string {
   return path.join(labDir, 'power.sock');
 }
 
-export class PowerError extends Error {
+export class PowerError extends CorralError {
+  readonly kind = 'failed';
   override name = 'PowerError';
 }
 

@@ -2,6 +2,7 @@
 // fixup_domxml and domadd, run inside a node (where the lab installed them). The domain XML files
 // live in the lab's state directory (STATE/LAB/vms/NAME.xml), which every node sees. Also where a
 // VM's qemu runs and what its console log says, read from the nodes.
+import { CorralError } from '../errors.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResult } from '../host/exec.js';
@@ -23,7 +24,8 @@ export interface LabVmSpec {
   domadd?: readonly string[];
 }
 
-class LabCommandError extends Error {
+class LabCommandError extends CorralError {
+  readonly kind = 'failed';
   override name = 'LabCommandError';
   constructor(readonly result: RunResult) {
     super(`${result.command.split(' ')[0]} exited ${result.exitCode}: ${(result.stderr || result.stdout).trim().split('\n').slice(-4).join(' / ')}`);

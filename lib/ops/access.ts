@@ -14,11 +14,13 @@
 // action and the VM. There are no deny rules: what no rule allows is refused. root (not through
 // sudo) needs no rule. A file that does not parse, in any line, refuses everyone but root: a
 // typo never grants anything.
+import { CorralError } from '../errors.js';
 import { z } from 'zod';
 import { ACTION_NAMES, type ActionName } from './actions.js';
 import { globRegExp, parseVmPattern } from './patterns.js';
 
-export class AccessFileError extends Error {
+export class AccessFileError extends CorralError {
+  readonly kind = 'failed';
   override name = 'AccessFileError';
 }
 

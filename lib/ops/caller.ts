@@ -1,11 +1,13 @@
 // Who is asking: root for itself, or a user (through sudo: SUDO_USER, which sudo sets and the
 // user cannot; run directly by a non-root user: that user). Their groups come from id(1).
+import { CorralError } from '../errors.js';
 import { userInfo } from 'node:os';
 import { groupsOf } from '../host/identity.js';
 import type { Caller } from './access.js';
 import { viaSudo, type Invocation } from './config.js';
 
-class CallerError extends Error {
+class CallerError extends CorralError {
+  readonly kind = 'failed';
   override name = 'CallerError';
 }
 

@@ -35,6 +35,7 @@
 //     them ignored, because the program sudo ran for them is /usr/sbin/vm.
 // Otherwise they are dropped (CIB_file and CIB_shadow also from the environment of every tool vm
 // starts), with a warning.
+import { CorralError } from '../errors.js';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -51,7 +52,8 @@ const DEFAULT_SHUTDOWN_DRAIN_TIMEOUT = 600;
 /** The bounds of shutdown_drain_timeout: corral-node.service's TimeoutStopSec (1200 s) leaves 2 min to spare. */
 export const SHUTDOWN_DRAIN_TIMEOUT_RANGE = [30, 1080] as const;
 
-export class ConfigError extends Error {
+export class ConfigError extends CorralError {
+  readonly kind = 'failed';
   override name = 'ConfigError';
 }
 

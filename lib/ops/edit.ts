@@ -4,6 +4,7 @@
 // Under sudo the editor runs as the calling user (uid, gid, no supplementary groups: an editor
 // can start a shell, and that shell must not be root's), on a copy in a private directory the
 // user owns; only the checked result goes back, by vm, as root.
+import { CorralError } from '../errors.js';
 import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,12 +23,14 @@ import { homeOf } from '../host/identity.js';
 import { validateDomainXml } from '../host/virt-xml-validate.js';
 import type { Context } from './context.js';
 
-export class EditError extends Error {
+export class EditError extends CorralError {
+  readonly kind = 'refused';
   override name = 'EditError';
 }
 
 /** The edited VM changed in the CIB after it was opened for editing. */
-class EditConflictError extends Error {
+class EditConflictError extends CorralError {
+  readonly kind = 'failed';
   override name = 'EditConflictError';
 }
 

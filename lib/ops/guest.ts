@@ -1,5 +1,6 @@
 // Actions on the guest itself, through libvirt on the node that runs it (the remote URI): the
 // reset button, Ctrl+Alt+Del, Alt+SysRq+KEY, the serial console, its continuous log, VNC.
+import { CorralError } from '../errors.js';
 import { readFile } from 'node:fs/promises';
 import { domainFromConfig } from '../cib/config.js';
 import { child, children } from '../domain/doc.js';
@@ -11,7 +12,8 @@ import { nodeCommandArgv } from './config.js';
 import { runningNode, virshOn, type Context } from './context.js';
 import type { VmView } from '../cluster/view.js';
 
-class ActionError extends Error {
+class ActionError extends CorralError {
+  readonly kind = 'failed';
   override name = 'ActionError';
 }
 

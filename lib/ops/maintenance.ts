@@ -2,6 +2,7 @@
 // Pacemaker decides, corral asks it: every plan comes from crm_simulate on a copy of the CIB
 // (lib/plan has the pure readings), and every action is a CIB change (standby, the record of where
 // VMs came from, migration-limit) or a crm_resource move, watched until Pacemaker is done.
+import { CorralError } from '../errors.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,8 @@ import { planDrain, type DrainPlan, type PlannedMove } from '../plan/drain.js';
 export const DEFAULT_PARALLEL = 4;
 
 /** Input the user must fix (exit 2); nothing was changed. */
-export class MaintenanceInputError extends Error {
+export class MaintenanceInputError extends CorralError {
+  readonly kind = 'failed';
   override name = 'MaintenanceInputError';
 }
 

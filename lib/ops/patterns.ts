@@ -2,11 +2,13 @@
 // glob and a name glob ('hv17/*sql*': the VMs running on nodes matching hv17). The alphabet is
 // the VM names' own (letters, digits, ".", "_", "-") plus the glob characters * ? [ ] and one
 // "/"; anything else (a space, ";", "$", a leading "-", "..") is refused before anything runs.
+import { CorralError } from '../errors.js';
 import { VM_NAME_RE } from '../domain/names.js';
 
 const GLOB_RE = /^[A-Za-z0-9_.*?[\]!-]+$/;
 
-export class PatternError extends Error {
+export class PatternError extends CorralError {
+  readonly kind = 'refused';
   override name = 'PatternError';
 }
 

@@ -1,11 +1,13 @@
 // Step 1 of `vm PATTERN ACTION [ARG]`: everything the user typed, checked against the actions
-// table (lib/ops/actions.ts) before anything else happens; bad input is a VmUsageError (exit 2).
+// table (lib/ops/actions.ts) before anything else happens; bad input is refused (exit 2).
+import { CorralError } from '../errors.js';
 import { ACTIONS, type ActionName } from './actions.js';
 import type { ActionOptions } from './context.js';
-import { parseVmPattern, PatternError, type VmPattern } from './patterns.js';
+import { parseVmPattern, type VmPattern } from './patterns.js';
 
 /** Bad input: nothing was done (exit 2). */
-export class VmUsageError extends Error {
+export class VmUsageError extends CorralError {
+  readonly kind = 'refused';
   override name = 'VmUsageError';
 }
 
@@ -23,15 +25,9 @@ export interface Parsed {
   arg?: string | number;
 }
 
-/** Throws VmUsageError naming what is wrong. */
+/** Throws VmUsageError (or PatternError) naming what is wrong: both refused input, exit 2. */
 export function parseRequest(req: VmRequest): Parsed {
-  let pattern: VmPattern;
-  try {
-    pattern = parseVmPattern(req.pattern);
-  } catch (e) {
-    if (e instanceof PatternError) throw new VmUsageError(e.message);
-    throw e;
-  }
+  const pattern: VmPattern = parseVmPattern(req.pattern);
   const spec = Object.hasOwn(ACTIONS, req.action) ? ACTIONS[req.action as ActionName] : undefined;
   if (!spec) throw new VmUsageError(`${JSON.stringify(req.action)} is not an action (actions: ${Object.keys(ACTIONS).join(', ')})`);
   const { name: action, arg } = spec;

@@ -8,6 +8,7 @@
 //   5. more than one VM for an action that changes something: listed, and asked (or --yes);
 //   6. each VM's action is logged ("started") before it happens and with its result after.
 // Step 1 is lib/ops/request.ts, step 6 lib/ops/perform.ts (what each action does).
+import { CorralError } from '../errors.js';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { takeSnapshot } from '../cluster/snapshot.js';
@@ -24,7 +25,8 @@ import { perform } from './perform.js';
 import { parseRequest, VmUsageError, type VmRequest } from './request.js';
 
 /** The caller may not do this (exit 1, logged as refused). */
-class RefusedError extends Error {
+class RefusedError extends CorralError {
+  readonly kind = 'failed';
   override name = 'RefusedError';
 }
 

@@ -29,6 +29,7 @@
 //   (only-on, pin, avoid, priority, …) have no htools counterpart: they are listed in `unseen`.
 // - The instance policy stays out of the way: minimum sizes 0, maximum sizes above every node and
 //   VM, template sharedfile, spindle ratio 1.0.
+import { CorralError } from '../errors.js';
 import type { ClusterView, HostView, VmView } from '../cluster/view.js';
 
 /** The nominal disk of every instance (MiB); shared storage, so no node's disk is used by it. */
@@ -103,7 +104,8 @@ export interface HtoolsModel {
 }
 
 /** A name or tag htools' text format cannot carry (it splits on | and , and lines). */
-export class HtoolsInputError extends Error {
+export class HtoolsInputError extends CorralError {
+  readonly kind = 'failed';
   override name = 'HtoolsInputError';
 }
 

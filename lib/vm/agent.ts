@@ -1,7 +1,7 @@
 // TransientDomain's actions: a map from OCF action to the code in lib/vm, with OCF exit codes,
 // exit reasons and logging. Loaded only when the fast monitor could not answer.
 import { mkdirSync } from 'node:fs';
-import { OCF, OcfError, type OcfCode } from '../ocf/exit.js';
+import { fail, OCF, OcfError, type OcfCode } from '../ocf/exit.js';
 import { exitReason, flushLogs, log } from '../ocf/log.js';
 import { metadataXml } from '../ocf/params.js';
 import { makeContext, requireConfig, type Ctx } from './context.js';
@@ -17,9 +17,9 @@ async function validateAll(ctx: Ctx): Promise<OcfCode> {
   const { run } = await import('../host/exec.js');
   const v = await run('virsh', ['--version'], { timeoutMs: 5000 });
   if (v.failedToStart || v.exitCode !== 0) {
-    throw new OcfError(OCF.ERR_INSTALLED, 'virsh (libvirt-clients) is not installed');
+    throw fail.installed('virsh (libvirt-clients) is not installed');
   }
-  if (!doc.type) throw new OcfError(OCF.ERR_CONFIGURED, `domain ${doc.name} has no type attribute (kvm, qemu, …)`);
+  if (!doc.type) throw fail.configured(`domain ${doc.name} has no type attribute (kvm, qemu, …)`);
   return OCF.SUCCESS;
 }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { matches, parseVmPattern, PatternError } from '../../lib/ops/patterns.js';
-import { parseRequest, VmUsageError } from '../../lib/ops/request.js';
+import { parseRequest } from '../../lib/ops/request.js';
+import { cliExitCode } from '../../lib/cli/errors.js';
+import { kindOf } from '../../lib/errors.js';
 
 const vm = (name: string, ...nodes: string[]) => ({ name, nodes });
 const opts = { yes: false, wait: true, json: false, log: false, force: false };
@@ -56,7 +58,14 @@ describe('VM patterns', () => {
 describe('vm arguments', () => {
   it('refuse shell metacharacters, options as names and path tricks as usage errors', () => {
     for (const pattern of ['x; rm -rf /', '--help', '../../etc']) {
-      expect(() => parseRequest({ pattern, action: 'reset', args: [], options: opts })).toThrow(VmUsageError);
+      let thrown: unknown;
+      try {
+        parseRequest({ pattern, action: 'reset', args: [], options: opts });
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(Error);
+      expect(cliExitCode(kindOf(thrown))).toBe(2);
     }
   });
 

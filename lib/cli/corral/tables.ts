@@ -8,7 +8,7 @@ import { computeRates } from '../../cluster/stats.js';
 import { hostRows, hostsJson, hostsText, hostTotals, listJson, listText, statsJson, statsText } from '../../cluster/tables.js';
 import { localNodeName } from '../../host/pacemaker/status.js';
 import { loadConfig, nodeCommandArgv, nodeUri } from '../../ops/config.js';
-import { matches, parseVmPattern, PatternError } from '../../ops/patterns.js';
+import { matches, parseVmPattern } from '../../ops/patterns.js';
 import { UsageError } from '../errors.js';
 
 const out = (s: string) => process.stdout.write(s);
@@ -43,13 +43,7 @@ apart:VM with:VM group:TAG after:VM before:VM rule:ID set:ID order:ID; "(timed)"
 bans expire. With CIB_file=PATH it reads that file instead of the cluster.`,
     )
     .action(async (pattern: string | undefined, o: { json?: boolean; crmMon?: boolean }) => {
-      let p;
-      try {
-        p = pattern === undefined ? undefined : parseVmPattern(pattern);
-      } catch (e) {
-        if (e instanceof PatternError) throw new UsageError(e.message);
-        throw e;
-      }
+      const p = pattern === undefined ? undefined : parseVmPattern(pattern);
       const snap = await takeSnapshot({ crmMon: o.crmMon === true });
       const vms = p ? snap.view.vms.filter((v) => matches(p, v)) : snap.view.vms;
       if (o.json) json(listJson(vms, snap.view.status.source));

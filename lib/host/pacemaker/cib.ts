@@ -1,10 +1,12 @@
 // The CIB itself: read it (cibadmin --query), change it (cibadmin --patch as one versioned update,
 // --create), check it (crm_verify), and the CIB port of lib/cib/change.ts on this host.
+import { CorralError } from '../../errors.js';
 import type { CibPort } from '../../cib/change.js';
 import { HostCommandError, hold, type RunResult } from '../exec.js';
 import { failure, tool, type Via } from './tool.js';
 
-export class CibUnreachableError extends Error {
+export class CibUnreachableError extends CorralError {
+  readonly kind = 'unreachable';
   override name = 'CibUnreachableError';
 }
 
