@@ -1,14 +1,13 @@
-// Everything an action needs: validated parameters, the domain's identity, the libvirt
-// connection and the deadline derived from the operation's timeout (safety rule 4).
+// Everything an action needs: validated parameters, the domain's identity, the host it acts on
+// (the port), the libvirt connection and the deadline derived from the operation's timeout (safety
+// rule 4).
 import { OcfError, OCF, fail } from '../ocf/exit.js';
 import { parseParams } from '../ocf/params.js';
 import { DomainDoc, DomainXmlError } from '../domain/doc.js';
-import type { Virsh } from '../host/virsh.js';
 import { rawEnvValue, readConfig } from './config.js';
 import { decodeUtf8 } from '../domain/text.js';
+import type { AgentHost, Conn, Identity } from './host-port.js';
 import { transientDomainSpec, type TransientDomainParams } from './params.js';
-import type { Identity } from './procs.js';
-import { readState } from './state.js';
 
 export interface Ctx {
   action: string;
@@ -22,8 +21,10 @@ export interface Ctx {
   configError?: string;
   /** A probe: a monitor with no interval (OCF_RESKEY_CRM_meta_interval unset or 0), as ocf_is_probe. */
   probe: boolean;
+  /** The node: libvirt, processes, files, the clock, logging. */
+  host: AgentHost;
   /** The libvirt connection; each call is bounded by the time left in the operation (rule 4). */
-  readonly virsh: Virsh;
+  readonly conn: Conn;
   timeoutMs: number;
   deadline: number;
   remaining(): number;
@@ -40,7 +41,8 @@ function defaultTimeoutMs(action: string): number {
 export function makeContext(
   action: string,
   env: NodeJS.ProcessEnv,
-  startedAt = Date.now(),
+  host: AgentHost,
+  startedAt = host.now(),
   /** The bytes of an inline config as received; process.env has turned bytes that are not UTF-8 into U+FFFD. */
   rawInlineConfig: Buffer | undefined = env === process.env ? rawEnvValue('OCF_RESKEY_config') : undefined,
 ): Ctx {
@@ -71,7 +73,7 @@ export function makeContext(
     }
   }
   const uri = params?.hypervisor ?? env.OCF_RESKEY_hypervisor ?? 'qemu:///system';
-  const remaining = () => deadline - Date.now();
+  const remaining = () => deadline - host.now();
   return {
     action,
     env,
@@ -81,7 +83,8 @@ export function makeContext(
     doc,
     configError,
     probe: (action === 'monitor' || action === 'status') && !(Number(env.OCF_RESKEY_CRM_meta_interval) > 0),
-    get virsh(): Virsh {
+    host,
+    get conn(): Conn {
       return { uri, timeoutMs: Math.min(20_000, Math.max(500, remaining())) };
     },
     timeoutMs,
@@ -104,14 +107,12 @@ export function identityOf(doc: DomainDoc): Identity {
 /** The domain this resource runs here: from its configuration, or else from what start recorded. */
 export function knownIdentity(ctx: Ctx): Identity | undefined {
   if (ctx.doc) return identityOf(ctx.doc);
-  const s = readState(ctx.resource);
+  const s = ctx.host.readState(ctx.resource);
   return s ? (s.uuid ? { name: s.name, uuid: s.uuid } : { name: s.name }) : undefined;
 }
 
 export function isOcfError(e: unknown): e is OcfError {
   return e instanceof OcfError;
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
 export { OCF };
