@@ -14,6 +14,7 @@
 //   recorded NAME [resource=RES] [phase=P]         what start recorded for the resource here
 //   libvirtd up | down | hangs                     (hangs: every call runs into its timeout)
 //   guest NAME ignores ACPI | ignores SIGTERM | never signals | signals after TIME | powers off after TIME
+//              | cannot be killed          (its qemu hangs in the kernel: no signal ends it, destroy fails)
 //   create takes TIME | create hangs | create fails: MESSAGE
 //   capabilities take TIME    libvirt's first probe of the emulator
 //   migration takes TIME | migration hangs | migration fails after TIME: MESSAGE
@@ -147,7 +148,7 @@ class Scenario {
       const xml = owner === 'none' ? base.toXml() : prepareForCreate(base, { consoleLogDir: '/var/log/corral/console', resource: owner }).xml;
       node.addDomain(xml, o.values.get('state')?.replace(/-/g, ' ') ?? 'running');
     } else if ((m = /^qemu (\S+)$/.exec(b))) {
-      node.startQemu(m[1]!, uuidFor(m[1]!), this.world.guest(m[1]!).ignoresTerm);
+      node.startQemu(m[1]!, uuidFor(m[1]!));
     } else if ((m = /^recorded (\S+)(.*)$/.exec(b))) {
       const o = options(m[2]!);
       const resource = o.values.get('resource') ?? `vm-${m[1]}`;
@@ -160,6 +161,7 @@ class Scenario {
       let t: RegExpExecArray | null;
       if (what === 'ignores ACPI') g.ignoresAcpi = true;
       else if (what === 'ignores SIGTERM') g.ignoresTerm = true;
+      else if (what === 'cannot be killed') g.unkillable = true;
       else if (what === 'never signals') g.signalMs = null;
       else if ((t = /^signals after (\S+)$/.exec(what))) g.signalMs = duration(t[1]!);
       else if ((t = /^powers off after (\S+)$/.exec(what))) g.shutdownMs = duration(t[1]!);

@@ -41,6 +41,8 @@ export function uuidFor(name: string): string {
 export interface Guest {
   ignoresAcpi: boolean;
   ignoresTerm: boolean;
+  /** Its qemu hangs in the kernel (uninterruptible I/O): no signal ends it, libvirt's destroy fails. */
+  unkillable: boolean;
   /** How long the guest takes to power off once asked (ACPI). */
   shutdownMs: number;
   /** When, after qemu started, the guest sends "ready TOKEN"; null: never. */
@@ -58,6 +60,7 @@ interface Proc {
   pid: number;
   argv: string[];
   ignoresTerm: boolean;
+  unkillable: boolean;
 }
 
 interface Domain {
@@ -119,11 +122,12 @@ export class SimNode {
     return this.domains.has(name) || [...this.procs.values()].some((p) => namesDomain(p.argv, { name }));
   }
 
-  startQemu(name: string, uuid: string | undefined, ignoresTerm: boolean): number {
+  startQemu(name: string, uuid: string | undefined): number {
+    const { ignoresTerm, unkillable } = this.world.guest(name);
     const pid = this.world.nextPid++;
     const argv = ['/usr/bin/qemu-system-x86_64', '-name', `guest=${name.replace(/,/g, ',,')},debug-threads=on`, '-S'];
     if (uuid) argv.push('-uuid', uuid);
-    this.procs.set(pid, { pid, argv, ignoresTerm });
+    this.procs.set(pid, { pid, argv, ignoresTerm, unkillable });
     return pid;
   }
 
@@ -131,7 +135,6 @@ export class SimNode {
   addDomain(xml: string, state = 'running', opts: { incoming?: boolean } = {}): Domain {
     const id = quickIdentity(xml);
     if (!id) throw new Error('sim: domain XML without a name');
-    const guest = this.world.guest(id.name);
     // libvirt puts the startup_signal socket where the XML leaves it unset.
     const socket = /name="startup_signal"/.test(xml) ? `/run/libvirt/qemu/channel/${this.world.nextDomainId++}-${id.name}/startup_signal` : undefined;
     const live = socket
@@ -146,7 +149,7 @@ export class SimNode {
       incoming: opts.incoming,
       onGone: new Set(),
     };
-    if (state !== 'shut off' && state !== 'crashed') d.pid = this.startQemu(id.name, id.uuid, guest.ignoresTerm);
+    if (state !== 'shut off' && state !== 'crashed') d.pid = this.startQemu(id.name, id.uuid);
     this.domains.set(id.name, d);
     this.world.checkOnePlace(id.name);
     return d;
@@ -215,7 +218,7 @@ export class SimWorld {
 
   guest(name: string): Guest {
     let g = this.guests.get(name);
-    if (!g) this.guests.set(name, (g = { ignoresAcpi: false, ignoresTerm: false, shutdownMs: 1000, signalMs: 3000 }));
+    if (!g) this.guests.set(name, (g = { ignoresAcpi: false, ignoresTerm: false, unkillable: false, shutdownMs: 1000, signalMs: 3000 }));
     return g;
   }
 
@@ -529,7 +532,7 @@ export class SimProcess implements AgentHost {
         const d = this.node.domains.get(name);
         if (!d) return { kind: 'absent' };
         const g = this.world.guest(name);
-        if (!g.ignoresAcpi && !d.powerOff && d.state === 'running') {
+        if (!g.ignoresAcpi && !g.unkillable && !d.powerOff && d.state === 'running') {
           d.powerOff = this.world.schedule(g.shutdownMs, () => {
             d.powerOff = undefined;
             this.world.say(this.node.name, `the guest of ${name} powers off`);
@@ -548,7 +551,10 @@ export class SimProcess implements AgentHost {
       c,
       `destroy ${name}`,
       () => {
-        if (!this.node.domains.has(name)) return { kind: 'absent' };
+        const d = this.node.domains.get(name);
+        if (!d) return { kind: 'absent' };
+        const p = d.pid !== undefined ? this.node.procs.get(d.pid) : undefined;
+        if (p?.unkillable) return { kind: 'error', message: `Failed to terminate process ${p.pid} with SIGKILL: Device or resource busy` };
         this.node.removeDomain(name);
         return undefined;
       },
@@ -695,7 +701,7 @@ export class SimProcess implements AgentHost {
 
   kill(pid: number, signal: 'SIGTERM' | 'SIGKILL'): void {
     const p = this.node.procs.get(pid);
-    const effect = !p ? 'no such process' : signal === 'SIGTERM' && p.ignoresTerm ? 'ignored' : 'it ends';
+    const effect = !p ? 'no such process' : p.unkillable || (signal === 'SIGTERM' && p.ignoresTerm) ? 'ignored' : 'it ends';
     this.say(`kill -${signal.slice(3)} ${pid} → ${effect}`);
     if (effect === 'it ends') this.node.processEnded(pid);
   }
