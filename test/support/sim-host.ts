@@ -79,9 +79,6 @@ interface Domain {
 }
 
 interface MigrationJob {
-  source: SimNode;
-  target: SimNode;
-  name: string;
   /** Ends the job: the outcome decides where the domain is. */
   end(result: 'moved' | 'stays' | 'moved-but-failed', message: string): void;
   ended: boolean;
@@ -342,10 +339,10 @@ export class SimProcess implements AgentHost {
   }
 
   /** A promise the world resolves after DELAYMS; the value is taken then. */
-  private after<T>(delayMs: number, value: () => T, onCancel?: (ev: Ev) => void): Promise<T> {
+  private after<T>(delayMs: number, value: () => T): Promise<T> {
     this.pending++;
     return new Promise<T>((resolve, reject) => {
-      const ev = this.world.schedule(
+      this.world.schedule(
         delayMs,
         () => {
           this.pending--;
@@ -357,7 +354,6 @@ export class SimProcess implements AgentHost {
         },
         this,
       );
-      onCancel?.(ev);
     });
   }
 
@@ -377,17 +373,9 @@ export class SimProcess implements AgentHost {
 
   /** A libvirt call: down answers at once that it cannot connect, hung answers at the call's timeout. */
   private libvirt<T>(c: Conn, what: string, answer: () => T, failure: (message: string) => T, shown: (v: T) => string): Promise<T> {
-    const { libvirtd } = this.node;
-    if (libvirtd === 'up') {
+    if (this.node.libvirtd !== 'hangs') {
       return this.after(0, () => {
         const v = this.node.libvirtd === 'up' ? answer() : failure(UNREACHABLE);
-        this.say(`${what} → ${shown(v)}`);
-        return v;
-      });
-    }
-    if (libvirtd === 'down') {
-      return this.after(0, () => {
-        const v = failure(UNREACHABLE);
         this.say(`${what} → ${shown(v)}`);
         return v;
       });
@@ -587,9 +575,6 @@ export class SimProcess implements AgentHost {
     return this.waitFor<MigrateOutcome>((settle) => {
       const events: { cancelled?: boolean }[] = [];
       const job: MigrationJob = {
-        source: n,
-        target,
-        name,
         ended: false,
         end: (result, message) => {
           if (job.ended) return;
