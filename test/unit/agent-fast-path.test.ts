@@ -1,7 +1,6 @@
 // The agent's fast paths (the steady-state monitor, the stop of a domain that is not here) run on
 // every monitor of every VM: what the entry bundles besides the lazily loaded core must stay a few
 // node:fs-only files. The host port's real side must not pull virsh, execa or an XML parser in.
-import path from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
