@@ -1,19 +1,15 @@
 // ocf:corral:TransientDomain — entry point. The steady-state monitor of a running domain and the
-// stop of a domain that is not here are answered from /run and /proc alone; every other case
-// loads lib/vm/agent on demand.
-import { fastMonitor } from '../lib/vm/fast-monitor.js';
-import { fastStop } from '../lib/vm/fast-stop.js';
+// stop of a domain that is not here are answered from /run and /proc alone (lib/vm/fast-path.ts on
+// lib/host/agent-fs.ts); every other case loads lib/vm/agent on demand.
+import { fsHost } from '../lib/host/agent-fs.js';
+import { fastPath } from '../lib/vm/fast-path.js';
 import { bundledCore } from '../lib/ocf/bundled-core.js';
 
 type Agent = typeof import('../lib/vm/agent.js');
 
 const action = process.argv[2] ?? '';
 
-// CORRAL_MONITOR_FULL=1 skips the fast paths (tests and debugging of the libvirt checks).
-const full = Boolean(process.env.CORRAL_MONITOR_FULL);
-if (!full && (action === 'monitor' || action === 'status') && fastMonitor(process.env)) {
-  process.exit(0);
-} else if (!full && action === 'stop' && fastStop(process.env)) {
+if (fastPath(action, process.env, fsHost)) {
   process.exit(0);
 } else {
   bundledCore<Agent>()

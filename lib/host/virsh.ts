@@ -1,14 +1,10 @@
 // The one place that runs virsh (and flock(1), which only ever wraps a virsh create).
 // Every call is bounded in time and classifies libvirt's answer, because the safety rules hinge
 // on telling "libvirt says the domain does not exist" from "libvirt did not answer".
-import { CorralError } from '../errors.js';
+import type { DomainLookup, MigrateOptions } from '../vm/host-port.js';
 import { run, type RunResult } from './exec.js';
 
-export type DomainLookup =
-  | { kind: 'present'; state: string }
-  | { kind: 'absent' }
-  | { kind: 'unreachable'; message: string }
-  | { kind: 'error'; message: string };
+export type { DomainLookup, MigrateOptions };
 
 const ABSENT = /Domain not found|no domain with matching/i;
 // virsh (libvirt 9) says only this for a failed lookup, whatever the cause: not evidence alone.
@@ -35,8 +31,7 @@ export function lookupOf(r: RunResult): DomainLookup | undefined {
   return classify(r);
 }
 
-export class VirshError extends CorralError {
-  readonly kind = 'failed';
+export class VirshError extends Error {
   override name = 'VirshError';
   constructor(
     message: string,
@@ -125,13 +120,6 @@ export async function destroy(c: Virsh, name: string): Promise<DomainLookup | un
   return classify(r);
 }
 
-export interface MigrateOptions {
-  destUri: string;
-  migrateUri?: string;
-  bandwidthMiBs?: number;
-  extra?: string[];
-}
-
 /** Live migration; resolves with virsh's result (never throws), bounded by timeoutMs. */
 export function migrate(c: Virsh, name: string, o: MigrateOptions, timeoutMs: number): Promise<RunResult> {
   const args = ['migrate', '--live', name, o.destUri];
@@ -150,15 +138,15 @@ export async function jobAbort(c: Virsh, name: string): Promise<void> {
   await virsh(c, ['domjobabort', name]);
 }
 
-export function describe(l: DomainLookup): string {
-  switch (l.kind) {
-    case 'present':
-      return `state "${l.state}"`;
-    case 'absent':
-      return 'not defined';
-    default:
-      return l.message;
-  }
+/** libvirt's client is installed and runs. */
+export async function installed(): Promise<boolean> {
+  const v = await run('virsh', ['--version'], { timeoutMs: 5000 });
+  return !v.failedToStart && v.exitCode === 0;
+}
+
+/** What virsh said on failure, without its "error: " prefixes, on one line; or its exit code. */
+export function failureText(r: RunResult): string {
+  return (r.stderr || r.stdout).replace(/^error: /gm, '').split('\n').filter(Boolean).join('; ') || `exit ${r.exitCode}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,11 +172,6 @@ export function sendKey(c: Virsh, name: string, keys: readonly string[]): Promis
 /** `virsh vncdisplay NAME`: ":0", "127.0.0.1:0", or "" without VNC. */
 export async function vncdisplay(c: Virsh, name: string): Promise<string> {
   return (await ok(c, ['vncdisplay', name])).trim();
-}
-
-/** `virsh dominfo NAME` as printed. */
-function dominfo(c: Virsh, name: string): Promise<string> {
-  return ok(c, ['dominfo', name]);
 }
 
 /** `virsh domstats --raw` of the running domains (all stat groups corral shows), as printed. */

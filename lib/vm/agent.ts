@@ -1,10 +1,11 @@
 // TransientDomain's actions: a map from OCF action to the code in lib/vm, with OCF exit codes,
-// exit reasons and logging. Loaded only when the fast monitor could not answer.
-import { mkdirSync } from 'node:fs';
+// exit reasons and logging. Loaded only when the fast paths (fast-path.ts) could not answer.
+// Everything it does on the node goes through the host port (host-port.ts): the real node by
+// default, a simulated one in the scenario tests.
 import { fail, OCF, OcfError, type OcfCode } from '../ocf/exit.js';
-import { exitReason, flushLogs, log } from '../ocf/log.js';
 import { metadataXml } from '../ocf/params.js';
 import { makeContext, requireConfig, type Ctx } from './context.js';
+import type { AgentHost } from './host-port.js';
 import { transientDomainSpec } from '../ocf/transient-domain.js';
 
 const USAGE = `usage: TransientDomain {start|stop|monitor|status|migrate_to|migrate_from|reload|meta-data|validate-all|usage}
@@ -13,12 +14,8 @@ A libvirt transient domain whose XML lives in the CIB (OCF_RESKEY_config). See m
 async function validateAll(ctx: Ctx): Promise<OcfCode> {
   const { doc } = requireConfig(ctx);
   const ignored = (transientDomainSpec.ignored ?? []).filter((n) => ctx.env[`OCF_RESKEY_${n}`] !== undefined);
-  if (ignored.length) log('warn', `ignoring VirtualDomain parameters that do not apply to transient domains: ${ignored.join(', ')}`);
-  const { run } = await import('../host/exec.js');
-  const v = await run('virsh', ['--version'], { timeoutMs: 5000 });
-  if (v.failedToStart || v.exitCode !== 0) {
-    throw fail.installed('virsh (libvirt-clients) is not installed');
-  }
+  if (ignored.length) ctx.host.log('warn', `ignoring VirtualDomain parameters that do not apply to transient domains: ${ignored.join(', ')}`);
+  if (!(await ctx.host.virshInstalled())) throw fail.installed('virsh (libvirt-clients) is not installed');
   if (!doc.type) throw fail.configured(`domain ${doc.name} has no type attribute (kvm, qemu, …)`);
   return OCF.SUCCESS;
 }
@@ -43,40 +40,42 @@ const ACTIONS: Record<string, (ctx: Ctx) => Promise<OcfCode>> = {
 function ensureConsoleLogDir(ctx: Ctx): void {
   if (!ctx.params) return;
   try {
-    mkdirSync(ctx.params.console_log_dir, { recursive: true, mode: 0o750 });
+    ctx.host.ensureDir(ctx.params.console_log_dir);
   } catch (e) {
-    log('warn', `cannot create console_log_dir ${ctx.params.console_log_dir}: ${(e as Error).message}`);
+    ctx.host.log('warn', `cannot create console_log_dir ${ctx.params.console_log_dir}: ${(e as Error).message}`);
   }
 }
 
-export async function runAction(action: string, env: NodeJS.ProcessEnv): Promise<number> {
+/** Runs ACTION on HOST (the real node unless given) and returns its OCF exit code. */
+export async function runAction(action: string, env: NodeJS.ProcessEnv, host?: AgentHost): Promise<number> {
+  host ??= (await import('../host/agent-host.js')).realHost;
   if (action === 'meta-data') {
-    process.stdout.write(metadataXml(transientDomainSpec));
+    host.print(metadataXml(transientDomainSpec));
     return OCF.SUCCESS;
   }
   if (action === 'usage' || action === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    host.print(`${USAGE}\n`);
     return OCF.SUCCESS;
   }
   const fn = ACTIONS[action];
   if (!fn) {
-    process.stderr.write(`${USAGE}\n`);
+    host.print(`${USAGE}\n`, 'stderr');
     return OCF.ERR_UNIMPLEMENTED;
   }
   let code: number;
   try {
-    const ctx = makeContext(action, env);
+    const ctx = makeContext(action, env, host);
     ensureConsoleLogDir(ctx);
     code = await fn(ctx);
   } catch (e) {
     if (e instanceof OcfError) {
-      exitReason(e.message);
+      host.exitReason(e.message);
       code = e.code;
     } else {
-      exitReason(`${action} failed: ${(e as Error).message}`);
+      host.exitReason(`${action} failed: ${(e as Error).message}`);
       code = OCF.ERR_GENERIC;
     }
   }
-  await flushLogs();
+  await host.flush();
   return code;
 }

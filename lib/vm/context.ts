@@ -1,15 +1,13 @@
-// Everything an action needs: validated parameters, the domain's identity, the libvirt
-// connection and the deadline derived from the operation's timeout (safety rule 4).
-import { OcfError, fail } from '../ocf/exit.js';
+// Everything an action needs: validated parameters, the domain's identity, the host it acts on
+// (the port), the libvirt connection and the deadline derived from the operation's timeout (safety
+// rule 4).
+import { OcfError, OCF, fail } from '../ocf/exit.js';
 import { parseParams } from '../ocf/params.js';
 import { DomainDoc, DomainXmlError } from '../domain/doc.js';
-import type { Virsh } from '../host/virsh.js';
 import { rawEnvValue, readConfig } from './config.js';
 import { decodeUtf8 } from '../domain/text.js';
-import { pacemakerMs } from '../cib/durations.js';
+import type { AgentHost, Conn, Identity } from './host-port.js';
 import { transientDomainSpec, type TransientDomainParams } from '../ocf/transient-domain.js';
-import type { Identity } from './procs.js';
-import { readState } from './state.js';
 
 export interface Ctx {
   action: string;
@@ -23,22 +21,28 @@ export interface Ctx {
   configError?: string;
   /** A probe: a monitor with no interval (OCF_RESKEY_CRM_meta_interval unset or 0), as ocf_is_probe. */
   probe: boolean;
+  /** The node: libvirt, processes, files, the clock, logging. */
+  host: AgentHost;
   /** The libvirt connection; each call is bounded by the time left in the operation (rule 4). */
-  readonly virsh: Virsh;
+  readonly conn: Conn;
   timeoutMs: number;
   deadline: number;
   remaining(): number;
 }
 
+const SECONDS = /^(\d+)s$/;
+
 function defaultTimeoutMs(action: string): number {
   const a = transientDomainSpec.actions.find((x) => x.name === action);
-  return pacemakerMs(a?.timeout) ?? 20_000;
+  const m = a ? SECONDS.exec(a.timeout) : null;
+  return m ? Number(m[1]) * 1000 : 20_000;
 }
 
 export function makeContext(
   action: string,
   env: NodeJS.ProcessEnv,
-  startedAt = Date.now(),
+  host: AgentHost,
+  startedAt = host.now(),
   /** The bytes of an inline config as received; process.env has turned bytes that are not UTF-8 into U+FFFD. */
   rawInlineConfig: Buffer | undefined = env === process.env ? rawEnvValue('OCF_RESKEY_config') : undefined,
 ): Ctx {
@@ -69,7 +73,7 @@ export function makeContext(
     }
   }
   const uri = params?.hypervisor ?? env.OCF_RESKEY_hypervisor ?? 'qemu:///system';
-  const remaining = () => deadline - Date.now();
+  const remaining = () => deadline - host.now();
   return {
     action,
     env,
@@ -79,7 +83,8 @@ export function makeContext(
     doc,
     configError,
     probe: (action === 'monitor' || action === 'status') && !(Number(env.OCF_RESKEY_CRM_meta_interval) > 0),
-    get virsh(): Virsh {
+    host,
+    get conn(): Conn {
       return { uri, timeoutMs: Math.min(20_000, Math.max(500, remaining())) };
     },
     timeoutMs,
@@ -102,10 +107,7 @@ function identityOf(doc: DomainDoc): Identity {
 /** The domain this resource runs here: from its configuration, or else from what start recorded. */
 export function knownIdentity(ctx: Ctx): Identity | undefined {
   if (ctx.doc) return identityOf(ctx.doc);
-  const s = readState(ctx.resource);
+  const s = ctx.host.readState(ctx.resource);
   return s ? (s.uuid ? { name: s.name, uuid: s.uuid } : { name: s.name }) : undefined;
 }
 
-function isOcfError(e: unknown): e is OcfError {
-  return e instanceof OcfError;
-}

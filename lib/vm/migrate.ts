@@ -1,13 +1,10 @@
 // migrate_to (on the source) and migrate_from (on the target). Either way the domain ends in
 // exactly one place (safety rule 5): an unfinished migration is aborted before the timeout, and
 // libvirt then keeps the domain on the source and discards the incoming copy.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, domstate, jobAbort, migrate, setMaxDowntime } from '../host/virsh.js';
 import { fail, OCF, type OcfCode } from '../ocf/exit.js';
-import { log } from '../ocf/log.js';
 import type { TransientDomainParams } from '../ocf/transient-domain.js';
 import { requireConfig, type Ctx } from './context.js';
-import { clearState, writeState } from './state.js';
+import { describe } from './observe.js';
 
 /** node2 + "-mig" → node2-mig; node2.example.org → node2-mig.example.org. */
 export function withSuffix(node: string, suffix: string | undefined): string {
@@ -33,18 +30,19 @@ export function migrationUris(p: TransientDomainParams, target: string): { destU
 const NODE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export async function migrateTo(ctx: Ctx): Promise<OcfCode> {
+  const { host } = ctx;
   const { params, id } = requireConfig(ctx);
   const target = ctx.env.OCF_RESKEY_CRM_meta_migrate_target;
   if (!target || !NODE.test(target)) throw fail.args(`migrate_to needs a valid migrate_target (got "${target ?? ''}")`);
   // No look before the leap: virsh migrate itself says when the domain does not run here, and
   // every agent start-up and virsh call adds to the time the move takes.
   const { destUri, migrateUri } = migrationUris(params, target);
-  log('info', `migrating ${id.name} to ${target} (${destUri}${migrateUri ? `, data ${migrateUri}` : ''})`);
-  writeState({ resource: ctx.resource, ...id, phase: 'migrating' });
+  host.log('info', `migrating ${id.name} to ${target} (${destUri}${migrateUri ? `, data ${migrateUri}` : ''})`);
+  host.writeState({ resource: ctx.resource, ...id, phase: 'migrating' });
   // Abort early enough that libvirt can roll back before our own timeout.
   const abortAt = ctx.deadline - Math.min(10_000, ctx.timeoutMs * 0.15);
-  const job = migrate(
-    ctx.virsh,
+  const job = host.migrate(
+    ctx.conn,
     id.name,
     { destUri, migrateUri, bandwidthMiBs: params.migration_speed || undefined, extra: params.migrate_options?.trim().split(/\s+/) },
     Math.max(1000, ctx.remaining()),
@@ -54,50 +52,51 @@ export async function migrateTo(ctx: Ctx): Promise<OcfCode> {
   let downtimeSet = params.migration_downtime === 0;
   let aborted = false;
   while (!finished) {
-    if (!downtimeSet) downtimeSet = await setMaxDowntime(ctx.virsh, id.name, params.migration_downtime);
-    if (!aborted && Date.now() >= abortAt) {
-      log('warn', `migration of ${id.name} is taking too long; aborting it`);
-      await jobAbort(ctx.virsh, id.name);
+    if (!downtimeSet) downtimeSet = await host.setMaxDowntime(ctx.conn, id.name, params.migration_downtime);
+    if (!aborted && host.now() >= abortAt) {
+      host.log('warn', `migration of ${id.name} is taking too long; aborting it`);
+      await host.jobAbort(ctx.conn, id.name);
       aborted = true;
     }
-    await Promise.race([job, sleep(250)]);
+    await Promise.race([job, host.sleep(250)]);
   }
   const r = await job;
-  const after = await domstate(ctx.virsh, id.name);
-  if (r.exitCode !== 0 && after.kind === 'absent' && /failed to get domain|Domain not found/i.test(r.stderr)) {
-    clearState(ctx.resource);
+  const after = await host.domstate(ctx.conn, id.name);
+  if (!r.ok && after.kind === 'absent' && r.notFound) {
+    host.clearState(ctx.resource);
     throw fail.generic(`cannot migrate ${id.name}: it does not run here`);
   }
-  if (r.exitCode === 0 && after.kind === 'absent') {
-    clearState(ctx.resource);
-    log('info', `migrated ${id.name} to ${target}`);
+  if (r.ok && after.kind === 'absent') {
+    host.clearState(ctx.resource);
+    host.log('info', `migrated ${id.name} to ${target}`);
     return OCF.SUCCESS;
   }
-  const why = (r.stderr || r.stdout).replace(/^error: /gm, '').split('\n').filter(Boolean).join('; ') || `exit ${r.exitCode}`;
+  const why = r.ok ? 'libvirt reported success' : r.message;
   if (after.kind === 'present') {
-    writeState({ resource: ctx.resource, ...id, phase: 'running' });
+    host.writeState({ resource: ctx.resource, ...id, phase: 'running' });
     throw fail.generic(`migration of ${id.name} to ${target} failed (${aborted ? 'aborted at the timeout' : why}); it still runs here`);
   }
   throw fail.generic(`migration of ${id.name} to ${target} ended unclear (${why}); here: ${describe(after)}`);
 }
 
 export async function migrateFrom(ctx: Ctx): Promise<OcfCode> {
+  const { host } = ctx;
   const { id } = requireConfig(ctx);
   // Pacemaker calls migrate_from only after migrate_to returned, so the incoming job is over and
   // the domain is here; allow libvirt a moment to finish, but never wait long for a domain that
   // is simply absent.
-  const absentUntil = Date.now() + Math.min(5000, ctx.timeoutMs / 4);
+  const absentUntil = host.now() + Math.min(5000, ctx.timeoutMs / 4);
   let last = 'not checked';
   while (ctx.remaining() > 0) {
-    const l = await domstate(ctx.virsh, id.name);
+    const l = await host.domstate(ctx.conn, id.name);
     if (l.kind === 'present' && l.state !== 'shut off' && l.state !== 'crashed') {
-      writeState({ resource: ctx.resource, ...id, phase: 'running' });
-      log('info', `domain ${id.name} arrived (${l.state})`);
+      host.writeState({ resource: ctx.resource, ...id, phase: 'running' });
+      host.log('info', `domain ${id.name} arrived (${l.state})`);
       return OCF.SUCCESS;
     }
     last = describe(l);
-    if (l.kind !== 'present' && Date.now() > absentUntil) break;
-    await sleep(250);
+    if (l.kind !== 'present' && host.now() > absentUntil) break;
+    await host.sleep(250);
   }
   throw fail.generic(`domain ${id.name} did not arrive here (${last})`);
 }

@@ -11,17 +11,16 @@
 //   domain again;
 // - no proof either way (libvirt does not answer, the resource has no name): an error.
 import { fail, OCF, type OcfCode } from '../ocf/exit.js';
-import { log } from '../ocf/log.js';
 import type { Ctx } from './context.js';
 import { locate } from './locate.js';
 import { observe } from './observe.js';
-import type { Identity } from './procs.js';
+import type { Identity } from './host-port.js';
 
 /** No domain of this resource is here (EVIDENCE says how we know) and the configuration is unusable. */
 function goneWithoutConfig(ctx: Ctx, evidence: string): OcfCode {
   const why = ctx.configError ?? 'invalid domain XML';
   if (!ctx.probe) throw fail.configured(why);
-  log('info', `${why}; probe: ${evidence}, so ${ctx.resource} is not running here`);
+  ctx.host.log('info', `${why}; probe: ${evidence}, so ${ctx.resource} is not running here`);
   return OCF.NOT_RUNNING;
 }
 
@@ -33,11 +32,11 @@ export async function monitor(ctx: Ctx): Promise<OcfCode> {
     throw fail.generic(`${ctx.configError ?? 'invalid domain XML'}; cannot tell whether a domain of ${ctx.resource} runs here: ${(e as Error).message}`);
   }
   if (!id) return goneWithoutConfig(ctx, `libvirt has no domain whose metadata names ${ctx.resource}`);
-  const o = await observe(ctx.virsh, id);
+  const o = await observe(ctx, id);
   switch (o.kind) {
     case 'running':
-      if (!o.viaLibvirt) log('warn', `${id.name} runs but libvirt is unreachable: ${o.state}`);
-      if (!ctx.doc) log('warn', `${id.name} runs, but its configuration is unusable: ${ctx.configError}`);
+      if (!o.viaLibvirt) ctx.host.log('warn', `${id.name} runs but libvirt is unreachable: ${o.state}`);
+      if (!ctx.doc) ctx.host.log('warn', `${id.name} runs, but its configuration is unusable: ${ctx.configError}`);
       return OCF.SUCCESS;
     case 'stopped':
       return ctx.doc ? OCF.NOT_RUNNING : goneWithoutConfig(ctx, `domain ${id.name} is not here (${o.why})`);

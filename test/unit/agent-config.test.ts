@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quickIdentity, rawEnvValue, readConfig } from '../../lib/vm/config.js';
 import { makeContext } from '../../lib/vm/context.js';
+import { realHost } from '../../lib/host/agent-host.js';
 
 const XML = '<domain type="qemu"><name>gum</name><uuid>0d4e1f52-1c1a-4f6c-9a55-3c1c2b0d9e11</uuid></domain>';
 const dir = mkdtempSync(path.join(tmpdir(), 'corral-config-'));
@@ -69,18 +70,18 @@ describe('quickIdentity', () => {
 
 describe('makeContext', () => {
   it('gives every action the reason a config file is unusable, not its contents', () => {
-    const ctx = makeContext('start', { OCF_RESKEY_config: '/dev/zero' }, Date.now(), undefined);
+    const ctx = makeContext('start', { OCF_RESKEY_config: '/dev/zero' }, realHost, Date.now(), undefined);
     expect(ctx.doc).toBeUndefined();
     expect(ctx.configError).toBe('the domain XML file /dev/zero is a character device, not a regular file');
   });
 
   it('refuses an inline config whose bytes, as received, are not UTF-8', () => {
     const latin1 = Buffer.from('<domain><name>caf\xe9</name></domain>', 'latin1');
-    const ctx = makeContext('validate-all', { OCF_RESKEY_config: latin1.toString('utf8') }, Date.now(), latin1);
+    const ctx = makeContext('validate-all', { OCF_RESKEY_config: latin1.toString('utf8') }, realHost, Date.now(), latin1);
     expect(ctx.doc).toBeUndefined();
     expect(ctx.configError).toBe('config is not UTF-8 text (byte 0xE9 at offset 17); convert it to UTF-8 first');
     const ok = Buffer.from('<domain><name>café</name></domain>');
-    expect(makeContext('validate-all', { OCF_RESKEY_config: ok.toString('utf8') }, Date.now(), ok).doc?.name).toBe('café');
+    expect(makeContext('validate-all', { OCF_RESKEY_config: ok.toString('utf8') }, realHost, Date.now(), ok).doc?.name).toBe('café');
   });
 
   it('refuses a domain XML with two names, a DOCTYPE or an undefined entity', () => {
@@ -89,7 +90,7 @@ describe('makeContext', () => {
       ['<!DOCTYPE domain><domain><name>a</name></domain>', /^invalid domain XML: domain XML contains a DOCTYPE declaration/],
       ['<domain><name>a&x;</name></domain>', /^invalid domain XML: domain XML uses the undefined entity &x;/],
     ] as const) {
-      const ctx = makeContext('start', { OCF_RESKEY_config: xml }, Date.now(), undefined);
+      const ctx = makeContext('start', { OCF_RESKEY_config: xml }, realHost, Date.now(), undefined);
       expect(ctx.doc, xml).toBeUndefined();
       expect(ctx.configError).toMatch(why);
     }
@@ -97,7 +98,7 @@ describe('makeContext', () => {
 
   it('tells a probe (monitor without interval) from a recurring monitor, as ocf_is_probe does', () => {
     const probe = (action: string, interval?: string) =>
-      makeContext(action, { OCF_RESKEY_config: XML, ...(interval === undefined ? {} : { OCF_RESKEY_CRM_meta_interval: interval }) }).probe;
+      makeContext(action, { OCF_RESKEY_config: XML, ...(interval === undefined ? {} : { OCF_RESKEY_CRM_meta_interval: interval }) }, realHost).probe;
     expect(probe('monitor')).toBe(true);
     expect(probe('monitor', '0')).toBe(true);
     expect(probe('monitor', '10000')).toBe(false);

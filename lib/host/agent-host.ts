@@ -1,0 +1,63 @@
+// The agent's real host (the port in lib/vm/host-port.ts): libvirt through virsh, the kernel
+// through /proc and signals, the agent's files under /run, the clock, and logging as ocf_log does
+// it. Loaded with the agent's core only; the fast paths use lib/host/agent-fs.ts alone.
+import type { AgentHost } from '../vm/host-port.js';
+import { exitReason, flushLogs, log } from '../ocf/log.js';
+import { ensureDir, fsHost, isAlive, kill, lockFile, qemuProcesses, readState, writeCreateXml, writeState } from './agent-fs.js';
+import { startupSignal } from './startup-signal.js';
+import * as virsh from './virsh.js';
+
+export const realHost: AgentHost = {
+  ...fsHost,
+
+  domstate: virsh.domstate,
+  listNames: virsh.listNames,
+  dumpxml: virsh.dumpxml,
+  domcapabilities: virsh.domcapabilities,
+  async create(c, name, xml) {
+    const file = writeCreateXml(name, xml);
+    const r = await virsh.createLocked(c, file, lockFile(name));
+    return r.exitCode === 0 ? { ok: true } : { ok: false, message: virsh.failureText(r) };
+  },
+  waitCreateDone: (name, timeoutMs) => virsh.waitUnlocked(lockFile(name), timeoutMs),
+  shutdown: virsh.shutdown,
+  destroy: virsh.destroy,
+  async migrate(c, name, o, timeoutMs) {
+    const r = await virsh.migrate(c, name, o, timeoutMs);
+    if (r.exitCode === 0) return { ok: true };
+    return { ok: false, message: virsh.failureText(r), notFound: /failed to get domain|Domain not found/i.test(r.stderr) };
+  },
+  setMaxDowntime: virsh.setMaxDowntime,
+  jobAbort: virsh.jobAbort,
+  virshInstalled: virsh.installed,
+
+  startupSignal,
+
+  qemuProcesses,
+  kill,
+  isAlive,
+
+  readState,
+  writeState,
+  ensureDir,
+
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(resolve, Math.max(0, ms));
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
+    }),
+
+  log,
+  exitReason,
+  print: (text, stream = 'stdout') => void (stream === 'stdout' ? process.stdout : process.stderr).write(text),
+  flush: flushLogs,
+};
