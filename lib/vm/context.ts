@@ -1,7 +1,7 @@
 // Everything an action needs: validated parameters, the domain's identity, the host it acts on
 // (the port), the libvirt connection and the deadline derived from the operation's timeout (safety
 // rule 4).
-import { OcfError, OCF, fail } from '../ocf/exit.js';
+import { fail } from '../ocf/exit.js';
 import { parseParams } from '../ocf/params.js';
 import { DomainDoc, DomainXmlError } from '../domain/doc.js';
 import { rawEnvValue, readConfig } from './config.js';

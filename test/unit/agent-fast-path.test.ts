@@ -28,6 +28,7 @@ describe('the agent entry, without its core', () => {
       'agents/TransientDomain.ts',
       'lib/domain/text.ts',
       'lib/host/agent-fs.ts',
+      'lib/host/procs.ts',
       'lib/ocf/bundled-core.ts',
       'lib/vm/config.ts',
       'lib/vm/fast-path.ts',
