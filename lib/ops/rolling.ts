@@ -269,7 +269,14 @@ export async function execRollingReboot(plan: RollingPlan, recorded: { node: str
     const node = step.node;
     const done = progress.filter((p) => p.state === 'done').map((p) => p.node);
     if (step.state === 'pending' || step.state === 'draining') {
-      const snap = await takeSnapshot();
+      // A node of the cluster may be rejoining after the previous step (a new DC, a node that
+      // restarted): wait until every node of the plan that is not done is online again.
+      let snap = await takeSnapshot();
+      for (let waited = 0; waited < 300 && !snap.view.hosts.find((h) => h.name === node)?.online; waited++) {
+        if (waited === 0) opts.progress(`${node}: waiting for it to be online`);
+        await new Promise((r) => setTimeout(r, 1000));
+        snap = await takeSnapshot();
+      }
       const hints = steering(snap, node, done);
       const check = await planDrainOf(snap, [node], hints);
       if (check.plan.stops.length && !opts.force) {

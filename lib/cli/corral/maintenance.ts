@@ -246,7 +246,10 @@ Examples:
       const recorded = parseProgress(snap.cib.options[PROGRESS_OPTION]);
       if (recorded.length && !o.resume && o.exec) throw new UsageError(`a rolling reboot is under way or was interrupted (${formatProgress(recorded)}): --exec --resume continues it`);
       if (o.resume && recorded.length === 0) throw new UsageError('there is no rolling reboot to resume');
-      const plan = await guarded(() => planRollingReboot(snap, { nodes: o.resume ? recorded.filter((p) => p.state !== 'done').map((p) => p.node) : wanted, local }));
+      // Resuming follows the recorded order; nodes may be down or rejoining right now, so nothing is planned again up front.
+      const plan = o.resume
+        ? { order: recorded.map((p) => p.node), steps: [], skipped: [], migrations: 0, vms: 0, migrationsPerVm: 0 }
+        : await guarded(() => planRollingReboot(snap, { nodes: wanted, local }));
       const summary = { order: plan.order, steps: plan.steps, skipped: plan.skipped, migrations: plan.migrations, vms: plan.vms, migrationsPerVm: plan.migrationsPerVm };
       if (!o.exec) {
         if (o.json) json({ dryRun: true, plan: summary });
