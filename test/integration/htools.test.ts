@@ -91,7 +91,11 @@ const FITS: { scenario: string; corral: number; hspace: number; exactFit: number
   { scenario: 'drain-two', corral: 13, hspace: 11, exactFit: 13, why: EXACT },
   { scenario: 'undrain-not-drained', corral: 7, hspace: 6, exactFit: 7, why: EXACT },
   { scenario: 'undrain-return', corral: 4, hspace: 3, exactFit: 4, why: `${EXACT}; the drained node is offline with no capacity to htools` },
-];
+  { scenario: 'rolling-fewest-first', corral: 10, hspace: 8, exactFit: 10, why: EXACT },
+  { scenario: 'rolling-only-on', corral: 0, hspace: 12, exactFit: 14, why: ONLY_ON },
+  { scenario: 'rolling-subset', corral: 13, hspace: 11, exactFit: 13, why: EXACT },
+  { scenario: 'rolling-three', corral: 10, hspace: 8, exactFit: 10, why: EXACT },
+].sort((a, b) => (a.scenario < b.scenario ? -1 : 1));
 
 describe('how many more VMs of 1 vCPU, 256 MiB fit: corral capacity --size vs hspace --standard-alloc', () => {
   it('every scenario is compared', async () => {
@@ -206,6 +210,22 @@ const ROLL: { scenario: string; groups: Group[] | 'refused'; why: string }[] = [
     { nodes: ['n3'], hroller: ['db1>n1'], corral: ['db1>n1'], stops: [] },
     { nodes: ['n1', 'n2'], hroller: ['ns1>n3', 'ns2>n3', 'web1>n3', 'web2>n3'], corral: ['web1>n3', 'web2>n3'], stops: ['ns1', 'ns2'] },
   ], why: 'the recorded lab: the master (the DC, n2) last; htools cannot see that ns1 is only-on n1,n2 and ns2 avoids ns1 absolutely' },
+  { scenario: 'rolling-fewest-first', groups: [
+    { nodes: ['n3'], hroller: ['f>n1'], corral: ['f>n1'], stops: [] },
+    { nodes: ['n2', 'n1'], hroller: ['a>n3', 'b>n3', 'c>n3', 'd>n3', 'e>n3'], corral: ['a>n3', 'b>n3', 'c>n3', 'd>n3', 'e>n3'], stops: [] },
+  ], why: `${AGREE}; hroller reboots n2 and n1 (the master) together, corral one at a time (its own plan: n3, n2, n1)` },
+  { scenario: 'rolling-only-on', groups: [
+    { nodes: ['n1', 'n2'], hroller: ['a>n3', 'b>n3'], corral: ['a>n3'], stops: ['b'] },
+    { nodes: ['n3'], hroller: [], corral: [], stops: [] },
+  ], why: 'htools cannot see only-on: hroller moves b (only-on n2) to n3' },
+  { scenario: 'rolling-subset', groups: [
+    { nodes: ['n3'], hroller: ['c>n1'], corral: ['c>n1'], stops: [] },
+    { nodes: ['n2', 'n1'], hroller: ['a>n3', 'b>n3'], corral: ['a>n3', 'b>n3'], stops: [] },
+  ], why: `${AGREE} (hroller takes every node; corral's --nodes n2,n3 plans only those)` },
+  { scenario: 'rolling-three', groups: [
+    { nodes: ['n3'], hroller: ['e>n1', 'f>n1'], corral: ['e>n1', 'f>n2'], stops: [] },
+    { nodes: ['n2', 'n1'], hroller: ['a>n3', 'b>n3', 'c>n3', 'd>n3'], corral: ['a>n3', 'b>n3', 'c>n3', 'd>n3'], stops: [] },
+  ], why: "the same groups drain cleanly; for n3's second VM Pacemaker's balanced placement picks the emptier n2, hroller n1" },
   { scenario: 'capacity-not-n1', groups: 'refused', why: 'no room to move the VMs of any node: hroller refuses, corral says N+1 does not hold' },
   { scenario: 'capacity-priority', groups: 'refused', why: 'no room to move the VMs of any node: hroller refuses, corral says N+1 does not hold' },
   { scenario: 'drain-capacity', groups: 'refused', why: "no room for n1's big VM elsewhere: hroller refuses, corral says N+1 does not hold" },
@@ -268,6 +288,10 @@ const HBAL: Record<string, { before: number; after: number; moves: string[] }> =
   'drain-two': { before: 0, after: 0, moves: [] },
   'undrain-not-drained': { before: 2.125, after: 2.125, moves: [] },
   'undrain-return': { before: 0, after: 0, moves: [] },
+  'rolling-fewest-first': { before: 3.47011047, after: 0, moves: ['c>n3'] },
+  'rolling-only-on': { before: 2.00346921, after: 2.00346921, moves: [] },
+  'rolling-subset': { before: 0, after: 0, moves: [] },
+  'rolling-three': { before: 0, after: 0, moves: [] },
 };
 
 describe('hbal on corral clusters', () => {
