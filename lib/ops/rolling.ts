@@ -178,6 +178,8 @@ export interface ExecOutcome {
   migrations: Record<string, number>;
   /** This run's own node is being rebooted: run again with --resume once it is back. */
   resumeAfterOwnReboot?: string;
+  /** Starts that reboot: the caller's last act, once it has said what it has to say. */
+  rebootSelf?: () => Promise<void>;
   problems: string[];
   seconds: number;
 }
@@ -297,8 +299,10 @@ export async function execRollingReboot(plan: RollingPlan, recorded: { node: str
       await setTransientNodeAttribute(node, BOOT_MARK, mark);
       step.state = 'rebooting';
       await saveProgress(progress);
+      // This node's own turn: the caller says so first, then starts the reboot as its last act
+      // (the reboot ends this process).
+      if (node === opts.local) return out(true, { resumeAfterOwnReboot: node, rebootSelf: () => reboot(node, { ...opts, progress: () => undefined }) });
       await reboot(node, opts);
-      if (node === opts.local) return out(true, { resumeAfterOwnReboot: node });
       try {
         await waitBack(node, opts);
       } catch (e) {

@@ -184,7 +184,8 @@ describe('corral node drain / undrain on the lab cluster', () => {
     // in the CIB; a second run from n1 resumes it.
     const n3 = lab.nodes[2] as LabNode;
     const first = await inNode(n3, 'corral', ['rolling-reboot', '--exec'], { timeoutMs: 900_000 });
-    expect(first.exitCode, `${first.stdout}\n${first.stderr}`).toBe(0);
+    // It has said everything before its node's reboot ends it: done, or killed by the reboot.
+    expect(first.exitCode === 0 || first.exitCode >= 128, `${first.stdout}\n${first.stderr}`).toBe(true);
     expect(first.stdout).toMatch(/n3 \(this node\) reboots now: once it is back, run corral rolling-reboot --exec --resume/);
     const progress = (await cib()).match(/name="corral-rolling-reboot" value="([^"]*)"/)?.[1] ?? '';
     expect(progress).toMatch(/n3:rebooting/);

@@ -267,13 +267,16 @@ Examples:
       }
       const config = await loadConfig();
       const r = await execRollingReboot(plan, o.resume ? recorded : undefined, { parallel, force: o.force === true, config, local, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
-      if (o.json) json({ dryRun: false, plan: summary, result: r });
+      const { rebootSelf, ...result } = r;
+      if (o.json) json({ dryRun: false, plan: summary, result });
       else {
         for (const p of r.problems) err(p);
         if (r.resumeAfterOwnReboot) out(`${r.resumeAfterOwnReboot} (this node) reboots now: once it is back, run corral rolling-reboot --exec --resume\n`);
         else if (r.ok) out(`rolling reboot done: ${r.rebooted.join(', ')} in ${r.seconds.toFixed(0)} s; ${Object.values(r.migrations).reduce((a, b) => a + b, 0)} live migrations\n`);
       }
       if (!r.ok) process.exitCode = 1;
+      // Last: this node's own reboot, which ends this process (everything above is out by now).
+      if (rebootSelf) await new Promise<void>((done) => process.stdout.write('', () => done())).then(rebootSelf);
     });
 
   program
