@@ -138,7 +138,9 @@ function commandPage(spec: CliSpec, version: string, date: string): string {
 // OCF agents: from their meta-data
 
 function agentPage(agent: string, metaXml: string, version: string, date: string): string {
-  const root = readXml(metaXml, `${agent} meta-data`);
+  // OCF meta-data starts with <!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd"> (no internal subset,
+  // nothing to expand): corral's reader takes no DOCTYPE, so it is left out here.
+  const root = readXml(metaXml.replace(/<!DOCTYPE resource-agent SYSTEM "[^"]*">/, ''), `${agent} meta-data`);
   const kid = (n: XNode | undefined, tag: string) => n?.children.find((c) => c.tag === tag);
   const all = (n: XNode | undefined, tag: string) => n?.children.filter((c) => c.tag === tag) ?? [];
   const textOf = (n: XNode | undefined): string => (n?.text ?? '').trim();
