@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../lib/cli/errors.js';
 import { writeOutputFile } from '../../lib/cli/output.js';
@@ -94,13 +95,19 @@ describe('writeOutputFile', () => {
     const f = join(d, 'gum.xml');
     await writeFile(f, 'old\n');
     execFileSync('chmod', ['0555', d]);
+    // The module bundled into a directory nobody may read (the checkout itself may be a root-only
+    // /root/corral), then run as nobody, who may not create files in d.
+    const bundleDir = await mkdtemp(join(tmpdir(), 'corral-output-'));
+    execFileSync('chmod', ['0755', bundleDir]);
+    const bundle = join(bundleDir, 'output.mjs');
+    await build({ entryPoints: [new URL('../../lib/cli/output.ts', import.meta.url).pathname], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'silent' });
+    execFileSync('chmod', ['0644', bundle]);
     try {
-      // as nobody, who may not create files in d
       const r = (() => {
         try {
-          execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '--import', 'tsx', '-e',
-            `import('${new URL('../../lib/cli/output.ts', import.meta.url).pathname}').then((m) => m.writeOutputFile(${JSON.stringify(f)}, 'new\\n', '-o')).catch((e) => { console.error(e.constructor.name + ': ' + e.message); process.exit(3); })`],
-          { stdio: 'pipe', cwd: new URL('../..', import.meta.url).pathname });
+          execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e',
+            `import(${JSON.stringify(bundle)}).then((m) => m.writeOutputFile(${JSON.stringify(f)}, 'new\\n', '-o')).catch((e) => { console.error(e.constructor.name + ': ' + e.message); process.exit(3); })`],
+          { stdio: 'pipe', cwd: bundleDir });
           return { code: 0, stderr: '' };
         } catch (e) {
           const x = e as { status: number; stderr: Buffer };
@@ -111,6 +118,7 @@ describe('writeOutputFile', () => {
       expect(r.stderr.trim()).toBe(`Error: cannot write ${f}: permission denied; it is unchanged`);
     } finally {
       execFileSync('chmod', ['0755', d]);
+      await rm(bundleDir, { recursive: true, force: true });
     }
     expect(await readFile(f, 'utf8')).toBe('old\n');
     expect(await readdir(d)).toEqual(['gum.xml']);
