@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readXml } from './read.js';
 import { CibDoc } from './edit.js';
 import { Cib } from './model.js';
-import { applyPatch, configurationDifferences, configurationOf, formatVersion, makePatch } from './patch.js';
+import { applyPatch, configurationDifferences, configurationOf, formatVersion, makePatch, type CibVersion } from './patch.js';
 import type { Plan } from './vm.js';
 
 export class CibChangeError extends CorralError {
@@ -47,6 +47,8 @@ export interface CibPort {
   verify(cib: string): Promise<{ ok: boolean; messages: string[] }>;
   /** cibadmin --patch; 'conflict' when the CIB is no longer at the patch's source version. */
   patch(patch: string): Promise<'applied' | 'conflict'>;
+  /** The CIB's version now (the root element's admin_epoch, epoch and num_updates only). */
+  version(): Promise<CibVersion>;
   /** Serializes changes to one CIB file; resolves with the release. */
   lock(): Promise<() => Promise<void>>;
 }
@@ -107,7 +109,19 @@ async function attemptChange(p: CibPort, edit: Edit, opts: ChangeOptions): Promi
   }
   if (opts.dryRun) return { ...plan, warnings, patch: patch.xml, applied: false };
 
-  if ((await p.patch(patch.xml)) === 'conflict') return 'conflict';
+  // The patch is tied to the configuration it was computed from (admin_epoch.epoch: any
+  // configuration change raises them) and to the status counter (num_updates), which a live
+  // cluster raises with every operation result. When only the status moved on, the patch still
+  // means exactly the plan: it is tied to the current counter and sent again, a few times; when
+  // the configuration changed, the whole change is computed afresh.
+  let xml = patch.xml;
+  for (let tries = 0; ; tries++) {
+    const now = await p.version();
+    if (now.adminEpoch !== patch.source.adminEpoch || now.epoch !== patch.source.epoch) return 'conflict';
+    xml = xml.replace(/<source admin_epoch="\d+" epoch="\d+" num_updates="\d+"\/>/, `<source admin_epoch="${now.adminEpoch}" epoch="${now.epoch}" num_updates="${now.numUpdates}"/>`);
+    if ((await p.patch(xml)) === 'applied') break;
+    if (tries >= 20) return 'conflict';
+  }
 
   const readBack = await p.query();
   const readBackX = readXml(readBack, 'the CIB read back');
@@ -125,5 +139,5 @@ async function attemptChange(p: CibPort, edit: Edit, opts: ChangeOptions): Promi
         `Check the configuration now. What differed: ${differences.slice(0, 10).join('; ')}`,
     );
   }
-  return { ...plan, warnings, patch: patch.xml, applied: true };
+  return { ...plan, warnings, patch: xml, applied: true };
 }

@@ -96,6 +96,10 @@ class FakeCib implements CibPort {
   async query(): Promise<string> {
     return this.xml;
   }
+  async version(): Promise<{ adminEpoch: number; epoch: number; numUpdates: number }> {
+    const a = readXml(this.xml).attrs;
+    return { adminEpoch: Number(a.admin_epoch), epoch: Number(a.epoch), numUpdates: Number(a.num_updates) };
+  }
   async verify(): Promise<{ ok: boolean; messages: string[] }> {
     return { ok: true, messages: [] };
   }
@@ -155,7 +159,8 @@ describe('changeCib', () => {
     const cib = new FakeCib();
     let edits = 0;
     cib.beforePatch = () => {
-      cib.xml = cib.xml.replace('num_updates="3"', 'num_updates="4"').replace('<primitive id="r2"', '<primitive id="r9" class="ocf" provider="heartbeat" type="Dummy"/><primitive id="r2"');
+      // Another writer's configuration change: Pacemaker raises the epoch.
+      cib.xml = cib.xml.replace('epoch="7" num_updates="3"', 'epoch="8" num_updates="0"').replace('<primitive id="r2"', '<primitive id="r9" class="ocf" provider="heartbeat" type="Dummy"/><primitive id="r2"');
     };
     const r = await changeCib(cib, (cd) => {
       edits++;
@@ -166,6 +171,25 @@ describe('changeCib', () => {
     expect(edits).toBe(2);
     expect(cib.patches).toHaveLength(2);
     expect(cib.xml).toContain('id="r9"'); // the other writer's change survives
+    expect(cib.xml).not.toContain('id="l1"');
+  });
+
+  it('when only the status moved on (num_updates), sends the same change tied to the new counter, without computing it again', async () => {
+    const cib = new FakeCib();
+    let edits = 0;
+    let bumps = 3;
+    cib.beforePatch = () => {
+      cib.xml = cib.xml.replace(/num_updates="\d+"/, `num_updates="${++bumps}"`);
+    };
+    const r = await changeCib(cib, (cd) => {
+      edits++;
+      cd.remove(cd.byId('l1') as Element);
+      return { notes: [], warnings: [] };
+    });
+    expect(r.applied).toBe(true);
+    expect(edits).toBe(1);
+    expect(cib.patches).toHaveLength(2);
+    expect(cib.patches[1]).toContain('<source admin_epoch="0" epoch="7" num_updates="4"/>');
     expect(cib.xml).not.toContain('id="l1"');
   });
 

@@ -2,6 +2,7 @@
 // --create), check it (crm_verify), and the CIB port of lib/cib/change.ts on this host.
 import { CorralError } from '../../errors.js';
 import type { CibPort } from '../../cib/change.js';
+import type { CibVersion } from '../../cib/patch.js';
 import { HostCommandError, hold, type RunResult } from '../exec.js';
 import { failure, tool, type Via } from './tool.js';
 
@@ -96,9 +97,17 @@ async function lockCibFile(timeoutMs = 60_000): Promise<() => Promise<void>> {
   return holder;
 }
 
+/** The CIB's version: its root element alone (`cibadmin --query --xpath /cib --no-children`). */
+async function cibVersion(via?: Via): Promise<CibVersion> {
+  const r = await tool(via, 'cibadmin', ['--query', '--xpath', '/cib', '--no-children']);
+  if (r.exitCode !== 0) throw failure(`reading the version of ${cibTarget()}`, r);
+  const num = (name: string) => Number(new RegExp(`\\s${name}="(\\d+)"`).exec(r.stdout)?.[1] ?? 0);
+  return { adminEpoch: num('admin_epoch'), epoch: num('epoch'), numUpdates: num('num_updates') };
+}
+
 /** The CIB port of lib/cib/change.ts on this host: the live cluster, or CIB_file. */
 export function hostCibPort(): CibPort {
-  return { query: () => queryCib(), verify: (xml) => verifyCibXml(xml), patch: (p) => patchCib(p), lock: () => lockCibFile() };
+  return { query: () => queryCib(), verify: (xml) => verifyCibXml(xml), patch: (p) => patchCib(p), lock: () => lockCibFile(), version: () => cibVersion() };
 }
 
 export interface VerifyResult {
