@@ -72,12 +72,16 @@ export async function runMaintenanceBench(): Promise<{ ok: boolean }> {
 
     // The rolling reboot itself.
     const t0 = Date.now();
-    const r = await ok(inNode(n1, 'corral', ['rolling-reboot', '--exec', '--json'], { timeoutMs: 1_800_000 }));
+    // Run from n1: when n1's own turn comes, the reboot ends the command (exit 128 and up) after
+    // it has printed its result; a node already rebooted then resumes.
+    const r = await inNode(n1, 'corral', ['rolling-reboot', '--exec', '--json'], { timeoutMs: 1_800_000 });
+    if (r.exitCode !== 0 && r.exitCode < 128) throw new Error(`rolling-reboot failed: ${r.stderr}\n${r.stdout}`);
     const out = JSON.parse(r.stdout) as { result: { ok: boolean; rebooted: string[]; migrations: Record<string, number>; resumeAfterOwnReboot?: string } };
     let migrations = out.result.migrations;
     if (out.result.resumeAfterOwnReboot) {
       await waitClusterIdle(lab, { timeoutMs: 300_000 });
-      const n2 = lab.nodes[1] as LabNode;
+      const done = (await ok(clusterExec(n1, 'cibadmin', ['--query', '--scope', 'crm_config']).catch(() => clusterExec(lab.nodes[1] as LabNode, 'cibadmin', ['--query', '--scope', 'crm_config'])))).stdout;
+      const n2 = lab.nodes.find((n) => new RegExp(`\\b${n.name}:done\\b`).test(done)) ?? (lab.nodes[1] as LabNode);
       const again = JSON.parse((await ok(inNode(n2, 'corral', ['rolling-reboot', '--exec', '--resume', '--json'], { timeoutMs: 1_800_000 }))).stdout) as { result: { migrations: Record<string, number> } };
       migrations = { ...migrations };
       for (const [vm, n] of Object.entries(again.result.migrations)) migrations[vm] = (migrations[vm] ?? 0) + n;
