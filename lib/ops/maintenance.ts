@@ -49,10 +49,6 @@ function drainRecord(snap: Snapshot, node: string): string[] {
   return (attrs[DRAINED_ATTR] ?? '').split(/[\s,]+/).filter(Boolean);
 }
 
-export function drainState(snap: Snapshot, node: string): string | undefined {
-  return configNodes(snap.cib).find((n) => n.uname === node)?.attrs[DRAIN_STATE_ATTR];
-}
-
 function checkNodes(view: ClusterView, nodes: readonly string[]): void {
   if (nodes.length === 0) throw new MaintenanceInputError('name at least one node');
   const known = view.hosts.map((h) => h.name);
@@ -273,7 +269,7 @@ export async function planUndrainOf(snap: Snapshot, node: string, wantReturn: bo
   checkNodes(snap.view, [node]);
   const host = snap.view.hosts.find((h) => h.name === node);
   const record = drainRecord(snap, node);
-  if (!host?.standby && record.length === 0 && drainState(snap, node) === undefined) {
+  if (!host?.standby && record.length === 0 && !host?.drainState) {
     throw new MaintenanceInputError(`node ${node} is not drained (not in standby, and no drain recorded)`);
   }
   const owedVms = record.map((name) => snap.view.vms.find((v) => v.name === name)).filter((v): v is VmView => v !== undefined);

@@ -7,6 +7,7 @@ import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyCib } from '../support/empty-cib.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const COMMANDS = ['vm', 'corral', 'domadd', 'domdel', 'create_domxml', 'fixup_domxml', 'nodecap'] as const;
@@ -57,23 +58,7 @@ beforeAll(async () => {
   cib = join(dir, 'cib.xml');
   await writeFile(
     cib,
-    `<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
-  <configuration>
-    <crm_config>
-      <cluster_property_set id="cib-bootstrap-options">
-        <nvpair id="cib-bootstrap-options-stonith-enabled" name="stonith-enabled" value="false"/>
-      </cluster_property_set>
-    </crm_config>
-    <nodes>
-      <node id="1" uname="n1"/>
-      <node id="2" uname="n2"/>
-    </nodes>
-    <resources/>
-    <constraints/>
-  </configuration>
-  <status/>
-</cib>
-`,
+    emptyCib(['n1', 'n2']),
   );
   // One VM in the cluster (a), one stable XML ready to add (gum), made with the tools themselves.
   await ok('create_domxml', ['--name', 'a', '--cpus', '1', '--mem', '256m', '--bridge', 'br0', '-o', 'a.xml']);

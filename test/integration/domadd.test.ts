@@ -15,6 +15,7 @@ import { identityOf } from '../../lib/domain/fixup.js';
 import { verifyCibFile } from '../../lib/host/pacemaker/cib.js';
 import { getResourceParameter } from '../../lib/host/pacemaker/resources.js';
 import { simulate } from '../../lib/host/pacemaker/simulate.js';
+import { emptyCib } from '../support/empty-cib.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 let dir: string;
@@ -60,22 +61,7 @@ async function newCib(nodes: readonly string[] = ['n1', 'n2', 'n3'], schema = 'p
   const file = join(dir, `cib-${++cibCount}.xml`);
   await writeFile(
     file,
-    `<cib crm_feature_set="3.16.1" validate-with="${schema}" epoch="1" num_updates="0" admin_epoch="0">
-  <configuration>
-    <crm_config>
-      <cluster_property_set id="cib-bootstrap-options">
-        <nvpair id="cib-bootstrap-options-stonith-enabled" name="stonith-enabled" value="false"/>
-      </cluster_property_set>
-    </crm_config>
-    <nodes>
-${nodes.map((n, i) => `      <node id="${i + 1}" uname="${n}"/>`).join('\n')}
-    </nodes>
-    <resources/>
-    <constraints/>
-  </configuration>
-  <status/>
-</cib>
-`,
+    emptyCib(nodes, { schema }),
   );
   return file;
 }

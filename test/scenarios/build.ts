@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { CibDoc } from '../../lib/cib/edit.js';
 import { DRAINED_ATTR, setNodeAttribute } from '../../lib/cib/nodes.js';
 import { render } from '../../lib/cib/render.js';
+import { emptyCib } from '../support/empty-cib.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const HERE = new URL('.', import.meta.url).pathname;
@@ -99,21 +100,7 @@ export function buildScenario(folder: string): void {
     const cib = join(dir, 'cib.xml');
     writeFileSync(
       cib,
-      `<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
-  <configuration>
-    <crm_config>
-      <cluster_property_set id="cib-bootstrap-options">
-        <nvpair id="cib-bootstrap-options-stonith-enabled" name="stonith-enabled" value="false"/>
-      </cluster_property_set>
-    </crm_config>
-    <nodes>${spec.nodes.map((n, i) => `<node id="${i + 1}" uname="${n}"/>`).join('')}</nodes>
-    <resources/>
-    <constraints/>
-    <rsc_defaults><meta_attributes id="rsc-options"><nvpair id="rsc-options-resource-stickiness" name="resource-stickiness" value="${spec.stickiness}"/></meta_attributes></rsc_defaults>
-  </configuration>
-  <status/>
-</cib>
-`,
+      emptyCib(spec.nodes, { stickiness: spec.stickiness }),
     );
     const env = { CIB_file: cib };
     for (const n of spec.nodes) run(join(ROOT, 'dist/bin/nodecap'), [n, '--cpus', String(spec.cpu), '--mem', `${spec.mem}m`], env);

@@ -8,7 +8,6 @@ import {
   capacityOf,
   DEFAULT_PARALLEL,
   drainNodes,
-  drainState,
   MaintenanceInputError,
   planDrainOf,
   planUndrainOf,
@@ -83,7 +82,7 @@ Examples:
       const parallel = parallelOf(o.parallel);
       const snap = await takeSnapshot();
       const check = await guarded(() => planDrainOf(snap, nodes));
-      const others = snap.view.hosts.filter((h) => !nodes.includes(h.name) && (drainState(snap, h.name) === 'draining'));
+      const others = snap.view.hosts.filter((h) => !nodes.includes(h.name) && h.drainState === 'draining');
       if (others.length && !o.dryRun) throw new UsageError(`a drain of ${others.map((h) => h.name).join(', ')} is under way (or was interrupted: run corral node drain ${others[0]?.name} again to finish it, or undrain it)`);
       const planJson = { moves: check.plan.moves, stops: check.plan.stops, sideEffects: check.plan.sideEffects };
       if (!o.json) {
