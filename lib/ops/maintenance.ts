@@ -228,7 +228,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
         problems.push(`gave up after ${Math.round((Date.now() - t0) / 1000)} s: ${stillThere.map((v) => `${v.name} (${v.state} on ${v.nodes.join(', ')})`).join(', ') || 'the cluster is not idle'}`);
         break;
       }
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
     }
   } finally {
     await changeCib(hostCibPort(), (cd) => {
@@ -360,7 +360,7 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
         for (const m of pending.values()) problems.push(`${m.vm} did not come back to ${node}`);
         break;
       }
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
     }
   } finally {
     await changeCib(hostCibPort(), (cd) => {

@@ -60,10 +60,39 @@ describe('Pacemaker calls through a runner', () => {
     expect(r.calls.map((c) => c.args)).toEqual([['--one-shot', '--inactive', '--output-as=xml']]);
   });
 
-  it('clusterSettled waits in crm_resource, bounded beyond its wait; not settled yet is false', async () => {
-    const r = recorder({ exitCode: 124, stderr: 'crm_resource: Timed out waiting' }, 5000);
-    expect(await clusterSettled(3000, r.via)).toBe(false);
-    expect(r.calls).toEqual([{ file: 'crm_resource', args: ['--wait', '--timeout=3s'], timeoutMs: 33_000 }]);
+  /** A runner that answers each call with ANSWER(file, args) and records the calls. */
+  function answering(answer: (file: string, args: readonly string[]) => Partial<RunResult>): { via: Via; calls: Call[] } {
+    const calls: Call[] = [];
+    const runner: PcmkRunner = async (file, args, o) => {
+      calls.push({ file, args, timeoutMs: o.timeoutMs });
+      return { command: [file, ...args].join(' '), exitCode: 0, stdout: '', stderr: '', timedOut: false, failedToStart: false, ...answer(file, args) };
+    };
+    return { via: { runner }, calls };
+  }
+  /** crmadmin as Pacemaker 2.1.5 answers: the DC's name to --dc_lookup, the controller state to --status. */
+  const crmadmin = (state: string) => (file: string, args: readonly string[], simulate = noActions): Partial<RunResult> =>
+    file === 'crmadmin' ? { stdout: args[0] === '--dc_lookup' ? 'n2\n' : `${state}\n` } : { stdout: simulate };
+  const noActions = '<pacemaker-result><actions/><status code="0" message="OK"/></pacemaker-result>';
+  const oneAction = '<pacemaker-result><actions><rsc_action action="stop" resource="vm-a" node="n1"/></actions></pacemaker-result>';
+
+  it('clusterSettled: settled when the DC is idle and the scheduler, run on the live CIB, wants nothing', async () => {
+    const r = answering(crmadmin('S_IDLE'));
+    expect(await clusterSettled(r.via)).toBe(true);
+    expect(r.calls.map((c) => [c.file, c.args[0], c.args[1]])).toEqual([
+      ['crmadmin', '--dc_lookup', '--quiet'],
+      ['crmadmin', '--status', 'n2'],
+      ['crm_simulate', '--live-check', '--simulate'],
+    ]);
+  });
+
+  it('clusterSettled: not settled while a transition runs (the scheduler is not asked), or when it still wants an action', async () => {
+    const busy = answering(crmadmin('S_TRANSITION_ENGINE'));
+    expect(await clusterSettled(busy.via)).toBe(false);
+    expect(busy.calls.map((c) => c.file)).toEqual(['crmadmin', 'crmadmin']);
+    const wants = answering((f, a) => crmadmin('S_IDLE')(f, a, oneAction));
+    expect(await clusterSettled(wants.via)).toBe(false);
+    const noDc = answering(() => ({ exitCode: 1, stderr: 'No DC' }));
+    expect(await clusterSettled(noDc.via)).toBe(false);
   });
 
   it('localNodeName keeps its short bound when the runner gives none', async () => {

@@ -1,6 +1,7 @@
 // The cluster's state as Pacemaker's tools report it: crm_mon (XML for lib/cluster/crm-mon.ts,
 // text for people), the controller's state (crmadmin), whether the scheduler still has work
 // (crm_resource --wait), and this node's name (crm_node).
+import { kid, parseXNode } from '../../cib/model.js';
 import { run } from '../exec.js';
 import { failure, tool, TIMEOUT_MS, type Via } from './tool.js';
 
@@ -53,16 +54,27 @@ export async function controllerState(node: string, via?: Via): Promise<string |
   return /\b(S_[A-Z_]+)\b/.exec(`${r.stdout}\n${r.stderr}`)?.[1];
 }
 
+/** The node that is the cluster's DC (`crmadmin --dc_lookup`), or undefined when none answers. */
+export async function dcNode(via?: Via): Promise<string | undefined> {
+  const r = await tool(via, 'crmadmin', ['--dc_lookup', '--quiet', '--timeout', String(Math.min(via?.timeoutMs ?? 5000, 5000))]);
+  if (r.exitCode !== 0) return undefined;
+  return r.stdout.trim().split(/\s+/)[0] || undefined;
+}
+
 /**
- * Whether the cluster has settled: the scheduler, run on the current CIB, wants no action
- * (`crm_resource --wait` for at most WAITMS). False while anything is still to be done.
+ * Whether the cluster has settled, now: the DC is idle (no transition in flight) and the
+ * scheduler, run on the current CIB (`crm_simulate --live-check --simulate`), wants no action —
+ * a change the DC has not acted on yet is caught by the second. The same question as
+ * `crm_resource --wait`, answered at once: crm_resource sleeps 2 s before its first look even on
+ * an idle cluster (measured with Pacemaker 2.1.5), which every drain, move and wait would pay.
  */
-export async function clusterSettled(waitMs = 2000, via?: Via): Promise<boolean> {
-  const seconds = Math.max(1, Math.round(waitMs / 1000));
-  const r = await tool({ ...via, timeoutMs: waitMs + 30_000 }, 'crm_resource', ['--wait', `--timeout=${seconds}s`]);
-  if (r.exitCode === 0) return true;
-  if (r.exitCode === 124 || /timed? ?out/i.test(r.stderr)) return false;
-  throw failure('asking whether the cluster has settled', r);
+export async function clusterSettled(via?: Via): Promise<boolean> {
+  const dc = await dcNode(via);
+  if (dc === undefined || (await controllerState(dc, via)) !== 'S_IDLE') return false;
+  const r = await tool(via, 'crm_simulate', ['--live-check', '--simulate', '--output-as=xml']);
+  if (r.exitCode !== 0) throw failure('asking the scheduler whether the cluster has settled', r);
+  const actions = kid(parseXNode(r.stdout), 'actions');
+  return (actions?.children.length ?? 0) === 0;
 }
 
 /** The name of this node in the cluster (`crm_node --name`), or undefined without a cluster. */
