@@ -1,0 +1,185 @@
+// The load balancer's decision (corral's DRS): given a short history of CPU samples (what each VM
+// used, in cores, and how many CPUs each node has), the moves made lately and the settings, it
+// says whether to move one VM now, and which — or why not. Pure: no clock, no I/O; the caller
+// passes the samples, the time and a judge of placement (Pacemaker's answer, lib/ops).
+//
+// The barriers against "migration madness" (a VM moved back and forth), each a reason not to act:
+//   - never on one sample: a node is hot only when every sample of the last `holdS` seconds is
+//     above the threshold, and the samples cover that whole time;
+//   - loads are averages over the hold window, not the last reading, so one spike moves nothing;
+//   - a move must leave the target below the threshold less a margin (so it does not become the
+//     next hot node) and relieve the hot node by at least `minGainPct` points;
+//   - a VM moved within `cooldownS` stays; no more than `maxMovesPerHour` moves in any hour;
+//   - one move per decision: the next decision sees its effect first.
+
+export interface BalanceSettings {
+  /** Seconds between samples. */
+  intervalS: number;
+  /** A node is hot above this share of its CPUs in use by VMs (percent). */
+  thresholdPct: number;
+  /** How long (s) a node must stay above the threshold before a VM is moved off it. */
+  holdS: number;
+  /** A VM that was moved stays at least this long (s). */
+  cooldownS: number;
+  /** At most this many moves in any 3600 s. */
+  maxMovesPerHour: number;
+  /** A move must lower the hot node's load by at least this many percentage points. */
+  minGainPct: number;
+  /** The target must stay this many points below the threshold after the move. */
+  marginPct: number;
+  /** Nodes it may move VMs off and onto (empty: every node). */
+  nodes: readonly string[];
+  /** VMs it may move (empty: every VM). */
+  vms: readonly string[];
+}
+
+export const DEFAULT_BALANCE: BalanceSettings = {
+  intervalS: 30,
+  thresholdPct: 80,
+  holdS: 300,
+  cooldownS: 1800,
+  maxMovesPerHour: 6,
+  minGainPct: 10,
+  marginPct: 10,
+  nodes: [],
+  vms: [],
+};
+
+/** One sampling round: for each node, its CPUs and the cores each running VM used since the last round. */
+export interface BalanceSample {
+  at: number;
+  nodes: Record<string, { cpus: number; vms: Record<string, number> }>;
+}
+
+export interface BalanceMove {
+  vm: string;
+  from: string;
+  to: string;
+  at: number;
+}
+
+export interface NodeLoad {
+  node: string;
+  /** Percent of the node's CPUs in use by VMs, averaged over the hold window. */
+  loadPct: number;
+  /** Above the threshold in every sample of the hold window, and the window is covered. */
+  hot: boolean;
+  /** Above the threshold in the last sample. */
+  above: boolean;
+  /** Seconds it has been above the threshold without a break (0 when it is not, or since this sample). */
+  overForS: number;
+}
+
+export interface BalanceDecision {
+  /** What it sees. */
+  loads: NodeLoad[];
+  /** The move to make now, if any. */
+  move: (Omit<BalanceMove, 'at'> & { vmCores: number; fromPct: [number, number]; toPct: [number, number]; gainPct: number }) | null;
+  /** Why it acts, or why not — with its numbers. */
+  reason: string;
+}
+
+/** Placement as Pacemaker allows it: may VM run on NODE (constraints, capacity, standby)? */
+export type Allowed = (vm: string, node: string) => boolean;
+
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+export function decideBalance(samples: readonly BalanceSample[], moves: readonly BalanceMove[], s: BalanceSettings, now: number, allowed: Allowed): BalanceDecision {
+  const last = samples[samples.length - 1];
+  if (!last) return { loads: [], move: null, reason: 'no sample yet' };
+  const window = samples.filter((x) => x.at >= now - s.holdS);
+  const covered = samples.some((x) => x.at <= now - s.holdS) && window.length >= 2;
+  const mayTouch = (n: string) => s.nodes.length === 0 || s.nodes.includes(n);
+  const mayMove = (vm: string) => s.vms.length === 0 || s.vms.includes(vm);
+
+  // A VM's load: its average over the window, counted only while it ran where it runs now.
+  const where = new Map<string, string>();
+  for (const [node, n] of Object.entries(last.nodes)) for (const vm of Object.keys(n.vms)) where.set(vm, node);
+  const vmCores = new Map<string, number>();
+  for (const vm of where.keys()) {
+    const seen = window.map((x) => x.nodes[where.get(vm) as string]?.vms[vm]).filter((c): c is number => c !== undefined);
+    vmCores.set(vm, seen.length ? seen.reduce((a, b) => a + b, 0) / seen.length : 0);
+  }
+  const pct = (node: string, cores: number) => (100 * cores) / Math.max(1, last.nodes[node]?.cpus ?? 1);
+  const loadOf = (node: string, x: BalanceSample) => pct(node, Object.values(x.nodes[node]?.vms ?? {}).reduce((a, b) => a + b, 0));
+
+  const loads: NodeLoad[] = Object.keys(last.nodes)
+    .sort()
+    .map((node) => {
+      const avg = window.reduce((a, x) => a + loadOf(node, x), 0) / Math.max(1, window.length);
+      let since = now;
+      for (let i = samples.length - 1; i >= 0; i--) {
+        const x = samples[i] as BalanceSample;
+        if (!(node in x.nodes) || loadOf(node, x) <= s.thresholdPct) break;
+        since = x.at;
+      }
+      const above = loadOf(node, last) > s.thresholdPct;
+      const hot = covered && window.every((x) => node in x.nodes && loadOf(node, x) > s.thresholdPct);
+      return { node, loadPct: round1(avg), hot, above, overForS: above ? now - since : 0 };
+    });
+
+  const hot = loads.filter((l) => l.hot && mayTouch(l.node)).sort((a, b) => b.loadPct - a.loadPct);
+  if (hot.length === 0) {
+    const over = loads.filter((l) => l.above);
+    if (over.length === 0) return { loads, move: null, reason: `no node above ${s.thresholdPct}%` };
+    if (!covered) return { loads, move: null, reason: `${over.map((l) => l.node).join(', ')} above ${s.thresholdPct}%, but the samples cover less than the hold time (${s.holdS} s)` };
+    return { loads, move: null, reason: `${over.map((l) => `${l.node} above ${s.thresholdPct}% for ${l.overForS} s`).join(', ')}: not yet ${s.holdS} s` };
+  }
+  const lastHour = moves.filter((m) => m.at > now - 3600);
+  if (lastHour.length >= s.maxMovesPerHour) return { loads, move: null, reason: `${hot[0]?.node} is hot (${hot[0]?.loadPct}%), but ${lastHour.length} moves in the last hour reach the cap (${s.maxMovesPerHour})` };
+
+  const byNode = new Map(loads.map((l) => [l.node, l.loadPct]));
+  const cooling: string[] = [];
+  const refused: string[] = [];
+  let best: BalanceDecision['move'] = null;
+  let bestGain = -Infinity;
+  let bestToAfter = Infinity;
+  for (const h of hot) {
+    const from = h.node;
+    for (const vm of [...where.keys()].filter((v) => where.get(v) === from).sort()) {
+      if (!mayMove(vm)) continue;
+      const moved = moves.filter((m) => m.vm === vm).reduce((a, m) => Math.max(a, m.at), -Infinity);
+      if (now - moved < s.cooldownS) {
+        cooling.push(`${vm} (moved ${now - moved} s ago)`);
+        continue;
+      }
+      const cores = vmCores.get(vm) ?? 0;
+      for (const to of [...byNode.keys()].filter((n) => n !== from && mayTouch(n))) {
+        const fromAfter = (byNode.get(from) ?? 0) - pct(from, cores);
+        const toAfter = (byNode.get(to) ?? 0) + pct(to, cores);
+        if (toAfter > s.thresholdPct - s.marginPct) continue;
+        const gain = (byNode.get(from) ?? 0) - Math.max(fromAfter, toAfter);
+        if (gain < s.minGainPct) continue;
+        // the larger relief; between equals, the target left with more room
+        if (gain < bestGain || (gain === bestGain && toAfter >= bestToAfter)) continue;
+        if (!allowed(vm, to)) {
+          refused.push(`${vm} → ${to}`);
+          continue;
+        }
+        bestGain = gain;
+        bestToAfter = toAfter;
+        best = { vm, from, to, vmCores: round1(cores * 100) / 100, fromPct: [round1(byNode.get(from) ?? 0), round1(fromAfter)], toPct: [round1(byNode.get(to) ?? 0), round1(toAfter)], gainPct: round1(gain) };
+      }
+    }
+    if (best) break; // the hottest node that can be relieved
+  }
+  const m = best as BalanceDecision['move'];
+  if (m) {
+    return {
+      loads,
+      move: m,
+      reason: `${m.from} above ${s.thresholdPct}% for ${hot.find((l) => l.node === m.from)?.overForS} s: move ${m.vm} (${m.vmCores} cores) ${m.from} ${m.fromPct[0]}% → ${m.fromPct[1]}%, ${m.to} ${m.toPct[0]}% → ${m.toPct[1]}%`,
+    };
+  }
+  const why = [`no move relieves ${hot.map((l) => `${l.node} (${l.loadPct}%)`).join(', ')} by ${s.minGainPct} points while keeping the target under ${s.thresholdPct - s.marginPct}%`];
+  if (cooling.length) why.push(`cooling down: ${cooling.join(', ')}`);
+  if (refused.length) why.push(`Pacemaker would not place: ${refused.join(', ')}`);
+  return { loads, move: null, reason: why.join('; ') };
+}
+
+/** The decision as lines for people: each node's load, then what it does and why. */
+export function describeBalance(d: BalanceDecision): string[] {
+  const lines = d.loads.map((l) => `${l.node} ${l.loadPct}%${l.hot ? ` hot (above for ${l.overForS} s)` : l.above ? ` above for ${l.overForS} s` : ''}`);
+  lines.push(d.move ? `move ${d.move.vm} ${d.move.from} → ${d.move.to}: ${d.reason}` : `no move: ${d.reason}`);
+  return lines;
+}
