@@ -7,6 +7,10 @@
 #   corral.signal_delay=N    wait N seconds before sending it
 #   corral.acpi=ignore       ignore the ACPI power button
 #   corral.tick=1            print "corral-test-guest: tick N" on the console every second
+#   corral.burn=PCT          keep PCT percent of the vCPU busy (1-100), from boot
+#   corral.burn_cycle=ON/OFF burn for ON seconds, rest for OFF seconds, over and over (the guest's
+#                            uptime sets the phase, so it goes on unchanged across a live migration)
+#   corral.burn_after=N      start burning N seconds after boot
 # The power button: the kernel's "button" driver turns it into a key press on an evdev device;
 # busybox acpid runs /etc/acpi/PWRF/00000080 (poweroff), which signals PID 1 (SIGUSR2), and this
 # script traps that and powers off.
@@ -25,12 +29,18 @@ signal=yes
 signal_delay=0
 acpi=yes
 tick=0
+burn=0
+burn_cycle=
+burn_after=0
 for arg in $(cat /proc/cmdline); do
   case $arg in
     corral.signal=never) signal=no ;;
     corral.signal_delay=*) signal_delay=${arg#*=} ;;
     corral.acpi=ignore) acpi=no ;;
     corral.tick=1) tick=1 ;;
+    corral.burn=*) burn=${arg#*=} ;;
+    corral.burn_cycle=*) burn_cycle=${arg#*=} ;;
+    corral.burn_after=*) burn_after=${arg#*=} ;;
   esac
 done
 
@@ -64,6 +74,61 @@ if [ "$signal" = yes ]; then
     else
       say "startup signal failed"
     fi
+  ) &
+fi
+
+uptime_s() {
+  read -r up _rest </proc/uptime
+  echo "${up%%.*}"
+}
+
+# The CPU burner: a busy loop, stopped and continued every 100 ms so that it takes PCT percent of
+# the vCPU; with a cycle, on for ON seconds and off for OFF seconds. Says each change on the console.
+burner() {
+  (while :; do :; done) &
+  spin=$!
+  kill -STOP "$spin"
+  on_us=$((burn * 1000))
+  off_us=$(((100 - burn) * 1000))
+  cycle_on=${burn_cycle%/*}
+  cycle_off=${burn_cycle#*/}
+  state=off
+  while :; do
+    want=on
+    if [ -n "$burn_cycle" ]; then
+      pos=$(($(uptime_s) % (cycle_on + cycle_off)))
+      [ "$pos" -lt "$cycle_on" ] || want=off
+    fi
+    if [ "$want" != "$state" ]; then
+      state=$want
+      say "burn $state"
+    fi
+    if [ "$state" = on ]; then
+      kill -CONT "$spin"
+      usleep "$on_us"
+      if [ "$burn" -lt 100 ]; then
+        kill -STOP "$spin"
+        usleep "$off_us"
+      fi
+    else
+      kill -STOP "$spin"
+      sleep 1
+    fi
+  done
+}
+
+case $burn in
+  '' | *[!0-9]*) say "corral.burn=$burn is not a percentage: no burner"; burn=0 ;;
+esac
+if [ "$burn" -gt 100 ]; then burn=100; fi
+if [ "$burn" -gt 0 ]; then
+  case $burn_cycle in
+    '' | [0-9]*/[0-9]*) ;;
+    *) say "corral.burn_cycle=$burn_cycle is not ON/OFF seconds: burning all the time"; burn_cycle= ;;
+  esac
+  (
+    sleep "$burn_after"
+    burner
   ) &
 fi
 

@@ -197,6 +197,11 @@ export interface TestGuestDomainOptions {
   ignoreAcpi?: boolean;
   /** The guest prints "corral-test-guest: tick N" every second (corral.tick=1). */
   tick?: boolean;
+  /**
+   * A CPU burner in the guest (corral.burn=PERCENT of its vCPU; with cycle, on ON seconds and off
+   * OFF seconds, phased by the guest's uptime; afterSeconds: starts that long after boot).
+   */
+  burn?: { percent: number; cycle?: readonly [number, number]; afterSeconds?: number };
   /** Keep the serial console's output in this file (virtlogd must run), appending. */
   consoleLog?: string;
   /** Network interfaces (none by default); the test guest itself does not configure them. */
@@ -217,6 +222,16 @@ export function testGuestDomainXml(opts: TestGuestDomainOptions): string {
   }
   if (opts.ignoreAcpi) cmdline.push('corral.acpi=ignore');
   if (opts.tick) cmdline.push('corral.tick=1');
+  if (opts.burn) {
+    const { percent, cycle, afterSeconds } = opts.burn;
+    const whole = (x: number, lo: number, hi: number) => Number.isInteger(x) && x >= lo && x <= hi;
+    if (!whole(percent, 1, 100)) throw new RangeError(`burn.percent must be a whole number from 1 to 100, not ${percent}`);
+    if (cycle && !(whole(cycle[0], 1, 86400) && whole(cycle[1], 1, 86400))) throw new RangeError(`burn.cycle must be two whole numbers of seconds, not ${cycle.join('/')}`);
+    if (afterSeconds !== undefined && !whole(afterSeconds, 0, 86400)) throw new RangeError(`burn.afterSeconds must be a whole number of seconds, not ${afterSeconds}`);
+    cmdline.push(`corral.burn=${percent}`);
+    if (cycle) cmdline.push(`corral.burn_cycle=${cycle[0]}/${cycle[1]}`);
+    if (afterSeconds) cmdline.push(`corral.burn_after=${afterSeconds}`);
+  }
   cmdline.push(...(opts.extraCmdline ?? []));
 
   const doc = create({ version: '1.0' });

@@ -197,6 +197,30 @@ describe('the test guest', () => {
     expect(log).not.toContain('startup-signal');
     client.close();
   }, 120_000);
+
+  it('corral.burn=60 with corral.burn_cycle=8/8: the vCPU works in the on phases and rests in the off ones, each change on the console', async () => {
+    const d = await boot('burner', { burn: { percent: 60, cycle: [8, 8] } });
+    /** Cores the domain used over the next MS (libvirt's cpu.time). */
+    const coresOver = async (ms: number): Promise<number> => {
+      const time = async () => Number(/cpu\.time=(\d+)/.exec((await virshOk('domstats', '--cpu-total', d.name)).stdout)?.[1]);
+      const [t0, a] = [Date.now(), await time()];
+      await sleep(ms);
+      return ((await time()) - a) / 1e6 / (Date.now() - t0);
+    };
+    const ons = async () => ((await consoleText(d)).match(/^corral-test-guest: burn on/gm) ?? []).length;
+    const offs = async () => ((await consoleText(d)).match(/^corral-test-guest: burn off/gm) ?? []).length;
+    await waitForConsole(d, 'corral-test-guest: burn on', 90_000);
+    const onCores = await coresOver(4000);
+    await waitForConsole(d, 'corral-test-guest: burn off', 30_000);
+    const offCores = await coresOver(4000);
+    const firstOns = await ons();
+    for (const deadline = Date.now() + 30_000; (await ons()) === firstOns && Date.now() < deadline; ) await sleep(200);
+    expect({ on: await ons(), off: await offs() }).toEqual({ on: firstOns + 1, off: 1 });
+    // On: the burner's share (60 % of the vCPU, less what the host's other work leaves it); off:
+    // the idle guest, a few percent.
+    expect(onCores).toBeGreaterThan(0.2);
+    expect(offCores).toBeLessThan(onCores / 3);
+  }, 180_000);
 });
 
 function countTicks(log: string): number {
