@@ -12,7 +12,7 @@
 //   - a VM moved within `cooldownS` stays; no more than `maxMovesPerHour` moves in any hour;
 //   - one move per decision: the next decision sees its effect first.
 
-export interface BalanceSettings {
+export interface BalancerSettings {
   /** Seconds between samples. */
   intervalS: number;
   /** A node is hot above this share of its CPUs in use by VMs (percent). */
@@ -33,7 +33,7 @@ export interface BalanceSettings {
   vms: readonly string[];
 }
 
-export const DEFAULT_BALANCE: BalanceSettings = {
+export const DEFAULT_BALANCER: BalancerSettings = {
   intervalS: 30,
   thresholdPct: 80,
   holdS: 300,
@@ -46,12 +46,12 @@ export const DEFAULT_BALANCE: BalanceSettings = {
 };
 
 /** One sampling round: for each node, its CPUs and the cores each running VM used since the last round. */
-export interface BalanceSample {
+export interface LoadSample {
   at: number;
   nodes: Record<string, { cpus: number; vms: Record<string, number> }>;
 }
 
-export interface BalanceMove {
+export interface BalancerMove {
   vm: string;
   from: string;
   to: string;
@@ -70,11 +70,11 @@ export interface NodeLoad {
   overForS: number;
 }
 
-export interface BalanceDecision {
+export interface BalancerDecision {
   /** What it sees. */
   loads: NodeLoad[];
   /** The move to make now, if any. */
-  move: (Omit<BalanceMove, 'at'> & { vmCores: number; fromPct: [number, number]; toPct: [number, number]; gainPct: number }) | null;
+  move: (Omit<BalancerMove, 'at'> & { vmCores: number; fromPct: [number, number]; toPct: [number, number]; gainPct: number }) | null;
   /** Why it acts, or why not — with its numbers. */
   reason: string;
 }
@@ -84,7 +84,7 @@ export type Allowed = (vm: string, node: string) => boolean;
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
-export function decideBalance(samples: readonly BalanceSample[], moves: readonly BalanceMove[], s: BalanceSettings, now: number, allowed: Allowed): BalanceDecision {
+export function decideBalancer(samples: readonly LoadSample[], moves: readonly BalancerMove[], s: BalancerSettings, now: number, allowed: Allowed): BalancerDecision {
   const last = samples[samples.length - 1];
   if (!last) return { loads: [], move: null, reason: 'no sample yet' };
   const window = samples.filter((x) => x.at >= now - s.holdS);
@@ -101,7 +101,7 @@ export function decideBalance(samples: readonly BalanceSample[], moves: readonly
     vmCores.set(vm, seen.length ? seen.reduce((a, b) => a + b, 0) / seen.length : 0);
   }
   const pct = (node: string, cores: number) => (100 * cores) / Math.max(1, last.nodes[node]?.cpus ?? 1);
-  const loadOf = (node: string, x: BalanceSample) => pct(node, Object.values(x.nodes[node]?.vms ?? {}).reduce((a, b) => a + b, 0));
+  const loadOf = (node: string, x: LoadSample) => pct(node, Object.values(x.nodes[node]?.vms ?? {}).reduce((a, b) => a + b, 0));
 
   const loads: NodeLoad[] = Object.keys(last.nodes)
     .sort()
@@ -109,7 +109,7 @@ export function decideBalance(samples: readonly BalanceSample[], moves: readonly
       const avg = window.reduce((a, x) => a + loadOf(node, x), 0) / Math.max(1, window.length);
       let since = now;
       for (let i = samples.length - 1; i >= 0; i--) {
-        const x = samples[i] as BalanceSample;
+        const x = samples[i] as LoadSample;
         if (!(node in x.nodes) || loadOf(node, x) <= s.thresholdPct) break;
         since = x.at;
       }
@@ -131,7 +131,7 @@ export function decideBalance(samples: readonly BalanceSample[], moves: readonly
   const byNode = new Map(loads.map((l) => [l.node, l.loadPct]));
   const cooling: string[] = [];
   const refused: string[] = [];
-  let best: BalanceDecision['move'] = null;
+  let best: BalancerDecision['move'] = null;
   let bestGain = -Infinity;
   let bestToAfter = Infinity;
   for (const h of hot) {
@@ -163,7 +163,7 @@ export function decideBalance(samples: readonly BalanceSample[], moves: readonly
     }
     if (best) break; // the hottest node that can be relieved
   }
-  const m = best as BalanceDecision['move'];
+  const m = best as BalancerDecision['move'];
   if (m) {
     return {
       loads,
@@ -178,7 +178,7 @@ export function decideBalance(samples: readonly BalanceSample[], moves: readonly
 }
 
 /** The decision as lines for people: each node's load, then what it does and why. */
-export function describeBalance(d: BalanceDecision): string[] {
+export function describeBalancer(d: BalancerDecision): string[] {
   const lines = d.loads.map((l) => `${l.node} ${l.loadPct}%${l.hot ? ` hot (above for ${l.overForS} s)` : l.above ? ` above for ${l.overForS} s` : ''}`);
   lines.push(d.move ? `move ${d.move.vm} ${d.move.from} → ${d.move.to}: ${d.reason}` : `no move: ${d.reason}`);
   return lines;

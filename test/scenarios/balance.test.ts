@@ -12,11 +12,11 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BALANCE, decideBalance, describeBalance, type BalanceMove, type BalanceSample, type BalanceSettings } from '../../lib/plan/balance.js';
+import { DEFAULT_BALANCER, decideBalancer, describeBalancer, type BalancerMove, type LoadSample, type BalancerSettings } from '../../lib/plan/balance.js';
 
 const DIR = path.join(path.dirname(new URL(import.meta.url).pathname), 'balance');
 
-const KEYS: Record<string, keyof BalanceSettings> = {
+const KEYS: Record<string, keyof BalancerSettings> = {
   threshold: 'thresholdPct',
   hold: 'holdS',
   interval: 'intervalS',
@@ -28,10 +28,10 @@ const KEYS: Record<string, keyof BalanceSettings> = {
   vms: 'vms',
 };
 
-function parse(text: string): { settings: BalanceSettings; samples: BalanceSample[]; moves: BalanceMove[]; deny: Set<string>; now: number | undefined } {
-  const settings: Record<string, unknown> = { ...DEFAULT_BALANCE };
-  const samples: BalanceSample[] = [];
-  const moves: BalanceMove[] = [];
+function parse(text: string): { settings: BalancerSettings; samples: LoadSample[]; moves: BalancerMove[]; deny: Set<string>; now: number | undefined } {
+  const settings: Record<string, unknown> = { ...DEFAULT_BALANCER };
+  const samples: LoadSample[] = [];
+  const moves: BalancerMove[] = [];
   const deny = new Set<string>();
   let now: number | undefined;
   for (const raw of text.split('\n')) {
@@ -47,7 +47,7 @@ function parse(text: string): { settings: BalanceSettings; samples: BalanceSampl
       }
     } else if (word === 'sample') {
       const at = Number(rest[0]);
-      const nodes: BalanceSample['nodes'] = {};
+      const nodes: LoadSample['nodes'] = {};
       for (const part of rest.slice(1).join(' ').split('|')) {
         const [head, ...vms] = part.trim().split(/\s+/);
         const [node, cpus] = (head as string).split('/') as [string, string];
@@ -65,7 +65,7 @@ function parse(text: string): { settings: BalanceSettings; samples: BalanceSampl
       throw new Error(`unknown statement: ${line}`);
     }
   }
-  return { settings: settings as unknown as BalanceSettings, samples, moves, deny, now };
+  return { settings: settings as unknown as BalancerSettings, samples, moves, deny, now };
 }
 
 const cases = readdirSync(DIR).sort();
@@ -78,8 +78,8 @@ describe('load balancer decisions (test/scenarios/balance)', () => {
     it(c, () => {
       const input = parse(readFileSync(path.join(DIR, c, 'input.txt'), 'utf8'));
       const now = input.now ?? input.samples[input.samples.length - 1]?.at ?? 0;
-      const d = decideBalance(input.samples, input.moves, input.settings, now, (vm, node) => !input.deny.has(`${vm} ${node}`));
-      const got = `${describeBalance(d).join('\n')}\n`;
+      const d = decideBalancer(input.samples, input.moves, input.settings, now, (vm, node) => !input.deny.has(`${vm} ${node}`));
+      const got = `${describeBalancer(d).join('\n')}\n`;
       const file = path.join(DIR, c, 'expected.txt');
       if (process.env.CORRAL_WRITE_EXPECTED) writeFileSync(file, got);
       expect(got).toBe(readFileSync(file, 'utf8'));
