@@ -1,0 +1,138 @@
+// corral's load balancer at work: it samples every VM's CPU from libvirt (domstats on each node, in
+// parallel), keeps a short history, asks lib/plan/balance.ts what to do, and records each move it
+// makes in the CIB (cluster option corral-balancer-moves) so that cooldowns and the hourly cap
+// survive a failover of the balancer itself. The move itself is the caller's (a live migration
+// through Pacemaker that leaves no constraint behind); a move Pacemaker would not make is refused
+// by the caller's judge before it is chosen.
+import type { NodeAccess, NodeSample } from '../cluster/facts.js';
+import { sampleNode } from '../cluster/facts.js';
+import type { Snapshot } from '../cluster/snapshot.js';
+import { computeRates } from '../cluster/stats.js';
+import type { ClusterView } from '../cluster/view.js';
+import { setClusterOption } from '../cib/nodes.js';
+import { changeCib } from '../cib/change.js';
+import { hostCibPort } from '../host/pacemaker/cib.js';
+import { decideBalancer, type Allowed, type BalancerDecision, type BalancerMove, type BalancerSettings, type LoadSample } from '../plan/balance.js';
+
+/** Where the balancer keeps the moves it made: "VM:FROM:TO:EPOCH_SECONDS" words, newest last. */
+export const BALANCER_MOVES_OPTION = 'corral-balancer-moves';
+/** Moves older than this are forgotten (the longest cooldown or cap they can matter to). */
+const KEEP_S = 24 * 3600;
+
+/** The moves on record in a snapshot's CIB (words that do not parse are skipped). */
+export function recordedMoves(snap: Snapshot): BalancerMove[] {
+  const text = snap.cib.options[BALANCER_MOVES_OPTION] ?? '';
+  const out: BalancerMove[] = [];
+  for (const w of text.split(/\s+/)) {
+    const m = /^([^:\s]+):([^:\s]+):([^:\s]+):(\d+)$/.exec(w);
+    if (m) out.push({ vm: m[1] as string, from: m[2] as string, to: m[3] as string, at: Number(m[4]) });
+  }
+  return out;
+}
+
+/** Adds MOVE to the record (one CIB change), forgetting moves older than a day. */
+export async function recordMove(move: BalancerMove, earlier: readonly BalancerMove[]): Promise<void> {
+  const keep = [...earlier.filter((m) => m.at > move.at - KEEP_S), move].slice(-100);
+  await changeCib(hostCibPort(), (cd) => {
+    setClusterOption(cd, BALANCER_MOVES_OPTION, keep.map((m) => `${m.vm}:${m.from}:${m.to}:${m.at}`).join(' '));
+    return { notes: [], warnings: [] };
+  });
+}
+
+/** The nodes the balancer reads: online ones (a standby node's VMs still count, they run there). */
+function onlineNodes(view: ClusterView): string[] {
+  return view.hosts.filter((h) => h.online).map((h) => h.name);
+}
+
+/** One reading of every online node (libvirt's counters), in parallel. */
+export function readNodes(view: ClusterView, access: NodeAccess): Promise<NodeSample[]> {
+  return Promise.all(onlineNodes(view).map((n) => sampleNode(n, access)));
+}
+
+/**
+ * A load sample from two readings: the cores each VM used between them, grouped by the node it
+ * runs on, and each node's CPUs (its utilization `cpu`, as nodecap set it; else its VMs' vCPUs,
+ * at least one). Domains that libvirt runs but the cluster does not know are counted too: they
+ * load the node all the same. AT is in seconds.
+ */
+export function loadSample(view: ClusterView, first: readonly NodeSample[], second: readonly NodeSample[], at: number): { sample: LoadSample; problems: string[] } {
+  const { hosts, vms } = computeRates(first, second);
+  const problems = hosts.flatMap((h) => h.problems.map((p) => `${h.node}: ${p}`));
+  const nodes: LoadSample['nodes'] = {};
+  for (const h of hosts) {
+    const host = view.hosts.find((x) => x.name === h.node);
+    const here = vms.filter((v) => v.node === h.node);
+    const cpus = host?.cpus ?? Math.max(1, here.reduce((a, v) => a + (v.vcpus ?? 1), 0));
+    nodes[h.node] = { cpus, vms: Object.fromEntries(here.map((v) => [v.name, (v.cpuPercent ?? 0) / 100])) };
+  }
+  return { sample: { at, nodes }, problems };
+}
+
+export interface BalancerDeps {
+  settings: BalancerSettings;
+  /** One reading of every online node's counters (readNodes). */
+  read: (view: ClusterView) => Promise<NodeSample[]>;
+  /** Keeps a move on record (recordMove). */
+  record: (move: BalancerMove, earlier: readonly BalancerMove[]) => Promise<void>;
+  /** A fresh cluster snapshot. */
+  snapshot: () => Promise<Snapshot>;
+  /** Pacemaker's judgement of one move on SNAP (constraints, capacity, standby). */
+  allowed: (snap: Snapshot) => Allowed;
+  /** Carries out a move (live, through Pacemaker, no constraint left); throws when it fails. */
+  move: (snap: Snapshot, vm: string, from: string, to: string) => Promise<void>;
+  /** One line per decision, with its numbers. */
+  log: (line: string) => void;
+  /** Seconds since the epoch. */
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  /** Decide only, never move. */
+  dryRun?: boolean;
+  /** Stop after this many rounds (default: run until stopped). */
+  rounds?: number;
+  stopped?: () => boolean;
+}
+
+/**
+ * The balancer's loop: every interval a sample, a decision, at most one move. The history is
+ * kept in memory (hold time plus two intervals); after a restart it starts empty, so it waits a
+ * whole hold time before it acts again — never on a single sample.
+ */
+export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | undefined> {
+  const s = d.settings;
+  const history: LoadSample[] = [];
+  let snap = await d.snapshot();
+  let previous = await d.read(snap.view);
+  let last: BalancerDecision | undefined;
+  for (let round = 0; d.rounds === undefined || round < d.rounds; round++) {
+    await d.sleep(s.intervalS * 1000);
+    if (d.stopped?.()) break;
+    snap = await d.snapshot();
+    const reading = await d.read(snap.view);
+    const now = d.now();
+    const { sample, problems } = loadSample(snap.view, previous, reading, now);
+    previous = reading;
+    for (const p of problems) d.log(`problem: ${p}`);
+    // A node that could not be read leaves a gap: the history restarts rather than guess.
+    if (problems.length) history.length = 0;
+    history.push(sample);
+    while (history.length > 0 && (history[0] as LoadSample).at < now - s.holdS - 2 * s.intervalS) history.shift();
+    const moves = recordedMoves(snap);
+    last = decideBalancer(history, moves, s, now, d.allowed(snap));
+    d.log(`${last.loads.map((l) => `${l.node} ${l.loadPct}%${l.hot ? ' hot' : ''}`).join(', ')}: ${last.move ? `move ${last.move.vm} ${last.move.from} → ${last.move.to}` : 'no move'} (${last.reason})`);
+    if (!last.move || d.dryRun) continue;
+    const { vm, from, to } = last.move;
+    try {
+      await d.move(snap, vm, from, to);
+      await d.record({ vm, from, to, at: d.now() }, moves);
+      d.log(`moved ${vm} ${from} → ${to}`);
+    } catch (e) {
+      // Recorded all the same: a VM whose move failed must not be tried again at once.
+      await d.record({ vm, from, to, at: d.now() }, moves).catch(() => undefined);
+      d.log(`move of ${vm} ${from} → ${to} failed: ${(e as Error).message}`);
+    }
+    // The load moved with the VM: start the history afresh, so the next decision sees the effect.
+    history.length = 0;
+    previous = await d.read((await d.snapshot()).view);
+  }
+  return last;
+}
