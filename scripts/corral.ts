@@ -2,6 +2,7 @@
 // registered here; this file is only the shell.
 import { Command } from 'commander';
 import { runCli, withCliConventions } from '../lib/cli/errors.js';
+import { registerBalance } from '../lib/cli/corral/balance.js';
 import { registerLab } from '../lib/cli/corral/lab.js';
 import { registerMaintenance } from '../lib/cli/corral/maintenance.js';
 import { registerTables } from '../lib/cli/corral/tables.js';
@@ -13,6 +14,7 @@ runCli(COMMAND, async () => {
     .description('Highly available VMs on Pacemaker and libvirt: the cluster at a glance, and the lab.');
   registerTables(program);
   registerMaintenance(program);
+  registerBalance(program);
   registerLab(program);
   await program.parseAsync(process.argv);
 });

@@ -11,11 +11,17 @@ import { computeRates } from '../cluster/stats.js';
 import type { ClusterView } from '../cluster/view.js';
 import { setClusterOption } from '../cib/nodes.js';
 import { changeCib } from '../cib/change.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CibDoc } from '../cib/edit.js';
+import { hintXml } from '../cib/shapes.js';
 import { hostCibPort } from '../host/pacemaker/cib.js';
+import { simulate } from '../host/pacemaker/simulate.js';
+import { withScratch } from './maintenance.js';
 import { decideBalancer, type Allowed, type BalancerDecision, type BalancerMove, type BalancerSettings, type LoadSample } from '../plan/balance.js';
 
 /** Where the balancer keeps the moves it made: "VM:FROM:TO:EPOCH_SECONDS" words, newest last. */
-export const BALANCER_MOVES_OPTION = 'corral-balancer-moves';
+const BALANCER_MOVES_OPTION = 'corral-balancer-moves';
 /** Moves older than this are forgotten (the longest cooldown or cap they can matter to). */
 const KEEP_S = 24 * 3600;
 
@@ -31,11 +37,31 @@ export function recordedMoves(snap: Snapshot): BalancerMove[] {
 }
 
 /** Adds MOVE to the record (one CIB change), forgetting moves older than a day. */
-export async function recordMove(move: BalancerMove, earlier: readonly BalancerMove[]): Promise<void> {
+async function recordMove(move: BalancerMove, earlier: readonly BalancerMove[]): Promise<void> {
   const keep = [...earlier.filter((m) => m.at > move.at - KEEP_S), move].slice(-100);
   await changeCib(hostCibPort(), (cd) => {
     setClusterOption(cd, BALANCER_MOVES_OPTION, keep.map((m) => `${m.vm}:${m.from}:${m.to}:${m.at}`).join(' '));
     return { notes: [], warnings: [] };
+  });
+}
+
+/**
+ * Pacemaker's answer to "may VM go to TO now": on a copy of SNAP's CIB with a preference of VM
+ * for TO, crm_simulate must migrate it there live and leave every other resource where it is.
+ */
+export async function checkMove(snap: Snapshot, vm: string, to: string): Promise<boolean> {
+  const v = snap.view.vms.find((x) => x.name === vm);
+  if (!v || v.state !== 'running' || v.node === to) return false;
+  const cd = CibDoc.parse(snap.xml);
+  cd.append(cd.section('constraints'), hintXml(`corral-check-${v.resource}`, v.resource, to, 'INFINITY'));
+  return withScratch(async (dir) => {
+    const file = join(dir, 'move.xml');
+    await writeFile(file, cd.toXml(), { mode: 0o600 });
+    const sim = await simulate(file);
+    if ((sim.placement.get(v.resource) ?? []).join(' ') !== to) return false;
+    if (!sim.actions.some((a) => a.resource === v.resource && a.action === 'migrate_to')) return false;
+    // nothing else may move, stop or start for it
+    return sim.actions.every((a) => a.resource === v.resource || a.action === 'monitor');
   });
 }
 
@@ -68,16 +94,31 @@ export function loadSample(view: ClusterView, first: readonly NodeSample[], seco
   return { sample: { at, nodes }, problems };
 }
 
+/**
+ * The decision with Pacemaker as the judge: the planner's best move is put to CHECK (crm_simulate
+ * on a copy of the CIB); a refused move is ruled out and the planner asked again, so the answer
+ * is the best move Pacemaker would make, or no move with every refusal named.
+ */
+export async function decideChecked(history: readonly LoadSample[], moves: readonly BalancerMove[], s: BalancerSettings, now: number, check: (vm: string, to: string) => Promise<boolean>): Promise<BalancerDecision> {
+  const refused = new Set<string>();
+  const allowed: Allowed = (vm, to) => !refused.has(`${vm} ${to}`);
+  for (;;) {
+    const d = decideBalancer(history, moves, s, now, allowed);
+    if (!d.move || (await check(d.move.vm, d.move.to))) return d;
+    refused.add(`${d.move.vm} ${d.move.to}`);
+  }
+}
+
 export interface BalancerDeps {
   settings: BalancerSettings;
   /** One reading of every online node's counters (readNodes). */
   read: (view: ClusterView) => Promise<NodeSample[]>;
-  /** Keeps a move on record (recordMove). */
-  record: (move: BalancerMove, earlier: readonly BalancerMove[]) => Promise<void>;
+  /** Keeps a move on record (default: in the CIB, recordMove). */
+  record?: (move: BalancerMove, earlier: readonly BalancerMove[]) => Promise<void>;
   /** A fresh cluster snapshot. */
   snapshot: () => Promise<Snapshot>;
-  /** Pacemaker's judgement of one move on SNAP (constraints, capacity, standby). */
-  allowed: (snap: Snapshot) => Allowed;
+  /** Pacemaker's judgement of one move on SNAP (constraints, capacity, standby): checkMove. */
+  check: (snap: Snapshot, vm: string, to: string) => Promise<boolean>;
   /** Carries out a move (live, through Pacemaker, no constraint left); throws when it fails. */
   move: (snap: Snapshot, vm: string, from: string, to: string) => Promise<void>;
   /** One line per decision, with its numbers. */
@@ -99,6 +140,7 @@ export interface BalancerDeps {
  */
 export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | undefined> {
   const s = d.settings;
+  const record = d.record ?? recordMove;
   const history: LoadSample[] = [];
   let snap = await d.snapshot();
   let previous = await d.read(snap.view);
@@ -117,17 +159,17 @@ export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | u
     history.push(sample);
     while (history.length > 0 && (history[0] as LoadSample).at < now - s.holdS - 2 * s.intervalS) history.shift();
     const moves = recordedMoves(snap);
-    last = decideBalancer(history, moves, s, now, d.allowed(snap));
+    last = await decideChecked(history, moves, s, now, (vm, to) => d.check(snap, vm, to));
     d.log(`${last.loads.map((l) => `${l.node} ${l.loadPct}%${l.hot ? ' hot' : ''}`).join(', ')}: ${last.move ? `move ${last.move.vm} ${last.move.from} → ${last.move.to}` : 'no move'} (${last.reason})`);
     if (!last.move || d.dryRun) continue;
     const { vm, from, to } = last.move;
     try {
       await d.move(snap, vm, from, to);
-      await d.record({ vm, from, to, at: d.now() }, moves);
+      await record({ vm, from, to, at: d.now() }, moves);
       d.log(`moved ${vm} ${from} → ${to}`);
     } catch (e) {
       // Recorded all the same: a VM whose move failed must not be tried again at once.
-      await d.record({ vm, from, to, at: d.now() }, moves).catch(() => undefined);
+      await record({ vm, from, to, at: d.now() }, moves).catch(() => undefined);
       d.log(`move of ${vm} ${from} → ${to} failed: ${(e as Error).message}`);
     }
     // The load moved with the VM: start the history afresh, so the next decision sees the effect.

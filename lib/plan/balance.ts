@@ -58,7 +58,7 @@ export interface BalancerMove {
   at: number;
 }
 
-export interface NodeLoad {
+interface NodeLoad {
   node: string;
   /** Percent of the node's CPUs in use by VMs, averaged over the hold window. */
   loadPct: number;

@@ -48,7 +48,7 @@ class FakeCluster {
       read: this.read,
       record: async (m) => void this.moves.push(m),
       snapshot: this.snapshot,
-      allowed: () => () => true,
+      check: async () => true,
       move: async (_snap, vm, _from, to) => void this.where.set(vm, to),
       log: (l) => this.log.push(l),
       now: () => this.now,
@@ -87,7 +87,7 @@ describe('the load balancer loop', () => {
       read: c.read,
       record: async (m) => void c.moves.push(m),
       snapshot: c.snapshot,
-      allowed: () => () => true,
+      check: async () => true,
       move: async () => {
         throw new Error('a dry run must not move');
       },

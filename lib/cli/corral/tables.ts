@@ -14,7 +14,7 @@ import { UsageError } from '../errors.js';
 const out = (s: string) => process.stdout.write(s);
 const json = (v: unknown) => out(`${JSON.stringify(v, null, 2)}\n`);
 
-async function nodeAccess(): Promise<NodeAccess> {
+export async function nodeAccess(): Promise<NodeAccess> {
   const config = await loadConfig();
   for (const w of config.warnings) process.stderr.write(`corral: warning: ${w}\n`);
   const localNode = await localNodeName().catch(() => undefined);

@@ -55,7 +55,7 @@ export async function controllerState(node: string, via?: Via): Promise<string |
 }
 
 /** The node that is the cluster's DC (`crmadmin --dc_lookup`), or undefined when none answers. */
-export async function dcNode(via?: Via): Promise<string | undefined> {
+async function dcNode(via?: Via): Promise<string | undefined> {
   const r = await tool(via, 'crmadmin', ['--dc_lookup', '--quiet', '--timeout', String(Math.min(via?.timeoutMs ?? 5000, 5000))]);
   if (r.exitCode !== 0) return undefined;
   return r.stdout.trim().split(/\s+/)[0] || undefined;

@@ -1,0 +1,93 @@
+// `corral balance status`: what the load balancer sees now (every VM's CPU from libvirt, per
+// node), what it would do if this load held for its hold time (checked with crm_simulate), and the
+// moves it made lately (kept in the CIB). Registered by scripts/corral.ts; the work is in
+// lib/ops/balance.ts and lib/plan/balance.ts.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { takeSnapshot } from '../../cluster/snapshot.js';
+import { checkMove, decideChecked, loadSample, readNodes, recordedMoves } from '../../ops/balance.js';
+import { DEFAULT_BALANCER, describeBalancer, type BalancerSettings } from '../../plan/balance.js';
+import { UsageError } from '../errors.js';
+import { nodeAccess } from './tables.js';
+
+const out = (s: string) => process.stdout.write(s);
+
+/** The settings flags every balance command takes, with their bounds. */
+const FLAGS: { flag: string; key: keyof BalancerSettings; what: string; min: number; max: number }[] = [
+  { flag: 'threshold', key: 'thresholdPct', what: 'a node is hot above this share of its CPUs in use by VMs (%)', min: 1, max: 100 },
+  { flag: 'hold', key: 'holdS', what: 'seconds a node must stay hot before a VM moves off it', min: 1, max: 86400 },
+  { flag: 'cooldown', key: 'cooldownS', what: 'seconds a moved VM stays where it went', min: 0, max: 7 * 86400 },
+  { flag: 'max-moves-per-hour', key: 'maxMovesPerHour', what: 'moves in any hour, at most', min: 0, max: 1000 },
+  { flag: 'min-gain', key: 'minGainPct', what: 'points a move must take off the hot node', min: 0, max: 100 },
+  { flag: 'margin', key: 'marginPct', what: 'points the target must stay below the threshold', min: 0, max: 100 },
+];
+
+function settingsOf(o: Record<string, string | undefined>): BalancerSettings {
+  const s: Record<string, unknown> = { ...DEFAULT_BALANCER };
+  for (const f of FLAGS) {
+    const text = o[f.flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())];
+    if (text === undefined) continue;
+    if (!/^\d+$/.test(text) || Number(text) < f.min || Number(text) > f.max) throw new UsageError(`--${f.flag} ${JSON.stringify(text)}: a whole number from ${f.min} to ${f.max}`);
+    s[f.key] = Number(text);
+  }
+  for (const k of ['nodes', 'vms'] as const) {
+    const text = o[k];
+    if (text === undefined) continue;
+    const names = text.split(',').filter(Boolean);
+    if (names.length === 0 || names.some((n) => !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(n))) throw new UsageError(`--${k} ${JSON.stringify(text)}: names separated by commas`);
+    s[k] = names;
+  }
+  return s as unknown as BalancerSettings;
+}
+
+export function registerBalance(program: Command): void {
+  const balance = program.command('balance').description('The load balancer (DRS): moves VMs off nodes that stay hot, without ping-pong.');
+  const status = balance
+    .command('status')
+    .description('What the balancer sees now, what it would do if this load held, and the moves it made lately.')
+    .option('--seconds <n>', 'read every VM\'s CPU over this many seconds', '5')
+    .option('--nodes <a,b>', 'nodes it may move VMs off and onto (default: all)')
+    .option('--vms <x,y>', 'VMs it may move (default: all)')
+    .option('--json', 'machine-readable output');
+  for (const f of FLAGS) status.option(`--${f.flag} <n>`, `${f.what} (default ${DEFAULT_BALANCER[f.key] as number})`);
+  status.addHelpText(
+    'after',
+    `
+Load is the CPU the VMs on a node use (libvirt's cpu.time), as a share of the node's CPUs (its
+utilization "cpu", as nodecap set it). The balancer acts only on a node that stayed above the
+threshold for the whole hold time; here the reading is short, so "would" means "if this load held".
+Exit codes: 0 no move wanted, 1 a move would be made, 2 bad input, 3 the cluster cannot be read.`,
+  );
+  status.action(async (o: Record<string, string | undefined> & { json?: boolean }) => {
+    const settings = settingsOf(o);
+    const seconds = o.seconds ?? '5';
+    if (!/^\d+$/.test(seconds) || Number(seconds) < 1 || Number(seconds) > 600) throw new UsageError(`--seconds ${JSON.stringify(seconds)}: a whole number from 1 to 600`);
+    const access = await nodeAccess();
+    const snap = await takeSnapshot();
+    const first = await readNodes(snap.view, access);
+    await sleep(Number(seconds) * 1000);
+    const second = await readNodes(snap.view, access);
+    const now = Math.floor(Date.now() / 1000);
+    const { sample, problems } = loadSample(snap.view, first, second, now);
+    // The reading stands for the hold time: two samples, HOLD apart, the same.
+    const held = [{ ...sample, at: now - settings.holdS }, sample];
+    const moves = recordedMoves(snap);
+    const d = await decideChecked(held, moves, settings, now, (vm, to) => checkMove(snap, vm, to));
+    const lately = moves.filter((m) => m.at > now - 24 * 3600);
+    if (o.json) {
+      out(`${JSON.stringify({ settings, seconds: Number(seconds), nodes: Object.entries(sample.nodes).map(([node, n]) => ({ node, cpus: n.cpus, loadPct: d.loads.find((l) => l.node === node)?.loadPct ?? 0, vms: Object.fromEntries(Object.entries(n.vms).map(([vm, c]) => [vm, Math.round(c * 1000) / 1000])) })), wouldMove: d.move, reason: d.reason, moves: lately, problems }, null, 2)}\n`);
+    } else {
+      const lines = [`Load over ${seconds} s (threshold ${settings.thresholdPct}%, hold ${settings.holdS} s):`];
+      for (const [node, n] of Object.entries(sample.nodes)) {
+        const vms = Object.entries(n.vms).sort((a, b) => b[1] - a[1]).map(([vm, c]) => `${vm} ${c.toFixed(2)}`);
+        lines.push(`  ${node} (${n.cpus} CPUs): ${d.loads.find((l) => l.node === node)?.loadPct ?? 0}%${vms.length ? ` — ${vms.join(', ')} cores` : ''}`);
+      }
+      lines.push(`If this load held: ${describeBalancer(d).at(-1)}`);
+      lines.push(lately.length ? 'Moves in the last 24 h:' : 'No move in the last 24 h.');
+      for (const m of lately) lines.push(`  ${new Date(m.at * 1000).toISOString().replace('.000Z', 'Z')}  ${m.vm} ${m.from} → ${m.to}`);
+      out(`${lines.join('\n')}\n`);
+      for (const p of problems) process.stderr.write(`corral: ${p}\n`);
+    }
+    if (d.move) process.exitCode = 1;
+  });
+}
