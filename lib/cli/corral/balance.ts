@@ -56,7 +56,7 @@ export function registerBalance(program: Command): void {
 Load is the CPU the VMs on a node use (libvirt's cpu.time), as a share of the node's CPUs (its
 utilization "cpu", as nodecap set it). The balancer acts only on a node that stayed above the
 threshold for the whole hold time; here the reading is short, so "would" means "if this load held".
-Exit codes: 0 no move wanted, 1 a move would be made, 2 bad input, 3 the cluster cannot be read.`,
+Exit codes: 0 no move wanted, 1 a move would be made (or the cluster could not be read), 2 bad input.`,
   );
   status.action(async (o: Record<string, string | undefined> & { json?: boolean }) => {
     const settings = settingsOf(o);
