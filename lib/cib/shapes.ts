@@ -7,6 +7,7 @@
 //   vm-NAME-after-vm-OTHER          --after OTHER
 //   TAG + apart-TAG                 --group-apart TAG (the tag and its colocation set)
 import { capacityProbe, clusterPropertySet, metaAttributes, node, nodeAttributes, nodeUtilization, seedCib, stonithDevice } from '../../cib-templates/cluster.js';
+import { balancer } from '../../cib-templates/balancer.js';
 import { apart, avoid } from '../../cib-templates/colocation.js';
 import { hint, notNode, onlyOn, pin } from '../../cib-templates/location.js';
 import { nvpair } from '../../cib-templates/nvpair.js';
@@ -52,6 +53,15 @@ export function primitiveXml(p: PrimitiveValues): Fragment {
     cpu: p.cpu,
     hvMemory: p.hvMemoryMiB,
     meta: fragments(meta),
+  });
+}
+
+/** The load balancer's primitive (ocf:corral:Balancer) with PARAMS and META. */
+export function balancerXml(id: string, params: Readonly<Record<string, string>>, meta: Readonly<Record<string, string>> = {}): Fragment {
+  return render(balancer, {
+    id,
+    params: fragments(Object.entries(params).map(([n, v]) => nvpairXml(`${id}-instance_attributes`, n, v))),
+    meta: fragments(Object.entries(meta).map(([n, v]) => nvpairXml(ids.metaSet(id), n, v))),
   });
 }
 

@@ -14,8 +14,9 @@ export async function runOnNode(argv: readonly string[], timeoutMs = 20_000): Pr
  * exit: a reboot of the node this runs on, which ends us too. Its output goes to LOGFILE. Resolves
  * once it has run for SETTLEMS without failing; rejects with its exit code and last output line
  * when it ends with a failure before that (a reboot command that cannot even start its work).
+ * Returns its PID.
  */
-export async function startDetached(argv: readonly string[], logFile: string, settleMs = 3000): Promise<void> {
+export async function startDetached(argv: readonly string[], logFile: string, settleMs = 3000): Promise<number> {
   const [file, ...args] = argv;
   if (!file) throw new Error('empty command');
   const { mkdir, open, readFile } = await import('node:fs/promises');
@@ -39,4 +40,5 @@ export async function startDetached(argv: readonly string[], logFile: string, se
     const text = ended.error ?? (await readFile(logFile, 'utf8').catch(() => '')).slice(start).trim().split('\n').pop() ?? '';
     throw new Error(`${file} ${ended.code === null ? 'could not run' : `exited ${ended.code}`}${text ? `: ${text}` : ''} (see ${logFile})`);
   }
+  return p.pid ?? 0;
 }

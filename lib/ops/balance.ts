@@ -7,6 +7,7 @@
 import type { NodeAccess, NodeSample } from '../cluster/facts.js';
 import { sampleNode } from '../cluster/facts.js';
 import type { Snapshot } from '../cluster/snapshot.js';
+import type { CibResource } from '../cib/model.js';
 import { computeRates } from '../cluster/stats.js';
 import type { ClusterView } from '../cluster/view.js';
 import { setClusterOption } from '../cib/nodes.js';
@@ -17,7 +18,11 @@ import { CibDoc } from '../cib/edit.js';
 import { hintXml } from '../cib/shapes.js';
 import { hostCibPort } from '../host/pacemaker/cib.js';
 import { simulate } from '../host/pacemaker/simulate.js';
-import { withScratch } from './maintenance.js';
+import { clusterSettled } from '../host/pacemaker/status.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { takeSnapshot } from '../cluster/snapshot.js';
+import { arrival, withScratch } from './maintenance.js';
+import { PROGRESS_OPTION } from './rolling.js';
 import { decideBalancer, type Allowed, type BalancerDecision, type BalancerMove, type BalancerSettings, type LoadSample } from '../plan/balance.js';
 
 /** Where the balancer keeps the moves it made: "VM:FROM:TO:EPOCH_SECONDS" words, newest last. */
@@ -63,6 +68,59 @@ export async function checkMove(snap: Snapshot, vm: string, to: string): Promise
     // nothing else may move, stop or start for it
     return sim.actions.every((a) => a.resource === v.resource || a.action === 'monitor');
   });
+}
+
+/**
+ * Moves VM to TO, live, through Pacemaker: a location hint (INFINITY) for TO, watched until the VM
+ * runs there alone, then dropped again (stickiness keeps it there). Throws when the move failed, or
+ * when the VM was stopped and started instead of migrated.
+ */
+export async function moveLive(snap: Snapshot, vm: string, to: string, timeoutMs = 300_000): Promise<void> {
+  const v = snap.view.vms.find((x) => x.name === vm);
+  if (!v) throw new Error(`there is no VM ${vm}`);
+  const rid = v.resource;
+  const id = `corral-balance-${rid}`;
+  const since = Math.floor(Date.now() / 1000);
+  const hint = (on: boolean) =>
+    changeCib(hostCibPort(), (cd) => {
+      const old = cd.byId(id);
+      if (old) cd.remove(old);
+      if (on) cd.append(cd.section('constraints'), hintXml(id, rid, to, 'INFINITY'));
+      return { notes: [], warnings: [] };
+    });
+  await hint(true);
+  try {
+    for (const deadline = Date.now() + timeoutMs; ; await sleep(500)) {
+      const now = await takeSnapshot();
+      const there = now.view.byResource.get(rid);
+      if (there?.state === 'running' && there.nodes.length === 1 && there.node === to) {
+        if (arrival(now, rid, to, since) !== 'migrated') throw new Error(`${vm} was stopped and started on ${to}, not migrated live`);
+        return;
+      }
+      const f = there?.lastFailure;
+      if (f && (f.at ?? 0) >= since - 1) throw new Error(`${f.operation} of ${vm} failed on ${f.node}${f.reason ? `: ${f.reason}` : ''}`);
+      if (Date.now() > deadline) throw new Error(`${vm} was not on ${to} after ${Math.round(timeoutMs / 1000)} s (${there?.state ?? 'gone'})`);
+    }
+  } finally {
+    await hint(false);
+  }
+}
+
+/** Why the balancer must not move a VM now, from SNAP and Pacemaker: maintenance under way, or transitions running. */
+export async function clusterBusy(snap: Snapshot): Promise<string | undefined> {
+  const draining = snap.view.hosts.filter((h) => h.drainState === 'draining').map((h) => h.name);
+  if (draining.length) return `${draining.join(', ')} ${draining.length === 1 ? 'is' : 'are'} being drained`;
+  if (snap.cib.options[PROGRESS_OPTION]) return 'a rolling reboot is under way';
+  if (!(await clusterSettled())) return 'Pacemaker is still carrying out a transition';
+  return undefined;
+}
+
+/** The id `corral balance enable` gives the balancer's primitive. */
+export const BALANCER_ID = 'corral-balancer';
+
+/** The balancer's primitive (ocf:corral:Balancer) in SNAP, if there is one. */
+export function balancerResource(snap: Snapshot): CibResource | undefined {
+  return snap.cib.resources.find((r) => r.kind === 'primitive' && r.class === 'ocf' && r.provider === 'corral' && r.type === 'Balancer');
 }
 
 /** The nodes the balancer reads: online ones (a standby node's VMs still count, they run there). */
@@ -126,6 +184,8 @@ export interface BalancerDeps {
   /** Seconds since the epoch. */
   now: () => number;
   sleep: (ms: number) => Promise<void>;
+  /** Why no VM may move now (a drain or rolling reboot under way, transitions running), or undefined. */
+  busy?: (snap: Snapshot) => Promise<string | undefined>;
   /** Decide only, never move. */
   dryRun?: boolean;
   /** Stop after this many rounds (default: run until stopped). */
@@ -163,6 +223,11 @@ export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | u
     d.log(`${last.loads.map((l) => `${l.node} ${l.loadPct}%${l.hot ? ' hot' : ''}`).join(', ')}: ${last.move ? `move ${last.move.vm} ${last.move.from} → ${last.move.to}` : 'no move'} (${last.reason})`);
     if (!last.move || d.dryRun) continue;
     const { vm, from, to } = last.move;
+    const busy = await d.busy?.(snap);
+    if (busy) {
+      d.log(`not moving ${vm} now: ${busy}`);
+      continue;
+    }
     try {
       await d.move(snap, vm, from, to);
       await record({ vm, from, to, at: d.now() }, moves);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import * as balancer from '../../cib-templates/balancer.js';
 import * as cluster from '../../cib-templates/cluster.js';
 import * as colocation from '../../cib-templates/colocation.js';
 import * as location from '../../cib-templates/location.js';
@@ -12,6 +13,7 @@ import {
   afterXml,
   apartXml,
   avoidXml,
+  balancerXml,
   clusterPropertySetXml,
   nodeUtilizationXml,
   onlyOnXml,
@@ -22,6 +24,7 @@ import {
 import { parseDom } from '../../lib/cib/xml.js';
 
 const TEMPLATES: Record<string, string> = {
+  ...balancer,
   ...cluster,
   ...colocation,
   ...location,
@@ -109,7 +112,7 @@ describe('shapes', () => {
 
   it('every shape is one well-formed element', () => {
     for (const f of [pinXml('vm-a', 'n'), onlyOnXml('vm-a', ['n']), avoidXml('vm-a', 'vm-b', '-1'), afterXml('vm-a', 'vm-b'),
-      apartXml('t', '-1'), tagXml('t', ['vm-a']), primitiveXml({ id: 'vm-a', config: 'c', cpu: 1, hvMemoryMiB: 1 })]) {
+      apartXml('t', '-1'), tagXml('t', ['vm-a']), primitiveXml({ id: 'vm-a', config: 'c', cpu: 1, hvMemoryMiB: 1 }), balancerXml('corral-balancer', { hold: '60' }, { 'target-role': 'Stopped' })]) {
       expect(parseDom(`<h>${f.xml}</h>`).documentElement.childNodes.length).toBe(1);
     }
   });

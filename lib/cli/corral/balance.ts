@@ -1,11 +1,18 @@
-// `corral balance status`: what the load balancer sees now (every VM's CPU from libvirt, per
-// node), what it would do if this load held for its hold time (checked with crm_simulate), and the
-// moves it made lately (kept in the CIB). Registered by scripts/corral.ts; the work is in
-// lib/ops/balance.ts and lib/plan/balance.ts.
+// `corral balance enable|disable|status|run`: the load balancer (DRS). enable/disable add or stop
+// its Pacemaker resource (ocf:corral:Balancer, one instance, off until enabled); run is the loop
+// that resource starts; status shows what it sees now (every VM's CPU from libvirt, per node), what
+// it would do if this load held for its hold time (checked with crm_simulate), and the moves it
+// made lately (kept in the CIB). Registered by scripts/corral.ts; the work is in lib/ops/balance.ts
+// and lib/plan/balance.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { takeSnapshot } from '../../cluster/snapshot.js';
-import { checkMove, decideChecked, loadSample, readNodes, recordedMoves } from '../../ops/balance.js';
+import { changeCib } from '../../cib/change.js';
+import { setNvpair } from '../../cib/nodes.js';
+import { balancerXml } from '../../cib/shapes.js';
+import { hostCibPort } from '../../host/pacemaker/cib.js';
+import { BALANCER_FLAGS, balancerSpec } from '../../ocf/balancer.js';
+import { BALANCER_ID, balancerResource, checkMove, clusterBusy, decideChecked, loadSample, moveLive, readNodes, recordedMoves, runBalancer } from '../../ops/balance.js';
 import { DEFAULT_BALANCER, describeBalancer, type BalancerSettings } from '../../plan/balance.js';
 import { UsageError } from '../errors.js';
 import { nodeAccess } from './tables.js';
@@ -14,6 +21,7 @@ const out = (s: string) => process.stdout.write(s);
 
 /** The settings flags every balance command takes, with their bounds. */
 const FLAGS: { flag: string; key: keyof BalancerSettings; what: string; min: number; max: number }[] = [
+  { flag: 'interval', key: 'intervalS', what: 'seconds between samples', min: 2, max: 3600 },
   { flag: 'threshold', key: 'thresholdPct', what: 'a node is hot above this share of its CPUs in use by VMs (%)', min: 1, max: 100 },
   { flag: 'hold', key: 'holdS', what: 'seconds a node must stay hot before a VM moves off it', min: 1, max: 86400 },
   { flag: 'cooldown', key: 'cooldownS', what: 'seconds a moved VM stays where it went', min: 0, max: 7 * 86400 },
@@ -22,8 +30,27 @@ const FLAGS: { flag: string; key: keyof BalancerSettings; what: string; min: num
   { flag: 'margin', key: 'marginPct', what: 'points the target must stay below the threshold', min: 0, max: 100 },
 ];
 
-function settingsOf(o: Record<string, string | undefined>): BalancerSettings {
+/** The resource parameter (lib/ocf/balancer.ts) behind each settings key. */
+const PARAM_OF: Partial<Record<keyof BalancerSettings, string>> = {
+  intervalS: 'interval',
+  thresholdPct: 'threshold',
+  holdS: 'hold',
+  cooldownS: 'cooldown',
+  maxMovesPerHour: 'max_moves_per_hour',
+  minGainPct: 'min_gain',
+  marginPct: 'margin',
+  nodes: 'nodes',
+  vms: 'vms',
+};
+
+/** Settings: the defaults, then the balancer resource's parameters (BASE), then the flags in O. */
+function settingsOf(o: Record<string, string | undefined>, base: Readonly<Record<string, string>> = {}): BalancerSettings {
   const s: Record<string, unknown> = { ...DEFAULT_BALANCER };
+  for (const [key, param] of Object.entries(PARAM_OF)) {
+    const v = base[param as string];
+    if (v === undefined || v === '') continue;
+    s[key] = key === 'nodes' || key === 'vms' ? v.split(',').filter(Boolean) : Number(v);
+  }
   for (const f of FLAGS) {
     const text = o[f.flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())];
     if (text === undefined) continue;
@@ -59,11 +86,11 @@ threshold for the whole hold time; here the reading is short, so "would" means "
 Exit codes: 0 no move wanted, 1 a move would be made (or the cluster could not be read), 2 bad input.`,
   );
   status.action(async (o: Record<string, string | undefined> & { json?: boolean }) => {
-    const settings = settingsOf(o);
     const seconds = o.seconds ?? '5';
+    const snap = await takeSnapshot();
+    const settings = settingsOf(o, balancerResource(snap)?.params);
     if (!/^\d+$/.test(seconds) || Number(seconds) < 1 || Number(seconds) > 600) throw new UsageError(`--seconds ${JSON.stringify(seconds)}: a whole number from 1 to 600`);
     const access = await nodeAccess();
-    const snap = await takeSnapshot();
     const first = await readNodes(snap.view, access);
     await sleep(Number(seconds) * 1000);
     const second = await readNodes(snap.view, access);
@@ -77,7 +104,10 @@ Exit codes: 0 no move wanted, 1 a move would be made (or the cluster could not b
     if (o.json) {
       out(`${JSON.stringify({ settings, seconds: Number(seconds), nodes: Object.entries(sample.nodes).map(([node, n]) => ({ node, cpus: n.cpus, loadPct: d.loads.find((l) => l.node === node)?.loadPct ?? 0, vms: Object.fromEntries(Object.entries(n.vms).map(([vm, c]) => [vm, Math.round(c * 1000) / 1000])) })), wouldMove: d.move, reason: d.reason, moves: lately, problems }, null, 2)}\n`);
     } else {
-      const lines = [`Load over ${seconds} s (threshold ${settings.thresholdPct}%, hold ${settings.holdS} s):`];
+      const r = balancerResource(snap);
+      const where = r ? snap.view.status.resources.get(r.id)?.nodes ?? [] : [];
+      const lines = [r ? `Balancer ${r.id}: ${r.meta['target-role']?.toLowerCase() === 'stopped' ? 'disabled' : where.length ? `running on ${where.join(', ')}` : 'not running'}${r.params.dry_run && /^(1|yes|true|on)$/i.test(r.params.dry_run) ? ' (dry run)' : ''}` : 'Balancer: not enabled (corral balance enable)'];
+      lines.push(`Load over ${seconds} s (threshold ${settings.thresholdPct}%, hold ${settings.holdS} s):`);
       for (const [node, n] of Object.entries(sample.nodes)) {
         const vms = Object.entries(n.vms).sort((a, b) => b[1] - a[1]).map(([vm, c]) => `${vm} ${c.toFixed(2)}`);
         lines.push(`  ${node} (${n.cpus} CPUs): ${d.loads.find((l) => l.node === node)?.loadPct ?? 0}%${vms.length ? ` — ${vms.join(', ')} cores` : ''}`);
@@ -90,4 +120,92 @@ Exit codes: 0 no move wanted, 1 a move would be made (or the cluster could not b
     }
     if (d.move) process.exitCode = 1;
   });
+
+  const run = balance
+    .command('run')
+    .description('The balancer itself, in the foreground: a sample every interval, a decision, at most one move (what ocf:corral:Balancer starts).')
+    .option('--nodes <a,b>', 'nodes it may move VMs off and onto (default: all)')
+    .option('--vms <x,y>', 'VMs it may move (default: all)')
+    .option('--dry-run', 'decide and log, move nothing')
+    .option('--rounds <n>', 'stop after this many samples (default: run until TERM or Ctrl-C)');
+  for (const f of FLAGS) run.option(`--${f.flag} <n>`, `${f.what} (default ${DEFAULT_BALANCER[f.key] as number})`);
+  run.addHelpText('after', '\nA line per decision on stdout, with its numbers. Enable it as a cluster resource with corral balance enable.');
+  run.action(async (o: Record<string, string | undefined> & { dryRun?: boolean }) => {
+    const settings = settingsOf(o);
+    if (o.rounds !== undefined && (!/^\d+$/.test(o.rounds) || Number(o.rounds) < 1)) throw new UsageError(`--rounds ${JSON.stringify(o.rounds)}: a whole number, at least 1`);
+    const access = await nodeAccess();
+    let stopped = false;
+    const wake = new AbortController();
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => ((stopped = true), wake.abort()));
+    const stamp = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    out(`${stamp()} corral balance run: ${JSON.stringify(settings)}${o.dryRun ? ' (dry run)' : ''}\n`);
+    await runBalancer({
+      settings,
+      read: (view) => readNodes(view, access),
+      snapshot: () => takeSnapshot(),
+      check: checkMove,
+      move: (snap, vm, _from, to) => moveLive(snap, vm, to),
+      busy: clusterBusy,
+      log: (line) => out(`${stamp()} ${line}\n`),
+      now: () => Math.floor(Date.now() / 1000),
+      sleep: (ms) => sleep(ms, undefined, { signal: wake.signal }).catch(() => undefined),
+      stopped: () => stopped,
+      ...(o.dryRun ? { dryRun: true } : {}),
+      ...(o.rounds !== undefined ? { rounds: Number(o.rounds) } : {}),
+    });
+    out(`${stamp()} corral balance run: stopped\n`);
+  });
+
+  const enable = balance
+    .command('enable')
+    .description('Add the balancer to the cluster (ocf:corral:Balancer, one instance), or change its settings and start it again.')
+    .option('--nodes <a,b>', 'nodes it may move VMs off and onto (default: all)')
+    .option('--vms <x,y>', 'VMs it may move (default: all)')
+    .option('--dry-run', 'the balancer decides and logs, and moves nothing');
+  for (const f of FLAGS) enable.option(`--${f.flag} <n>`, `${f.what} (default ${DEFAULT_BALANCER[f.key] as number})`);
+  enable.addHelpText('after', `\nIts decisions go to ${balancerSpec.params.find((p) => p.name === 'log_file')?.default} on the node it runs on; corral balance status shows them.`);
+  enable.action(async (o: Record<string, string | undefined> & { dryRun?: boolean }) => {
+    settingsOf(o); // bad flags are refused before anything changes
+    const params: Record<string, string> = {};
+    for (const [param, flag] of Object.entries(BALANCER_FLAGS)) {
+      const v = o[flag.slice(2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())];
+      if (v !== undefined) params[param] = v;
+    }
+    if (o.dryRun) params.dry_run = 'true';
+    await changeCib(hostCibPort(), (cd) => {
+      const el = cd.byId(BALANCER_ID);
+      if (!el) {
+        cd.append(cd.section('resources'), balancerXml(BALANCER_ID, params));
+        return { notes: [`${BALANCER_ID} added`], warnings: [] };
+      }
+      const inst = cd.byId(`${BALANCER_ID}-instance_attributes`);
+      const meta = cd.byId(`${BALANCER_ID}-meta_attributes`);
+      if (!inst || !meta) throw new UsageError(`${BALANCER_ID} is not the primitive corral balance enable makes: remove it first (crm configure delete ${BALANCER_ID})`);
+      for (const [n, v] of Object.entries(params)) setNvpair(cd, inst, n, v);
+      if (!o.dryRun) setNvpair(cd, inst, 'dry_run', undefined);
+      setNvpair(cd, meta, 'target-role', undefined);
+      return { notes: [`${BALANCER_ID} updated`], warnings: [] };
+    });
+    out(`${BALANCER_ID}: enabled${o.dryRun ? ' (dry run)' : ''}\n`);
+  });
+
+  balance
+    .command('disable')
+    .description("Stop the balancer (its resource's target-role Stopped); its settings and moves stay on record.")
+    .action(async () => {
+      const snap = await takeSnapshot();
+      if (!balancerResource(snap)) {
+        out('the balancer is not enabled: nothing to do\n');
+        return;
+      }
+      await changeCib(hostCibPort(), (cd) => {
+        const el = cd.byId(BALANCER_ID);
+        if (!el) return { notes: [], warnings: [] };
+        const meta = cd.byId(`${BALANCER_ID}-meta_attributes`);
+        if (!meta) throw new UsageError(`${BALANCER_ID} is not the primitive corral balance enable makes: stop it with crm resource stop ${BALANCER_ID}`);
+        setNvpair(cd, meta, 'target-role', 'Stopped');
+        return { notes: [], warnings: [] };
+      });
+      out(`${BALANCER_ID}: disabled\n`);
+    });
 }
