@@ -64,7 +64,7 @@ export async function checkMove(snap: Snapshot, vm: string, to: string): Promise
     await writeFile(file, cd.toXml(), { mode: 0o600 });
     const sim = await simulate(file);
     if ((sim.placement.get(v.resource) ?? []).join(' ') !== to) return false;
-    if (!sim.actions.some((a) => a.resource === v.resource && a.action === 'migrate_to')) return false;
+    if (!sim.actions.some((a) => a.resource === v.resource && a.action === 'migrate')) return false;
     // nothing else may move, stop or start for it
     return sim.actions.every((a) => a.resource === v.resource || a.action === 'monitor');
   });

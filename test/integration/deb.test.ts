@@ -59,9 +59,11 @@ describe('the package', () => {
     const paths = list.split('\n').map((l) => l.split(/\s+/)[5]?.replace(/^\./, '')).filter(Boolean);
     const expected = [
       '/usr/lib/ocf/resource.d/corral/TransientDomain',
+      '/usr/lib/ocf/resource.d/corral/Balancer',
       ...COMMANDS.map((c) => `/usr/sbin/${c}`),
       ...COMMANDS.map((c) => `/usr/share/man/man8/${c}.8.gz`),
       '/usr/share/man/man7/ocf_corral_TransientDomain.7.gz',
+      '/usr/share/man/man7/ocf_corral_Balancer.7.gz',
       '/usr/share/man/man5/corral.conf.5.gz',
       ...COMMANDS.map((c) => `/usr/share/bash-completion/completions/${c}`),
       '/etc/corral/corral.conf',
@@ -101,7 +103,7 @@ describe('the package', () => {
   });
 
   it('has man pages that render without a warning (man -l) and say what each command takes', async () => {
-    const pages = [...COMMANDS.map((c) => `usr/share/man/man8/${c}.8.gz`), 'usr/share/man/man7/ocf_corral_TransientDomain.7.gz', 'usr/share/man/man5/corral.conf.5.gz'];
+    const pages = [...COMMANDS.map((c) => `usr/share/man/man8/${c}.8.gz`), 'usr/share/man/man7/ocf_corral_TransientDomain.7.gz', 'usr/share/man/man7/ocf_corral_Balancer.7.gz', 'usr/share/man/man5/corral.conf.5.gz'];
     for (const p of pages) {
       const r = await sh('man', ['--warnings', '-E', 'UTF-8', '-l', '-Tutf8', '-Z', join(tree, p)], { env: { ...process.env, MANWIDTH: '80' } });
       expect(r.code, p).toBe(0);

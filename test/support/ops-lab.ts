@@ -12,7 +12,7 @@ import { clusterExec, createClusterLab, destroyClusterLab, loadClusterLab, waitC
 import { nodeVirsh } from '../../lib/lab/libvirt.js';
 import { nodeRunning } from '../../lib/lab/node.js';
 import { labDir, type LabNode } from '../../lib/lab/state.js';
-import { ensureTestGuest, testGuestDomainXml } from '../../lib/lab/test-guest.js';
+import { ensureTestGuest, testGuestDomainXml, type TestGuestDomainOptions } from '../../lib/lab/test-guest.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const OPS_LAB = { name: process.env.CORRAL_OPS_LAB ?? 'ops', subnet: process.env.CORRAL_OPS_SUBNET ?? '10.213.91' };
@@ -30,6 +30,8 @@ export interface OpsVm {
   domadd?: string[];
   memoryMiB?: number;
   tick?: boolean;
+  /** A CPU burner in the guest (lib/lab/test-guest.ts). */
+  burn?: TestGuestDomainOptions['burn'];
 }
 
 /** corral.conf for vm/corral inside the lab's nodes. */
@@ -119,7 +121,7 @@ export async function addVms(lab: ClusterLab, vms: readonly OpsVm[]): Promise<vo
     const file = path.join(OPS_DIR, 'domains', `${vm.name}.xml`);
     await writeFile(
       file,
-      testGuestDomainXml({ name: vm.name, guest, memoryMiB: vm.memoryMiB ?? 128, tick: vm.tick ?? false, extraCmdline: GUEST_SYSCTLS }),
+      testGuestDomainXml({ name: vm.name, guest, memoryMiB: vm.memoryMiB ?? 128, tick: vm.tick ?? false, extraCmdline: GUEST_SYSCTLS, ...(vm.burn ? { burn: vm.burn } : {}) }),
       { mode: 0o644 },
     );
     await ok(inNode(n1, 'fixup_domxml', ['-i', file]));
