@@ -21,3 +21,13 @@ export abstract class CorralError extends Error {
 export function kindOf(e: unknown): ErrorKind {
   return e instanceof CorralError ? e.kind : 'failed';
 }
+
+/**
+ * E with CONTEXT appended to its message, rethrown as the same error: its class and kind (and so
+ * the exit code) stay what they were. Anything thrown that is not an Error becomes one (failed).
+ */
+export function withContext(e: unknown, context: string): Error {
+  const err = e instanceof Error ? e : new Error(String(e));
+  err.message += context;
+  return err;
+}

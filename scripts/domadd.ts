@@ -1,13 +1,12 @@
 // domadd: put a VM into the cluster (or update it) in one atomic CIB change. A thin shell over
 // lib/cib/vm.ts (what changes) and lib/cib/change.ts (how it is applied).
 import { Command } from 'commander';
-import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
+import { runCli, withCliConventions } from '../lib/cli/errors.js';
 import { applyCibChange } from '../lib/cli/cib-change.js';
-import { readInputArg } from '../lib/cli/input.js';
+import { readDomainArg } from '../lib/cli/input.js';
 import { parseAgentParams, parsePlacement, DEFAULT_AVOID_SCORE, type RawPlacement } from '../lib/cib/options.js';
 import { planAddVm } from '../lib/cib/vm.js';
-import { DomainDoc, DomainXmlError } from '../lib/domain/doc.js';
-import { FixupError, checkDomain } from '../lib/domain/fixup.js';
+import { checkDomain } from '../lib/domain/fixup.js';
 
 const COMMAND = 'domadd';
 
@@ -74,14 +73,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const placement = parsePlacement(o);
   const params = parseAgentParams(o.param);
 
-  let doc: DomainDoc;
-  try {
-    doc = DomainDoc.parse(await readInputArg(file));
-    checkDomain(doc);
-  } catch (e) {
-    if (e instanceof DomainXmlError || e instanceof FixupError) throw new UsageError(`${file}: ${e.message}`);
-    throw e;
-  }
+  const doc = await readDomainArg(file, checkDomain);
   const fixup = o.fixup !== false;
   const result = await applyCibChange(COMMAND, (cd, cib) => planAddVm(cd, cib, { doc, fixup, placement, replace: o.replace === true, params }), o.dryRun === true);
   if (!result) return;

@@ -1,13 +1,12 @@
 // fixup_domxml: make a domain XML stable and cluster-ready. A thin shell over lib/domain/fixup.ts.
 import { Command } from 'commander';
 import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
-import { readInputArg } from '../lib/cli/input.js';
+import { readDomainArg } from '../lib/cli/input.js';
 import { checkOutputFile, writeOutputFile } from '../lib/cli/output.js';
 import { Cib } from '../lib/cib/model.js';
 import { knownVms } from '../lib/cib/vms.js';
 import { configForCib } from '../lib/cib/config.js';
 import { serialize } from '../lib/cib/xml.js';
-import { DomainDoc, DomainXmlError } from '../lib/domain/doc.js';
 import { FixupError, clashes, fixupDomain, identityOf, type KnownVm } from '../lib/domain/fixup.js';
 import { CibUnreachableError, cibTarget, queryCib } from '../lib/host/pacemaker/cib.js';
 
@@ -46,13 +45,7 @@ async function main(argv: readonly string[]): Promise<void> {
   // Before reading: a FIFO given to -i would block the read, a symlink would be replaced.
   if (o.inPlace) await checkOutputFile(file, '-i');
 
-  let doc: DomainDoc;
-  try {
-    doc = DomainDoc.parse(await readInputArg(file));
-  } catch (e) {
-    if (e instanceof DomainXmlError) throw new UsageError(`${file}: ${e.message}`);
-    throw e;
-  }
+  const doc = await readDomainArg(file);
 
   let known: KnownVm[] = [];
   if (o.cib) {

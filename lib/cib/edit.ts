@@ -2,7 +2,7 @@
 // CIB, and lib/cib/change.ts turns the difference into one patch. Nothing here talks to the
 // cluster.
 import type { Fragment } from './render.js';
-import { descendants, elements, parseDom, serialize, stripBlankText } from './xml.js';
+import { descendants, elements, parseDom, serialize } from './xml.js';
 import { CibError, REFERENCE_TAGS } from './model.js';
 
 export type Section = 'crm_config' | 'nodes' | 'resources' | 'constraints' | 'tags';
@@ -15,7 +15,6 @@ export class CibDoc {
     if (doc.documentElement.tagName !== 'cib') {
       throw new CibError(`expected a <cib> document, found <${doc.documentElement.tagName}>`);
     }
-    stripBlankText(doc.documentElement);
     const d = new CibDoc(doc);
     if (!elements(doc.documentElement, 'configuration')[0]) throw new CibError('the CIB has no <configuration>');
     return d;
@@ -48,7 +47,6 @@ export class CibDoc {
   /** Parses FRAGMENT into elements of this document (not yet inserted). */
   materialize(fragment: Fragment): Element[] {
     const holder = parseDom(`<holder>${fragment.xml}</holder>`, 'a rendered template').documentElement;
-    stripBlankText(holder);
     return elements(holder).map((e) => this.doc.importNode(e, true) as Element);
   }
 

@@ -1,4 +1,5 @@
-// XML text for the CIB: escaping, a faithful DOM serializer, and DOM parsing.
+// XML text for the CIB: escaping, a faithful DOM serializer, and editable DOMs built from corral's
+// one reader (lib/cib/read.ts).
 //
 // Why a serializer of our own: xmlbuilder2 writes a newline, tab or carriage return inside an
 // attribute value as the raw character, which every parser turns back into a space (attribute
@@ -7,6 +8,8 @@
 // crm_diff and cibadmin.
 import { CorralError } from '../errors.js';
 import { create } from 'xmlbuilder2';
+import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
+import { CibError, readDocument, type XContent } from './read.js';
 
 class XmlError extends CorralError {
   readonly kind = 'failed';
@@ -151,36 +154,80 @@ function isBlankText(n: Node): boolean {
   return n.nodeType === 3 && /^\s*$/.test(n.nodeValue ?? '');
 }
 
-/** Parses XML into a DOM document; throws XmlError with the parser's first line on failure. */
-export function parseDom(xml: string, what = 'XML'): Document {
-  try {
-    const doc = create(singleDecode(xml)).node as unknown as Document;
-    if (!doc.documentElement) throw new Error('no root element');
-    return doc;
-  } catch (e) {
-    throw new XmlError(`${what} is not well-formed: ${(e as Error).message.split('\n')[0]}`);
-  }
-}
-
 /**
- * XML for xmlbuilder2's parser that reads back as XML means. That parser decodes text and
- * attribute values in two passes (named entities, then character references), so `&amp;#xE9;`
- * — the text "&#xE9;", as every domain XML stored in a CIB attribute holds it — came out as "é",
- * and `&amp;#10;` as a newline. Written as `&#38;`, the ampersand is decoded in the second pass
- * only, and nothing after it is decoded again. Comments, CDATA and processing instructions, which
- * are not decoded at all, are left as they are.
+ * XML as an editable xmlbuilder2 document. corral's one reader (lib/cib/read.ts) reads it; the
+ * document is built from what it read node by node, with the namespaces xmlbuilder2's own parser
+ * would give each element and attribute. Text and attribute values are handed over decoded, so
+ * nothing is decoded twice ("&amp;#xE9;" stays the text "&#xE9;"). Whitespace-only text is not
+ * kept. Throws ERROR (CibError by default) for what it cannot read.
+ *
+ * The nodes are made with the DOM's own methods, not the builder's ele(): ele() reads a string
+ * that starts with "<", "{" or "[" as a document to parse, and a namespace is the user's text
+ * (`xmlns="<devices>…"` would have become elements).
  */
-function singleDecode(xml: string): string {
-  if (!xml.includes('&amp;')) return xml;
-  return xml.replace(/<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|&amp;/g, (m) => (m === '&amp;' ? '&#38;' : m));
+export function buildDom(xml: string, what = 'XML', error: new (message: string) => Error = CibError): XMLBuilder {
+  const parsed = readDocument(xml, what, { error });
+  const builder = create();
+  const doc = builder.node as unknown as Document;
+  try {
+    for (const c of parsed.content) append(doc, doc, c);
+  } catch (e) {
+    // A name the DOM refuses (e.g. "a:b:c", a prefix without a namespace): the reader took it.
+    throw new error(`${what} is not well-formed: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return builder;
 }
 
-/** Removes whitespace-only text nodes under EL (Pacemaker ignores them; our output stays tidy). */
-export function stripBlankText(el: Node): void {
-  for (const c of Array.from(el.childNodes)) {
-    if (isBlankText(c)) el.removeChild(c);
-    else if (c.nodeType === 1) stripBlankText(c);
+/** Parses XML into a DOM document (see buildDom). */
+export function parseDom(xml: string, what = 'XML'): Document {
+  return buildDom(xml, what).node as unknown as Document;
+}
+
+const XMLNS = 'http://www.w3.org/2000/xmlns/';
+
+/** A qualified name's prefix (null without one) and local name; throws for "a:b:c", "a:" or ":b". */
+function qname(name: string): [string | null, string] {
+  const parts = name.split(':');
+  if (parts.length > 2 || parts.includes('')) throw new Error(`${name} is not a qualified name (one ":" at most, between a prefix and a name)`);
+  return parts.length === 2 ? [parts[0] as string, parts[1] as string] : [null, name];
+}
+
+/** Appends C to PARENT, a node of DOC. */
+function append(doc: Document, parent: Node, c: XContent): void {
+  if (!('tag' in c)) {
+    if (c.kind === 'pi') parent.appendChild(doc.createProcessingInstruction(c.target, c.data));
+    else if (c.kind === 'text') parent.appendChild(doc.createTextNode(c.data));
+    else if (c.kind === 'cdata') parent.appendChild(doc.createCDATASection(c.data));
+    else parent.appendChild(doc.createComment(c.data));
+    return;
   }
+  // The element's namespace: one it declares itself for its prefix, or its prefix's in scope.
+  const [prefix] = qname(c.tag);
+  let ns = parent.lookupNamespaceURI(prefix);
+  const declared: Record<string, string> = {};
+  for (const [name, value] of Object.entries(c.attrs)) {
+    if (name === 'xmlns') ns = value;
+    else if (name.startsWith('xmlns:')) {
+      const local = name.slice(6);
+      if (local === prefix) ns = value;
+      declared[local] = value;
+    }
+  }
+  const el = ns !== null ? doc.createElementNS(ns, c.tag) : doc.createElement(c.tag);
+  parent.appendChild(el);
+  for (const [name, value] of Object.entries(c.attrs)) {
+    const [attPrefix, local] = qname(name);
+    let attNs: string | null;
+    if (attPrefix === 'xmlns' || (attPrefix === null && local === 'xmlns')) attNs = XMLNS;
+    else {
+      attNs = el.lookupNamespaceURI(attPrefix);
+      if (attNs !== null && el.isDefaultNamespace(attNs)) attNs = null;
+      else if (attNs === null && attPrefix !== null) attNs = declared[attPrefix] ?? null;
+    }
+    if (attNs !== null) el.setAttributeNS(attNs, name, value);
+    else el.setAttribute(name, value);
+  }
+  for (const k of c.content) append(doc, el, k);
 }
 
 /** The direct element children of EL, optionally only those named TAG. */

@@ -1,10 +1,11 @@
 // Reading the domain XML argument of domadd and fixup_domxml (FILE, or - for stdin): a FILE that
-// is not there or is a directory is the caller's mistake (exit 2), said in one line; bytes that are
-// not UTF-8 or too many are input the user must fix (DomainXmlError). (Writing files is
-// lib/cli/output.ts's.)
+// is not there or is a directory, bytes that are not UTF-8 or too many, XML that is not a domain
+// are the caller's mistake (exit 2), said in one line naming FILE (readDomainArg). (Writing files
+// is lib/cli/output.ts's.)
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { DomainXmlError } from '../domain/doc.js';
+import { DomainDoc, DomainXmlError } from '../domain/doc.js';
+import { FixupError } from '../domain/fixup.js';
 import { decodeUtf8, DOMAIN_XML_MAX_BYTES } from '../domain/text.js';
 import { UsageError } from './errors.js';
 
@@ -38,8 +39,7 @@ export async function readInput(file: string): Promise<string> {
   return d.text;
 }
 
-
-export async function readInputArg(file: string): Promise<string> {
+async function readInputArg(file: string): Promise<string> {
   if (file !== '-') {
     const st = await stat(file).catch((e: NodeJS.ErrnoException) => e);
     if (st instanceof Error) {
@@ -50,4 +50,19 @@ export async function readInputArg(file: string): Promise<string> {
     }
   }
   return readInput(file);
+}
+
+/**
+ * The domain XML argument of domadd and fixup_domxml (FILE, or - for stdin), parsed and, with
+ * CHECK, checked: what is wrong with it is input to fix, said once here as "FILE: why" (exit 2).
+ */
+export async function readDomainArg(file: string, check?: (doc: DomainDoc) => void): Promise<DomainDoc> {
+  try {
+    const doc = DomainDoc.parse(await readInputArg(file));
+    check?.(doc);
+    return doc;
+  } catch (e) {
+    if (e instanceof DomainXmlError || e instanceof FixupError) throw new UsageError(`${file}: ${e.message}`);
+    throw e;
+  }
 }

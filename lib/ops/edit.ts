@@ -4,7 +4,7 @@
 // Under sudo the editor runs as the calling user (uid, gid, no supplementary groups: an editor
 // can start a shell, and that shell must not be root's), on a copy in a private directory the
 // user owns; only the checked result goes back, by vm, as root.
-import { CorralError } from '../errors.js';
+import { CorralError, withContext } from '../errors.js';
 import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -137,7 +137,7 @@ export async function editSession(ctx: Context, v: VmView): Promise<string> {
       checked = await checkEdited(v.name, original, edited);
     } catch (e) {
       keep = true;
-      throw new EditError(`${(e as Error).message}\nnothing changed; your edit is in ${file}`);
+      throw withContext(e, `\nnothing changed; your edit is in ${file}`);
     }
     const effect = `${checked.notes.length ? `${checked.notes.join(', ')}; ` : ''}Pacemaker restarts ${v.name} to apply it${v.state === 'running' ? ` (it runs on ${v.node})` : ''}`;
     if (!ctx.options.yes) {
@@ -154,8 +154,7 @@ export async function editSession(ctx: Context, v: VmView): Promise<string> {
       await writeBack(v.name, original, checked.doc);
     } catch (e) {
       keep = true;
-      if (e instanceof EditConflictError) throw new Error(`${e.message}; nothing changed; your edit is in ${file}`);
-      throw new Error(`${(e as Error).message}\nnothing changed; your edit is in ${file}`);
+      throw withContext(e, `${e instanceof EditConflictError ? '; ' : '\n'}nothing changed; your edit is in ${file}`);
     }
     return `domain XML written back; ${effect}`;
   } finally {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseXNode } from '../../lib/cib/model.js';
 import { Fragment, TemplateError, fragments, placeholders, render } from '../../lib/cib/render.js';
+import { CibDoc } from '../../lib/cib/edit.js';
+import { readDocument } from '../../lib/cib/read.js';
 import { escapeAttr, escapeText, parseDom, serialize } from '../../lib/cib/xml.js';
 
 const HOSTILE = [
@@ -63,6 +65,30 @@ describe('xml', () => {
     const text = serialize(doc);
     expect(text).toBe('<a v="x&#10;y&#9;z"><!--c--><b>t&amp;u</b><![CDATA[<raw>]]></a>');
     expect(serialize(parseDom(text))).toBe(text);
+  });
+
+  it('decodes a CIB once: a stored character reference stays a reference, a literal "&amp;#xE9;" stays that text', () => {
+    // A domain XML in the CIB holds "Caf&#xE9;" (ASCII storage), which the CIB writes "Caf&amp;#xE9;".
+    const cib = '<cib><configuration><resources><primitive id="vm-gum"><instance_attributes id="ia">' +
+      '<nvpair id="ia-config" name="config" value="&lt;description&gt;Caf&amp;#xE9; &amp;amp;#xE9; &#xE9;&lt;/description&gt;"/>' +
+      '</instance_attributes></primitive></resources></configuration></cib>';
+    const cd = CibDoc.parse(cib);
+    expect(cd.byId('ia-config')?.getAttribute('value')).toBe('<description>Caf&#xE9; &amp;#xE9; é</description>');
+    expect(cd.toXml()).toBe(cib.replace('&#xE9;&lt;', 'é&lt;'));
+    expect(parseDom('<d>Caf&amp;#xE9; &#xE9;<!-- &amp;#xE9; --></d>').documentElement.textContent).toBe('Caf&#xE9; é');
+  });
+
+  it('keeps comments, CDATA, processing instructions and mixed content in document order, and what is around the root', () => {
+    const xml = '<!-- before --><?app x="1"?><a><b>one</b> two <!-- three --><![CDATA[<four>]]><?five six?><c/></a><!-- after -->';
+    expect(serialize(parseDom(xml))).toBe(xml);
+    expect(readDocument(xml).content.map((c) => ('tag' in c ? c.tag : c.kind))).toEqual(['comment', 'pi', 'a', 'comment']);
+    expect(readDocument(xml).root.content.map((c) => ('tag' in c ? c.tag : `${c.kind} ${c.data}`))).toEqual(['b', 'text  two ', 'comment  three ', 'cdata <four>', 'pi six', 'c']);
+  });
+
+  it('builds elements and attributes in the namespaces their prefixes are bound to', () => {
+    const d = parseDom('<domain xmlns:q="urn:q"><q:arg v="1"/><m:x xmlns:m="urn:m" m:y="2"><z xmlns="urn:z"/></m:x></domain>');
+    const [arg, x] = Array.from(d.documentElement.children);
+    expect([arg?.namespaceURI, x?.namespaceURI, x?.getAttributeNodeNS('urn:m', 'y')?.value, x?.firstElementChild?.namespaceURI]).toEqual(['urn:q', 'urn:m', '2', 'urn:z']);
   });
 
   it('indents element-only content and leaves text content exactly as it is', () => {

@@ -65,6 +65,15 @@ describe('DomainDoc.parse refuses what libvirt would read differently', () => {
   });
 });
 
+describe('DomainDoc.parse reads namespaces as text', () => {
+  it.each(['&lt;devices&gt;&lt;disk/&gt;&lt;/devices&gt;', '{&quot;a&quot;:1}', '[1]', '---'])('xmlns="%s" stays an attribute of its element, nothing else', (ns) => {
+    const xml = dom(`<metadata><x xmlns="${ns}"/></metadata>`);
+    const d = DomainDoc.parse(xml);
+    expect(d.toXml()).toBe(xml);
+    expect(d.devicesOf('disk')).toEqual([]);
+  });
+});
+
 describe('DomainDoc.toXml', () => {
   it('writes text and attributes that parse back to the same values', () => {
     const d = DomainDoc.parse(dom('<description>&amp;lt; &amp;foo; &amp;#65; &#13;</description>', ' a="&amp;x; line&#10;two&#9;tab"'));

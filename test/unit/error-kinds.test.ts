@@ -1,7 +1,7 @@
 // An error's kind alone decides the exit code: the commands' (cliExitCode) and the resource agent's (ocfExitCode).
 import { describe, expect, it } from 'vitest';
 import { cliExitCode, UsageError } from '../../lib/cli/errors.js';
-import { kindOf, type ErrorKind } from '../../lib/errors.js';
+import { kindOf, withContext, type ErrorKind } from '../../lib/errors.js';
 import { OCF, fail, ocfExitCode } from '../../lib/ocf/exit.js';
 import { PlanError } from '../../lib/cib/vm.js';
 import { OptionError } from '../../lib/cib/options.js';
@@ -43,5 +43,14 @@ describe('error kinds', () => {
     expect(kindOf(new CibUnreachableError('x'))).toBe('unreachable');
     expect(kindOf(new Error('x'))).toBe('failed');
     expect(kindOf('a string')).toBe('failed');
+  });
+
+  it('context added to an error keeps the error itself: its class, its kind, its exit code', () => {
+    const refused = new PlanError('the VM is pinned');
+    const e = withContext(refused, '; nothing changed');
+    expect([e, e.message, kindOf(e), cliExitCode(kindOf(e))]).toEqual([refused, 'the VM is pinned; nothing changed', 'refused', 2]);
+    expect(kindOf(withContext(new CibUnreachableError('no answer'), ' (CIB_file)'))).toBe('unreachable');
+    const thrown = withContext('a string', '!');
+    expect([thrown instanceof Error, thrown.message, kindOf(thrown)]).toEqual([true, 'a string!', 'failed']);
   });
 });
