@@ -152,3 +152,82 @@ export async function mountsUnder(dir: string): Promise<string[]> {
     .filter((m) => m === dir || m.startsWith(prefix))
     .reverse();
 }
+
+export interface GrubInstall {
+  target: 'i386-pc' | 'x86_64-efi';
+  /** The system whose GRUB is used (its /usr/lib/grub, grub-mkimage run in it); none: this host's. */
+  chrootRoot?: string;
+  /** Host path of the directory that becomes /boot/grub's parent (…/boot). */
+  bootDir: string;
+  /** GRUB's first words (lib/image/text.ts grubEarlyConfig). */
+  earlyConfig: string;
+  modules: readonly string[];
+  /** i386-pc: the whole disk, whose first sectors get boot.img and the core image. */
+  device?: string;
+  /** x86_64-efi: host path of the EFI executable to write (…/EFI/BOOT/BOOTX64.EFI). */
+  efiFile?: string;
+  /** i386-pc: boot.img patched into the disk's MBR (lib/image/text.ts mbrWithBootCode). */
+  patchMbr?: (mbr: Uint8Array, bootImg: Uint8Array) => Uint8Array;
+  /** The most bytes the core image may take (the gap before the first partition). */
+  maxCoreBytes?: number;
+}
+
+/**
+ * Installs GRUB the way grub-install does, without its device probing (which finds no BIOS drive
+ * for a loop device's partitions): the modules into BOOTDIR/grub/TARGET, a core image made by
+ * grub-mkimage with the early configuration built in, and then either boot.img + the core image in
+ * the disk's first sectors (BIOS) or the core image as the EFI executable (UEFI, removable path).
+ */
+export async function installGrub(ctl: Ctl, g: GrubInstall): Promise<void> {
+  const { copyFile, mkdir, open, readFile, readdir, writeFile, rm } = await import('node:fs/promises');
+  const pathMod = await import('node:path');
+  const root = g.chrootRoot ?? '';
+  const lib = `${root}/usr/lib/grub/${g.target}`;
+  const modDir = pathMod.join(g.bootDir, 'grub', g.target);
+  await mkdir(modDir, { recursive: true });
+  for (const f of await readdir(lib)) {
+    if (/\.(mod|lst|img|o)$/.test(f) || f === 'modinfo.sh') await copyFile(pathMod.join(lib, f), pathMod.join(modDir, f));
+  }
+  const fontDir = `${root}/usr/share/grub`;
+  await mkdir(pathMod.join(g.bootDir, 'grub/fonts'), { recursive: true });
+  await copyFile(pathMod.join(fontDir, 'unicode.pf2'), pathMod.join(g.bootDir, 'grub/fonts/unicode.pf2')).catch(() => undefined);
+  // grub-mkimage reads and writes paths as it sees them: inside the chroot, or on this host.
+  const inside = (hostPath: string) => (g.chrootRoot ? `/${pathMod.relative(g.chrootRoot, hostPath)}` : hostPath);
+  const early = pathMod.join(g.bootDir, 'grub', 'mk_debian_installer-early.cfg');
+  await writeFile(early, g.earlyConfig);
+  const out = g.target === 'i386-pc' ? pathMod.join(modDir, 'core.img') : (g.efiFile as string);
+  await mkdir(pathMod.dirname(out), { recursive: true });
+  const args = ['-d', `/usr/lib/grub/${g.target}`, '-O', g.target, '-c', inside(early), '-p', '/boot/grub', '-o', inside(out), ...g.modules];
+  try {
+    if (g.chrootRoot) await inChroot(ctl, g.chrootRoot, 'grub-mkimage', args, { timeoutMs: QUICK });
+    else await runOk('grub-mkimage', args, opts(ctl));
+  } finally {
+    await rm(early, { force: true });
+  }
+  if (g.target !== 'i386-pc') return;
+  const core = await readFile(out);
+  if (core.length > (g.maxCoreBytes ?? 0)) throw new Error(`GRUB's core image (${core.length} bytes) does not fit before the first partition`);
+  const bootImg = await readFile(pathMod.join(lib, 'boot.img'));
+  const h = await open(g.device as string, 'r+');
+  try {
+    const mbr = Buffer.alloc(512);
+    await h.read(mbr, 0, 512, 0);
+    const patched = (g.patchMbr as NonNullable<GrubInstall['patchMbr']>)(mbr, bootImg);
+    await h.write(core, 0, core.length, 512);
+    await h.write(patched, 0, 512, 0);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+/** The kernels in a system's /boot: [vmlinuz-VERSION, initrd.img-VERSION] of the newest that has both. */
+export async function newestKernel(bootDir: string): Promise<{ kernel: string; initrd: string } | undefined> {
+  const names = await readdir(bootDir).catch(() => [] as string[]);
+  const versions = names
+    .filter((n) => n.startsWith('vmlinuz-') && names.includes(`initrd.img-${n.slice(8)}`))
+    .map((n) => n.slice(8))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const v = versions.at(-1);
+  return v ? { kernel: `vmlinuz-${v}`, initrd: `initrd.img-${v}` } : undefined;
+}

@@ -196,3 +196,60 @@ export function preseed(plan: ImagePlan, extras: PreseedExtras): string {
   lines.push(`d-i preseed/late_command string ${late.join('; ')}`, 'd-i finish-install/reboot_in_progress note', '');
   return lines.join('\n');
 }
+
+/**
+ * GRUB's embedded first words: find the file system with UUID and read the rest (modules,
+ * grub.cfg) from its /boot/grub. By UUID, so the disk's number under the firmware does not matter.
+ */
+export function grubEarlyConfig(uuid: string): string {
+  return `search.fs_uuid ${uuid} root\nset prefix=($root)/boot/grub\n`;
+}
+
+/** The modules built into GRUB's core image (the rest load from /boot/grub). */
+export const GRUB_CORE_MODULES = {
+  'i386-pc': ['biosdisk', 'part_msdos', 'part_gpt', 'ext2', 'fat', 'search_fs_uuid'],
+  'x86_64-efi': ['part_gpt', 'part_msdos', 'ext2', 'fat', 'search_fs_uuid'],
+} as const;
+
+/**
+ * The first GRUB menu of a debootstrapped system: its kernel on the serial console. The system's
+ * own update-grub replaces it with the next kernel (from /etc/default/grub, same console).
+ */
+export function systemGrubCfg(o: { rootUuid: string; kernel: string; initrd: string; boot: Boot }): string {
+  return [
+    '# written by mk_debian_installer; the next update-grub (a new kernel) rewrites it from /etc/default/grub',
+    ...(o.boot === 'uefi' ? ['insmod part_gpt'] : ['insmod part_msdos']),
+    'insmod ext2',
+    'serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1',
+    'terminal_input console serial',
+    'terminal_output console serial',
+    'set timeout=1',
+    'set default=0',
+    `search --no-floppy --fs-uuid --set=root ${o.rootUuid}`,
+    "menuentry 'Debian GNU/Linux' {",
+    `\tsearch --no-floppy --fs-uuid --set=root ${o.rootUuid}`,
+    `\tlinux /boot/${o.kernel} root=UUID=${o.rootUuid} ro ${SERIAL_CONSOLE}`,
+    `\tinitrd /boot/${o.initrd}`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** The sectors before the first partition (2048): where GRUB's core image goes on a BIOS disk. */
+export const EMBED_BYTES = 2047 * 512;
+
+/**
+ * The disk's first sector with GRUB's boot code (boot.img) in front of its partition table: boot.img's
+ * first 440 bytes, the rest of MBR (disk signature, partition table, 0x55AA) kept. The boot code
+ * reads the core image from sector 1 (boot.img's default), and the "is it a floppy" check is
+ * skipped as grub-bios-setup does for hard disks.
+ */
+export function mbrWithBootCode(mbr: Uint8Array, bootImg: Uint8Array): Uint8Array {
+  if (bootImg.length !== 512 || bootImg[510] !== 0x55 || bootImg[511] !== 0xaa) throw new Error('boot.img is not a 512-byte boot sector');
+  if (mbr.length !== 512 || mbr[510] !== 0x55 || mbr[511] !== 0xaa) throw new Error('the disk has no MBR partition table signature');
+  const out = new Uint8Array(mbr);
+  out.set(bootImg.subarray(0, 440), 0);
+  out[0x66] = 0x90;
+  out[0x67] = 0x90;
+  return out;
+}

@@ -8,12 +8,28 @@
 // on SIGINT/SIGTERM (the running program and its children are ended first).
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, chmod, copyFile, lstat, mkdir, mkdtemp, open, readFile, rename, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { access, chmod, copyFile, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CorralError } from '../errors.js';
 import { cpioNewc } from '../image/cpio.js';
 import { checkDiskSize, checkPassword, checkSshKeys, makePlan, mirrorFromApt, type ImagePlan, type PlanInput } from '../image/plan.js';
-import { aptSources, DI_DIR, DI_FILES, fstab, grubDefaults, hostsFile, installerGrubCfg, networkdConfig, partitionTable, preseed } from '../image/text.js';
+import {
+  aptSources,
+  DI_DIR,
+  DI_FILES,
+  EMBED_BYTES,
+  fstab,
+  GRUB_CORE_MODULES,
+  grubDefaults,
+  grubEarlyConfig,
+  hostsFile,
+  installerGrubCfg,
+  mbrWithBootCode,
+  networkdConfig,
+  partitionTable,
+  preseed,
+  systemGrubCfg,
+} from '../image/text.js';
 import { takeSnapshot } from '../cluster/snapshot.js';
 import { identityOf } from '../domain/fixup.js';
 import { domainFromConfig } from '../cib/config.js';
@@ -30,11 +46,13 @@ import {
   hashPassword,
   hostAptSources,
   inChroot,
+  installGrub,
   loopPartitions,
   mkfsExt4,
   mkfsVfat,
   mount,
   mountsUnder,
+  newestKernel,
   runHook,
   tarCreate,
   tarExtract,
@@ -43,7 +61,6 @@ import {
   writePartitionTable,
   type Ctl,
 } from '../host/image-build.js';
-import { run } from '../host/exec.js';
 
 /** Where downloads and the prepared root file systems are kept between runs. */
 export const CACHE_DIR = process.env.CORRAL_MKDI_CACHE ?? '/var/cache/corral/mk_debian_installer';
@@ -222,6 +239,15 @@ class Cleanup {
 
 const hex = (n: number) => randomBytes(n).toString('hex');
 
+/** Removes DIR and the empty directories below it (mount points); a file there is an error, never deleted. */
+async function removeEmptyDirs(dir: string): Promise<void> {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (!e.isDirectory()) throw new Error(`${path.join(dir, e.name)} is left (not a directory)`);
+    await removeEmptyDirs(path.join(dir, e.name));
+  }
+  await rmdir(dir);
+}
+
 /** Runs the work under a cleanup that also runs on SIGINT/SIGTERM. */
 export async function mkDebianInstaller(o: MkOptions, say: Say): Promise<MkResult> {
   const started = Date.now();
@@ -240,14 +266,17 @@ export async function mkDebianInstaller(o: MkOptions, say: Say): Promise<MkResul
   const cleanup = new Cleanup();
   const ctl: Ctl = { cancel: controller.signal };
   let createdFile = false;
+  let done = false;
   try {
     const r = await act(o, inputs, ctl, cleanup, say, () => {
       createdFile = true;
     });
+    done = true;
     const problems = await cleanup.run();
-    if (problems.length) throw new Error(`cleanup: ${problems.join('; ')}`);
+    if (problems.length) throw new Error(`${o.disk} is written, but cleaning up failed: ${problems.join('; ')}`);
     return { ...r, disk: o.disk, mode: inputs.plan.mode, seconds: (Date.now() - started) / 1000 };
   } catch (e) {
+    if (done) throw e;
     const problems = await cleanup.run();
     if (createdFile) await rm(o.disk, { force: true }).catch(() => undefined);
     const left = createdFile ? `${o.disk} removed again` : `${o.disk} is left partly written`;
@@ -287,7 +316,7 @@ async function act(o: MkOptions, inputs: Inputs, ctl: Ctl, cleanup: Cleanup, say
     say(`grew ${o.disk} to ${plan.sizeMiB} MiB`);
   }
   const work = await mkdtemp('/run/mk_debian_installer.');
-  cleanup.add('work directory', () => rmdir(work));
+  cleanup.add('work directory', () => removeEmptyDirs(work));
   const loop = await attachLoop(ctl, o.disk);
   cleanup.add('loop device', () => detachLoop(loop));
   // A safety net under everything: whatever is still mounted below the work directory.
@@ -442,13 +471,14 @@ async function debootstrapMode(o: MkOptions, inputs: Inputs, ctl: Ctl, cleanup: 
     say(`installing ${plan.packages.join(', ')} …`);
     await aptInstall(ctl, cleanup, root, plan.packages);
   }
-  say(`installing GRUB (${plan.boot === 'uefi' ? 'UEFI, removable path EFI/BOOT' : `BIOS, on ${p.loop}`}), serial console ttyS0`);
-  if (plan.boot === 'uefi') {
-    await inChroot(ctl, root, 'grub-install', ['--target=x86_64-efi', '--efi-directory=/boot/efi', '--bootloader-id=debian', '--removable', '--no-nvram']);
-  } else {
-    await inChroot(ctl, root, 'grub-install', ['--target=i386-pc', p.loop]);
-  }
-  await inChroot(ctl, root, 'update-grub', []);
+  say(`installing GRUB (${plan.boot === 'uefi' ? 'UEFI, removable path EFI/BOOT/BOOTX64.EFI' : `BIOS, in the first sectors of ${o.disk}`}), serial console ttyS0`);
+  const kernel = await newestKernel(path.join(root, 'boot'));
+  if (!kernel) throw new Error(`no kernel with its initrd in ${path.join(root, 'boot')}`);
+  await mkdir(path.join(root, 'boot/grub'), { recursive: true });
+  await writeFile(path.join(root, 'boot/grub/grub.cfg'), systemGrubCfg({ rootUuid, ...kernel, boot: plan.boot }));
+  await installGrubOn(ctl, { boot: plan.boot, chrootRoot: root, bootDir: path.join(root, 'boot'), uuid: rootUuid, device: p.loop, efiDir: path.join(root, 'boot/efi') });
+  // The VM's own GRUB updates (a new grub-pc) go to its first disk.
+  if (plan.boot === 'bios') await inChroot(ctl, root, 'debconf-set-selections', [], { input: 'grub-pc grub-pc/install_devices multiselect /dev/vda\n' });
   await unguard();
   // systemd-resolved's stub resolver is the system's (its package sets the link; keep it when the host's copy replaced it).
   if (await stat(path.join(root, 'lib/systemd/systemd-resolved')).then(() => true, () => false)) {
@@ -528,8 +558,15 @@ async function installerMode(o: MkOptions, inputs: Inputs, ctl: Ctl, cleanup: Cl
   const { plan } = inputs;
   const di = inputs.diDir as { linux: string; initrd: string };
   const boot = p.boot as string;
-  if (plan.boot === 'uefi') await mkfsVfat(ctl, boot, hex(4).toUpperCase(), 'DEBINST');
-  else await mkfsExt4(ctl, boot, randomUUID(), 'debinst');
+  let bootUuid: string;
+  if (plan.boot === 'uefi') {
+    const volid = hex(4).toUpperCase();
+    await mkfsVfat(ctl, boot, volid, 'DEBINST');
+    bootUuid = `${volid.slice(0, 4)}-${volid.slice(4)}`;
+  } else {
+    bootUuid = randomUUID();
+    await mkfsExt4(ctl, boot, bootUuid, 'debinst');
+  }
   const mnt = path.join(work, 'boot');
   await mountAt(ctl, cleanup, [boot], mnt);
   const diDir = path.join(mnt, DI_DIR);
@@ -550,22 +587,19 @@ async function installerMode(o: MkOptions, inputs: Inputs, ctl: Ctl, cleanup: Cl
   // The same preseed, readable, beside it (the installer reads the one in preseed.cpio).
   await writeFile(path.join(diDir, 'preseed.cfg'), text, { mode: 0o600 });
   say(`installer: ${di.linux}, ${di.initrd} and the preseed in ${DI_DIR} on ${o.disk}`);
-  if (plan.boot === 'uefi') {
-    await grubInstallHost(ctl, ['--target=x86_64-efi', `--efi-directory=${mnt}`, `--boot-directory=${path.join(mnt, 'boot')}`, '--removable', '--no-nvram']);
-  } else {
-    await grubInstallHost(ctl, ['--target=i386-pc', `--boot-directory=${path.join(mnt, 'boot')}`, p.loop]);
-  }
+  await installGrubOn(ctl, { boot: plan.boot, bootDir: path.join(mnt, 'boot'), uuid: bootUuid, device: p.loop, efiDir: mnt });
   await writeFile(path.join(mnt, 'boot/grub/grub.cfg'), installerGrubCfg(plan.boot));
   say(`GRUB (${plan.boot === 'uefi' ? 'UEFI' : 'BIOS'}) boots the installer on the serial console; the first boot installs ${plan.suite} from ${plan.mirror}`);
   if (o.postInstall) await postInstall(ctl, o, inputs, mnt, p);
   return { cached: false };
 }
 
-/** grub-install of this host (grub-pc-bin / grub-efi-amd64-bin), for installer mode's disk. */
-async function grubInstallHost(ctl: Ctl, args: readonly string[]): Promise<void> {
-  const r = await run('grub-install', args, { timeoutMs: 300_000, cancel: ctl.cancel });
-  if (r.failedToStart) throw new (class extends CorralError {
-    readonly kind = 'not-installed';
-  })('grub-install is missing: apt-get install grub-pc-bin grub-efi-amd64-bin grub2-common');
-  if (r.exitCode !== 0) throw new Error(`grub-install ${args.join(' ')}: ${r.stderr.trim().split('\n').slice(-2).join(' / ')}`);
+/** GRUB for BIOS (boot code and core image in the disk's first sectors) or UEFI (EFI/BOOT/BOOTX64.EFI on the ESP at EFIDIR). */
+async function installGrubOn(ctl: Ctl, o: { boot: ImagePlan['boot']; chrootRoot?: string; bootDir: string; uuid: string; device: string; efiDir: string }): Promise<void> {
+  const common = { ...(o.chrootRoot ? { chrootRoot: o.chrootRoot } : {}), bootDir: o.bootDir, earlyConfig: grubEarlyConfig(o.uuid) };
+  if (o.boot === 'uefi') {
+    await installGrub(ctl, { ...common, target: 'x86_64-efi', modules: GRUB_CORE_MODULES['x86_64-efi'], efiFile: path.join(o.efiDir, 'EFI/BOOT/BOOTX64.EFI') });
+  } else {
+    await installGrub(ctl, { ...common, target: 'i386-pc', modules: GRUB_CORE_MODULES['i386-pc'], device: o.device, patchMbr: mbrWithBootCode, maxCoreBytes: EMBED_BYTES });
+  }
 }
