@@ -73,7 +73,7 @@ async function partitionDevnums(devnum: string): Promise<string[]> {
 }
 
 /** Loop devices whose backing file is FILE (dev/ino), as /dev/loopN. */
-export async function loopsBackedBy(file: { dev?: number; ino?: number }): Promise<string[]> {
+async function loopsBackedBy(file: { dev?: number; ino?: number }): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir('/sys/block').catch(() => [] as string[])) {
     if (!e.startsWith('loop')) continue;

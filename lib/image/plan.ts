@@ -8,13 +8,13 @@ export const SUITES = ['bullseye', 'bookworm', 'trixie', 'sid'] as const;
 export type Suite = (typeof SUITES)[number];
 
 /** The smallest disk it writes: a minimal Debian with a kernel, GRUB and room to breathe. */
-export const MIN_DISK_MIB = 2048;
+const MIN_DISK_MIB = 2048;
 /** The EFI system partition with --uefi. */
 export const ESP_MIB = 256;
 /** Installer mode: the boot partition that holds the installer's kernel, initrd and preseed. */
 export const DI_BOOT_MIB = 512;
 
-export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
+const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 
 export type Boot = 'bios' | 'uefi';
 
@@ -63,7 +63,7 @@ function ipv4(text: string): number[] | undefined {
   return parts.every((p) => p <= 255) ? parts : undefined;
 }
 
-export function checkHostname(text: string): string {
+function checkHostname(text: string): string {
   const name = text.toLowerCase();
   const labels = name.split('.');
   if (name.length > 253 || !labels.every((l) => LABEL.test(l)) || /^\d+$/.test(labels[0] ?? '')) {

@@ -4,7 +4,7 @@
 import { DI_BOOT_MIB, ESP_MIB, type Boot, type ImagePlan, type Network, type Suite } from './plan.js';
 
 /** The serial console every image uses: the first serial port, as corral's domains have it. */
-export const SERIAL_CONSOLE = 'console=tty0 console=ttyS0,115200n8';
+const SERIAL_CONSOLE = 'console=tty0 console=ttyS0,115200n8';
 
 /** sfdisk's input: msdos with one bootable Linux partition (BIOS); GPT with an ESP first (UEFI). */
 export function partitionTable(boot: Boot, mode: ImagePlan['mode'] = 'debootstrap'): string {

@@ -68,7 +68,7 @@ export const CACHE_DIR = process.env.CORRAL_MKDI_CACHE ?? '/var/cache/corral/mk_
 const CACHE_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
 /** What every debootstrapped system gets besides minbase; the kernel, GRUB and sshd come through apt. */
-const DEBOOTSTRAP_INCLUDE = ['systemd-sysv', 'udev', 'kmod', 'iproute2', 'iputils-ping', 'netbase', 'dbus', 'ca-certificates'];
+const DEBOOTSTRAP_INCLUDE = ['systemd-sysv', 'udev', 'kmod', 'e2fsprogs', 'iproute2', 'iputils-ping', 'netbase', 'dbus', 'ca-certificates'];
 const BASE_PACKAGES = { bios: ['linux-image-amd64', 'grub-pc'], uefi: ['linux-image-amd64', 'grub-efi-amd64'] };
 const COMMON_PACKAGES = ['openssh-server', 'systemd-resolved', 'less', 'procps'];
 
