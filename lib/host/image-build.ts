@@ -231,3 +231,14 @@ export async function newestKernel(bootDir: string): Promise<{ kernel: string; i
   const v = versions.at(-1);
   return v ? { kernel: `vmlinuz-${v}`, initrd: `initrd.img-${v}` } : undefined;
 }
+
+/**
+ * Copies the contents of SRCDIR into the FAT file system on DEV with mtools, without mounting it
+ * (so also where the kernel has no vfat, as in some containers). Existing files are replaced.
+ */
+export async function copyIntoFat(ctl: Ctl, dev: string, srcDir: string): Promise<void> {
+  const env = { MTOOLS_SKIP_CHECK: '1' };
+  for (const e of await readdir(srcDir)) {
+    await runOk('mcopy', ['-s', '-o', '-Q', '-i', dev, `${srcDir}/${e}`, '::/'], opts(ctl, { env, timeoutMs: 300_000 }));
+  }
+}

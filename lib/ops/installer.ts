@@ -40,6 +40,7 @@ import { HostCommandCancelled } from '../host/exec.js';
 import { startupSignalFiles } from '../host/guest-files.js';
 import {
   attachLoop,
+  copyIntoFat,
   debootstrap,
   debootstrapKnows,
   detachLoop,
@@ -411,9 +412,6 @@ async function debootstrapMode(o: MkOptions, inputs: Inputs, ctl: Ctl, cleanup: 
   }
   const root = path.join(work, 'root');
   await mountAt(ctl, cleanup, [p.root as string], root);
-  const mountEsp = async () => {
-    if (p.esp) await mountAt(ctl, cleanup, [p.esp], path.join(root, 'boot/efi'));
-  };
 
   const key = await cacheKey(plan);
   const tarball = path.join(CACHE_DIR, 'roots', `${key}.tar`);
@@ -425,13 +423,11 @@ async function debootstrapMode(o: MkOptions, inputs: Inputs, ctl: Ctl, cleanup: 
     await tarExtract(ctl, tarball, root);
     cached = true;
     say(`root file system from the cache ${tarball} (${((Date.now() - t) / 1000).toFixed(1)} s; --refresh-cache makes it afresh)`);
-    await mountEsp();
   } else {
     const t = Date.now();
     await mkdir(path.join(CACHE_DIR, 'debs'), { recursive: true });
     say(`debootstrap ${plan.suite} from ${plan.mirror} …`);
     await debootstrap(ctl, { suite: plan.suite, target: root, mirror: plan.mirror, include: DEBOOTSTRAP_INCLUDE, cacheDir: path.join(CACHE_DIR, 'debs') });
-    await mountEsp();
     const unmountFs = await mountChrootFs(ctl, cleanup, root);
     const unguard = await chrootGuards(root);
     await writeFile(path.join(root, 'etc/apt/sources.list'), aptSources(plan.suite, plan.mirror));
@@ -477,6 +473,12 @@ async function debootstrapMode(o: MkOptions, inputs: Inputs, ctl: Ctl, cleanup: 
   await mkdir(path.join(root, 'boot/grub'), { recursive: true });
   await writeFile(path.join(root, 'boot/grub/grub.cfg'), systemGrubCfg({ rootUuid, ...kernel, boot: plan.boot }));
   await installGrubOn(ctl, { boot: plan.boot, chrootRoot: root, bootDir: path.join(root, 'boot'), uuid: rootUuid, device: p.loop, efiDir: path.join(root, 'boot/efi') });
+  if (p.esp) {
+    // The ESP is written with mtools, never mounted here (a host kernel without vfat can still make it).
+    const efiDir = path.join(root, 'boot/efi');
+    await copyIntoFat(ctl, p.esp, efiDir);
+    await rm(path.join(efiDir, 'EFI'), { recursive: true, force: true });
+  }
   // The VM's own GRUB updates (a new grub-pc) go to its first disk.
   if (plan.boot === 'bios') await inChroot(ctl, root, 'debconf-set-selections', [], { input: 'grub-pc grub-pc/install_devices multiselect /dev/vda\n' });
   await unguard();
@@ -559,16 +561,21 @@ async function installerMode(o: MkOptions, inputs: Inputs, ctl: Ctl, cleanup: Cl
   const di = inputs.diDir as { linux: string; initrd: string };
   const boot = p.boot as string;
   let bootUuid: string;
+  let mnt: string;
   if (plan.boot === 'uefi') {
+    // The ESP holds everything; it is filled from a staging directory with mtools (no vfat mount needed).
     const volid = hex(4).toUpperCase();
     await mkfsVfat(ctl, boot, volid, 'DEBINST');
     bootUuid = `${volid.slice(0, 4)}-${volid.slice(4)}`;
+    mnt = path.join(work, 'esp');
+    await mkdir(mnt);
+    cleanup.add('staging', () => rm(mnt, { recursive: true, force: true }));
   } else {
     bootUuid = randomUUID();
     await mkfsExt4(ctl, boot, bootUuid, 'debinst');
+    mnt = path.join(work, 'boot');
+    await mountAt(ctl, cleanup, [boot], mnt);
   }
-  const mnt = path.join(work, 'boot');
-  await mountAt(ctl, cleanup, [boot], mnt);
   const diDir = path.join(mnt, DI_DIR);
   await mkdir(diDir, { recursive: true });
   await copyFile(di.linux, path.join(diDir, 'linux'));
@@ -591,6 +598,7 @@ async function installerMode(o: MkOptions, inputs: Inputs, ctl: Ctl, cleanup: Cl
   await writeFile(path.join(mnt, 'boot/grub/grub.cfg'), installerGrubCfg(plan.boot));
   say(`GRUB (${plan.boot === 'uefi' ? 'UEFI' : 'BIOS'}) boots the installer on the serial console; the first boot installs ${plan.suite} from ${plan.mirror}`);
   if (o.postInstall) await postInstall(ctl, o, inputs, mnt, p);
+  if (plan.boot === 'uefi') await copyIntoFat(ctl, boot, mnt);
   return { cached: false };
 }
 

@@ -1,12 +1,17 @@
-// The seed's four lines on a 2-node lab cluster, with an image file instead of an LV: an image made
-// by mk_debian_installer (debootstrap mode, from the cached root file system), made into a VM with
-// create_domxml --disk IMAGE --virt-type qemu, fixup_domxml and domadd inside a node. The VM boots
+// The seed's four lines on a 2-node lab cluster: a block device (a loop device over an image file
+// stands in for the seed's lvcreate: the nodes share the host's /dev, as hypervisors share an
+// iSCSI/cLVM volume), mk_debian_installer on it (debootstrap mode, from the cached root file
+// system), create_domxml --disk DEVICE --virt-type qemu, fixup_domxml and domadd inside a node.
+// (A plain image file on a local file system boots as well, but libvirt refuses to live-migrate
+// it: "Migration without shared storage is unsafe".) The VM boots
 // real Debian with systemd under TCG; Pacemaker's start returns only once the guest's
 // corral-startup-signal unit has signalled (after multi-user.target); the console log shows the
 // login prompt; a live migration keeps it running (a tick the post-install hook installed goes on
 // on the other node, no second boot). Prints the times: image, first boot to "ready", migration.
 // Lab "inst" on 10.213.102 (CORRAL_INST_LAB / CORRAL_INST_SUBNET), destroyed at the end unless
 // CORRAL_KEEP_LAB is set. The nodes see the host's /var/cache/corral, where the image lives.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,11 +22,14 @@ import { LabWatcher } from '../../lib/lab/watch.js';
 import { mkdi, ROOT } from '../support/debian-installer.js';
 import { requireRoot } from '../support/root.js';
 
+const exec = promisify(execFile);
 const LAB = { name: process.env.CORRAL_INST_LAB ?? 'inst', subnet: process.env.CORRAL_INST_SUBNET ?? '10.213.102' };
 const DIR = '/var/cache/corral/it/inst';
 const BIN = path.join(DIR, 'bin');
 const IMAGE = path.join(DIR, 'gum.img');
 const XML = path.join(DIR, 'gum.xml');
+/** The block device over IMAGE (the seed's /dev/vm/gum). */
+let disk = '';
 
 let lab: ClusterLab;
 let n1: LabNode;
@@ -42,8 +50,10 @@ function inNode(node: LabNode, command: string, args: readonly string[], timeout
   return clusterExec(node, path.join(BIN, command), args, { timeoutMs });
 }
 
+/** NODE's console log of gum, without the terminal's colour and cursor sequences. */
 async function consoleOn(node: string): Promise<string> {
-  return readFile(path.join(labDir(LAB.name), 'nodes', node, 'fs/var/log/corral/console/gum.log'), 'utf8').catch(() => '');
+  const text = await readFile(path.join(labDir(LAB.name), 'nodes', node, 'fs/var/log/corral/console/gum.log'), 'utf8').catch(() => '');
+  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
 }
 
 async function consoles(): Promise<Record<string, string>> {
@@ -95,13 +105,17 @@ describe('mk_debian_installer → create_domxml → domadd on the lab cluster', 
       await rename(path.join(BIN, `.${f}.new`), path.join(BIN, f));
     }
     await rm(IMAGE, { force: true });
+    // 0. the seed's lvcreate: a 3 GiB block device
+    await writeFile(IMAGE, '');
+    await exec('truncate', ['-s', '3g', IMAGE]);
+    disk = (await exec('losetup', ['--find', '--show', IMAGE])).stdout.trim();
     const hook = path.join(DIR, 'tick-hook.sh');
     await writeFile(hook, TICK_HOOK, { mode: 0o755 });
     const key = path.join(DIR, 'key.pub');
     await writeFile(key, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIInstLabTestKeyOnly inst@lab\n');
     // 1. the disk: as the seed's lvcreate + mk_debian_installer, with an image file
     let t = Date.now();
-    const r = await mkdi(['--size', '3g', '--hostname', 'gum', '--ssh-key', key, '--post-install', hook, IMAGE]);
+    const r = await mkdi(['--hostname', 'gum', '--ssh-key', key, '--post-install', hook, disk]);
     times.image = (Date.now() - t) / 1000;
     imageOut = r.stdout;
     if (r.code !== 0) throw new Error(`mk_debian_installer exited ${r.code}: ${r.stderr}\n${r.stdout}`);
@@ -111,7 +125,7 @@ describe('mk_debian_installer → create_domxml → domadd on the lab cluster', 
     watcher = new LabWatcher(lab);
     watcher.start();
     // 2. create_domxml, 3. domadd (fixup_domxml in between, as domadd would do it anyway)
-    await ok(inNode(n1, 'create_domxml', ['--name', 'gum', '--cpus', '1', '--mem', '512m', '--virt-type', 'qemu', '--no-vnc', '--disk', IMAGE, '-o', XML]));
+    await ok(inNode(n1, 'create_domxml', ['--name', 'gum', '--cpus', '1', '--mem', '512m', '--virt-type', 'qemu', '--no-vnc', '--disk', disk, '-o', XML]));
     await ok(inNode(n1, 'fixup_domxml', ['-i', XML]));
     t = Date.now();
     await ok(inNode(n1, 'domadd', ['--param', 'migration_transport=tcp', XML]));
@@ -135,7 +149,10 @@ describe('mk_debian_installer → create_domxml → domadd on the lab cluster', 
         `domadd to ready ${times.ready?.toFixed(1)} s (first boot under TCG), live migration ${times.migrate?.toFixed(1)} s\n`,
     );
     if (lab && !process.env.CORRAL_KEEP_LAB) await destroyClusterLab(LAB.name);
-    if (!process.env.CORRAL_KEEP_LAB) await rm(IMAGE, { force: true });
+    if (!process.env.CORRAL_KEEP_LAB) {
+      if (disk) await exec('losetup', ['--detach', disk]).catch(() => undefined);
+      await rm(IMAGE, { force: true });
+    }
   }, 180_000);
 
   it('the VM boots real Debian with systemd: kernel, systemd, the login prompt on the console log', async () => {
