@@ -283,7 +283,7 @@ describe('refusals change nothing', () => {
     await rm(disk);
   });
 
-  it('the disk of a VM in the cluster (CIB_file): refused while stopped unless --force', async () => {
+  it('the disk of a VM in the cluster (CIB_file): refused while it runs, even with --force; while stopped, unless --force', async () => {
     const disk = path.join(dir, 'vmdisk.img');
     await sparseFile(disk, 3 * 1024 ** 3);
     const cib = path.join(dir, 'cib.xml');
@@ -291,8 +291,21 @@ describe('refusals change nothing', () => {
     const xml = path.join(dir, 'oak.xml');
     await exec(path.join(ROOT, 'dist/bin/create_domxml'), ['--name', 'oak', '--cpus', '1', '--mem', '512m', '--disk', disk, '-o', xml]);
     await exec(path.join(ROOT, 'dist/bin/domadd'), [xml], { env: { ...process.env, CIB_file: cib } });
-    const r = await mkdi([disk], { CIB_file: cib });
-    expect(refused(r)).toBe(`mk_debian_installer: ${disk} is the disk of oak in the cluster (stopped); --force overwrites it`);
+    const before = await fingerprint(disk);
+    expect(refused(await mkdi([disk], { CIB_file: cib }))).toBe(`mk_debian_installer: ${disk} is the disk of oak in the cluster (stopped); --force overwrites it`);
+    // The same CIB with oak started on n1, as the status section records it.
+    const running = (await readFile(cib, 'utf8')).replace(
+      /<status\s*\/>|<status>\s*<\/status>/,
+      '<status><node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member"><lrm id="1"><lrm_resources>' +
+        '<lrm_resource id="vm-oak" class="ocf" provider="corral" type="TransientDomain"><lrm_rsc_op id="vm-oak_last_0" operation_key="vm-oak_start_0" ' +
+        'operation="start" crm_feature_set="3.16.1" transition-key="1:1:0:00000000-0000-0000-0000-000000000000" ' +
+        'transition-magic="0:0;1:1:0:00000000-0000-0000-0000-000000000000" on_node="n1" call-id="1" rc-code="0" op-status="0" interval="0" ' +
+        'last-rc-change="1795241868" exec-time="1000" queue-time="0"/></lrm_resource></lrm_resources></lrm></node_state></status>',
+    );
+    expect(running).toContain('vm-oak_last_0');
+    await writeFile(cib, running);
+    expect(refused(await mkdi(['--force', disk], { CIB_file: cib }))).toBe(`mk_debian_installer: ${disk} is the disk of oak, which runs in the cluster`);
+    expect(await fingerprint(disk)).toBe(before);
     await rm(disk);
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { cpioNewc } from '../../lib/image/cpio.js';
 import { checkDiskSize, checkPassword, checkSshKeys, makePlan, mirrorFromApt, PlanError } from '../../lib/image/plan.js';
-import { aptSources, fstab, grubDefaults, hostsFile, installerGrubCfg, networkdConfig, partitionTable, preseed } from '../../lib/image/text.js';
+import { aptSources, fstab, grubDefaults, grubEarlyConfig, hostsFile, installerGrubCfg, mbrWithBootCode, networkdConfig, partitionTable, preseed, systemGrubCfg } from '../../lib/image/text.js';
 
 const refusal = (f: () => unknown): string => {
   try {
@@ -121,6 +121,37 @@ describe('the files of the new system', () => {
     expect(g).toContain('GRUB_CMDLINE_LINUX="console=tty0 console=ttyS0,115200n8"');
     expect(g).toContain('GRUB_TERMINAL="console serial"');
     expect(g).toContain('GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200');
+  });
+});
+
+describe('GRUB', () => {
+  it('the core image finds its file system by UUID, whatever number the firmware gives the disk', () => {
+    expect(grubEarlyConfig('ABCD-0123')).toBe('search.fs_uuid ABCD-0123 root\nset prefix=($root)/boot/grub\n');
+  });
+
+  it("the first menu boots the system's kernel by UUID on the serial console", () => {
+    const cfg = systemGrubCfg({ rootUuid: 'r-uuid', kernel: 'vmlinuz-6.1.0-28-amd64', initrd: 'initrd.img-6.1.0-28-amd64', boot: 'bios' });
+    expect(cfg).toContain('\tlinux /boot/vmlinuz-6.1.0-28-amd64 root=UUID=r-uuid ro console=tty0 console=ttyS0,115200n8\n\tinitrd /boot/initrd.img-6.1.0-28-amd64\n');
+    expect(cfg).toContain('serial --unit=0 --speed=115200');
+    expect(cfg).toContain('terminal_output console serial');
+    expect(cfg).toContain('search --no-floppy --fs-uuid --set=root r-uuid');
+  });
+
+  it("boot code goes in front of the partition table, which stays as it was; the floppy check is skipped", () => {
+    const boot = new Uint8Array(512).fill(0xb0);
+    boot[510] = 0x55;
+    boot[511] = 0xaa;
+    const mbr = new Uint8Array(512).fill(0x11);
+    mbr[510] = 0x55;
+    mbr[511] = 0xaa;
+    const out = mbrWithBootCode(mbr, boot);
+    expect([...out.subarray(0, 0x66)].every((b) => b === 0xb0)).toBe(true);
+    expect([out[0x66], out[0x67]]).toEqual([0x90, 0x90]);
+    expect([...out.subarray(0x68, 440)].every((b) => b === 0xb0)).toBe(true);
+    expect([...out.subarray(440, 510)].every((b) => b === 0x11)).toBe(true); // disk signature and partition table
+    expect([out[510], out[511]]).toEqual([0x55, 0xaa]);
+    expect(() => mbrWithBootCode(new Uint8Array(512), boot)).toThrow(/no MBR partition table/);
+    expect(() => mbrWithBootCode(mbr, new Uint8Array(100))).toThrow(/not a 512-byte boot sector/);
   });
 });
 
