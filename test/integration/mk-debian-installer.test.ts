@@ -165,6 +165,33 @@ describe('debootstrap mode', () => {
   }, 600_000);
 });
 
+describe('debootstrap mode, UEFI', () => {
+  it('GPT, the ESP with EFI/BOOT/BOOTX64.EFI (read with mtools), fstab mounting it by its volume id, GRUB for EFI on ttyS0', async () => {
+    const image = path.join(dir, 'uefi.img');
+    const r = await mkdi(['--uefi', '--size', '4g', '--hostname', 'ash', image]);
+    expect(r.code, r.stderr).toBe(0);
+    const table = (await exec('sfdisk', ['--dump', image])).stdout;
+    expect(table).toMatch(/label: gpt/);
+    expect(table).toMatch(/start=\s*2048, size=\s*524288, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B/);
+    const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
+    const efi = (await exec('mtype', ['-i', `${image}@@1M`, '::/EFI/BOOT/BOOTX64.EFI'], { env, encoding: 'latin1', maxBuffer: 64 << 20 })).stdout;
+    expect(efi.slice(0, 2)).toBe('MZ');
+    const espId = (await exec('blkid', ['-p', '-o', 'value', '-s', 'UUID', '-O', String(1024 * 1024), image])).stdout.trim();
+    expect(espId).toMatch(/^[0-9A-F]{4}-[0-9A-F]{4}$/);
+    await withMounted(image, 2, async (root, loop) => {
+      const uuid = (await exec('blkid', ['-s', 'UUID', '-o', 'value', `${loop}p2`])).stdout.trim();
+      expect(await readFile(path.join(root, 'etc/fstab'), 'utf8')).toContain(`UUID=${uuid}  /  ext4  errors=remount-ro  0  1\nUUID=${espId}  /boot/efi  vfat  umask=0077  0  1\n`);
+      const cfg = await readFile(path.join(root, 'boot/grub/grub.cfg'), 'utf8');
+      expect(cfg).toContain('insmod part_gpt');
+      expect(cfg).toMatch(new RegExp(`linux /boot/vmlinuz-\\S+ root=UUID=${uuid} ro console=tty0 console=ttyS0,115200n8`));
+      expect((await stat(path.join(root, 'boot/grub/x86_64-efi/normal.mod'))).isFile()).toBe(true);
+      expect((await stat(path.join(root, 'usr/lib/grub/x86_64-efi'))).isDirectory()).toBe(true); // grub-efi-amd64, for the system's own updates
+    });
+    expect(await loopsOf(image)).toEqual([]);
+    await rm(image);
+  }, 1_500_000);
+});
+
 describe('installer mode', () => {
   let di: string;
   beforeAll(async () => {
