@@ -64,7 +64,7 @@ import {
 } from '../host/image-build.js';
 
 /** Where downloads and the prepared root file systems are kept between runs. */
-export const CACHE_DIR = process.env.CORRAL_MKDI_CACHE ?? '/var/cache/corral/mk_debian_installer';
+export const CACHE_DIR = '/var/cache/corral/mk_debian_installer';
 /** A cached root file system older than this is made afresh (security updates). */
 const CACHE_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
@@ -218,8 +218,8 @@ class Cleanup {
   add(what: string, undo: () => Promise<void>): void {
     this.steps.push({ what, undo });
   }
-  /** Runs the steps up to and including the one named WHAT (or all), newest first. */
-  async run(upTo?: string): Promise<string[]> {
+  /** Runs every step, newest first; returns what failed. */
+  async run(): Promise<string[]> {
     const problems: string[] = [];
     while (this.steps.length) {
       const s = this.steps.pop()!;
@@ -228,7 +228,6 @@ class Cleanup {
       } catch (e) {
         problems.push(`${s.what}: ${(e as Error).message}`);
       }
-      if (s.what === upTo) break;
     }
     return problems;
   }
