@@ -242,3 +242,14 @@ export async function copyIntoFat(ctl: Ctl, dev: string, srcDir: string): Promis
     await runOk('mcopy', ['-s', '-o', '-Q', '-i', dev, `${srcDir}/${e}`, '::/'], opts(ctl, { env, timeoutMs: 300_000 }));
   }
 }
+
+/** The programs of NAMES that are not found on PATH (where they would be run from). */
+export async function missingPrograms(names: readonly string[]): Promise<string[]> {
+  const dirs = (process.env.PATH ?? '').split(':').filter(Boolean);
+  const out: string[] = [];
+  for (const n of names) {
+    const found = await Promise.all(dirs.map((d) => access(`${d}/${n}`, 1).then(() => true, () => false)));
+    if (!found.some(Boolean)) out.push(n);
+  }
+  return out;
+}

@@ -50,6 +50,7 @@ import {
   installGrub,
   loopPartitions,
   mkfsExt4,
+  missingPrograms,
   mkfsVfat,
   mount,
   mountsUnder,
@@ -164,6 +165,27 @@ async function clusterUsers(disk: DiskInfo): Promise<{ running: string[]; stoppe
   return out;
 }
 
+/** The programs each mode runs on this host, and the Debian package of each. */
+const PROGRAMS: Record<string, string> = {
+  losetup: 'mount',
+  partx: 'util-linux',
+  sfdisk: 'fdisk',
+  wipefs: 'util-linux',
+  'mkfs.ext4': 'e2fsprogs',
+  mount: 'mount',
+  tar: 'tar',
+  chroot: 'coreutils',
+  openssl: 'openssl',
+};
+const BOOT_PROGRAMS: Record<string, Record<string, string>> = {
+  bios: {},
+  uefi: { 'mkfs.vfat': 'dosfstools', mcopy: 'mtools' },
+};
+
+class NotInstalled extends CorralError {
+  readonly kind = 'not-installed';
+}
+
 /** Phase 1: everything checked, nothing changed. */
 async function check(o: MkOptions): Promise<Inputs> {
   let mirror = o.mirror;
@@ -179,8 +201,23 @@ async function check(o: MkOptions): Promise<Inputs> {
     if (!st?.isFile()) throw new Refused(`--post-install ${JSON.stringify(o.postInstall)}: no such file`);
     if (!(await access(o.postInstall, constants.X_OK).then(() => true, () => false))) throw new Refused(`--post-install ${JSON.stringify(o.postInstall)}: not executable (chmod +x it)`);
   }
-  if (plan.mode === 'installer') inputs.diDir = await findInstaller(o.di as string);
-  else if (!(await debootstrapKnows(plan.suite))) {
+  const needed: Record<string, string> = {
+    ...PROGRAMS,
+    ...BOOT_PROGRAMS[plan.boot],
+    ...(plan.mode === 'debootstrap' ? { debootstrap: 'debootstrap' } : { 'grub-mkimage': plan.boot === 'uefi' ? 'grub-efi-amd64-bin' : 'grub-pc-bin' }),
+  };
+  const missing = await missingPrograms(Object.keys(needed));
+  if (missing.length) {
+    const pkgs = [...new Set(missing.map((m) => needed[m] as string))];
+    throw new NotInstalled(`missing on this host: ${missing.join(', ')} (apt-get install ${pkgs.join(' ')})`);
+  }
+  if (plan.mode === 'installer') {
+    inputs.diDir = await findInstaller(o.di as string);
+    const lib = plan.boot === 'uefi' ? '/usr/lib/grub/x86_64-efi' : '/usr/lib/grub/i386-pc';
+    if (!(await stat(lib).then((st) => st.isDirectory(), () => false))) {
+      throw new NotInstalled(`missing on this host: ${lib} (apt-get install ${plan.boot === 'uefi' ? 'grub-efi-amd64-bin' : 'grub-pc-bin'})`);
+    }
+  } else if (!(await debootstrapKnows(plan.suite))) {
     throw new Refused(`--suite ${plan.suite}: this host's debootstrap does not know it (no /usr/share/debootstrap/scripts/${plan.suite}); install debootstrap or a newer one`);
   }
 

@@ -264,6 +264,16 @@ describe('refusals change nothing', () => {
     await expect(stat(image)).rejects.toThrow();
   });
 
+  it('a program missing on this host: exit 1 before anything is done, naming it and its package', async () => {
+    const image = path.join(dir, 'never.img');
+    const r = await mkdi(['--size', '4g', image], { PATH: '/usr/bin:/bin' });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toBe('');
+    // /usr/sbin is not on that PATH: losetup, sfdisk, mkfs.ext4, debootstrap … are not found there.
+    expect(r.stderr).toMatch(/^mk_debian_installer: missing on this host: [^\n]*\bsfdisk\b[^\n]*\bdebootstrap \(apt-get install [^\n]*\bfdisk\b[^\n]*\bdebootstrap\)\n$/);
+    await expect(stat(image)).rejects.toThrow();
+  });
+
   it('a disk too small, a disk with a partition table (without --force): the file as it was', async () => {
     const small = path.join(dir, 'small.img');
     await sparseFile(small, 1024 ** 3);
