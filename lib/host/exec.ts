@@ -14,6 +14,11 @@ export interface RunOptions {
   /** Start the program in its own session, so a signal to our process group does not reach it. */
   detached?: boolean;
   cwd?: string;
+  /**
+   * When this signal fires, the program and everything it started (its own process group: it runs
+   * detached) get SIGTERM, and SIGKILL 2 s later; run() resolves once the program has ended.
+   */
+  cancel?: AbortSignal;
 }
 
 export interface RunResult {
@@ -29,7 +34,8 @@ export interface RunResult {
 /** Runs FILE with ARGS; never throws for a non-zero exit or a timeout, which the result reports. */
 export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const { execa } = await import('execa');
-  const r = await execa(file, args, {
+  if (opts.cancel?.aborted) throw new HostCommandCancelled(file);
+  const p = execa(file, args, {
     reject: false,
     stripFinalNewline: true,
     timeout: opts.timeoutMs,
@@ -37,9 +43,10 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     input: opts.input,
     stdin: opts.input === undefined ? 'ignore' : undefined,
     env: opts.env,
-    detached: opts.detached ?? false,
+    detached: opts.detached ?? opts.cancel !== undefined,
     cwd: opts.cwd,
   });
+  const r = await (opts.cancel ? killGroupOnCancel(p, opts.cancel) : p);
   const failedToStart = r.exitCode === undefined && !r.timedOut && r.signal === undefined;
   return {
     command: [file, ...args].join(' '),
@@ -56,6 +63,43 @@ export async function runOk(file: string, args: readonly string[], opts: RunOpti
   const r = await run(file, args, opts);
   if (r.exitCode !== 0) throw new HostCommandError(r);
   return r;
+}
+
+/** Waits for P; when CANCEL fires meanwhile, ends P's whole process group (TERM, then KILL). */
+async function killGroupOnCancel<T>(p: Promise<T> & { pid?: number }, cancel: AbortSignal): Promise<T> {
+  const pid = p.pid;
+  const killGroup = (sig: NodeJS.Signals) => {
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    killGroup('SIGTERM');
+    timer = setTimeout(() => killGroup('SIGKILL'), 2000);
+  };
+  cancel.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await p;
+  } finally {
+    cancel.removeEventListener('abort', onAbort);
+    if (timer) {
+      clearTimeout(timer);
+      killGroup('SIGKILL'); // stragglers of the group
+    }
+  }
+}
+
+/** A program was not started because the work was cancelled (a signal). */
+export class HostCommandCancelled extends CorralError {
+  readonly kind = 'failed';
+  constructor(file: string) {
+    super(`${file} not started: interrupted`);
+    this.name = 'HostCommandCancelled';
+  }
 }
 
 export class HostCommandError extends CorralError {

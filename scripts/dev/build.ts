@@ -12,6 +12,11 @@ import { brotliCompressSync, constants } from 'node:zlib';
 
 const root = new URL('../..', import.meta.url).pathname;
 const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+/** The guest side of the startup signal, which mk_debian_installer installs into new systems (lib/host/guest-files.ts). */
+const guestFiles = {
+  script: await readFile(join(root, 'systemd/corral-startup-signal'), 'utf8'),
+  unit: await readFile(join(root, 'systemd/corral-startup-signal.service'), 'utf8'),
+};
 
 /** Agent name → the module its entry imports lazily for everything but the fast path. */
 const CORES: Record<string, { specifier: string; file: string }> = {
@@ -27,7 +32,8 @@ const common: BuildOptions = {
   legalComments: 'none',
   // Some dependencies read import.meta.url for optional features; give them a real value.
   // __CORRAL_VERSION__: package.json's version, what `COMMAND --version` prints (lib/cli/version.ts).
-  define: { 'import.meta.url': '__corral_import_meta_url', __CORRAL_VERSION__: JSON.stringify(version) },
+  // __CORRAL_GUEST_FILES__: the startup signal's guest files (lib/host/guest-files.ts).
+  define: { 'import.meta.url': '__corral_import_meta_url', __CORRAL_VERSION__: JSON.stringify(version), __CORRAL_GUEST_FILES__: JSON.stringify(guestFiles) },
   inject: [join(root, 'scripts/dev/import-meta-url.js')],
   logLevel: 'warning',
 };

@@ -20,7 +20,7 @@ import { readCliSpec, type CliSpec, type OptionSpec } from './cli-spec.js';
 const root = new URL('../..', import.meta.url).pathname;
 
 /** The commands, in the order SEE ALSO lists them. */
-export const COMMANDS = ['vm', 'corral', 'create_domxml', 'fixup_domxml', 'domadd', 'domdel', 'nodecap'] as const;
+export const COMMANDS = ['vm', 'corral', 'create_domxml', 'fixup_domxml', 'domadd', 'domdel', 'nodecap', 'mk_debian_installer'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // roff
@@ -74,12 +74,14 @@ const FILES: Record<string, string[]> = {
   vm: ['/etc/corral/corral.conf', '/etc/corral/access', '/var/log/corral/vm.log'],
   corral: ['/etc/corral/corral.conf', '/var/log/corral/console/NAME.log'],
   fixup_domxml: ['/var/log/corral/console/NAME.log'],
+  mk_debian_installer: ['/var/cache/corral/mk_debian_installer'],
 };
 
 const FILE_TEXT: Record<string, string> = {
   '/etc/corral/corral.conf': 'settings: how to reach a node\'s libvirt, the node command, the access file, the audit log, what corral\\-node.service does at shutdown and boot (corral.conf(5))',
   '/etc/corral/access': 'who may run which vm action on which VMs (see README)',
   '/var/log/corral/vm.log': 'every vm action, allowed or refused, one line each (rotated by logrotate)',
+  '/var/cache/corral/mk_debian_installer': 'downloaded packages and the prepared root file systems (roots/SUITE-BOOT-HASH.tar), reused for 7 days',
   '/var/log/corral/console/NAME.log': 'the continuous serial console log of VM NAME on the node that runs it (rotated by logrotate)',
 };
 
@@ -120,7 +122,7 @@ function commandPage(spec: CliSpec, version: string, date: string): string {
     }
   }
   out.push(EXIT_STATUS.trimEnd());
-  if (/CIB_file/.test(JSON.stringify(spec)) || ['domadd', 'domdel', 'nodecap', 'corral', 'vm', 'fixup_domxml'].includes(name)) {
+  if (/CIB_file/.test(JSON.stringify(spec)) || ['domadd', 'domdel', 'nodecap', 'corral', 'vm', 'fixup_domxml', 'mk_debian_installer'].includes(name)) {
     out.push(
       '.SH ENVIRONMENT',
       '.TP\n.B CIB_file\nwork on this CIB file instead of the live cluster (as Pacemaker\'s own tools do); ignored by vm under sudo',

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyCib } from '../support/empty-cib.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const COMMANDS = ['vm', 'corral', 'domadd', 'domdel', 'create_domxml', 'fixup_domxml', 'nodecap'] as const;
+const COMMANDS = ['vm', 'corral', 'domadd', 'domdel', 'create_domxml', 'fixup_domxml', 'nodecap', 'mk_debian_installer'] as const;
 
 let dir: string;
 let cib: string;

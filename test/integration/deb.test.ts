@@ -17,7 +17,7 @@ const exec = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
 const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
 const deb = join(root, 'dist', `corral_${version}_all.deb`);
-const COMMANDS = ['vm', 'corral', 'create_domxml', 'fixup_domxml', 'domadd', 'domdel', 'nodecap'];
+const COMMANDS = ['vm', 'corral', 'create_domxml', 'fixup_domxml', 'domadd', 'domdel', 'nodecap', 'mk_debian_installer'];
 const CIB = join(root, 'test/fixtures/recorded/moved/cib.xml');
 
 async function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeout?: number } = {}) {

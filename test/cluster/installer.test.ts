@@ -1,0 +1,148 @@
+// The seed's four lines on a 2-node lab cluster: a block device (a loop device over an image file
+// stands in for the seed's lvcreate: the nodes share the host's /dev, as hypervisors share an
+// iSCSI/cLVM volume), mk_debian_installer on it (debootstrap mode, from the cached root file
+// system), create_domxml --disk DEVICE --virt-type qemu, fixup_domxml and domadd inside a node.
+// The VM boots real Debian with systemd under TCG; Pacemaker's start returns only once the guest's
+// corral-startup-signal unit has signalled (after multi-user.target); the console log shows the
+// login prompt; a live migration keeps it running (a tick the post-install hook installed goes on
+// on the other node, no second boot). Prints the times: image, domadd to ready, migration.
+// (A plain image file on a local file system boots as well, but libvirt refuses to live-migrate
+// it: "Migration without shared storage is unsafe".) Lab "inst" on 10.213.102 (CORRAL_INST_LAB /
+// CORRAL_INST_SUBNET), destroyed at the end unless CORRAL_KEEP_LAB is set.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
+import type { LabNode } from '../../lib/lab/state.js';
+import { LabWatcher } from '../../lib/lab/watch.js';
+import { mkdi } from '../support/debian-installer.js';
+import { addDiskVm, consoleOn, copyInstBuild, inNode, INST_DIR, INST_LAB, lastStart, makeBlockDevice, ok, removeBlockDevice, waitFor, where } from '../support/installer-lab.js';
+import { requireRoot } from '../support/root.js';
+
+const IMAGE = path.join(INST_DIR, 'gum.img');
+
+let lab: ClusterLab;
+let n1: LabNode;
+let watcher: LabWatcher;
+/** The block device over IMAGE (the seed's /dev/vm/gum). */
+let disk = '';
+const times: Record<string, number> = {};
+let imageOut = '';
+/** The console log (both nodes) at the moment Pacemaker first reported vm-gum Started. */
+let consoleAtStarted = '';
+
+async function consoles(): Promise<string> {
+  let out = '';
+  for (const n of lab.nodes) out += await consoleOn(lab, n.name, 'gum');
+  return out;
+}
+
+const count = (text: string, s: string) => text.split(s).length - 1;
+const lastTick = (text: string) => Math.max(0, ...[...text.matchAll(/gum-tick (\d+)/g)].map((m) => Number(m[1])));
+
+/** The post-install hook: a unit that prints a counter on the serial console every second. */
+const TICK_HOOK = `#!/bin/sh
+set -e
+cat > "$TARGET/etc/systemd/system/gum-tick.service" <<'EOF'
+[Unit]
+Description=a tick on the serial console (the installer lab test)
+After=multi-user.target
+[Service]
+ExecStart=/bin/sh -c 'i=0; while :; do i=$((i+1)); echo "gum-tick $i" > /dev/ttyS0; sleep 1; done'
+[Install]
+WantedBy=multi-user.target
+EOF
+ln -s /etc/systemd/system/gum-tick.service "$TARGET/etc/systemd/system/multi-user.target.wants/gum-tick.service"
+`;
+
+describe('mk_debian_installer → create_domxml → domadd on the lab cluster', () => {
+  beforeAll(async () => {
+    requireRoot('the installer suite on the lab', 'it writes disks and runs a lab cluster');
+    await copyInstBuild();
+    const hook = path.join(INST_DIR, 'tick-hook.sh');
+    await writeFile(hook, TICK_HOOK, { mode: 0o755 });
+    const key = path.join(INST_DIR, 'key.pub');
+    await writeFile(key, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIInstLabTestKeyOnly inst@lab\n');
+    // 1. lvcreate, 2. mk_debian_installer
+    disk = await makeBlockDevice(IMAGE, '3g');
+    let t = Date.now();
+    const r = await mkdi(['--hostname', 'gum', '--ssh-key', key, '--post-install', hook, disk]);
+    times.image = (Date.now() - t) / 1000;
+    imageOut = r.stdout;
+    if (r.code !== 0) throw new Error(`mk_debian_installer exited ${r.code}: ${r.stderr}\n${r.stdout}`);
+    await destroyClusterLab(INST_LAB.name).catch(() => undefined);
+    lab = await createClusterLab({ name: INST_LAB.name, nodes: 2, subnet: INST_LAB.subnet, timeoutMs: 300_000 });
+    n1 = lab.nodes[0] as LabNode;
+    watcher = new LabWatcher(lab);
+    watcher.start();
+    // 3. create_domxml, 4. domadd (with fixup_domxml between them)
+    t = Date.now();
+    await addDiskVm(n1, 'gum', disk);
+    await waitFor(
+      'vm-gum Started',
+      async () => {
+        if ((await where(lab, 'gum'))?.role !== 'Started') return false;
+        consoleAtStarted = await consoles();
+        return true;
+      },
+      480_000,
+    );
+    times.ready = (Date.now() - t) / 1000;
+  }, 1_500_000);
+
+  afterAll(async () => {
+    await watcher?.stop();
+    process.stdout.write(
+      `installer lab: image ${times.image?.toFixed(1)} s (${/root file system from the cache/.test(imageOut) ? 'cached root' : 'debootstrap'}), ` +
+        `domadd to ready ${times.ready?.toFixed(1)} s (first boot under TCG), live migration ${times.migrate?.toFixed(1)} s\n`,
+    );
+    if (process.env.CORRAL_KEEP_LAB) return;
+    if (lab) await destroyClusterLab(INST_LAB.name);
+    await removeBlockDevice(disk, IMAGE);
+  }, 180_000);
+
+  it('the VM boots real Debian with systemd: kernel, systemd, the login prompt on the console log', async () => {
+    const text = await consoles();
+    expect(text).toContain('GNU GRUB');
+    expect(text).toMatch(/Linux version 6\.\d+\.\d+-\d+-amd64/);
+    expect(text).toMatch(/systemd\[1\]: systemd \d+/);
+    expect(text).toContain('Reached target multi-user.target');
+    await waitFor('the login prompt', async () => /Debian GNU\/Linux 12 gum ttyS0\s+gum login:/.test(await consoles()), 60_000);
+  });
+
+  it("Pacemaker's start returned only once the guest's startup-signal unit ran (after multi-user.target)", async () => {
+    // When crm_mon first said Started, the guest had already reached multi-user and started the unit.
+    expect(consoleAtStarted).toContain('Reached target multi-user.target');
+    expect(consoleAtStarted).toMatch(/Start(ing|ed) corral-startup/);
+    expect(consoleAtStarted.indexOf('Reached target multi-user.target')).toBeLessThan(consoleAtStarted.search(/Start(ing|ed) corral-startup/));
+    // The start operation itself lasted the boot (a plain qemu start takes under a second).
+    const start = await lastStart(n1, 'gum');
+    expect(start?.rc).toBe(0);
+    process.stdout.write(`start operation of vm-gum: ${((start?.execMs ?? 0) / 1000).toFixed(1)} s\n`);
+    expect(start?.execMs).toBeGreaterThan(10_000);
+  });
+
+  it('a live migration keeps it running: the tick goes on on the other node, no second boot', async () => {
+    const from = (await where(lab, 'gum'))?.nodes[0] as string;
+    const to = lab.nodes.find((n) => n.name !== from)?.name as string;
+    await waitFor('a tick', async () => lastTick(await consoleOn(lab, from, 'gum')) > 0, 60_000);
+    const before = lastTick(await consoleOn(lab, from, 'gum'));
+    const t = Date.now();
+    await ok(inNode(n1, 'vm', ['gum', 'migrate', to], 300_000));
+    times.migrate = (Date.now() - t) / 1000;
+    expect(await where(lab, 'gum')).toEqual({ role: 'Started', nodes: [to] });
+    await waitFor('ticks on the target', async () => lastTick(await consoleOn(lab, to, 'gum')) > before, 60_000);
+    const first = Number(/gum-tick (\d+)/.exec(await consoleOn(lab, to, 'gum'))?.[1]);
+    expect(first).toBeGreaterThan(before - 1); // it went on; a new boot would start again at 1
+    expect(count(await consoles(), 'Linux version')).toBe(1);
+    await ok(inNode(n1, 'vm', ['gum', 'clear']));
+    await waitClusterIdle(lab, { resources: ['vm-gum'], timeoutMs: 120_000 });
+    expect(await where(lab, 'gum')).toEqual({ role: 'Started', nodes: [to] });
+  });
+
+  it('the watcher never saw the VM on two nodes, nor vanish from the CIB', async () => {
+    const report = await watcher.stop();
+    expect(report.violations).toEqual([]);
+    expect(report.samples).toBeGreaterThan(10);
+  });
+});
