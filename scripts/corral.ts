@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { runCli, withCliConventions } from '../lib/cli/errors.js';
 import { registerLab } from '../lib/cli/corral/lab.js';
 import { registerMaintenance } from '../lib/cli/corral/maintenance.js';
+import { registerRebalance } from '../lib/cli/corral/rebalance.js';
 import { registerTables } from '../lib/cli/corral/tables.js';
 
 const COMMAND = 'corral';
@@ -13,6 +14,7 @@ runCli(COMMAND, async () => {
     .description('Highly available VMs on Pacemaker and libvirt: the cluster at a glance, and the lab.');
   registerTables(program);
   registerMaintenance(program);
+  registerRebalance(program);
   registerLab(program);
   await program.parseAsync(process.argv);
 });

@@ -154,7 +154,7 @@ export interface DrainOutcome {
  * transition was interrupted after migrate_to with a stop on the source and a start on NODE that
  * finds the domain already running), else restarted.
  */
-function arrival(snap: Snapshot, rid: string, node: string, since: number): 'migrated' | 'restarted' | undefined {
+export function arrival(snap: Snapshot, rid: string, node: string, since: number): 'migrated' | 'restarted' | undefined {
   const ops = operationHistory(snap.root, rid).filter((o) => o.interval === 0 && o.operation !== 'monitor' && (o['last-rc-change'] ?? 0) >= since - 2);
   if (ops.length === 0) return undefined;
   const live = ops.some((o) => o['rc-code'] === 0 && ((o.operation === 'migrate_to' && o.migrate_target === node) || (o.operation === 'migrate_from' && o.node === node)));
