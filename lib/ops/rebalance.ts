@@ -33,6 +33,12 @@ export class RebalanceInputError extends CorralError {
   override name = 'RebalanceInputError';
 }
 
+/** Pacemaker has work of its own to do first (a transition under way, a node going into standby). */
+export class RebalanceNotIdleError extends CorralError {
+  readonly kind = 'failed';
+  override name = 'RebalanceNotIdleError';
+}
+
 /** How many times a plan is made again after crm_simulate rejected some of its moves. */
 const MAX_REPLANS = 25;
 
@@ -89,7 +95,15 @@ async function verify(snap: Snapshot, plan: RebalancePlan): Promise<Verdict> {
   return withScratch(async (dir) => {
     const nameOf = new Map(snap.view.vms.map((v) => [v.resource, v.name]));
     let xml = snap.xml;
-    let simulations = 0;
+    // Pacemaker has nothing to do now, or the check could not tell its actions from the plan's.
+    const now = join(dir, 'now.xml');
+    await writeFile(now, xml, { mode: 0o600 });
+    const idle = await simulate(now);
+    let simulations = 1;
+    if (idle.actions.length) {
+      const what = idle.actions.slice(0, 3).map((a) => `${a.action.toLowerCase()} ${nameOf.get(a.resource) ?? a.resource}${a.node ? ` on ${a.node}` : ''}`);
+      throw new RebalanceNotIdleError(`the cluster is not idle: Pacemaker still has ${idle.actions.length} action${idle.actions.length === 1 ? '' : 's'} to carry out (${what.join(', ')}${idle.actions.length > 3 ? ', …' : ''}); run corral rebalance again once it is done`);
+    }
     for (let r = 0; r < plan.rounds.length; r++) {
       const moves = (plan.rounds[r] as number[]).map((i) => plan.moves[i] as RebalanceMove);
       const hints = hintsOf(snap, moves);
