@@ -34,7 +34,7 @@ export class RebalanceInputError extends CorralError {
 }
 
 /** Pacemaker has work of its own to do first (a transition under way, a node going into standby). */
-export class RebalanceNotIdleError extends CorralError {
+class RebalanceNotIdleError extends CorralError {
   readonly kind = 'failed';
   override name = 'RebalanceNotIdleError';
 }
@@ -193,7 +193,7 @@ function snapVm(snap: Snapshot, name: string): string {
   return snap.view.vms.find((v) => v.name === name)?.resource ?? name;
 }
 
-export interface MoveOutcome {
+interface MoveOutcome {
   vm: string;
   from: string;
   to: string;

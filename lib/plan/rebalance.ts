@@ -31,7 +31,7 @@
 import type { ClusterView, HostView, VmView } from '../cluster/view.js';
 
 /** Weights of the score's terms (see the top of this file). */
-export const WEIGHTS = {
+const WEIGHTS = {
   freeMemory: 1,
   vcpus: 1,
   cpuLoad: 1,
@@ -49,7 +49,7 @@ export const WEIGHTS = {
 export const DEFAULT_MIN_GAIN = 0.01;
 export const MIN_GAIN_LIMIT = 0.1;
 
-export interface BalanceNode {
+interface BalanceNode {
   name: string;
   /** Pacemaker places VMs here: online, not in standby or maintenance, capacity set. */
   usable: boolean;
@@ -67,7 +67,7 @@ interface ApartGroup {
   members: number[];
 }
 
-export interface BalanceVm {
+interface BalanceVm {
   name: string;
   resource: string;
   /** The node it runs on (index into nodes), or -1. */
@@ -247,7 +247,7 @@ function metricWeights(): [number, number, number, number] {
   return [WEIGHTS.freeMemory, WEIGHTS.vcpus, WEIGHTS.cpuLoad, WEIGHTS.vmCount];
 }
 
-export interface ScoreParts {
+interface ScoreParts {
   freeMemory: number;
   vcpus: number;
   cpuLoad: number;
@@ -406,7 +406,7 @@ function scoreAfter(s: BalanceState, sums: Sums, vi: number, node: number): numb
   return spread + counts;
 }
 
-export interface Candidate {
+interface Candidate {
   vm: number;
   to: number;
   score: number;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterView, HostView, VmView } from '../../lib/cluster/view.js';
 import type { ConstraintSummary } from '../../lib/cluster/constraints.js';
-import { applyMove, balanceModel, moveProblem, planRebalance, roundsOf, scoreOf, stateOf } from '../../lib/plan/rebalance.js';
+import { applyMove, balanceModel, bestMove, moveProblem, planRebalance, roundsOf, scoreOf, stateOf } from '../../lib/plan/rebalance.js';
 import { generatedView } from '../support/gen-cluster.js';
 
 interface N {
@@ -157,6 +157,20 @@ describe('the plan', () => {
     expect(moves(p)).toEqual(['a:n1>n3', 'd:n2>n3']);
     expect(p.rounds).toEqual([[0], [1]]);
     expect(p.score.after).toBe(0);
+  });
+
+  it('the best single move: the first VM by name among equals, to the emptiest node; none on a balanced cluster', () => {
+    const m = balanceModel(rejoined);
+    const s = stateOf(m);
+    const c = bestMove(s);
+    expect(c && `${m.vms[c.vm]?.name}>${m.nodes[c.to]?.name}`).toBe('a>n3');
+    expect(c?.score).toBeCloseTo(3.47011047, 7);
+    // a moved already: the next best is another VM.
+    applyMove(s, c?.vm as number, c?.to as number);
+    const next = bestMove(s, new Set([c?.vm as number]));
+    expect(next && `${m.vms[next.vm]?.name}>${m.nodes[next.to]?.name}`).toBe('d>n3');
+    applyMove(s, next?.vm as number, next?.to as number);
+    expect(bestMove(s, new Set([c?.vm as number, next?.vm as number]))).toBeNull();
   });
 
   it('stops at --max-moves, and at --min-gain', () => {
