@@ -479,21 +479,21 @@ export interface PlanOptions {
 }
 
 /**
- * Groups MOVES (in run order) into rounds whose moves touch disjoint nodes: a move starts a new
- * round when its source or target is touched by the current round (hbal's jobsets). A move that
- * depends on an earlier one (room made on its target) shares a node with it, so it comes later.
+ * Groups MOVES (in the order they were chosen) into rounds whose moves touch disjoint nodes: each
+ * move goes into the round after the last one that touches its source or target. A move that
+ * depends on an earlier one (room made on its target, a VM gone from beside it) shares a node with
+ * it, so it still comes later; moves on other nodes do not wait for it. Round indexes, in order;
+ * within a round, the order of choice.
  */
 export function roundsOf(moves: readonly { from: string; to: string }[]): number[][] {
   const rounds: number[][] = [];
-  let touched = new Set<string>();
+  const last = new Map<string, number>();
   moves.forEach((m, i) => {
-    if (rounds.length === 0 || touched.has(m.from) || touched.has(m.to)) {
-      rounds.push([]);
-      touched = new Set();
-    }
-    (rounds.at(-1) as number[]).push(i);
-    touched.add(m.from);
-    touched.add(m.to);
+    const r = Math.max(last.get(m.from) ?? -1, last.get(m.to) ?? -1) + 1;
+    if (r === rounds.length) rounds.push([]);
+    (rounds[r] as number[]).push(i);
+    last.set(m.from, r);
+    last.set(m.to, r);
   });
   return rounds;
 }
@@ -518,13 +518,25 @@ export function planRebalance(model: BalanceModel, opts: PlanOptions = {}): Reba
     moves.push({ vm: (model.vms[c.vm] as BalanceVm).name, from: (model.nodes[from] as BalanceNode).name, to: (model.nodes[c.to] as BalanceNode).name, score: current });
   }
   const after = scoreOf(s);
-  const rounds = roundsOf(moves);
-  const roundOf = new Map<number, number>();
-  rounds.forEach((r, ri) => r.forEach((i) => roundOf.set(i, ri)));
+  // Run order: round by round. Each move's score is the score once it and those before it ran.
+  const chosen = roundsOf(moves);
+  const replay = stateOf(model);
+  const byName = new Map(model.vms.map((v, i) => [v.name, i]));
+  const nodeIdx = new Map(model.nodes.map((n, i) => [n.name, i]));
+  const ordered: RebalanceMove[] = [];
+  chosen.forEach((r, round) => {
+    for (const i of r) {
+      const m = moves[i] as Omit<RebalanceMove, 'round'>;
+      applyMove(replay, byName.get(m.vm) as number, nodeIdx.get(m.to) as number);
+      ordered.push({ ...m, score: scoreOf(replay).total, round });
+    }
+  });
+  let k = 0;
+  const rounds = chosen.map((r) => r.map(() => k++));
   return {
     score: { before: before.total, after: after.total },
     parts: { before: before.parts, after: after.parts },
-    moves: moves.map((m, i) => ({ ...m, round: roundOf.get(i) as number })),
+    moves: ordered,
     rounds,
     fixed: model.vms.filter((v) => v.fixed && v.node >= 0).map((v) => ({ vm: v.name, why: v.fixed as string })),
     stranded: model.vms.filter((v, i) => (s.at[i] as number) >= 0 && !(model.nodes[s.at[i] as number] as BalanceNode).usable).map((v) => v.name),
