@@ -166,6 +166,7 @@ export async function planRebalanceOf(snap: Snapshot, opts: RebalanceOptions = {
   if (opts.minGain !== undefined) planOpts.minGain = opts.minGain;
   const rejected = new Map<string, { vm: string; to: string; why: string }>();
   let simulations = 0;
+  let gaveUp = false;
   let plan = planRebalance(model, planOpts);
   for (let attempt = 0; ; attempt++) {
     if (plan.moves.length === 0) break;
@@ -174,14 +175,15 @@ export async function planRebalanceOf(snap: Snapshot, opts: RebalanceOptions = {
     if (v.blame.length === 0) break;
     for (const b of v.blame) rejected.set(`${b.vm}>${b.to}`, b);
     if (attempt + 1 >= MAX_REPLANS) {
-      // Keep what Pacemaker accepted: the rounds before the first rejected one.
-      const keep = plan.rounds.slice(0, v.passed).reduce((a, r) => a + r.length, 0);
-      plan = planRebalance(model, { ...planOpts, maxMoves: keep, rejected: new Set(rejected.keys()) });
+      // No plan Pacemaker accepts as a whole after so many: nothing is planned (the rejections say why).
+      plan = planRebalance(model, { ...planOpts, maxMoves: 0 });
+      gaveUp = true;
       break;
     }
     plan = planRebalance(model, { ...planOpts, rejected: new Set(rejected.keys()) });
   }
   const warnings: string[] = [];
+  if (gaveUp) warnings.push(`crm_simulate rejected a move in each of ${MAX_REPLANS} plans in a row: no move is planned (see rejected)`);
   const sticky = stickiness(snap);
   const loose = plan.moves.filter((m) => (sticky.get(snapVm(snap, m.vm)) ?? 0) <= 0).map((m) => m.vm);
   if (loose.length) warnings.push(`${loose.join(', ')} ${loose.length === 1 ? 'has' : 'have'} no resource-stickiness: Pacemaker keeps ${loose.length === 1 ? 'it' : 'them'} on the new node only while nothing scores another node higher (set resource-stickiness in rsc_defaults, e.g. crm configure rsc_defaults resource-stickiness=100)`);
