@@ -240,70 +240,96 @@ export async function runRebalance(check: RebalanceCheck, snap: Snapshot, opts: 
   const moved: MoveOutcome[] = [];
   const failures: string[] = [];
   const problems: string[] = [];
-  let r = 0;
-  for (; r < plan.rounds.length && problems.length === 0 && failures.length === 0; r++) {
-    const moves = (plan.rounds[r] as number[]).map((i) => plan.moves[i] as RebalanceMove);
-    const hints = hintsOf(snap, moves);
-    const since = Math.floor(Date.now() / 1000);
-    const roundStart = Date.now();
-    await changeCib(hostCibPort(), (cd) => (applySteering(cd, hints), { notes: [], warnings: [] }));
-    opts.progress(`round ${r + 1}/${plan.rounds.length}: ${moves.map((m) => `${m.vm} ${m.from} → ${m.to}`).join(', ')}`);
-    const pending = new Map(hints.map((h, i) => [h.rid, moves[i] as RebalanceMove]));
-    const seen = new Set<string>();
-    const deadline = roundStart + (opts.timeoutMs ?? 10 * 60_000);
-    try {
-      for (;;) {
-        const now = await takeSnapshot();
-        for (const [rid, m] of [...pending]) {
-          const v = now.view.byResource.get(rid);
-          const f = v?.lastFailure;
-          if (f && (f.at ?? 0) >= since - 1 && !seen.has(`${rid}:${f.node}:${f.operation}:${f.at}`)) {
-            seen.add(`${rid}:${f.node}:${f.operation}:${f.at}`);
-            failures.push(`${m.vm}: ${f.operation} failed on ${f.node} (rc ${f.rc}${f.reason ? `: ${f.reason}` : ''})`);
-            opts.progress(`${m.vm}: ${f.operation} failed on ${f.node}`);
-          }
-          if (!v) continue;
-          const seconds = (Date.now() - roundStart) / 1000;
-          if (v.state === 'running' && v.nodes.length === 1 && v.node === m.to) {
-            const how = arrival(now, rid, m.to, since) ?? 'restarted';
-            moved.push({ vm: m.vm, from: m.from, to: m.to, seconds, how });
-            pending.delete(rid);
-            opts.progress(`  ${m.vm}: ${m.from} → ${m.to} (${how === 'migrated' ? 'live migration' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
-          } else if ((v.state === 'stopped' || v.state === 'failed' || v.state === 'disabled') && v.nodes.length === 0) {
-            moved.push({ vm: m.vm, from: m.from, to: m.to, seconds, how: 'stopped' });
-            pending.delete(rid);
-            opts.progress(`  ${m.vm}: stopped, runs nowhere (${seconds.toFixed(1)} s)`);
-          }
-        }
-        if (pending.size === 0 && (await clusterSettled())) break;
-        if (Date.now() >= deadline) {
-          for (const m of pending.values()) problems.push(`${m.vm} did not reach ${m.to} within ${Math.round((Date.now() - roundStart) / 1000)} s`);
-          break;
-        }
-        await sleep(opts.pollMs ?? 1000);
-      }
-    } finally {
-      await changeCib(hostCibPort(), (cd) => (applySteering(cd, hints, true), { notes: [], warnings: [] })).catch((e: unknown) =>
-        problems.push(`could not remove the steering hints ${hints.map((h) => `corral-steer-${h.rid}-${h.node}`).join(', ')}: ${(e as Error).message}`),
-      );
-    }
-    // With the hints gone the VMs must stay (stickiness).
-    if (!(await settle(60_000))) problems.push('the cluster did not settle within 60 s after the hints were removed');
-    const after = await takeSnapshot();
-    for (const o of moved.filter((x) => moves.some((m) => m.vm === x.vm))) {
-      const v = after.view.vms.find((x) => x.name === o.vm);
-      if (o.how === 'restarted') problems.push(`${o.vm} was stopped and started on ${o.to}, not migrated live`);
-      else if (o.how === 'stopped') problems.push(`${o.vm} stopped and runs nowhere`);
-      else if (v?.node !== o.to) {
-        o.how = 'elsewhere';
-        problems.push(`${o.vm} did not stay on ${o.to} once its hint was removed (it runs on ${v?.node ?? 'no node'})`);
-      }
-    }
+  // Interrupted (Ctrl-C, a stop): the hints of the round under way go before the process does, so
+  // that no constraint is left behind; the migrations already started finish under Pacemaker and
+  // the VMs stay where they are by stickiness. Run it again to go on.
+  let live: SteerHint[] = [];
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    opts.progress(`${signal}: removing the hints of the round under way and stopping (run corral rebalance again to go on)`);
+    void changeCib(hostCibPort(), (cd) => (applySteering(cd, live, true), { notes: [], warnings: [] }))
+      .catch((e: unknown) => opts.progress(`could not remove the steering hints ${live.map((h) => `corral-steer-${h.rid}-${h.node}`).join(', ')}: ${(e as Error).message}`))
+      .finally(() => process.exit(1));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await runRounds();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
-  const notRun = plan.rounds
-    .slice(r)
-    .flat()
-    .map((i) => plan.moves[i] as RebalanceMove)
-    .map((m) => ({ vm: m.vm, from: m.from, to: m.to }));
-  return { ok: failures.length === 0 && problems.length === 0, moved, notRun, failures, problems, seconds: (Date.now() - t0) / 1000 };
+
+  async function runRounds(): Promise<RebalanceOutcome> {
+    let r = 0;
+    for (; r < plan.rounds.length && problems.length === 0 && failures.length === 0; r++) {
+      const moves = (plan.rounds[r] as number[]).map((i) => plan.moves[i] as RebalanceMove);
+      const hints = hintsOf(snap, moves);
+      const since = Math.floor(Date.now() / 1000);
+      const roundStart = Date.now();
+      live = hints;
+      await changeCib(hostCibPort(), (cd) => (applySteering(cd, hints), { notes: [], warnings: [] }));
+      opts.progress(`round ${r + 1}/${plan.rounds.length}: ${moves.map((m) => `${m.vm} ${m.from} → ${m.to}`).join(', ')}`);
+      const pending = new Map(hints.map((h, i) => [h.rid, moves[i] as RebalanceMove]));
+      const seen = new Set<string>();
+      const deadline = roundStart + (opts.timeoutMs ?? 10 * 60_000);
+      try {
+        for (;;) {
+          const now = await takeSnapshot();
+          for (const [rid, m] of [...pending]) {
+            const v = now.view.byResource.get(rid);
+            const f = v?.lastFailure;
+            if (f && (f.at ?? 0) >= since - 1 && !seen.has(`${rid}:${f.node}:${f.operation}:${f.at}`)) {
+              seen.add(`${rid}:${f.node}:${f.operation}:${f.at}`);
+              failures.push(`${m.vm}: ${f.operation} failed on ${f.node} (rc ${f.rc}${f.reason ? `: ${f.reason}` : ''})`);
+              opts.progress(`${m.vm}: ${f.operation} failed on ${f.node}`);
+            }
+            if (!v) continue;
+            const seconds = (Date.now() - roundStart) / 1000;
+            if (v.state === 'running' && v.nodes.length === 1 && v.node === m.to) {
+              const how = arrival(now, rid, m.to, since) ?? 'restarted';
+              moved.push({ vm: m.vm, from: m.from, to: m.to, seconds, how });
+              pending.delete(rid);
+              opts.progress(`  ${m.vm}: ${m.from} → ${m.to} (${how === 'migrated' ? 'live migration' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
+            } else if ((v.state === 'stopped' || v.state === 'failed' || v.state === 'disabled') && v.nodes.length === 0) {
+              moved.push({ vm: m.vm, from: m.from, to: m.to, seconds, how: 'stopped' });
+              pending.delete(rid);
+              opts.progress(`  ${m.vm}: stopped, runs nowhere (${seconds.toFixed(1)} s)`);
+            }
+          }
+          if (pending.size === 0 && (await clusterSettled())) break;
+          if (Date.now() >= deadline) {
+            for (const m of pending.values()) problems.push(`${m.vm} did not reach ${m.to} within ${Math.round((Date.now() - roundStart) / 1000)} s`);
+            break;
+          }
+          await sleep(opts.pollMs ?? 1000);
+        }
+      } finally {
+        await changeCib(hostCibPort(), (cd) => (applySteering(cd, hints, true), { notes: [], warnings: [] })).catch((e: unknown) =>
+          problems.push(`could not remove the steering hints ${hints.map((h) => `corral-steer-${h.rid}-${h.node}`).join(', ')}: ${(e as Error).message}`),
+        );
+        live = [];
+      }
+      // With the hints gone the VMs must stay (stickiness).
+      if (!(await settle(60_000))) problems.push('the cluster did not settle within 60 s after the hints were removed');
+      const after = await takeSnapshot();
+      for (const o of moved.filter((x) => moves.some((m) => m.vm === x.vm))) {
+        const v = after.view.vms.find((x) => x.name === o.vm);
+        if (o.how === 'restarted') problems.push(`${o.vm} was stopped and started on ${o.to}, not migrated live`);
+        else if (o.how === 'stopped') problems.push(`${o.vm} stopped and runs nowhere`);
+        else if (v?.node !== o.to) {
+          o.how = 'elsewhere';
+          problems.push(`${o.vm} did not stay on ${o.to} once its hint was removed (it runs on ${v?.node ?? 'no node'})`);
+        }
+      }
+    }
+    const notRun = plan.rounds
+      .slice(r)
+      .flat()
+      .map((i) => plan.moves[i] as RebalanceMove)
+      .map((m) => ({ vm: m.vm, from: m.from, to: m.to }));
+    return { ok: failures.length === 0 && problems.length === 0, moved, notRun, failures, problems, seconds: (Date.now() - t0) / 1000 };
+  }
 }
