@@ -5,6 +5,7 @@ import { runCli, withCliConventions } from '../lib/cli/errors.js';
 import { registerBalance } from '../lib/cli/corral/balance.js';
 import { registerLab } from '../lib/cli/corral/lab.js';
 import { registerMaintenance } from '../lib/cli/corral/maintenance.js';
+import { registerRebalance } from '../lib/cli/corral/rebalance.js';
 import { registerTables } from '../lib/cli/corral/tables.js';
 
 const COMMAND = 'corral';
@@ -14,6 +15,7 @@ runCli(COMMAND, async () => {
     .description('Highly available VMs on Pacemaker and libvirt: the cluster at a glance, and the lab.');
   registerTables(program);
   registerMaintenance(program);
+  registerRebalance(program);
   registerBalance(program);
   registerLab(program);
   await program.parseAsync(process.argv);

@@ -140,7 +140,7 @@ async function agentBench(): Promise<boolean> {
   }
 }
 
-// BENCH_ONLY=agent, list, lab, maintenance, balance or installer runs one part.
+// BENCH_ONLY=agent, list, lab, maintenance, rebalance, balance or installer runs one part.
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
   let ok = true;
@@ -148,6 +148,7 @@ async function main(): Promise<void> {
   if (!only || only === 'list') ok = (await (await import('./list.js')).benchList()) && ok;
   if (!only || only === 'lab') ok = (await runLabBench()).ok && ok;
   if (!only || only === 'maintenance') ok = (await (await import('./maintenance.js')).runMaintenanceBench()).ok && ok;
+  if (!only || only === 'rebalance') ok = (await (await import('./rebalance.js')).runRebalanceBench()).ok && ok;
   if (!only || only === 'balance') ok = (await (await import('./balance.js')).runBalanceBench()).ok && ok;
   if (!only || only === 'installer') ok = (await (await import('./installer.js')).runInstallerBench()).ok && ok;
   process.exitCode = ok ? 0 : 1;

@@ -156,6 +156,10 @@ const cases: [string, string, () => string[], () => string][] = [
   ['--interval twice', 'corral', () => ['stats', '--interval', '1', '--interval', '2'], () => 'corral: --interval is given twice ("1", "2"): it takes one value'],
   ['a shutdown drain bound too short', 'corral', () => ['node', 'on-shutdown', '--timeout', '5'], () => 'corral: --timeout "5": a whole number of seconds from 30 to 1080'],
   ['a boot wait that is not a number', 'corral', () => ['node', 'on-boot', '--wait', 'soon'], () => 'corral: --wait "soon": a whole number of seconds up to 86400'],
+  ['a fraction of a move', 'corral', () => ['rebalance', '--exec', '--max-moves', '3.5'], () => 'corral: --max-moves "3.5": a whole number from 0 to 100000'],
+  ['a gain that is not a number', 'corral', () => ['rebalance', '--exec', '--min-gain', 'abc'], () => 'corral: --min-gain "abc": a number, 0 or more (a score difference, e.g. 0.05)'],
+  ['--min-gain at the end', 'corral', () => ['rebalance', '--min-gain'], () => 'corral: --min-gain needs a value: --min-gain X'],
+  ['--max-moves twice', 'corral', () => ['rebalance', '--max-moves', '1', '--max-moves', '2'], () => 'corral: --max-moves is given twice ("1", "2"): it takes one value'],
 ];
 
 describe('wrong input: one line naming the flag and what is allowed, exit 2, nothing changed', () => {

@@ -13,6 +13,8 @@
 //   failed NAME                            NAME's monitor failed where it runs (fail count 1, restarted)
 //   drained NODE                           NODE was drained by corral: standby, and its VMs recorded
 //   dc NODE                                NODE is the DC (the CIB's dc-uuid)
+//   standby-now NODE                       NODE was just put in standby: its VMs are still there (not settled)
+//   meta NAME KEY=VALUE                    a meta attribute of VM NAME (e.g. allow-migrate=false)
 // The folder's cib.xml is written; the spec stays the readable source.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,10 +39,12 @@ interface Spec {
   failed: string[];
   drained: string[];
   dc?: string;
+  meta: { vm: string; key: string; value: string }[];
+  standbyNow: string[];
 }
 
 function parse(text: string): Spec {
-  const spec: Spec = { nodes: [], cpu: 8, mem: 2048, vms: [], standby: [], offline: [], stickiness: 100, failed: [], drained: [] };
+  const spec: Spec = { nodes: [], cpu: 8, mem: 2048, vms: [], standby: [], offline: [], stickiness: 100, failed: [], drained: [], meta: [], standbyNow: [] };
   for (const raw of text.split('\n')) {
     const line = raw.replace(/#.*/, '').trim();
     if (!line) continue;
@@ -78,6 +82,15 @@ function parse(text: string): Spec {
       case 'dc':
         spec.dc = words[1];
         break;
+      case 'standby-now':
+        spec.standbyNow.push(...words.slice(1));
+        break;
+      case 'meta': {
+        const [key, value] = (words[2] ?? '').split('=');
+        if (!key || value === undefined) throw new Error(`meta NAME KEY=VALUE: ${line}`);
+        spec.meta.push({ vm: words[1] as string, key, value });
+        break;
+      }
       default:
         throw new Error(`unknown line: ${line}`);
     }
@@ -108,6 +121,7 @@ export function buildScenario(folder: string): void {
       const xml = run(join(ROOT, 'dist/bin/create_domxml'), ['--name', vm.name, '--cpus', String(vm.cpu), '--mem', `${vm.mem}m`, '--virt-type', 'qemu', '--bridge', 'br0']);
       run(join(ROOT, 'dist/bin/domadd'), [...vm.options, '-'], env, xml);
     }
+    for (const m of spec.meta) run('crm_resource', ['--resource', `vm-${m.vm}`, '--meta', '--set-parameter', m.key, '--parameter-value', m.value], env);
     // Start each VM where the spec says: temporary INFINITY locations, one simulated transition.
     const place = CibDoc.parse(readFileSync(cib, 'utf8'));
     for (const vm of spec.vms.filter((v) => v.on)) {
@@ -144,6 +158,7 @@ export function buildScenario(folder: string): void {
     const again = run('crm_simulate', ['--simulate', '--quorum', 'true', '--xml-file', final]);
     const summary = again.split('Transition Summary:')[1]?.split('Executing Cluster Transition:')[0]?.trim() ?? '';
     if (summary) throw new Error(`${folder}: the snapshot is not settled:\n${summary}`);
+    for (const n of spec.standbyNow) run('crm_attribute', ['--node', n, '--name', 'standby', '--update', 'on'], { CIB_file: final });
     const mon = run('crm_mon', ['--one-shot', '--inactive', '--exclude=times'], { CIB_file: final });
     writeFileSync(join(folder, 'crm_mon.txt'), `${mon.trim()}\n`);
   } finally {

@@ -1,0 +1,116 @@
+// `corral rebalance`: spread the VMs over the nodes again, by live migration through Pacemaker,
+// with the fewest moves that lower the cluster score (hbal's method). Registered by
+// scripts/corral.ts; the work is in lib/ops/rebalance.ts (I/O) and lib/plan/rebalance.ts (pure).
+import type { Command } from 'commander';
+import { takeSnapshot } from '../../cluster/snapshot.js';
+import { planRebalanceOf, RebalanceInputError, runRebalance, type RebalanceCheck } from '../../ops/rebalance.js';
+import { DEFAULT_MIN_GAIN, MIN_GAIN_LIMIT } from '../../plan/rebalance.js';
+import { UsageError } from '../errors.js';
+
+const out = (s: string) => process.stdout.write(s);
+const json = (v: unknown) => out(`${JSON.stringify(v, null, 2)}\n`);
+const err = (s: string) => process.stderr.write(`corral: ${s}\n`);
+
+/** Scores as hbal prints them: 8 decimals. */
+const score = (x: number) => Number(x.toFixed(8));
+
+function maxMovesOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) > 100_000) throw new UsageError(`--max-moves ${JSON.stringify(text)}: a whole number from 0 to 100000`);
+  return Number(text);
+}
+
+function minGainOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$|^\.\d+$/.test(text.trim())) throw new UsageError(`--min-gain ${JSON.stringify(text)}: a number, 0 or more (a score difference, e.g. 0.05)`);
+  return Number(text);
+}
+
+function planJson(check: RebalanceCheck) {
+  const { plan } = check;
+  return {
+    score: { before: score(plan.score.before), after: score(plan.score.after) },
+    moves: plan.moves.map((m) => ({ vm: m.vm, from: m.from, to: m.to })),
+    rounds: plan.rounds.map((r) => r.map((i) => plan.moves[i]?.vm as string)),
+    parts: plan.parts,
+    rejected: check.rejected,
+    fixed: plan.fixed,
+    warnings: check.warnings,
+  };
+}
+
+function planText(check: RebalanceCheck): string {
+  const { plan } = check;
+  const lines: string[] = [];
+  lines.push(`score ${plan.score.before.toFixed(8)} → ${plan.score.after.toFixed(8)} (lower is better balanced): ${plan.moves.length} move${plan.moves.length === 1 ? '' : 's'} in ${plan.rounds.length} round${plan.rounds.length === 1 ? '' : 's'}`);
+  plan.rounds.forEach((r, ri) => {
+    for (const i of r) {
+      const m = plan.moves[i];
+      if (m) lines.push(`  ${ri + 1}. ${m.vm}: ${m.from} → ${m.to}  (score ${m.score.toFixed(8)})`);
+    }
+  });
+  for (const r of check.rejected) lines.push(`  not ${r.vm} → ${r.to}: ${r.why}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerRebalance(program: Command): void {
+  program
+    .command('rebalance')
+    .description('Spread the VMs evenly over the nodes again, by live migration through Pacemaker (hbal for Pacemaker). Dry run unless --exec.')
+    .option('--exec', 'carry out the moves (without it: print the plan only)')
+    .option('--max-moves <n>', 'at most N moves (default: as many as lower the score, each VM at most once)')
+    .option('--min-gain <x>', `stop when the best move lowers the score by less than X (default ${DEFAULT_MIN_GAIN}, applied once the score is below ${MIN_GAIN_LIMIT}, as hbal does)`)
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+The score (lower is better; README "corral rebalance" explains it) weighs, over the nodes that
+take VMs, the spread of free memory and of vCPUs against each node's capacity (its Pacemaker
+utilization), the spread of CPU load (measured load when known, else the number of VMs) and of the
+number of VMs, plus penalties for VMs on standby or down nodes and for VMs sharing a node with one
+they must avoid. It is hbal's score for what htools can see.
+The plan: the best single move at a time, each VM at most once; moves on disjoint node pairs form
+a round and run in parallel. Every round is checked with crm_simulate on a copy of the CIB: its
+VMs, given a temporary location hint, must migrate live to the planned node and nothing else may
+move or stop; with the hints removed nothing may happen (the VMs stay by stickiness). A move
+Pacemaker would not make that way is dropped and the next best is planned instead.
+--exec: round by round, the hints are added, the VMs migrate live, the hints are removed; a VM
+restarted instead of migrated, a failed operation, or a VM that does not stay is a failure and
+no further round starts (exit 1). No constraint is left behind.
+
+Examples:
+  corral rebalance
+  corral rebalance --exec
+  corral rebalance --max-moves 5 --min-gain 0.1 --json`,
+    )
+    .action(async (o: { exec?: boolean; maxMoves?: string; minGain?: string; json?: boolean }) => {
+      const maxMoves = maxMovesOf(o.maxMoves);
+      const minGain = minGainOf(o.minGain);
+      const snap = await takeSnapshot();
+      let check: RebalanceCheck;
+      try {
+        check = await planRebalanceOf(snap, { maxMoves, minGain });
+      } catch (e) {
+        if (e instanceof RebalanceInputError) throw new UsageError(e.message);
+        throw e;
+      }
+      if (!o.json) {
+        out(planText(check));
+        for (const w of check.warnings) err(`warning: ${w}`);
+      }
+      if (!o.exec || check.plan.moves.length === 0) {
+        if (o.json) json({ dryRun: !o.exec, ...planJson(check) });
+        else out(check.plan.moves.length === 0 ? 'nothing to do: no move lowers the score enough\n' : 'dry run: nothing was changed (--exec carries it out)\n');
+        return;
+      }
+      const r = await runRebalance(check, snap, { progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
+      if (o.json) json({ dryRun: false, ...planJson(check), result: r });
+      else {
+        for (const f of r.failures) err(`failed operation: ${f}`);
+        for (const p of r.problems) err(p);
+        if (r.notRun.length) err(`not run: ${r.notRun.map((m) => `${m.vm} ${m.from} → ${m.to}`).join(', ')}`);
+        if (r.ok) out(`rebalanced: ${r.moved.length} VM${r.moved.length === 1 ? '' : 's'} moved live in ${r.seconds.toFixed(1)} s\n`);
+      }
+      if (!r.ok) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,149 @@
+// corral rebalance on a real 3-node lab cluster (lab "rbl", 10.213.101.0/24): after n3 rejoined
+// empty (drained, then undrained without --return), `corral rebalance --exec` spreads the VMs
+// back by live migration — the guests go on counting and none boots again — leaves no constraint
+// behind, and a second run plans no move. Run inside a node, as an operator would, with the
+// commands installed in the lab when it was made (this build).
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunResult } from '../../lib/host/exec.js';
+import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
+import type { LabNode } from '../../lib/lab/state.js';
+import { ensureTestGuest, testGuestDomainXml } from '../../lib/lab/test-guest.js';
+import { LabWatcher } from '../../lib/lab/watch.js';
+import { consoleLogOn, ok } from '../support/ops-lab.js';
+
+const LAB = { name: 'rbl', subnet: '10.213.101' };
+/** Root-owned files the nodes can read (they see the host's /var/cache/corral); this lab's own. */
+const DIR = '/var/cache/corral/it/rbl';
+const VMS = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
+let lab: ClusterLab;
+let n1: LabNode;
+let watcher: LabWatcher;
+
+const corral = (args: readonly string[], timeoutMs = 120_000): Promise<RunResult> => clusterExec(n1, '/usr/sbin/corral', args, { timeoutMs });
+
+interface ListVm {
+  name: string;
+  node: string | null;
+  state: string;
+  constraints: { kind: string }[];
+}
+
+async function list(): Promise<ListVm[]> {
+  return (JSON.parse((await ok(corral(['list', '--json']))).stdout) as { vms: ListVm[] }).vms.filter((v) => VMS.includes(v.name));
+}
+
+const perNode = (vms: ListVm[]) => Object.fromEntries(lab.nodes.map((n) => [n.name, vms.filter((v) => v.node === n.name).length]));
+
+/** Boots of VM seen in the console logs of every node (the test guest prints one line per boot). */
+async function boots(vm: string): Promise<number> {
+  let n = 0;
+  for (const node of lab.nodes) n += (await consoleLogOn(lab, node.name, vm)).split('corral-test-guest: booted').length - 1;
+  return n;
+}
+
+/** The highest tick counter VM printed, in any node's console log. */
+async function lastTick(vm: string): Promise<number> {
+  let max = -1;
+  for (const node of lab.nodes) for (const m of (await consoleLogOn(lab, node.name, vm)).matchAll(/tick (\d+)/g)) max = Math.max(max, Number(m[1]));
+  return max;
+}
+
+describe('corral rebalance on the lab cluster', () => {
+  beforeAll(async () => {
+    await destroyClusterLab(LAB.name).catch(() => undefined);
+    lab = await createClusterLab({ name: LAB.name, nodes: 3, subnet: LAB.subnet, timeoutMs: 300_000 });
+    n1 = lab.nodes[0] as LabNode;
+    const guest = await ensureTestGuest();
+    for (const d of ['/var/cache/corral', '/var/cache/corral/it', DIR, path.join(DIR, 'domains')]) {
+      await mkdir(d, { recursive: true, mode: 0o755 });
+      await chmod(d, 0o755);
+    }
+    for (const name of VMS) {
+      const file = path.join(DIR, 'domains', `${name}.xml`);
+      await writeFile(file, testGuestDomainXml({ name, guest, memoryMiB: 128, tick: true }), { mode: 0o644 });
+      await ok(clusterExec(n1, '/usr/sbin/fixup_domxml', ['-i', file]));
+      await ok(clusterExec(n1, '/usr/sbin/domadd', ['--param', 'migration_transport=tcp', file]));
+    }
+    await waitClusterIdle(lab, { timeoutMs: 300_000 });
+    // n3 rejoins empty: drained (its VMs leave live), then undrained without --return.
+    await ok(corral(['node', 'drain', 'n3'], 300_000));
+    await ok(corral(['node', 'undrain', 'n3']));
+    await waitClusterIdle(lab, { timeoutMs: 120_000 });
+    watcher = new LabWatcher(lab);
+    watcher.start();
+  }, 900_000);
+
+  afterAll(async () => {
+    await watcher?.stop();
+    if (lab && !process.env.CORRAL_KEEP_LAB) await destroyClusterLab(LAB.name);
+  }, 120_000);
+
+  it('n3 is empty and out of standby, the six VMs run on n1 and n2 with no constraint', async () => {
+    const vms = await list();
+    expect(vms.every((v) => v.state === 'running' && v.constraints.length === 0)).toBe(true);
+    expect(perNode(vms)).toEqual({ n1: 3, n2: 3, n3: 0 });
+  });
+
+  it('bad input changes nothing: one line, exit 2', async () => {
+    const r = await corral(['rebalance', '--exec', '--max-moves', 'lots']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim()).toBe('corral: --max-moves "lots": a whole number from 0 to 100000');
+    expect(perNode(await list())).toEqual({ n1: 3, n2: 3, n3: 0 });
+  });
+
+  let planned: { vm: string; from: string; to: string }[] = [];
+
+  it('the dry run plans two moves onto n3, one from each node, in two rounds, and changes nothing', async () => {
+    const r = await ok(corral(['rebalance', '--json']));
+    const out = JSON.parse(r.stdout) as { dryRun: boolean; score: { before: number; after: number }; moves: { vm: string; from: string; to: string }[]; rounds: string[][] };
+    expect(out.dryRun).toBe(true);
+    expect(out.score.after).toBeLessThan(out.score.before);
+    expect(out.moves.map((m) => m.to)).toEqual(['n3', 'n3']);
+    expect(out.moves.map((m) => m.from).sort()).toEqual(['n1', 'n2']);
+    expect(out.rounds).toHaveLength(2);
+    planned = out.moves;
+    expect(perNode(await list())).toEqual({ n1: 3, n2: 3, n3: 0 });
+  });
+
+  it('--exec moves them live: the guests go on counting, none boots again, no constraint is left', async () => {
+    const bootsBefore = new Map<string, number>();
+    const ticksBefore = new Map<string, number>();
+    for (const v of VMS) {
+      bootsBefore.set(v, await boots(v));
+      ticksBefore.set(v, await lastTick(v));
+    }
+    const r = await corral(['rebalance', '--exec', '--json'], 300_000);
+    expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(0);
+    const out = JSON.parse(r.stdout) as { moves: { vm: string; from: string; to: string }[]; result: { ok: boolean; moved: { vm: string; to: string; how: string }[]; notRun: unknown[] } };
+    expect(out.moves).toEqual(planned);
+    expect(out.result.ok).toBe(true);
+    expect(out.result.moved.map((m) => `${m.vm}>${m.to}:${m.how}`)).toEqual(planned.map((m) => `${m.vm}>${m.to}:migrated`));
+    expect(out.result.notRun).toEqual([]);
+    await waitClusterIdle(lab, { timeoutMs: 120_000 });
+    const vms = await list();
+    expect(perNode(vms)).toEqual({ n1: 2, n2: 2, n3: 2 });
+    for (const m of planned) expect(vms.find((v) => v.name === m.vm)?.node).toBe('n3');
+    expect(vms.every((v) => v.state === 'running' && v.constraints.length === 0)).toBe(true);
+    const config = (await ok(clusterExec(n1, 'cibadmin', ['--query', '--scope', 'constraints']))).stdout;
+    expect(config).not.toMatch(/corral-steer-|cli-prefer|cli-ban/);
+    // The moved guests kept running: no new boot, and their tick counters went on past where they were.
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const v of VMS) {
+      expect(await boots(v), `${v} booted again`).toBe(bootsBefore.get(v));
+      expect(await lastTick(v), `${v} stopped counting`).toBeGreaterThan(ticksBefore.get(v) as number);
+    }
+  }, 400_000);
+
+  it('a second run plans no move', async () => {
+    const r = await ok(corral(['rebalance', '--json']));
+    const out = JSON.parse(r.stdout) as { moves: unknown[] };
+    expect(out.moves).toEqual([]);
+  });
+
+  it('the watcher never saw a VM on two nodes, nor one vanish from the CIB', async () => {
+    const report = await watcher.stop();
+    expect(report.violations).toEqual([]);
+  });
+});

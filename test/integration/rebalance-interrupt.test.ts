@@ -1,0 +1,37 @@
+// corral rebalance --exec interrupted (Ctrl-C) leaves no constraint behind: the built corral on a
+// copy of a scenario's CIB (CIB_file: no cluster carries out the transition, so the first round
+// waits for a migration that never comes); once its steering hint is in the CIB, SIGINT. The hint
+// must be gone, the command must say so and exit 1.
+import { spawn } from 'node:child_process';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'corral-rebalance-int-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+it('Ctrl-C during a round removes its steering hint before corral rebalance exits (exit 1)', async () => {
+  const cib = join(dir, 'cib.xml');
+  await copyFile(join(ROOT, 'test/scenarios/rebalance/rejoined-empty/cib.xml'), cib);
+  const child = spawn(join(ROOT, 'dist/bin/corral'), ['rebalance', '--exec'], { env: { ...process.env, CIB_file: cib } });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  while (!(await readFile(cib, 'utf8')).includes('corral-steer-vm-a-n3') || !/round 1\/2: a n1 → n3/.test(stdout)) {
+    if (Date.now() > deadline) throw new Error(`no hint within 60 s: ${stdout}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill('SIGINT');
+  expect(await exited).toBe(1);
+  expect(stdout).toMatch(/SIGINT: removing the hints of the round under way and stopping/);
+  expect(await readFile(cib, 'utf8')).not.toMatch(/corral-steer-/);
+}, 120_000);
