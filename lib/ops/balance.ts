@@ -12,16 +12,9 @@ import { computeRates } from '../cluster/stats.js';
 import type { ClusterView } from '../cluster/view.js';
 import { setClusterOption } from '../cib/nodes.js';
 import { changeCib } from '../cib/change.js';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { CibDoc } from '../cib/edit.js';
-import { hintXml } from '../cib/shapes.js';
 import { hostCibPort } from '../host/pacemaker/cib.js';
-import { simulate } from '../host/pacemaker/simulate.js';
 import { clusterSettled } from '../host/pacemaker/status.js';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { takeSnapshot } from '../cluster/snapshot.js';
-import { arrival, withScratch } from './maintenance.js';
+import { checkMoves, runRebalance } from './rebalance.js';
 import { PROGRESS_OPTION } from './rolling.js';
 import { decideBalancer, type Allowed, type BalancerDecision, type BalancerMove, type BalancerSettings, type LoadSample } from '../plan/balance.js';
 
@@ -51,59 +44,24 @@ async function recordMove(move: BalancerMove, earlier: readonly BalancerMove[]):
 }
 
 /**
- * Pacemaker's answer to "may VM go to TO now": on a copy of SNAP's CIB with a preference of VM
- * for TO, crm_simulate must migrate it there live and leave every other resource where it is.
+ * Pacemaker's answer to "may VM go from FROM to TO now": the rebalance check of a one-move round
+ * (lib/ops/rebalance.ts checkMoves: crm_simulate must migrate it there live, move nothing else,
+ * and keep it there once the hint is gone).
  */
-export async function checkMove(snap: Snapshot, vm: string, to: string): Promise<boolean> {
+export async function checkMove(snap: Snapshot, vm: string, from: string, to: string): Promise<boolean> {
   const v = snap.view.vms.find((x) => x.name === vm);
-  if (!v || v.state !== 'running' || v.node === to) return false;
-  const cd = CibDoc.parse(snap.xml);
-  cd.append(cd.section('constraints'), hintXml(`corral-check-${v.resource}`, v.resource, to, 'INFINITY'));
-  return withScratch(async (dir) => {
-    const file = join(dir, 'move.xml');
-    await writeFile(file, cd.toXml(), { mode: 0o600 });
-    const sim = await simulate(file);
-    if ((sim.placement.get(v.resource) ?? []).join(' ') !== to) return false;
-    if (!sim.actions.some((a) => a.resource === v.resource && a.action === 'migrate')) return false;
-    // nothing else may move, stop or start for it
-    return sim.actions.every((a) => a.resource === v.resource || a.action === 'monitor');
-  });
+  if (!v || v.state !== 'running' || v.node !== from || from === to) return false;
+  return (await checkMoves(snap, [{ vm, from, to }])).length === 0;
 }
 
 /**
- * Moves VM to TO, live, through Pacemaker: a location hint (INFINITY) for TO, watched until the VM
- * runs there alone, then dropped again (stickiness keeps it there). Throws when the move failed, or
- * when the VM was stopped and started instead of migrated.
+ * Moves VM from FROM to TO, live, the way corral rebalance --exec does (a temporary location hint,
+ * watched until it is there, then dropped; stickiness keeps it). Throws when it did not end there
+ * by a live migration.
  */
-export async function moveLive(snap: Snapshot, vm: string, to: string, timeoutMs = 300_000): Promise<void> {
-  const v = snap.view.vms.find((x) => x.name === vm);
-  if (!v) throw new Error(`there is no VM ${vm}`);
-  const rid = v.resource;
-  const id = `corral-balance-${rid}`;
-  const since = Math.floor(Date.now() / 1000);
-  const hint = (on: boolean) =>
-    changeCib(hostCibPort(), (cd) => {
-      const old = cd.byId(id);
-      if (old) cd.remove(old);
-      if (on) cd.append(cd.section('constraints'), hintXml(id, rid, to, 'INFINITY'));
-      return { notes: [], warnings: [] };
-    });
-  await hint(true);
-  try {
-    for (const deadline = Date.now() + timeoutMs; ; await sleep(500)) {
-      const now = await takeSnapshot();
-      const there = now.view.byResource.get(rid);
-      if (there?.state === 'running' && there.nodes.length === 1 && there.node === to) {
-        if (arrival(now, rid, to, since) !== 'migrated') throw new Error(`${vm} was stopped and started on ${to}, not migrated live`);
-        return;
-      }
-      const f = there?.lastFailure;
-      if (f && (f.at ?? 0) >= since - 1) throw new Error(`${f.operation} of ${vm} failed on ${f.node}${f.reason ? `: ${f.reason}` : ''}`);
-      if (Date.now() > deadline) throw new Error(`${vm} was not on ${to} after ${Math.round(timeoutMs / 1000)} s (${there?.state ?? 'gone'})`);
-    }
-  } finally {
-    await hint(false);
-  }
+export async function moveLive(snap: Snapshot, vm: string, from: string, to: string, log: (line: string) => void): Promise<void> {
+  const r = await runRebalance({ plan: { moves: [{ vm, from, to }], rounds: [[0]] } }, snap, { progress: log, timeoutMs: 300_000 });
+  if (!r.ok) throw new Error([...r.failures, ...r.problems].join('; ') || `${vm} did not reach ${to}`);
 }
 
 /** Why the balancer must not move a VM now, from SNAP and Pacemaker: maintenance under way, or transitions running. */
@@ -157,12 +115,12 @@ export function loadSample(view: ClusterView, first: readonly NodeSample[], seco
  * on a copy of the CIB); a refused move is ruled out and the planner asked again, so the answer
  * is the best move Pacemaker would make, or no move with every refusal named.
  */
-export async function decideChecked(history: readonly LoadSample[], moves: readonly BalancerMove[], s: BalancerSettings, now: number, check: (vm: string, to: string) => Promise<boolean>): Promise<BalancerDecision> {
+export async function decideChecked(history: readonly LoadSample[], moves: readonly BalancerMove[], s: BalancerSettings, now: number, check: (vm: string, from: string, to: string) => Promise<boolean>): Promise<BalancerDecision> {
   const refused = new Set<string>();
   const allowed: Allowed = (vm, to) => !refused.has(`${vm} ${to}`);
   for (;;) {
     const d = decideBalancer(history, moves, s, now, allowed);
-    if (!d.move || (await check(d.move.vm, d.move.to))) return d;
+    if (!d.move || (await check(d.move.vm, d.move.from, d.move.to))) return d;
     refused.add(`${d.move.vm} ${d.move.to}`);
   }
 }
@@ -176,15 +134,15 @@ export interface BalancerDeps {
   /** A fresh cluster snapshot. */
   snapshot: () => Promise<Snapshot>;
   /** Pacemaker's judgement of one move on SNAP (constraints, capacity, standby): checkMove. */
-  check: (snap: Snapshot, vm: string, to: string) => Promise<boolean>;
-  /** Carries out a move (live, through Pacemaker, no constraint left); throws when it fails. */
+  check: (snap: Snapshot, vm: string, from: string, to: string) => Promise<boolean>;
+  /** Carries out a move (live, through Pacemaker, no constraint left: moveLive); throws when it fails. */
   move: (snap: Snapshot, vm: string, from: string, to: string) => Promise<void>;
   /** One line per decision, with its numbers. */
   log: (line: string) => void;
   /** Seconds since the epoch. */
   now: () => number;
   sleep: (ms: number) => Promise<void>;
-  /** Why no VM may move now (a drain or rolling reboot under way, transitions running), or undefined. */
+  /** Why no VM may be judged or moved now (a drain or rolling reboot under way, transitions running): clusterBusy. */
   busy?: (snap: Snapshot) => Promise<string | undefined>;
   /** Decide only, never move. */
   dryRun?: boolean;
@@ -208,38 +166,49 @@ export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | u
   for (let round = 0; d.rounds === undefined || round < d.rounds; round++) {
     await d.sleep(s.intervalS * 1000);
     if (d.stopped?.()) break;
-    snap = await d.snapshot();
-    const reading = await d.read(snap.view);
-    const now = d.now();
-    const { sample, problems } = loadSample(snap.view, previous, reading, now);
-    previous = reading;
-    for (const p of problems) d.log(`problem: ${p}`);
-    // A node that could not be read leaves a gap: the history restarts rather than guess.
-    if (problems.length) history.length = 0;
-    history.push(sample);
-    while (history.length > 0 && (history[0] as LoadSample).at < now - s.holdS - 2 * s.intervalS) history.shift();
-    const moves = recordedMoves(snap);
-    last = await decideChecked(history, moves, s, now, (vm, to) => d.check(snap, vm, to));
-    d.log(`${last.loads.map((l) => `${l.node} ${l.loadPct}%${l.hot ? ' hot' : ''}`).join(', ')}: ${last.move ? `move ${last.move.vm} ${last.move.from} → ${last.move.to}` : 'no move'} (${last.reason})`);
-    if (!last.move || d.dryRun) continue;
-    const { vm, from, to } = last.move;
-    const busy = await d.busy?.(snap);
-    if (busy) {
-      d.log(`not moving ${vm} now: ${busy}`);
-      continue;
-    }
     try {
-      await d.move(snap, vm, from, to);
-      await record({ vm, from, to, at: d.now() }, moves);
-      d.log(`moved ${vm} ${from} → ${to}`);
+      snap = await d.snapshot();
+      const reading = await d.read(snap.view);
+      const now = d.now();
+      const { sample, problems } = loadSample(snap.view, previous, reading, now);
+      previous = reading;
+      for (const p of problems) d.log(`problem: ${p}`);
+      // A node that could not be read leaves a gap: the history restarts rather than guess.
+      if (problems.length) history.length = 0;
+      history.push(sample);
+      while (history.length > 0 && (history[0] as LoadSample).at < now - s.holdS - 2 * s.intervalS) history.shift();
+      const moves = recordedMoves(snap);
+      const loads = (x: BalancerDecision) => x.loads.map((l) => `${l.node} ${l.loadPct}%${l.hot ? ' hot' : ''}`).join(', ');
+      // Only an idle cluster is judged and moved in: a drain, a rolling reboot or a transition under way wait.
+      const busy = await d.busy?.(snap);
+      if (busy) {
+        last = decideBalancer(history, moves, s, now, () => true);
+        d.log(`${loads(last)}: no move (${busy}${last.move ? `; would consider ${last.move.vm} ${last.move.from} → ${last.move.to}` : ''})`);
+        last = { ...last, move: null, reason: busy };
+        continue;
+      }
+      last = await decideChecked(history, moves, s, now, (vm, from, to) => d.check(snap, vm, from, to));
+      d.log(`${loads(last)}: ${last.move ? `move ${last.move.vm} ${last.move.from} → ${last.move.to}` : 'no move'} (${last.reason})`);
+      if (!last.move || d.dryRun) continue;
+      const { vm, from, to } = last.move;
+      try {
+        await d.move(snap, vm, from, to);
+        await record({ vm, from, to, at: d.now() }, moves);
+        d.log(`moved ${vm} ${from} → ${to}`);
+      } catch (e) {
+        // Recorded all the same: a VM whose move failed must not be tried again at once.
+        await record({ vm, from, to, at: d.now() }, moves).catch(() => undefined);
+        d.log(`move of ${vm} ${from} → ${to} failed: ${(e as Error).message}`);
+      }
+      // The load moved with the VM: start the history afresh, so the next decision sees the effect.
+      history.length = 0;
+      previous = await d.read((await d.snapshot()).view);
     } catch (e) {
-      // Recorded all the same: a VM whose move failed must not be tried again at once.
-      await record({ vm, from, to, at: d.now() }, moves).catch(() => undefined);
-      d.log(`move of ${vm} ${from} → ${to} failed: ${(e as Error).message}`);
+      // The cluster could not be read or judged this round (a CIB or node that does not answer):
+      // said, and tried again at the next interval, with a history started afresh.
+      d.log(`problem: ${(e as Error).message}`);
+      history.length = 0;
     }
-    // The load moved with the VM: start the history afresh, so the next decision sees the effect.
-    history.length = 0;
-    previous = await d.read((await d.snapshot()).view);
   }
   return last;
 }

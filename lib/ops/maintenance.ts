@@ -30,7 +30,7 @@ export class MaintenanceInputError extends CorralError {
 }
 
 /** A private directory for CIB copies, removed afterwards. */
-export async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'corral-plan-'));
   try {
     return await fn(dir);

@@ -79,8 +79,11 @@ function stickiness(snap: Snapshot): Map<string, number> {
   return out;
 }
 
-const hintsOf = (snap: Snapshot, moves: readonly RebalanceMove[]): SteerHint[] =>
+const hintsOf = (snap: Snapshot, moves: readonly Pick<RebalanceMove, 'vm' | 'to'>[]): SteerHint[] =>
   moves.map((m) => ({ rid: snap.view.vms.find((v) => v.name === m.vm)?.resource as string, node: m.to, score: 'INFINITY' }));
+
+/** The part of a plan the check and the executor read: the moves, and the rounds they run in. */
+type MovePlan = Pick<RebalancePlan, 'rounds'> & { moves: readonly Pick<RebalanceMove, 'vm' | 'from' | 'to'>[] };
 
 interface Verdict {
   /** Rounds that passed, from the first. */
@@ -91,7 +94,7 @@ interface Verdict {
 }
 
 /** Runs PLAN round by round on a copy of SNAP's CIB (see the top of this file). */
-async function verify(snap: Snapshot, plan: RebalancePlan): Promise<Verdict> {
+async function verify(snap: Snapshot, plan: MovePlan): Promise<Verdict> {
   return withScratch(async (dir) => {
     const nameOf = new Map(snap.view.vms.map((v) => [v.resource, v.name]));
     let xml = snap.xml;
@@ -105,9 +108,9 @@ async function verify(snap: Snapshot, plan: RebalancePlan): Promise<Verdict> {
       throw new RebalanceNotIdleError(`the cluster is not idle: Pacemaker still has ${idle.actions.length} action${idle.actions.length === 1 ? '' : 's'} to carry out (${what.join(', ')}${idle.actions.length > 3 ? ', …' : ''}); run corral rebalance again once it is done`);
     }
     for (let r = 0; r < plan.rounds.length; r++) {
-      const moves = (plan.rounds[r] as number[]).map((i) => plan.moves[i] as RebalanceMove);
+      const moves = (plan.rounds[r] as number[]).map((i) => plan.moves[i] as MovePlan['moves'][number]);
       const hints = hintsOf(snap, moves);
-      const byRsc = new Map(hints.map((h, i) => [h.rid, moves[i] as RebalanceMove]));
+      const byRsc = new Map(hints.map((h, i) => [h.rid, moves[i] as MovePlan['moves'][number]]));
       const steered = CibDoc.parse(xml);
       applySteering(steered, hints);
       const file = join(dir, `round-${r}.xml`);
@@ -150,6 +153,15 @@ async function verify(snap: Snapshot, plan: RebalancePlan): Promise<Verdict> {
     }
     return { passed: plan.rounds.length, blame: [], simulations };
   });
+}
+
+/**
+ * Whether Pacemaker would make exactly these moves (one round, on a copy of SNAP's CIB) and keep
+ * the VMs there once the hints are gone: the reasons it would not, none when it would. Throws
+ * RebalanceNotIdleError when Pacemaker still has work of its own. The load balancer asks this.
+ */
+export async function checkMoves(snap: Snapshot, moves: readonly Pick<RebalanceMove, 'vm' | 'from' | 'to'>[]): Promise<{ vm: string; to: string; why: string }[]> {
+  return (await verify(snap, { moves, rounds: [moves.map((_m, i) => i)] })).blame;
 }
 
 function checkOptions(opts: RebalanceOptions): void {
@@ -230,11 +242,12 @@ async function settle(ms: number): Promise<boolean> {
   for (;;) {
     if (await clusterSettled()) return true;
     if (Date.now() >= end) return false;
+    await sleep(500);
   }
 }
 
 /** Carries out CHECK's plan (made from SNAP), round by round; stops after the first round with a failure. */
-export async function runRebalance(check: RebalanceCheck, snap: Snapshot, opts: ExecOptions): Promise<RebalanceOutcome> {
+export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, opts: ExecOptions): Promise<RebalanceOutcome> {
   const t0 = Date.now();
   const { plan } = check;
   const moved: MoveOutcome[] = [];
@@ -265,14 +278,14 @@ export async function runRebalance(check: RebalanceCheck, snap: Snapshot, opts: 
   async function runRounds(): Promise<RebalanceOutcome> {
     let r = 0;
     for (; r < plan.rounds.length && problems.length === 0 && failures.length === 0; r++) {
-      const moves = (plan.rounds[r] as number[]).map((i) => plan.moves[i] as RebalanceMove);
+      const moves = (plan.rounds[r] as number[]).map((i) => plan.moves[i] as MovePlan['moves'][number]);
       const hints = hintsOf(snap, moves);
       const since = Math.floor(Date.now() / 1000);
       const roundStart = Date.now();
       live = hints;
       await changeCib(hostCibPort(), (cd) => (applySteering(cd, hints), { notes: [], warnings: [] }));
       opts.progress(`round ${r + 1}/${plan.rounds.length}: ${moves.map((m) => `${m.vm} ${m.from} → ${m.to}`).join(', ')}`);
-      const pending = new Map(hints.map((h, i) => [h.rid, moves[i] as RebalanceMove]));
+      const pending = new Map(hints.map((h, i) => [h.rid, moves[i] as MovePlan['moves'][number]]));
       const seen = new Set<string>();
       const deadline = roundStart + (opts.timeoutMs ?? 10 * 60_000);
       try {
@@ -328,7 +341,7 @@ export async function runRebalance(check: RebalanceCheck, snap: Snapshot, opts: 
     const notRun = plan.rounds
       .slice(r)
       .flat()
-      .map((i) => plan.moves[i] as RebalanceMove)
+      .map((i) => plan.moves[i] as MovePlan['moves'][number])
       .map((m) => ({ vm: m.vm, from: m.from, to: m.to }));
     return { ok: failures.length === 0 && problems.length === 0, moved, notRun, failures, problems, seconds: (Date.now() - t0) / 1000 };
   }

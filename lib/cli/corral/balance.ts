@@ -13,7 +13,7 @@ import { balancerXml } from '../../cib/shapes.js';
 import { hostCibPort } from '../../host/pacemaker/cib.js';
 import { BALANCER_FLAGS, balancerSpec } from '../../ocf/balancer.js';
 import { BALANCER_ID, balancerResource, checkMove, clusterBusy, decideChecked, loadSample, moveLive, readNodes, recordedMoves, runBalancer } from '../../ops/balance.js';
-import { DEFAULT_BALANCER, describeBalancer, type BalancerSettings } from '../../plan/balance.js';
+import { DEFAULT_BALANCER, decideBalancer, describeBalancer, type BalancerSettings } from '../../plan/balance.js';
 import { UsageError } from '../errors.js';
 import { nodeAccess } from './tables.js';
 
@@ -99,7 +99,8 @@ Exit codes: 0 no move wanted, 1 a move would be made (or the cluster could not b
     // The reading stands for the hold time: two samples, HOLD apart, the same.
     const held = [{ ...sample, at: now - settings.holdS }, sample];
     const moves = recordedMoves(snap);
-    const d = await decideChecked(held, moves, settings, now, (vm, to) => checkMove(snap, vm, to));
+    const busy = await clusterBusy(snap);
+    const d = busy ? { ...decideBalancer(held, moves, settings, now, () => true), move: null, reason: `not judged now: ${busy}` } : await decideChecked(held, moves, settings, now, (vm, from, to) => checkMove(snap, vm, from, to));
     const lately = moves.filter((m) => m.at > now - 24 * 3600);
     if (o.json) {
       out(`${JSON.stringify({ settings, seconds: Number(seconds), nodes: Object.entries(sample.nodes).map(([node, n]) => ({ node, cpus: n.cpus, loadPct: d.loads.find((l) => l.node === node)?.loadPct ?? 0, vms: Object.fromEntries(Object.entries(n.vms).map(([vm, c]) => [vm, Math.round(c * 1000) / 1000])) })), wouldMove: d.move, reason: d.reason, moves: lately, problems }, null, 2)}\n`);
@@ -144,7 +145,7 @@ Exit codes: 0 no move wanted, 1 a move would be made (or the cluster could not b
       read: (view) => readNodes(view, access),
       snapshot: () => takeSnapshot(),
       check: checkMove,
-      move: (snap, vm, _from, to) => moveLive(snap, vm, to),
+      move: (snap, vm, from, to) => moveLive(snap, vm, from, to, (line) => out(`${stamp()} ${line.trim()}\n`)),
       busy: clusterBusy,
       log: (line) => out(`${stamp()} ${line}\n`),
       now: () => Math.floor(Date.now() / 1000),
