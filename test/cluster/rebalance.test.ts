@@ -142,6 +142,18 @@ describe('corral rebalance on the lab cluster', () => {
     expect(out.moves).toEqual([]);
   });
 
+  it('--measure reads every running VM\'s CPU load from libvirt and weighs it in the score', async () => {
+    const r = await ok(corral(['rebalance', '--measure', '2', '--json']));
+    const out = JSON.parse(r.stdout) as { measuredLoad: { seconds: number; vms: Record<string, number> } };
+    expect(out.measuredLoad.seconds).toBe(2);
+    expect(Object.keys(out.measuredLoad.vms).sort()).toEqual([...VMS].sort());
+    // idle guests: some CPU, far below a core each
+    for (const c of Object.values(out.measuredLoad.vms)) {
+      expect(c).toBeGreaterThanOrEqual(0);
+      expect(c).toBeLessThan(0.5);
+    }
+  });
+
   it('the watcher never saw a VM on two nodes, nor one vanish from the CIB', async () => {
     const report = await watcher.stop();
     expect(report.violations).toEqual([]);

@@ -160,6 +160,9 @@ const cases: [string, string, () => string[], () => string][] = [
   ['a gain that is not a number', 'corral', () => ['rebalance', '--exec', '--min-gain', 'abc'], () => 'corral: --min-gain "abc": a number, 0 or more (a score difference, e.g. 0.05)'],
   ['--min-gain at the end', 'corral', () => ['rebalance', '--min-gain'], () => 'corral: --min-gain needs a value: --min-gain X'],
   ['--max-moves twice', 'corral', () => ['rebalance', '--max-moves', '1', '--max-moves', '2'], () => 'corral: --max-moves is given twice ("1", "2"): it takes one value'],
+  ['a measuring time that is not seconds', 'corral', () => ['rebalance', '--measure', 'soon'], () => 'corral: --measure "soon": a whole number of seconds from 1 to 600'],
+  ['a balancer threshold over 100 %', 'corral', () => ['balance', 'enable', '--threshold', '150'], () => 'corral: --threshold "150": a whole number from 1 to 100'],
+  ['balancer nodes that are not names', 'corral', () => ['balance', 'status', '--nodes', 'n1;reboot'], () => 'corral: --nodes "n1;reboot": names separated by commas'],
 ];
 
 describe('wrong input: one line naming the flag and what is allowed, exit 2, nothing changed', () => {

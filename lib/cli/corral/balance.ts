@@ -86,10 +86,11 @@ threshold for the whole hold time; here the reading is short, so "would" means "
 Exit codes: 0 no move wanted, 1 a move would be made (or the cluster could not be read), 2 bad input.`,
   );
   status.action(async (o: Record<string, string | undefined> & { json?: boolean }) => {
+    settingsOf(o); // bad flags are refused before the cluster is asked anything
     const seconds = o.seconds ?? '5';
+    if (!/^\d+$/.test(seconds) || Number(seconds) < 1 || Number(seconds) > 600) throw new UsageError(`--seconds ${JSON.stringify(seconds)}: a whole number from 1 to 600`);
     const snap = await takeSnapshot();
     const settings = settingsOf(o, balancerResource(snap)?.params);
-    if (!/^\d+$/.test(seconds) || Number(seconds) < 1 || Number(seconds) > 600) throw new UsageError(`--seconds ${JSON.stringify(seconds)}: a whole number from 1 to 600`);
     const access = await nodeAccess();
     const first = await readNodes(snap.view, access);
     await sleep(Number(seconds) * 1000);

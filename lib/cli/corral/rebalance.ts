@@ -2,8 +2,11 @@
 // with the fewest moves that lower the cluster score (hbal's method). Registered by
 // scripts/corral.ts; the work is in lib/ops/rebalance.ts (I/O) and lib/plan/rebalance.ts (pure).
 import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { takeSnapshot } from '../../cluster/snapshot.js';
 import { planRebalanceOf, RebalanceInputError, runRebalance, type RebalanceCheck } from '../../ops/rebalance.js';
+import { loadSample, readNodes } from '../../ops/balance.js';
+import { nodeAccess } from './tables.js';
 import { DEFAULT_MIN_GAIN, MIN_GAIN_LIMIT } from '../../plan/rebalance.js';
 import { UsageError } from '../errors.js';
 
@@ -60,6 +63,7 @@ export function registerRebalance(program: Command): void {
     .option('--exec', 'carry out the moves (without it: print the plan only)')
     .option('--max-moves <n>', 'at most N moves (default: as many as lower the score, each VM at most once)')
     .option('--min-gain <x>', `stop when the best move lowers the score by less than X (default ${DEFAULT_MIN_GAIN}, applied once the score is below ${MIN_GAIN_LIMIT}, as hbal does)`)
+    .option('--measure <seconds>', "read every VM's CPU load from libvirt over this many seconds and weigh it in the score (default: the number of VMs stands for load, as hbal without load data)")
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
@@ -81,15 +85,28 @@ no further round starts (exit 1). No constraint is left behind.
 Examples:
   corral rebalance
   corral rebalance --exec
+  corral rebalance --measure 10
   corral rebalance --max-moves 5 --min-gain 0.1 --json`,
     )
-    .action(async (o: { exec?: boolean; maxMoves?: string; minGain?: string; json?: boolean }) => {
+    .action(async (o: { exec?: boolean; maxMoves?: string; minGain?: string; measure?: string; json?: boolean }) => {
       const maxMoves = maxMovesOf(o.maxMoves);
       const minGain = minGainOf(o.minGain);
+      if (o.measure !== undefined && (!/^\d+$/.test(o.measure) || Number(o.measure) < 1 || Number(o.measure) > 600)) throw new UsageError(`--measure ${JSON.stringify(o.measure)}: a whole number of seconds from 1 to 600`);
       const snap = await takeSnapshot();
+      // Measured load: the CPU each running VM used over the time asked, read as the load balancer reads it.
+      let load: Map<string, number> | undefined;
+      if (o.measure !== undefined) {
+        const access = await nodeAccess();
+        const first = await readNodes(snap.view, access);
+        await sleep(Number(o.measure) * 1000);
+        const { sample, problems } = loadSample(snap.view, first, await readNodes(snap.view, access), 0);
+        for (const p of problems) err(`warning: ${p}`);
+        load = new Map(Object.values(sample.nodes).flatMap((n) => Object.entries(n.vms)));
+        if (!o.json) out(`CPU load over ${o.measure} s: ${[...load].map(([vm, c]) => `${vm} ${c.toFixed(2)}`).join(', ') || 'no VM runs'} cores\n`);
+      }
       let check: RebalanceCheck;
       try {
-        check = await planRebalanceOf(snap, { maxMoves, minGain });
+        check = await planRebalanceOf(snap, { maxMoves, minGain, ...(load ? { load } : {}) });
       } catch (e) {
         if (e instanceof RebalanceInputError) throw new UsageError(e.message);
         throw e;
@@ -98,13 +115,14 @@ Examples:
         out(planText(check));
         for (const w of check.warnings) err(`warning: ${w}`);
       }
+      const measured = load ? { measuredLoad: { seconds: Number(o.measure), vms: Object.fromEntries([...load].map(([vm, c]) => [vm, Math.round(c * 1000) / 1000])) } } : {};
       if (!o.exec || check.plan.moves.length === 0) {
-        if (o.json) json({ dryRun: !o.exec, ...planJson(check) });
+        if (o.json) json({ dryRun: !o.exec, ...planJson(check), ...measured });
         else out(check.plan.moves.length === 0 ? 'nothing to do: no move lowers the score enough\n' : 'dry run: nothing was changed (--exec carries it out)\n');
         return;
       }
       const r = await runRebalance(check, snap, { progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
-      if (o.json) json({ dryRun: false, ...planJson(check), result: r });
+      if (o.json) json({ dryRun: false, ...planJson(check), ...measured, result: r });
       else {
         for (const f of r.failures) err(`failed operation: ${f}`);
         for (const p of r.problems) err(p);
