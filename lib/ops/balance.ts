@@ -163,6 +163,7 @@ export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | u
   let snap = await d.snapshot();
   let previous = await d.read(snap.view);
   let last: BalancerDecision | undefined;
+  let halted = false;
   for (let round = 0; d.rounds === undefined || round < d.rounds; round++) {
     await d.sleep(s.intervalS * 1000);
     if (d.stopped?.()) break;
@@ -189,16 +190,20 @@ export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | u
       }
       last = await decideChecked(history, moves, s, now, (vm, from, to) => d.check(snap, vm, from, to));
       d.log(`${loads(last)}: ${last.move ? `move ${last.move.vm} ${last.move.from} → ${last.move.to}` : 'no move'} (${last.reason})`);
-      if (!last.move || d.dryRun) continue;
+      if (!last.move || d.dryRun || halted) continue;
+      // A stop that came while this round looked and judged: no move is started any more.
+      if (d.stopped?.()) break;
       const { vm, from, to } = last.move;
       try {
         await d.move(snap, vm, from, to);
         await record({ vm, from, to, at: d.now() }, moves);
         d.log(`moved ${vm} ${from} → ${to}`);
       } catch (e) {
-        // Recorded all the same: a VM whose move failed must not be tried again at once.
+        // Recorded all the same: a VM whose move failed must not be tried again at once. And no
+        // more moves at all: a move that was not live (or failed) wants a person to look first.
         await record({ vm, from, to, at: d.now() }, moves).catch(() => undefined);
-        d.log(`move of ${vm} ${from} → ${to} failed: ${(e as Error).message}`);
+        halted = true;
+        d.log(`move of ${vm} ${from} → ${to} failed: ${(e as Error).message}; no more moves until the balancer is restarted (it goes on deciding and logging)`);
       }
       // The load moved with the VM: start the history afresh, so the next decision sees the effect.
       history.length = 0;

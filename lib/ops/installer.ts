@@ -6,6 +6,7 @@
 // --force, big enough, not a VM's disk in the cluster) and change nothing until all passed; then
 // act, every mount and loop device registered for cleanup, which runs on success, on failure and
 // on SIGINT/SIGTERM (the running program and its children are ended first).
+import { existsSync } from 'node:fs';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, chmod, copyFile, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
@@ -133,8 +134,11 @@ async function findInstaller(dir: string): Promise<{ linux: string; initrd: stri
   throw new Refused(`--di ${JSON.stringify(dir)}: no Debian installer there (linux and initrd.gz, as in netboot's debian-installer/amd64/)`);
 }
 
+/** Where Pacemaker keeps the CIB on a node that has been in a cluster. */
+const CLUSTER_CIB_FILE = '/var/lib/pacemaker/cib/cib.xml';
+
 /** The VMs in the cluster whose disk is DISK: those that run, and those that do not. */
-async function clusterUsers(disk: DiskInfo): Promise<{ running: string[]; stopped: string[] } | undefined> {
+async function clusterUsers(disk: DiskInfo): Promise<{ running: string[]; stopped: string[]; disabled: string[]; unreadable: string[] } | undefined> {
   let snap;
   try {
     snap = await takeSnapshot();
@@ -142,7 +146,10 @@ async function clusterUsers(disk: DiskInfo): Promise<{ running: string[]; stoppe
     if (e instanceof CibUnreachableError) return undefined;
     throw new Refused(`cannot check the cluster's VMs for ${disk.path} (${(e as Error).message})`);
   }
-  const out = { running: [] as string[], stopped: [] as string[] };
+  // running: it runs; stopped: it does not run now but Pacemaker may start it at any moment (its
+  // target-role is not Stopped); disabled: target-role Stopped; unreadable: its XML cannot be read,
+  // so its disks are not known.
+  const out = { running: [] as string[], stopped: [] as string[], disabled: [] as string[], unreadable: [] as string[] };
   for (const c of corralVms(snap.cib)) {
     const vm = snap.view.vms.find((v) => v.resource === c.resourceId);
     const config = c.config;
@@ -151,6 +158,7 @@ async function clusterUsers(disk: DiskInfo): Promise<{ running: string[]; stoppe
     try {
       disks = identityOf(domainFromConfig(config)).disks;
     } catch {
+      out.unreadable.push(vm.name);
       continue;
     }
     for (const k of disks) {
@@ -158,7 +166,7 @@ async function clusterUsers(disk: DiskInfo): Promise<{ running: string[]; stoppe
       if (!m) continue;
       const p = m[2] as string;
       if (p === disk.path || p === disk.real || (await canonicalPath(p)) === disk.real) {
-        (vm.state === 'stopped' || vm.state === 'disabled' ? out.stopped : out.running).push(vm.name);
+        (vm.state === 'disabled' ? out.disabled : vm.state === 'stopped' ? out.stopped : out.running).push(vm.name);
       }
     }
   }
@@ -243,7 +251,14 @@ async function check(o: MkOptions): Promise<Inputs> {
     if (sigs.length && !o.force) throw new Refused(`${o.disk} is not empty (${sigs.join(', ')}); --force overwrites it`);
     const vms = await clusterUsers(disk);
     if (vms?.running.length) throw new Refused(`${o.disk} is the disk of ${vms.running.join(', ')}, which runs in the cluster`);
-    if (vms?.stopped.length && !o.force) throw new Refused(`${o.disk} is the disk of ${vms.stopped.join(', ')} in the cluster (stopped); --force overwrites it`);
+    if (vms?.stopped.length) throw new Refused(`${o.disk} is the disk of ${vms.stopped.join(', ')}, which Pacemaker may start at any moment (stopped, not disabled): disable it first (vm ${vms.stopped[0]} stop), then --force overwrites it`);
+    if (vms?.disabled.length && !o.force) throw new Refused(`${o.disk} is the disk of ${vms.disabled.join(', ')} in the cluster (disabled); --force overwrites it`);
+    if (vms?.unreadable.length && !o.force) throw new Refused(`the domain XML of ${vms.unreadable.join(', ')} in the cluster cannot be read, so it is not known whether ${o.disk} is its disk; --force goes on without knowing`);
+    // A cluster node (Pacemaker keeps its CIB there) whose Pacemaker does not answer: a shared
+    // volume may be the disk of a VM that runs on another node.
+    if (vms === undefined && !o.force && existsSync(CLUSTER_CIB_FILE)) {
+      throw new Refused(`this is a cluster node (${CLUSTER_CIB_FILE}), but the CIB cannot be read: it is not known whether ${o.disk} is the disk of a VM that runs elsewhere; start Pacemaker here, or --force goes on without knowing`);
+    }
   }
   inputs.disk = disk;
   return inputs;
@@ -353,7 +368,13 @@ async function act(o: MkOptions, inputs: Inputs, ctl: Ctl, cleanup: Cleanup, say
     say(`grew ${o.disk} to ${plan.sizeMiB} MiB`);
   }
   const work = await mkdtemp('/run/mk_debian_installer.');
-  cleanup.add('work directory', () => removeEmptyDirs(work));
+  cleanup.add('work directory', async () => {
+    // Never walk into a file system still mounted there (an unmount that failed): its empty
+    // directories are not ours to remove.
+    const left = await mountsUnder(work);
+    if (left.length) throw new Error(`${work} is left: ${left.join(', ')} still mounted`);
+    await removeEmptyDirs(work);
+  });
   const loop = await attachLoop(ctl, o.disk);
   cleanup.add('loop device', () => detachLoop(loop));
   // A safety net under everything: whatever is still mounted below the work directory.

@@ -257,12 +257,18 @@ export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, op
   // that no constraint is left behind; the migrations already started finish under Pacemaker and
   // the VMs stay where they are by stickiness. Run it again to go on.
   let live: SteerHint[] = [];
+  // The CIB change that adds a round's hints, while it is under way: a signal waits for it, so
+  // that the removal cannot come first and find nothing to remove.
+  let adding: Promise<unknown> | undefined;
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
     opts.progress(`${signal}: removing the hints of the round under way and stopping (run corral rebalance again to go on)`);
-    void changeCib(hostCibPort(), (cd) => (applySteering(cd, live, true), { notes: [], warnings: [] }))
+    void (async () => {
+      await adding?.catch(() => undefined);
+      await changeCib(hostCibPort(), (cd) => (applySteering(cd, live, true), { notes: [], warnings: [] }));
+    })()
       .catch((e: unknown) => opts.progress(`could not remove the steering hints ${live.map((h) => `corral-steer-${h.rid}-${h.node}`).join(', ')}: ${(e as Error).message}`))
       .finally(() => process.exit(1));
   };
@@ -282,8 +288,11 @@ export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, op
       const hints = hintsOf(snap, moves);
       const since = Math.floor(Date.now() / 1000);
       const roundStart = Date.now();
+      if (interrupted) break;
       live = hints;
-      await changeCib(hostCibPort(), (cd) => (applySteering(cd, hints), { notes: [], warnings: [] }));
+      adding = changeCib(hostCibPort(), (cd) => (applySteering(cd, hints), { notes: [], warnings: [] }));
+      await adding;
+      adding = undefined;
       opts.progress(`round ${r + 1}/${plan.rounds.length}: ${moves.map((m) => `${m.vm} ${m.from} → ${m.to}`).join(', ')}`);
       const pending = new Map(hints.map((h, i) => [h.rid, moves[i] as MovePlan['moves'][number]]));
       const seen = new Set<string>();

@@ -98,13 +98,14 @@ describe('corral balance on the lab cluster', () => {
     const log = await balancerLog();
     const decided = log.split('\n').find((l) => l.includes(`move ${moved} n1 → n2`));
     expect(decided, log).toBeDefined();
-    // the decision came within the hold time and an interval of the first sample that saw n1 above
-    // the threshold (samples start an interval after the resource's start)
+    // It acted at the first sample after the hold: the decision says how long n1 had been above the
+    // threshold, in the samples' own times — the hold, plus at most an interval and a round's work.
+    const overFor = Number(new RegExp(`n1 above \\d+% for (\\d+) s: move ${moved}`).exec(decided ?? '')?.[1]);
+    expect(overFor, decided).toBeGreaterThanOrEqual(HOLD);
+    expect(overFor, decided).toBeLessThanOrEqual(HOLD + 2 * INTERVAL);
+    // and the samples began soon after the resource started
     const firstSample = Date.parse(/^(\S+) n1 /m.exec(log)?.[1] ?? '');
-    const firstHot = Date.parse(/^(\S+) .*(n1 above|n1 [\d.]+% hot)/m.exec(log)?.[1] ?? '');
-    const decidedAt = Date.parse(decided?.split(' ')[0] ?? '');
-    expect(firstSample - enabled).toBeLessThan((INTERVAL + 20) * 1000);
-    expect(decidedAt - firstHot).toBeLessThanOrEqual((HOLD + INTERVAL + 1) * 1000);
+    expect(firstSample - enabled).toBeLessThan(60_000);
 
     // Then two hold times more: nothing else moves (n1 is below the threshold; n3 flaps).
     await sleep(2 * HOLD * 1000 + 2 * INTERVAL * 1000);
@@ -118,7 +119,7 @@ describe('corral balance on the lab cluster', () => {
     // live: no guest booted again; no constraint left behind
     for (const vm of [...HOT, ...FLAP]) expect(await boots(vm), `${vm} booted again`).toBe(bootsBefore.get(vm));
     const config = (await ok(clusterExec(n1, 'cibadmin', ['--query', '--scope', 'constraints']))).stdout;
-    expect(config).not.toMatch(/corral-balance-|corral-check-/);
+    expect(config).not.toMatch(/corral-steer-|cli-prefer|cli-ban/);
   }, 600_000);
 
   it('disable stops the balancer; its record stays', async () => {

@@ -320,7 +320,7 @@ describe('refusals change nothing', () => {
     await rm(disk);
   });
 
-  it('the disk of a VM in the cluster (CIB_file): refused while it runs, even with --force; while stopped, unless --force', async () => {
+  it('the disk of a VM in the cluster (CIB_file): refused while it runs or may be started, even with --force; while disabled, unless --force', async () => {
     const disk = path.join(dir, 'vmdisk.img');
     await sparseFile(disk, 3 * 1024 ** 3);
     const cib = path.join(dir, 'cib.xml');
@@ -329,7 +329,24 @@ describe('refusals change nothing', () => {
     await exec(path.join(ROOT, 'dist/bin/create_domxml'), ['--name', 'oak', '--cpus', '1', '--mem', '512m', '--disk', disk, '-o', xml]);
     await exec(path.join(ROOT, 'dist/bin/domadd'), [xml], { env: { ...process.env, CIB_file: cib } });
     const before = await fingerprint(disk);
-    expect(refused(await mkdi([disk], { CIB_file: cib }))).toBe(`mk_debian_installer: ${disk} is the disk of oak in the cluster (stopped); --force overwrites it`);
+    // added, not running, but Pacemaker may start it any moment: refused even with --force
+    expect(refused(await mkdi(['--force', disk], { CIB_file: cib }))).toBe(
+      `mk_debian_installer: ${disk} is the disk of oak, which Pacemaker may start at any moment (stopped, not disabled): disable it first (vm oak stop), then --force overwrites it`,
+    );
+    // disabled (target-role Stopped, what vm oak stop sets): refused unless --force
+    await exec('crm_resource', ['--resource', 'vm-oak', '--meta', '--set-parameter', 'target-role', '--parameter-value', 'Stopped'], { env: { ...process.env, CIB_file: cib } });
+    expect(refused(await mkdi([disk], { CIB_file: cib }))).toBe(`mk_debian_installer: ${disk} is the disk of oak in the cluster (disabled); --force overwrites it`);
+    await exec('crm_resource', ['--resource', 'vm-oak', '--meta', '--delete-parameter', 'target-role'], { env: { ...process.env, CIB_file: cib } });
+    // a VM whose domain XML cannot be read: its disks are not known, so not without --force
+    const broken = path.join(dir, 'broken-cib.xml');
+    await writeFile(broken, await readFile(cib, 'utf8'));
+    await exec('crm_resource', ['--resource', 'vm-oak', '--set-parameter', 'config', '--parameter-value', '<domain'], { env: { ...process.env, CIB_file: broken } });
+    const other = path.join(dir, 'other.img');
+    await sparseFile(other, 3 * 1024 ** 3);
+    expect(refused(await mkdi([other], { CIB_file: broken }))).toBe(
+      `mk_debian_installer: the domain XML of oak in the cluster cannot be read, so it is not known whether ${other} is its disk; --force goes on without knowing`,
+    );
+    await rm(other);
     // The same CIB with oak started on n1, as the status section records it.
     const running = (await readFile(cib, 'utf8')).replace(
       /<status\s*\/>|<status>\s*<\/status>/,

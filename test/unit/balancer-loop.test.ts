@@ -80,6 +80,31 @@ describe('the load balancer loop', () => {
     expect(c.log.some((l) => /n1 above 60% for \d+ s: not yet 60 s/.test(l))).toBe(true);
   });
 
+  it('a move that fails stops the moving (it goes on deciding and logging) until it is restarted', async () => {
+    const busy: Record<string, number> = { a: 0.5, b: 0.4, c: 0.6, d: 0.1 };
+    const c = new FakeCluster(new Map([['a', 'n1'], ['b', 'n1'], ['c', 'n1'], ['d', 'n2']]), (vm) => busy[vm] ?? 0);
+    let tries = 0;
+    await runBalancer({
+      settings: { ...DEFAULT_BALANCER, thresholdPct: 60, holdS: 60, intervalS: 10, cooldownS: 0 },
+      read: c.read,
+      record: async (m) => void c.moves.push(m),
+      snapshot: c.snapshot,
+      check: async () => true,
+      move: async () => {
+        tries++;
+        throw new Error('c was stopped and started on n3, not migrated live');
+      },
+      log: (l) => c.log.push(l),
+      now: () => c.now,
+      sleep: c.sleep,
+      rounds: 40,
+    });
+    expect(tries).toBe(1);
+    expect(c.moves.map((m) => m.vm)).toEqual(['c']); // on record, so its cooldown counts
+    expect(c.log.find((l) => l.startsWith('move of c'))).toContain('no more moves until the balancer is restarted');
+    expect(c.log.slice(-1)[0]).toMatch(/^n1 .*: move c n1 → n3/); // still deciding
+  });
+
   it('a dry run says what it would move and moves nothing', async () => {
     const c = new FakeCluster(new Map([['a', 'n1'], ['b', 'n1']]), () => 0.8);
     const last = await runBalancer({

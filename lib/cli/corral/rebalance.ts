@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { takeSnapshot } from '../../cluster/snapshot.js';
 import { planRebalanceOf, RebalanceInputError, runRebalance, type RebalanceCheck } from '../../ops/rebalance.js';
-import { loadSample, readNodes } from '../../ops/balance.js';
+import { clusterBusy, loadSample, readNodes } from '../../ops/balance.js';
 import { nodeAccess } from './tables.js';
 import { DEFAULT_MIN_GAIN, MIN_GAIN_LIMIT } from '../../plan/rebalance.js';
 import { UsageError } from '../errors.js';
@@ -119,6 +119,13 @@ Examples:
       if (!o.exec || check.plan.moves.length === 0) {
         if (o.json) json({ dryRun: !o.exec, ...planJson(check), ...measured });
         else out(check.plan.moves.length === 0 ? 'nothing to do: no move lowers the score enough\n' : 'dry run: nothing was changed (--exec carries it out)\n');
+        return;
+      }
+      // Not in the middle of maintenance: a drain or rolling reboot steers VMs with hints of the same kind.
+      const busy = await clusterBusy(await takeSnapshot());
+      if (busy) {
+        err(`not now: ${busy}; nothing was changed (run corral rebalance --exec again once it is done)`);
+        process.exitCode = 1;
         return;
       }
       const r = await runRebalance(check, snap, { progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
