@@ -64,13 +64,17 @@ export async function moveLive(snap: Snapshot, vm: string, from: string, to: str
   if (!r.ok) throw new Error([...r.failures, ...r.problems].join('; ') || `${vm} did not reach ${to}`);
 }
 
-/** Why the balancer must not move a VM now, from SNAP and Pacemaker: maintenance under way, or transitions running. */
-export async function clusterBusy(snap: Snapshot): Promise<string | undefined> {
+/** The maintenance under way in SNAP (a drain, a rolling reboot), which moves VMs with hints of its own, or undefined. */
+export function maintenanceUnderWay(snap: Snapshot): string | undefined {
   const draining = snap.view.hosts.filter((h) => h.drainState === 'draining').map((h) => h.name);
   if (draining.length) return `${draining.join(', ')} ${draining.length === 1 ? 'is' : 'are'} being drained`;
   if (snap.cib.options[PROGRESS_OPTION]) return 'a rolling reboot is under way';
-  if (!(await clusterSettled())) return 'Pacemaker is still carrying out a transition';
   return undefined;
+}
+
+/** Why the balancer must not move a VM now, from SNAP and Pacemaker: maintenance under way, or transitions running. */
+export async function clusterBusy(snap: Snapshot): Promise<string | undefined> {
+  return maintenanceUnderWay(snap) ?? ((await clusterSettled()) ? undefined : 'Pacemaker is still carrying out a transition');
 }
 
 /** The id `corral balance enable` gives the balancer's primitive. */

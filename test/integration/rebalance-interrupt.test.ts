@@ -35,3 +35,19 @@ it('Ctrl-C during a round removes its steering hint before corral rebalance exit
   expect(stdout).toMatch(/SIGINT: removing the hints of the round under way and stopping/);
   expect(await readFile(cib, 'utf8')).not.toMatch(/corral-steer-/);
 }, 120_000);
+
+it('--exec refuses while a drain is under way (its hints are of the same kind), and changes nothing', async () => {
+  const cib = join(dir, 'draining.xml');
+  await copyFile(join(ROOT, 'test/scenarios/rebalance/rejoined-empty/cib.xml'), cib);
+  const env = { ...process.env, CIB_file: cib };
+  await new Promise<void>((resolve, reject) =>
+    spawn('crm_attribute', ['--node', 'n2', '--name', 'corral-drain-state', '--update', 'draining'], { env, stdio: 'ignore' }).on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`crm_attribute exited ${c}`)))),
+  );
+  const before = await readFile(cib, 'utf8');
+  const child = spawn(join(ROOT, 'dist/bin/corral'), ['rebalance', '--exec'], { env });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  expect(await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))).toBe(1);
+  expect(stderr).toContain('corral: not now: n2 is being drained; nothing was changed');
+  expect(await readFile(cib, 'utf8')).toBe(before);
+}, 120_000);

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { takeSnapshot } from '../../cluster/snapshot.js';
 import { planRebalanceOf, RebalanceInputError, runRebalance, type RebalanceCheck } from '../../ops/rebalance.js';
-import { clusterBusy, loadSample, readNodes } from '../../ops/balance.js';
+import { loadSample, maintenanceUnderWay, readNodes } from '../../ops/balance.js';
 import { nodeAccess } from './tables.js';
 import { DEFAULT_MIN_GAIN, MIN_GAIN_LIMIT } from '../../plan/rebalance.js';
 import { UsageError } from '../errors.js';
@@ -121,8 +121,9 @@ Examples:
         else out(check.plan.moves.length === 0 ? 'nothing to do: no move lowers the score enough\n' : 'dry run: nothing was changed (--exec carries it out)\n');
         return;
       }
-      // Not in the middle of maintenance: a drain or rolling reboot steers VMs with hints of the same kind.
-      const busy = await clusterBusy(await takeSnapshot());
+      // Not in the middle of maintenance: a drain or rolling reboot steers VMs with hints of the same
+      // kind (that Pacemaker is idle, the plan's check has made sure).
+      const busy = maintenanceUnderWay(await takeSnapshot());
       if (busy) {
         err(`not now: ${busy}; nothing was changed (run corral rebalance --exec again once it is done)`);
         process.exitCode = 1;
