@@ -53,7 +53,7 @@ export const balancerSpec: AgentSpec = {
   params: [
     { name: 'interval', type: 'integer', default: String(D.intervalS), shortdesc: 'Seconds between samples', longdesc: 'How often every VM\'s CPU use is read (libvirt domstats on every node).', schema: range(2, 3600) },
     { name: 'threshold', type: 'integer', default: String(D.thresholdPct), shortdesc: 'Hot above this share of CPUs (%)', longdesc: "A node is hot when its VMs use more than this share of its CPUs (its utilization cpu, as nodecap set it).", schema: range(1, 100) },
-    { name: 'hold', type: 'integer', default: String(D.holdS), shortdesc: 'Seconds a node must stay hot', longdesc: 'A VM moves off a node only when every sample of this many seconds was above the threshold.', schema: range(1, 86400) },
+    { name: 'hold', type: 'integer', default: String(D.holdS), shortdesc: 'Seconds a node must stay hot', longdesc: 'A VM moves off a node only when its samples have been above the threshold, without a break, for at least this many seconds.', schema: range(1, 86400) },
     { name: 'cooldown', type: 'integer', default: String(D.cooldownS), shortdesc: 'Seconds a moved VM stays', longdesc: 'A VM moved by the balancer is not moved again for this long (kept in the CIB, so it survives a failover).', schema: range(0, 7 * 86400) },
     { name: 'max_moves_per_hour', type: 'integer', default: String(D.maxMovesPerHour), shortdesc: 'Moves in any hour, at most', longdesc: 'The cap on moves in any 3600 seconds.', schema: range(0, 1000) },
     { name: 'min_gain', type: 'integer', default: String(D.minGainPct), shortdesc: 'Points a move must relieve', longdesc: "A move must lower the hot node's load by at least this many percentage points.", schema: range(0, 100) },

@@ -4,8 +4,8 @@
 // passes the samples, the time and a judge of placement (Pacemaker's answer, lib/ops).
 //
 // The barriers against "migration madness" (a VM moved back and forth), each a reason not to act:
-//   - never on one sample: a node is hot only when every sample of the last `holdS` seconds is
-//     above the threshold, and the samples cover that whole time;
+//   - never on one sample: a node is hot only when its samples have been above the threshold
+//     without a break for at least `holdS` seconds (the first of them at least that long ago);
 //   - loads are averages over the hold window, not the last reading, so one spike moves nothing;
 //   - a move must leave the target below the threshold less a margin (so it does not become the
 //     next hot node) and relieve the hot node by at least `minGainPct` points;
@@ -62,7 +62,7 @@ interface NodeLoad {
   node: string;
   /** Percent of the node's CPUs in use by VMs, averaged over the hold window. */
   loadPct: number;
-  /** Above the threshold in every sample of the hold window, and the window is covered. */
+  /** Above the threshold in every sample for at least the hold time (samples' own times). */
   hot: boolean;
   /** Above the threshold in the last sample. */
   above: boolean;
@@ -114,8 +114,8 @@ export function decideBalancer(samples: readonly LoadSample[], moves: readonly B
         since = x.at;
       }
       const above = loadOf(node, last) > s.thresholdPct;
-      const hot = covered && window.every((x) => node in x.nodes && loadOf(node, x) > s.thresholdPct);
-      return { node, loadPct: round1(avg), hot, above, overForS: above ? now - since : 0 };
+      const overForS = above ? now - since : 0;
+      return { node, loadPct: round1(avg), hot: above && overForS >= s.holdS, above, overForS };
     });
 
   const hot = loads.filter((l) => l.hot && mayTouch(l.node)).sort((a, b) => b.loadPct - a.loadPct);
