@@ -27,6 +27,7 @@ Examples:
   create_domxml --name gum --cpus 16 --mem 8g --ovs vh --iface 150 --disk /dev/vm/gum /dev/data/gum > gum.xml
   create_domxml --name db --cpus 4 --mem 16g --rbd rbd/db-root --ceph-mon mon1 --ceph-mon mon2:6789 \\
       --ceph-user libvirt --ceph-secret UUID --iface vh:20 --numa auto -o db.xml
+  create_domxml --name web --cpus 2 --mem 2g --firmware efi --bridge br0 --disk /dev/vm/web -o web.xml
   create_domxml --name t1 --cpus 1 --mem 256m --virt-type qemu --kernel /boot/vmlinuz \\
       --initrd /boot/initrd.img --cmdline 'console=ttyS0' --bridge br0`;
 
@@ -44,6 +45,10 @@ async function main(argv: readonly string[]): Promise<void> {
     .requiredOption('--cpus <n>', `number of vCPUs (1-${MAX_VCPUS})`)
     .requiredOption('--mem <size>', 'memory, e.g. 512m, 8g, 8GiB (a plain number is MiB)')
     .option('--virt-type <type>', 'kvm, or qemu for TCG emulation (default: kvm)')
+    .option(
+      '--firmware <type>',
+      'bios (SeaBIOS), or efi: UEFI (OVMF, no Secure Boot; the ovmf package on every node), e.g. for mk_debian_installer --uefi (default: bios)',
+    )
     .option('--ovs <bridge>', 'Open vSwitch bridge for --iface VLAN')
     .option(
       '--iface <vlans...>',
@@ -81,6 +86,7 @@ async function main(argv: readonly string[]): Promise<void> {
     cpus: o.cpus as string,
     mem: o.mem as string,
     virtType: o.virtType as string | undefined,
+    firmware: o.firmware as string | undefined,
     ovs: o.ovs as string | undefined,
     nics,
     disks,

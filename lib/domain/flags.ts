@@ -74,6 +74,7 @@ const CreateDomxmlArgsSchema = z
     cpus: z.string(),
     mem: z.string(),
     virtType: optionalText,
+    firmware: optionalText,
     ovs: optionalText,
     nics: z.array(z.object({ option: z.enum(['iface', 'bridge']), value: z.string() })).default([]),
     disks: z.array(z.object({ option: z.enum(['disk', 'rbd']), value: z.string() })).default([]),
@@ -164,9 +165,14 @@ const CreateDomxmlArgsSchema = z
     if (a.virtType === undefined || a.virtType === 'kvm' || a.virtType === 'qemu') virtType = a.virtType;
     else fail(['virtType'], 'the virt type is kvm or qemu');
 
+    let firmware: 'bios' | 'efi' | undefined;
+    if (a.firmware === undefined || a.firmware === 'bios' || a.firmware === 'efi') firmware = a.firmware;
+    else fail(['firmware'], 'the firmware is bios or efi (UEFI, e.g. an image made with mk_debian_installer --uefi)');
+
     return {
       name: a.name,
       virtType,
+      firmware,
       vcpus: a.cpus,
       memoryMiB: a.mem,
       cpuModel: a.cpuModel,
@@ -210,6 +216,8 @@ export function flagOfIssuePath(path: readonly PropertyKey[], args: CreateDomxml
       return withValue('--mem', args.mem);
     case 'virtType':
       return withValue('--virt-type', args.virtType);
+    case 'firmware':
+      return withValue('--firmware', args.firmware);
     case 'cpuModel':
       return withValue('--cpu-model', args.cpuModel);
     case 'machine':

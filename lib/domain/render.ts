@@ -79,8 +79,17 @@ export function buildDomainXml(input: DomainSpecInput): string {
       );
   }
 
-  const os = dom.ele('os');
+  const os = dom.ele('os', spec.firmware === 'efi' ? { firmware: 'efi' } : {});
   os.ele('type', spec.machine ? { machine: spec.machine } : {}).txt('hvm');
+  if (spec.firmware === 'efi') {
+    // libvirt picks the firmware from the host's descriptors. Without this feature it may pick a
+    // Secure Boot build with enrolled keys (on q35 Debian's comes first), which needs SMM and
+    // refuses unsigned loaders; "no" selects plain OVMF (Debian: 60-edk2-x86_64.json) on pc and q35.
+    // libvirt 9.0 then makes the NVRAM /var/lib/libvirt/qemu/nvram/NAME_VARS.fd from its template on
+    // the node where the domain starts and on a migration's target (which gets the migrated
+    // content), so a transient domain needs no <nvram> path: none is written (see README).
+    os.ele('firmware').ele('feature', { enabled: 'no', name: 'secure-boot' });
+  }
   if (spec.boot) {
     os.ele('kernel').txt(spec.boot.kernel);
     if (spec.boot.initrd) os.ele('initrd').txt(spec.boot.initrd);

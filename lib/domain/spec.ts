@@ -189,6 +189,11 @@ export const DomainSpecSchema = z
   .object({
     name: vmName,
     virtType: z.enum(['kvm', 'qemu']).default('kvm'),
+    /**
+     * bios: SeaBIOS (libvirt's default, no <os firmware>). efi: UEFI (OVMF), chosen by libvirt from
+     * the host's firmware descriptors (/usr/share/qemu/firmware/*.json), without Secure Boot.
+     */
+    firmware: z.enum(['bios', 'efi']).default('bios'),
     vcpus: countSchema('the number of vCPUs', 1, MAX_VCPUS),
     /** MiB as a number, or a size text ("8g"; a plain number is MiB). */
     memoryMiB: sizeMiBSchema({ minMiB: MIN_MEMORY_MIB, maxMiB: MAX_MEMORY_MIB }),

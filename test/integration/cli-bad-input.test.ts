@@ -92,6 +92,8 @@ const cases: [string, string, () => string[], () => string][] = [
     () => 'create_domxml: --cpus "0": the number of vCPUs is a whole number from 1 to 4096'],
   ['--ovs that every --iface overrides', 'create_domxml', () => ['--name', 'a', ...X, '--ovs', 'vh', '--iface', 'br1:150'],
     () => 'create_domxml: --ovs "vh": no --iface uses this bridge (--iface br1:150 names another): drop --ovs, or give --iface VLAN'],
+  ['an unknown --firmware', 'create_domxml', () => ['--name', 'a', ...X, '--firmware', 'uefi'],
+    () => 'create_domxml: --firmware "uefi": the firmware is bios or efi (UEFI, e.g. an image made with mk_debian_installer --uefi)'],
   ['a missing --mem', 'create_domxml', () => ['--name', 'a', '--cpus', '1'], () => 'create_domxml: --mem SIZE is required'],
   ['-o without a file', 'create_domxml', () => ['--name', 'a', ...X, '-o'], () => 'create_domxml: -o needs a value: -o FILE'],
   ['a stray argument', 'create_domxml', () => ['--name', 'a', ...X, 'gum'],

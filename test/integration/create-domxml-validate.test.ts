@@ -73,6 +73,8 @@ describe('every flag combination yields XML that virt-xml-validate accepts', () 
     ['CPU model maximum under TCG', { ...base, virtType: 'qemu', cpuModel: 'maximum' }],
     ['host-model and a uuid', { ...base, cpuModel: 'host-model', uuid: SECRET }],
     ['no startup signal, no VNC', { ...base, startupSignal: false, vnc: false }],
+    ['UEFI firmware (an image made with mk_debian_installer --uefi)', { ...base, firmware: 'efi', disks: [{ option: 'disk', value: '/dev/vm/gum' }] }],
+    ['UEFI on q35 with a direct kernel boot under TCG', { ...base, firmware: 'efi', machine: 'q35', virtType: 'qemu', kernel: '/k', cmdline: 'console=ttyS0' }],
     ['many disks (past vdz)', { ...base, disks: Array.from({ length: 30 }, (_, i) => ({ option: 'disk' as const, value: `/dev/vm/d${i}` })) }],
   ];
 

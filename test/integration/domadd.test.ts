@@ -15,6 +15,7 @@ import { identityOf } from '../../lib/domain/fixup.js';
 import { verifyCibFile } from '../../lib/host/pacemaker/cib.js';
 import { getResourceParameter } from '../../lib/host/pacemaker/resources.js';
 import { simulate } from '../../lib/host/pacemaker/simulate.js';
+import { validateDomainXml } from '../../lib/host/virt-xml-validate.js';
 import { emptyCib } from '../support/empty-cib.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -575,6 +576,28 @@ describe('the seed\'s workflow: create_domxml > FILE, then domadd FILE', () => {
     expect(ids.every((i) => i.uuid !== undefined && i.macs.length === 1)).toBe(true);
     expect(new Set(ids.map((i) => i.uuid)).size).toBe(2);
     expect(new Set(ids.flatMap((i) => i.macs)).size).toBe(2);
+    expect((await verifyCibFile(cib)).ok).toBe(true);
+  });
+});
+
+describe('a UEFI VM: create_domxml --firmware efi, fixup_domxml -i, domadd', () => {
+  it("keeps <os firmware='efi'> and its secure-boot feature through fixup_domxml and into the CIB", async () => {
+    const cib = await newCib();
+    const file = join(dir, 'uefi-ash.xml');
+    const made = await new Promise<Run>((resolve) =>
+      execFile(join(ROOT, 'dist/bin/create_domxml'), ['--name', 'ash', '--cpus', '1', '--mem', '512m', '--firmware', 'efi', '--bridge', 'br0', '--disk', '/dev/vm/ash', '-o', file], (err, stdout, stderr) =>
+        resolve({ code: err ? 1 : 0, stdout, stderr }),
+      ),
+    );
+    expect(made.code, made.stderr).toBe(0);
+    await ok(cib, 'fixup_domxml', '-i', file);
+    await ok(cib, 'domadd', file);
+    const config = corralVms(Cib.parse(await readFile(cib, 'utf8'))).find((v) => v.name === 'ash')?.config ?? '';
+    const os = /<os[ >][\s\S]*?<\/os>/.exec(config)?.[0];
+    expect(os).toMatch(/^<os firmware="efi">/);
+    expect(os).toMatch(/<firmware>\s*<feature enabled="no" name="secure-boot"\/>\s*<\/firmware>/);
+    expect(os).toContain('<boot dev="hd"/>');
+    expect((await validateDomainXml(config)).ok).toBe(true);
     expect((await verifyCibFile(cib)).ok).toBe(true);
   });
 });

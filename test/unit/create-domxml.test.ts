@@ -268,6 +268,41 @@ describe('flags', () => {
     expect(dom().os.type).toBe('hvm');
   });
 
+  it('--firmware efi asks libvirt for UEFI firmware without Secure Boot, booting from the first disk', () => {
+    // libvirt picks OVMF from the host's descriptors and makes the NVRAM on each node: no paths here
+    const xml = domainXmlFromArgs({ ...base, firmware: 'efi', disks: [disk('/dev/vm/gum')] });
+    expect(xml).not.toMatch(/<loader|<nvram/);
+    expect(xml).toContain(
+      '  <os firmware="efi">\n    <type>hvm</type>\n    <firmware>\n      <feature enabled="no" name="secure-boot"/>\n    </firmware>\n    <boot dev="hd"/>\n  </os>\n',
+    );
+  });
+
+  it('--firmware efi keeps --machine and direct kernel boot', () => {
+    const xml = domainXmlFromArgs({ ...base, firmware: 'efi', machine: 'q35', kernel: '/k', cmdline: 'console=ttyS0' });
+    expect(xml).toContain('<os firmware="efi">');
+    const d = parse(xml);
+    expect(d.os.type).toEqual({ '#text': 'hvm', machine: 'q35' });
+    expect(d.os.kernel).toBe('/k');
+    expect(d.os.boot).toBeUndefined();
+  });
+
+  it('--firmware bios (the default) prints exactly what create_domxml printed before the flag', () => {
+    const before = [
+      '  <os>',
+      '    <type>hvm</type>',
+      '    <boot dev="hd"/>',
+      '  </os>',
+      '  <features>',
+    ].join('\n');
+    for (const args of [base, { ...base, firmware: 'bios' }]) {
+      const xml = domainXmlFromArgs(args);
+      expect(xml).toContain(before);
+      expect(xml).not.toContain('firmware');
+    }
+    const full = { ...base, virtType: 'qemu', disks: [disk('/dev/vm/gum')], nics: [bridge('br0')], kernel: '/k', initrd: '/i', cmdline: 'x' };
+    expect(domainXmlFromArgs({ ...full, firmware: 'bios' })).toBe(domainXmlFromArgs(full));
+  });
+
   it('--kernel/--initrd/--cmdline boot a kernel directly instead of the disk', () => {
     const d = dom({ kernel: '/var/lib/corral/vmlinuz', initrd: '/var/lib/corral/initrd.img', cmdline: 'console=ttyS0 quiet x="a&b"' });
     expect(d.os.kernel).toBe('/var/lib/corral/vmlinuz');
@@ -351,6 +386,8 @@ describe('bad input is rejected with a message that names the flag and value', (
     ['memory in exponent notation', { mem: '1e400' }, '--mem "1e400": "1e400" is not a size'],
     ['absurd memory', { mem: '17t' }, '--mem "17t": "17t" is 17 TiB; it must be between 1 MiB and 16 TiB'],
     ['an unknown virt type', { virtType: 'xen' }, '--virt-type "xen": the virt type is kvm or qemu'],
+    ['an unknown firmware', { firmware: 'uefi' }, '--firmware "uefi": the firmware is bios or efi'],
+    ['firmware in upper case', { firmware: 'EFI' }, '--firmware "EFI": the firmware is bios or efi'],
     ['an interface without a bridge', { nics: [iface('150')] }, '--iface "150": which Open vSwitch bridge?'],
     ['an unused --ovs', { ovs: 'vh', nics: [bridge('br0')] }, '--ovs "vh": no --iface uses this bridge: add --iface VLAN'],
     ['an --ovs every --iface overrides', { ovs: 'vh', nics: [iface('br1:150')] }, '--ovs "vh": no --iface uses this bridge (--iface br1:150 names another): drop --ovs, or give --iface VLAN'],
