@@ -52,10 +52,13 @@ export async function removeBlockDevice(dev: string, image: string): Promise<voi
   await rm(image, { force: true });
 }
 
-/** create_domxml (TCG, the disk), fixup_domxml and domadd inside NODE; resolves when domadd returned. */
-export async function addDiskVm(node: LabNode, name: string, disk: string, memory = '512m'): Promise<void> {
+/**
+ * create_domxml (TCG, the disk, and EXTRA flags such as --firmware efi), fixup_domxml and domadd
+ * inside NODE; resolves when domadd returned.
+ */
+export async function addDiskVm(node: LabNode, name: string, disk: string, memory = '512m', extra: readonly string[] = []): Promise<void> {
   const xml = path.join(INST_DIR, `${name}.xml`);
-  await ok(inNode(node, 'create_domxml', ['--name', name, '--cpus', '1', '--mem', memory, '--virt-type', 'qemu', '--no-vnc', '--disk', disk, '-o', xml]));
+  await ok(inNode(node, 'create_domxml', ['--name', name, '--cpus', '1', '--mem', memory, '--virt-type', 'qemu', '--no-vnc', ...extra, '--disk', disk, '-o', xml]));
   await ok(inNode(node, 'fixup_domxml', ['-i', xml]));
   // The lab's libvirtd listens on TCP without auth (no ssh between lab nodes): migration over qemu+tcp.
   await ok(inNode(node, 'domadd', ['--param', 'migration_transport=tcp', xml]));
