@@ -5,6 +5,7 @@ import type { AgentHost } from '../vm/host-port.js';
 import { exitReason, flushLogs, log } from '../ocf/log.js';
 import { ensureDir, fsHost, isAlive, kill, lockFile, qemuProcesses, readState, writeCreateXml, writeState } from './agent-fs.js';
 import { startupSignal } from './startup-signal.js';
+import { run } from './exec.js';
 import * as virsh from './virsh.js';
 
 export const realHost: AgentHost = {
@@ -30,6 +31,21 @@ export const realHost: AgentHost = {
   setMaxDowntime: virsh.setMaxDowntime,
   jobAbort: virsh.jobAbort,
   virshInstalled: virsh.installed,
+
+  async peers(self) {
+    // `crm_node -l`: "ID NAME STATE" a line; outside a cluster it fails, and there are no peers.
+    const r = await run('crm_node', ['-l'], { timeoutMs: 10_000 });
+    if (r.exitCode !== 0) return [];
+    return r.stdout
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f[2] === 'member' && f[1] && f[1] !== self)
+      .map((f) => f[1] as string);
+  },
+  async reprobe(resource, node) {
+    const r = await run('crm_resource', ['--refresh', '--resource', resource, '--node', node], { timeoutMs: 15_000 });
+    if (r.exitCode !== 0) log('warn', `crm_resource --refresh of ${resource} on ${node}: ${(r.stderr || r.stdout).trim()}`);
+  },
 
   startupSignal,
 

@@ -39,6 +39,7 @@ const NODE_COMMAND_PORT = 7411;
 const NODE_COMMAND_TIMEOUT_MS = 120_000;
 const SBIN_CORRAL = '/usr/sbin/corral';
 const SERVICE = 'node-command-service';
+const NODE_COMMAND_LOG = '/var/log/corral/node-command.log';
 const WORD = /^[A-Za-z0-9_.\/=:,+-]+$/;
 
 function nodeCommandKeyPath(lab: Lab): string {
@@ -174,22 +175,30 @@ async function serviceRunning(node: LabNode): Promise<boolean> {
  * and waits until it listens. Returns false, starting nothing, for a lab without a node-command
  * key (made by an older corral: its nodes have no corral.conf that would use the service).
  */
-export async function startNodeCommandService(lab: Lab, node: LabNode, timeoutMs = 15_000): Promise<boolean> {
+export async function startNodeCommandService(lab: Lab, node: LabNode, timeoutMs = 30_000): Promise<boolean> {
   if (!(await stat(nodeCommandKeyPath(lab)).then(() => true, () => false))) return false;
-  if (!(await serviceRunning(node))) {
-    // The script itself (`#!/usr/bin/env node`, as the agents Pacemaker runs in the node): start-stop-
-    // daemon then never takes another node process of the node for this one.
-    await nsStartDaemon(await nodeInitPid(node), SBIN_CORRAL, ['lab', SERVICE, ...labArgs(lab), '--node', node.name], {
-      logFile: '/var/log/corral/node-command.log',
-    });
-  }
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await listening(node)) return true;
-    if (Date.now() > deadline || !(await serviceRunning(node))) {
-      throw new Error(`the node-command service of ${node.name} did not come up (see its /var/log/corral/node-command.log)`);
+  // A service that exits before it listens is started again (three tries): seen once in CI, on a
+  // loaded machine, with nothing in its log to say why.
+  for (let tries = 1; ; tries++) {
+    if (!(await serviceRunning(node))) {
+      // The script itself (`#!/usr/bin/env node`, as the agents Pacemaker runs in the node): start-stop-
+      // daemon then never takes another node process of the node for this one.
+      await nsStartDaemon(await nodeInitPid(node), SBIN_CORRAL, ['lab', SERVICE, ...labArgs(lab), '--node', node.name], {
+        logFile: NODE_COMMAND_LOG,
+      });
     }
-    await sleep(100);
+    for (;;) {
+      if (await listening(node)) return true;
+      const running = await serviceRunning(node);
+      if (Date.now() > deadline || (!running && tries >= 3)) {
+        const log = (await readFile(path.join(node.dir, 'fs', NODE_COMMAND_LOG), 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n    ');
+        throw new Error(`the node-command service of ${node.name} did not come up (${running ? `not listening after ${Math.round(timeoutMs / 1000)} s` : `exited, ${tries} times`}); its ${NODE_COMMAND_LOG}:\n    ${log || '(empty)'}`);
+      }
+      if (!running) break;
+      await sleep(100);
+    }
+    await sleep(500);
   }
 }
 

@@ -196,6 +196,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
   const seenFailures = new Set<string>();
   const deadline = t0 + (opts.timeoutMs ?? 15 * 60_000);
   let last: Snapshot = snap;
+  let settledBefore = false;
   try {
     for (;;) {
       last = await takeSnapshot();
@@ -216,19 +217,23 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
           left.push({ vm: l.vm.name, from: l.from, to: v.node, seconds, how });
           leaving.delete(rid);
           opts.progress(`[${left.length}/${left.length + leaving.size}] ${l.vm.name}: ${l.from} → ${v.node} (${how === 'migrated' ? 'live migration' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
-        } else if ((v.state === 'stopped' || v.state === 'disabled' || v.state === 'failed') && v.nodes.length === 0) {
+        } else if (settledBefore && v.nodes.length === 0) {
+          // Stopped, and Pacemaker was done before this snapshot: it stays so (judged no earlier —
+          // a recovery passes through "stopped" on its way to a start elsewhere).
           left.push({ vm: l.vm.name, from: l.from, to: null, seconds, how: 'stopped' });
           leaving.delete(rid);
           opts.progress(`[${left.length}/${left.length + leaving.size}] ${l.vm.name}: stopped on ${l.from}, not running anywhere (${seconds.toFixed(1)} s)`);
         }
       }
       const stillThere = last.view.vms.filter((v) => v.nodes.some((n) => nodes.includes(n)));
-      if (leaving.size === 0 && stillThere.length === 0 && (await clusterSettled())) break;
+      const settled = stillThere.length === 0 && (await clusterSettled());
+      if (settled && leaving.size === 0) break;
+      settledBefore = settled;
       if (Date.now() >= deadline) {
         problems.push(`gave up after ${Math.round((Date.now() - t0) / 1000)} s: ${stillThere.map((v) => `${v.name} (${v.state} on ${v.nodes.join(', ')})`).join(', ') || 'the cluster is not idle'}`);
         break;
       }
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+      if (!settled) await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
     }
   } finally {
     await changeCib(hostCibPort(), (cd) => {

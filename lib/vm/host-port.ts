@@ -100,6 +100,12 @@ export interface AgentHost extends FastHost {
   /** libvirt's client is installed. */
   virshInstalled(): Promise<boolean>;
 
+  // Pacemaker.
+  /** The other nodes Pacemaker counts as members of the cluster (not SELF); none outside a cluster. */
+  peers(self: string | undefined): Promise<string[]>;
+  /** Asks Pacemaker to probe RESOURCE on NODE again (crm_resource --refresh); never throws, logs. */
+  reprobe(resource: string, node: string): Promise<void>;
+
   // The guest.
   /** Listens on the startup_signal socket PATH until the guest says "ready TOKEN" or UNTILMS (epoch ms) passes. */
   startupSignal(path: string, untilMs: number): Promise<SignalAttempt>;

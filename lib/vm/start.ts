@@ -2,6 +2,7 @@
 import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import { requireConfig, type Ctx } from './context.js';
 import type { CreateOutcome, Identity } from './host-port.js';
+import { migrationUris } from './migrate.js';
 import { describe, observe } from './observe.js';
 import { prepareForCreate } from './prepare.js';
 import { awaitStartupSignal, SIGNAL_CHANNEL } from './signal.js';
@@ -9,6 +10,28 @@ import { awaitStartupSignal, SIGNAL_CHANNEL } from './signal.js';
 async function destroyQuietly(ctx: Ctx, id: Identity): Promise<void> {
   const r = await ctx.host.destroy(ctx.conn, id.name);
   if (r && r.kind !== 'absent') ctx.host.log('warn', `destroying ${id.name} after a failed start: ${describe(r)}`);
+}
+
+/** At most this many peers are asked at once. */
+const PEER_QUERIES = 8;
+
+/** The other cluster members whose libvirt has domain ID (unreachable ones are logged and passed over). */
+async function runsElsewhere(ctx: Ctx, id: Identity): Promise<string[]> {
+  const { host } = ctx;
+  const { params } = requireConfig(ctx);
+  const peers = await host.peers(ctx.env.OCF_RESKEY_CRM_meta_on_node);
+  const found: string[] = [];
+  for (let i = 0; i < peers.length; i += PEER_QUERIES) {
+    await Promise.all(
+      peers.slice(i, i + PEER_QUERIES).map(async (peer) => {
+        const uri = migrationUris(params, peer).destUri;
+        const r = await host.domstate({ uri, timeoutMs: Math.min(5000, Math.max(1000, ctx.remaining() / 4)) }, id.name);
+        if (r.kind === 'present') found.push(peer);
+        else if (r.kind !== 'absent') host.log('warn', `could not ask ${peer} (${uri}) whether ${id.name} runs there: ${describe(r)}`);
+      }),
+    );
+  }
+  return found.sort();
 }
 
 export async function start(ctx: Ctx): Promise<OcfCode> {
@@ -25,6 +48,18 @@ export async function start(ctx: Ctx): Promise<OcfCode> {
     await destroyQuietly(ctx, id);
   } else if (before.kind === 'unknown') {
     throw fail.generic(`cannot tell whether ${id.name} runs: ${before.why}`);
+  }
+
+  // One place across nodes: Pacemaker may have lost track of a copy on another node — seen with
+  // Pacemaker 2.1.5 when a live migration's target went to standby while migrate_to ran and that
+  // node held an older migrate_from of the same source and target: the scheduler then restarted
+  // the VM on the source while the migrated copy ran on the target. Every other member's libvirt
+  // is asked (as a migration would reach it); a copy found there stops this start, and Pacemaker
+  // is asked to probe that node, so that it learns where the VM runs.
+  const elsewhere = await runsElsewhere(ctx, id);
+  if (elsewhere.length) {
+    for (const n of elsewhere) await host.reprobe(ctx.resource, n);
+    throw fail.generic(`domain ${id.name} runs on ${elsewhere.join(', ')} (its libvirt says so) without Pacemaker knowing: not starting a second copy; asked Pacemaker to probe ${elsewhere.join(', ')} again`);
   }
 
   const { xml, consoleLog } = prepareForCreate(doc, { consoleLogDir: params.console_log_dir, resource: ctx.resource });

@@ -11,7 +11,7 @@ import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type
 import { labDir, type LabNode } from '../../lib/lab/state.js';
 import { LabWatcher } from '../../lib/lab/watch.js';
 import type { RunResult } from '../../lib/host/exec.js';
-import { addVms, built, consoleLogOn, copyBuild, ok } from '../support/ops-lab.js';
+import { addVms, built, bootsOf, copyBuild, ok } from '../support/ops-lab.js';
 
 const LAB = { name: 'bal', subnet: '10.213.103' };
 const HOT = ['h1', 'h2', 'h3'];
@@ -38,11 +38,7 @@ async function status(seconds = 5): Promise<Status> {
 }
 const where = async (): Promise<Map<string, string>> =>
   new Map((JSON.parse((await ok(inNode(n1, 'corral', ['list', '--json']))).stdout) as { vms: { name: string; node: string }[] }).vms.map((v) => [v.name, v.node]));
-const boots = async (vm: string): Promise<number> => {
-  let n = 0;
-  for (const node of lab.nodes) n += (await consoleLogOn(lab, node.name, vm)).split('corral-test-guest: booted').length - 1;
-  return n;
-};
+const boots = (vm: string): Promise<number> => bootsOf(lab, vm);
 /** The balancer's log, from whichever node has one. */
 const balancerLog = async (): Promise<string> => {
   const logs = await Promise.all(lab.nodes.map((n) => readFile(path.join(labDir(lab.name), 'nodes', n.name, 'fs/var/log/corral/balancer.log'), 'utf8').catch(() => '')));

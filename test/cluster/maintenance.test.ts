@@ -9,7 +9,7 @@ import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type
 import { labDir, type LabNode } from '../../lib/lab/state.js';
 import { LabWatcher } from '../../lib/lab/watch.js';
 import type { RunResult } from '../../lib/host/exec.js';
-import { addVms, built, consoleLogOn, copyBuild, ok } from '../support/ops-lab.js';
+import { addVms, built, bootsOf, copyBuild, ok } from '../support/ops-lab.js';
 
 const LAB = { name: process.env.CORRAL_MNT_LAB ?? 'mnt', subnet: process.env.CORRAL_MNT_SUBNET ?? '10.213.93' };
 const MOVERS = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8'];
@@ -38,11 +38,7 @@ const epoch = async () => {
   return `${/admin_epoch="(\d+)"/.exec(root)?.[1]}.${/ epoch="(\d+)"/.exec(root)?.[1]}`;
 };
 
-const boots = async (vm: string): Promise<number> => {
-  let n = 0;
-  for (const node of lab.nodes) n += (await consoleLogOn(lab, node.name, vm)).split('corral-test-guest: booted').length - 1;
-  return n;
-};
+const boots = (vm: string): Promise<number> => bootsOf(lab, vm);
 
 /** This build's corral command run in NODE with the node's own /etc/corral/corral.conf (the lab's). */
 function inNode(node: LabNode, command: string, args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {

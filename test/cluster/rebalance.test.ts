@@ -1,17 +1,19 @@
 // corral rebalance on a real 3-node lab cluster (lab "rbl", 10.213.101.0/24): after n3 rejoined
 // empty (drained, then undrained without --return), `corral rebalance --exec` spreads the VMs
 // back by live migration — the guests go on counting and none boots again — leaves no constraint
-// behind, and a second run plans no move. Run inside a node, as an operator would, with the
+// behind, and a second run plans no move. When the target goes to standby midway the run stops as
+// soon as Pacemaker is done and says so; when it crashes midway (fenced, back in seconds) the run
+// ends with an answer that matches the cluster; neither leaves a hint behind. Run inside a node, as an operator would, with the
 // commands installed in the lab when it was made (this build).
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../lib/host/exec.js';
-import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
+import { clusterExec, crashNode, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
 import type { LabNode } from '../../lib/lab/state.js';
 import { ensureTestGuest, testGuestDomainXml } from '../../lib/lab/test-guest.js';
 import { LabWatcher } from '../../lib/lab/watch.js';
-import { consoleLogOn, ok } from '../support/ops-lab.js';
+import { bootsOf, consoleLogOn, ok } from '../support/ops-lab.js';
 
 const LAB = { name: 'rbl', subnet: '10.213.101' };
 /** Root-owned files the nodes can read (they see the host's /var/cache/corral); this lab's own. */
@@ -36,12 +38,7 @@ async function list(): Promise<ListVm[]> {
 
 const perNode = (vms: ListVm[]) => Object.fromEntries(lab.nodes.map((n) => [n.name, vms.filter((v) => v.node === n.name).length]));
 
-/** Boots of VM seen in the console logs of every node (the test guest prints one line per boot). */
-async function boots(vm: string): Promise<number> {
-  let n = 0;
-  for (const node of lab.nodes) n += (await consoleLogOn(lab, node.name, vm)).split('corral-test-guest: booted').length - 1;
-  return n;
-}
+const boots = (vm: string): Promise<number> => bootsOf(lab, vm);
 
 /** The highest tick counter VM printed, in any node's console log. */
 async function lastTick(vm: string): Promise<number> {
@@ -153,6 +150,76 @@ describe('corral rebalance on the lab cluster', () => {
       expect(c).toBeLessThan(0.5);
     }
   });
+
+  /** n3 empty again: drained (its VMs leave live), then undrained without --return. */
+  async function emptyN3(): Promise<void> {
+    await ok(corral(['node', 'drain', 'n3'], 300_000));
+    await ok(corral(['node', 'undrain', 'n3']));
+    await waitClusterIdle(lab, { timeoutMs: 120_000 });
+    expect(perNode(await list())).toEqual({ n1: 3, n2: 3, n3: 0 });
+  }
+  const constraints = async () => (await ok(clusterExec(n1, 'cibadmin', ['--query', '--scope', 'constraints']))).stdout;
+  /** Waits until the first round's hint is in the CIB: Pacemaker is about to migrate, or migrating. */
+  async function firstHint(): Promise<void> {
+    for (const end = Date.now() + 120_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+      if ((await constraints()).includes('corral-steer-')) return;
+    }
+    throw new Error('the first round never added its hint');
+  }
+  interface ExecJson {
+    rounds: unknown[];
+    moves: { vm: string; to: string }[];
+    result: { ok: boolean; moved: { vm: string; to: string; how: string }[]; problems: string[]; failures: string[]; notRun: unknown[] };
+  }
+
+  it('the target goes to standby midway: the round ends once Pacemaker is done, exit 1 saying so, the next round not run, no hint left', async () => {
+    await emptyN3();
+    const t0 = Date.now();
+    const run = corral(['rebalance', '--exec', '--json'], 900_000);
+    await firstHint();
+    const standby = (on: boolean) => ok(clusterExec(n1, 'crm_attribute', ['--node', 'n3', '--name', 'standby', '--update', on ? 'on' : 'off']));
+    await standby(true);
+    const r = await run.finally(() => standby(false));
+    const seconds = (Date.now() - t0) / 1000;
+    expect(r.exitCode, `${r.stderr}\n${r.stdout}`).toBe(1);
+    const out = JSON.parse(r.stdout) as ExecJson;
+    expect(out.rounds).toHaveLength(2);
+    expect(out.result.ok).toBe(false);
+    // it says what happened: the VM did not get to n3 (or left it again for the standby)
+    expect(out.result.problems.join('\n')).toMatch(/did not reach n3: Pacemaker is done and it runs on n[12]|did not stay on n3/);
+    console.log(`rebalance with n3 put in standby at its first round: ${[...out.result.failures, ...out.result.problems].join('; ')}`);
+    expect(out.result.notRun).toHaveLength(1);
+    // it did not wait for its 10-minute round timeout
+    expect(seconds, out.result.problems.join('\n')).toBeLessThan(180);
+    expect(await constraints()).not.toMatch(/corral-steer-|cli-prefer|cli-ban/);
+    await waitClusterIdle(lab, { timeoutMs: 120_000 });
+    const vms = await list();
+    expect(vms.filter((v) => v.state !== 'running').map((v) => `${v.name}: ${v.state}`)).toEqual([]);
+    expect(perNode(vms).n3).toBe(0);
+  }, 900_000);
+
+  it('the target crashes midway (fenced, back within seconds): the run ends with an answer that matches where the VMs are, no hint left, every VM runs', async () => {
+    const t0 = Date.now();
+    const run = corral(['rebalance', '--exec', '--json'], 900_000);
+    await firstHint();
+    await crashNode(lab, 'n3');
+    const r = await run;
+    const seconds = (Date.now() - t0) / 1000;
+    const out = JSON.parse(r.stdout) as ExecJson;
+    expect(seconds, r.stdout).toBeLessThan(300);
+    expect(await constraints()).not.toMatch(/corral-steer-|cli-prefer|cli-ban/);
+    await waitClusterIdle(lab, { timeoutMs: 300_000 });
+    const vms = await list();
+    expect(vms.filter((v) => v.state !== 'running').map((v) => `${v.name}: ${v.state}`)).toEqual([]);
+    // Either n3 came back in time and the moves completed (then they are where the run says), or
+    // the run failed and says why; exit code and report agree.
+    expect(r.exitCode, r.stderr).toBe(out.result.ok ? 0 : 1);
+    if (out.result.ok) {
+      expect(out.result.moved.map((m) => `${m.vm}>${m.to}`)).toEqual(out.moves.map((m) => `${m.vm}>${m.to}`));
+      for (const m of out.result.moved) expect(vms.find((v) => v.name === m.vm)?.node, m.vm).toBe('n3');
+    } else expect([...out.result.problems, ...out.result.failures].length).toBeGreaterThan(0);
+    console.log(`rebalance with n3 crashed at its first round: exit ${r.exitCode} after ${seconds.toFixed(1)} s; ${JSON.stringify(out.result.moved)} ${out.result.problems.join('; ')}`);
+  }, 900_000);
 
   it('the watcher never saw a VM on two nodes, nor one vanish from the CIB', async () => {
     const report = await watcher.stop();

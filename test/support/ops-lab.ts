@@ -147,6 +147,12 @@ export async function consoleLogOn(lab: ClusterLab, node: string, vm: string): P
   return readFile(path.join(labDir(lab.name), 'nodes', node, 'fs/var/log/corral/console', `${vm}.log`), 'utf8').catch(() => '');
 }
 
+/** How often the test guest VM booted, counted over every node's console log (one line a boot). */
+export async function bootsOf(lab: ClusterLab, vm: string): Promise<number> {
+  const logs = await Promise.all(lab.nodes.map((n) => consoleLogOn(lab, n.name, vm)));
+  return logs.reduce((n, text) => n + text.split('corral-test-guest: booted').length - 1, 0);
+}
+
 /** The domains libvirt runs on NODE (its own view, asked inside the node). */
 export async function domainsOn(node: LabNode): Promise<string[]> {
   const r = await nodeVirsh(node, ['list', '--name']);

@@ -372,10 +372,10 @@ export class SimProcess implements AgentHost {
   }
 
   /** A libvirt call: down answers at once that it cannot connect, hung answers at the call's timeout. */
-  private libvirt<T>(c: Conn, what: string, answer: () => T, failure: (message: string) => T, shown: (v: T) => string): Promise<T> {
-    if (this.node.libvirtd !== 'hangs') {
+  private libvirt<T>(c: Conn, what: string, answer: () => T, failure: (message: string) => T, shown: (v: T) => string, node: SimNode = this.node): Promise<T> {
+    if (node.libvirtd !== 'hangs') {
       return this.after(0, () => {
-        const v = this.node.libvirtd === 'up' ? answer() : failure(UNREACHABLE);
+        const v = node.libvirtd === 'up' ? answer() : failure(UNREACHABLE);
         this.say(`${what} → ${shown(v)}`);
         return v;
       });
@@ -395,15 +395,27 @@ export class SimProcess implements AgentHost {
   // libvirt ------------------------------------------------------------------------------------
 
   domstate(c: Conn, name: string): Promise<DomainLookup> {
+    // A URI that names another node asks that node's libvirt (a peer, as a migration reaches it).
+    const host = /^[a-z0-9+]+:\/\/(?:[^@/]*@)?([^/:]*)/.exec(c.uri)?.[1] ?? '';
+    const peer = host && host !== this.node.name ? this.world.nodes.get(host) : undefined;
+    if (host && host !== this.node.name && !peer) {
+      return this.after(0, () => {
+        const v: DomainLookup = { kind: 'unreachable', message: `${UNREACHABLE}; unable to connect to server at '${host}:16509': Name or service not known` };
+        this.say(`domstate ${name} at ${host} → ${describeLookup(v)}`);
+        return v;
+      });
+    }
+    const n = peer ?? this.node;
     return this.libvirt<DomainLookup>(
       c,
-      `domstate ${name}`,
+      peer ? `domstate ${name} at ${host}` : `domstate ${name}`,
       () => {
-        const d = this.node.domains.get(name);
+        const d = n.domains.get(name);
         return d ? { kind: 'present', state: d.state } : { kind: 'absent' };
       },
       (message) => ({ kind: 'unreachable', message }),
       describeLookup,
+      n,
     );
   }
 
@@ -634,6 +646,20 @@ export class SimProcess implements AgentHost {
       this.say('virsh installed → yes');
       return true;
     });
+  }
+
+  // Pacemaker ----------------------------------------------------------------------------------
+
+  peers(self: string | undefined): Promise<string[]> {
+    return this.after(0, () => {
+      const v = [...this.world.nodes.keys()].filter((n) => n !== (self ?? this.node.name)).sort();
+      this.say(`cluster members besides ${self ?? this.node.name} → ${v.join(', ') || 'none'}`);
+      return v;
+    });
+  }
+
+  reprobe(resource: string, node: string): Promise<void> {
+    return this.after(0, () => this.say(`crm_resource --refresh ${resource} on ${node}`));
   }
 
   // the guest ----------------------------------------------------------------------------------
