@@ -59,7 +59,8 @@ export async function start(ctx: Ctx): Promise<OcfCode> {
   const elsewhere = await runsElsewhere(ctx, id);
   if (elsewhere.length) {
     for (const n of elsewhere) await host.reprobe(ctx.resource, n);
-    throw fail.generic(`domain ${id.name} runs on ${elsewhere.join(', ')} (its libvirt says so) without Pacemaker knowing: not starting a second copy; asked Pacemaker to probe ${elsewhere.join(', ')} again`);
+    // Short: Pacemaker keeps the first 128 characters of a reason.
+    throw fail.generic(`${id.name} runs on ${elsewhere.join(', ')} unknown to Pacemaker: no second copy started; probe of ${elsewhere.join(', ')} asked for`);
   }
 
   const { xml, consoleLog } = prepareForCreate(doc, { consoleLogDir: params.console_log_dir, resource: ctx.resource });
