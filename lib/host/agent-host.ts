@@ -32,18 +32,21 @@ export const realHost: AgentHost = {
   jobAbort: virsh.jobAbort,
   virshInstalled: virsh.installed,
 
-  async peers(self) {
-    // `crm_node -l`: "ID NAME STATE" a line; outside a cluster it fails, and there are no peers.
-    const r = await run('crm_node', ['-l'], { timeoutMs: 10_000 });
-    if (r.exitCode !== 0) return [];
+  async peers(self, timeoutMs) {
+    // `crm_node -l`: "ID NAME STATE" a line. Outside a cluster (ocf-tester) it fails: no peers.
+    const r = await run('crm_node', ['-l'], { timeoutMs });
+    if (r.exitCode !== 0) {
+      log('warn', `could not list the cluster's members (crm_node -l: ${r.timedOut ? 'no answer in time' : (r.stderr || r.stdout).trim() || `exit ${r.exitCode}`}): no other node asked whether the domain runs there`);
+      return [];
+    }
     return r.stdout
       .split('\n')
       .map((l) => l.trim().split(/\s+/))
       .filter((f) => f[2] === 'member' && f[1] && f[1] !== self)
       .map((f) => f[1] as string);
   },
-  async reprobe(resource, node) {
-    const r = await run('crm_resource', ['--refresh', '--resource', resource, '--node', node], { timeoutMs: 15_000 });
+  async reprobe(resource, node, timeoutMs) {
+    const r = await run('crm_resource', ['--refresh', '--resource', resource, '--node', node], { timeoutMs });
     if (r.exitCode !== 0) log('warn', `crm_resource --refresh of ${resource} on ${node}: ${(r.stderr || r.stdout).trim()}`);
   },
 

@@ -228,6 +228,15 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
       const stillThere = last.view.vms.filter((v) => v.nodes.some((n) => nodes.includes(n)));
       const settled = stillThere.length === 0 && (await clusterSettled());
       if (settled && leaving.size === 0) break;
+      if (settled && settledBefore) {
+        // Pacemaker is done, twice in a row, and these neither run elsewhere nor stopped (failed,
+        // blocked, or gone from the CIB): say so, rather than poll on to the deadline.
+        for (const [rid, l] of leaving) {
+          const v = last.view.byResource.get(rid);
+          problems.push(`${l.vm.name} left ${l.from} but Pacemaker is done with it ${v ? `${v.state}${v.nodes.length ? ` on ${v.nodes.join(', ')}` : ''}` : 'gone from the configuration'}`);
+        }
+        break;
+      }
       settledBefore = settled;
       if (Date.now() >= deadline) {
         problems.push(`gave up after ${Math.round((Date.now() - t0) / 1000)} s: ${stillThere.map((v) => `${v.name} (${v.state} on ${v.nodes.join(', ')})`).join(', ') || 'the cluster is not idle'}`);

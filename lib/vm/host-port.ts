@@ -101,10 +101,10 @@ export interface AgentHost extends FastHost {
   virshInstalled(): Promise<boolean>;
 
   // Pacemaker.
-  /** The other nodes Pacemaker counts as members of the cluster (not SELF); none outside a cluster. */
-  peers(self: string | undefined): Promise<string[]>;
+  /** The other nodes Pacemaker counts as members of the cluster (not SELF); none (and a warning) when it does not answer within TIMEOUTMS. */
+  peers(self: string | undefined, timeoutMs: number): Promise<string[]>;
   /** Asks Pacemaker to probe RESOURCE on NODE again (crm_resource --refresh); never throws, logs. */
-  reprobe(resource: string, node: string): Promise<void>;
+  reprobe(resource: string, node: string, timeoutMs: number): Promise<void>;
 
   // The guest.
   /** Listens on the startup_signal socket PATH until the guest says "ready TOKEN" or UNTILMS (epoch ms) passes. */

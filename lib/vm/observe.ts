@@ -9,7 +9,8 @@ export type Observation =
   | { kind: 'crashed' }
   | { kind: 'unknown'; why: string };
 
-const STOPPED_STATES = new Set(['shut off']);
+/** libvirt states of a domain that runs nothing (a persistent definition, inactive). */
+export const STOPPED_STATES: ReadonlySet<string> = new Set(['shut off']);
 
 export async function observe(ctx: Ctx, id: Identity): Promise<Observation> {
   const l = await ctx.host.domstate(ctx.conn, id.name);

@@ -3,7 +3,7 @@ import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import { requireConfig, type Ctx } from './context.js';
 import type { CreateOutcome, Identity } from './host-port.js';
 import { migrationUris } from './migrate.js';
-import { describe, observe } from './observe.js';
+import { describe, observe, STOPPED_STATES } from './observe.js';
 import { prepareForCreate } from './prepare.js';
 import { awaitStartupSignal, SIGNAL_CHANNEL } from './signal.js';
 
@@ -14,24 +14,45 @@ async function destroyQuietly(ctx: Ctx, id: Identity): Promise<void> {
 
 /** At most this many peers are asked at once. */
 const PEER_QUERIES = 8;
+/** How long a copy paused on a peer may take to go (an incoming migration whose source is gone: libvirt drops it once its keepalive gives up). */
+const PAUSED_GRACE_MS = 40_000;
 
-/** The other cluster members whose libvirt has domain ID (unreachable ones are logged and passed over). */
+/**
+ * The other cluster members whose libvirt has domain ID live (running, paused, crashed — not "shut
+ * off", a persistent definition that runs nothing). Unreachable ones are logged and passed over.
+ * All of it within a share of the time left, so that a refusal still has time to be reported.
+ */
 async function runsElsewhere(ctx: Ctx, id: Identity): Promise<string[]> {
   const { host } = ctx;
   const { params } = requireConfig(ctx);
-  const peers = await host.peers(ctx.env.OCF_RESKEY_CRM_meta_on_node);
-  const found: string[] = [];
+  const until = host.now() + ctx.remaining() * 0.4;
+  const left = () => until - host.now();
+  const peers = await host.peers(ctx.env.OCF_RESKEY_CRM_meta_on_node, Math.min(10_000, Math.max(200, left() / 4)));
+  const found = new Map<string, string>();
+  const ask = async (peer: string) => {
+    const uri = migrationUris(params, peer).destUri;
+    // domstate may take two calls: each gets half of its share.
+    const r = await host.domstate({ uri, timeoutMs: Math.min(5000, Math.max(200, left() / 4)) }, id.name);
+    if (r.kind === 'present' && !STOPPED_STATES.has(r.state)) found.set(peer, r.state);
+    else if (r.kind === 'present' || r.kind === 'absent') found.delete(peer);
+    else host.log('warn', `could not ask ${peer} (${uri}) whether ${id.name} runs there: ${describe(r)}`);
+  };
+  const unasked: string[] = [];
   for (let i = 0; i < peers.length; i += PEER_QUERIES) {
-    await Promise.all(
-      peers.slice(i, i + PEER_QUERIES).map(async (peer) => {
-        const uri = migrationUris(params, peer).destUri;
-        const r = await host.domstate({ uri, timeoutMs: Math.min(5000, Math.max(1000, ctx.remaining() / 4)) }, id.name);
-        if (r.kind === 'present') found.push(peer);
-        else if (r.kind !== 'absent') host.log('warn', `could not ask ${peer} (${uri}) whether ${id.name} runs there: ${describe(r)}`);
-      }),
-    );
+    if (left() <= 0) {
+      unasked.push(...peers.slice(i));
+      break;
+    }
+    await Promise.all(peers.slice(i, i + PEER_QUERIES).map(ask));
   }
-  return found.sort();
+  if (unasked.length) host.log('warn', `no time left to ask ${unasked.join(', ')} whether ${id.name} runs there`);
+  // A paused copy may be an incoming migration whose source was lost: it goes by itself.
+  const graceUntil = Math.min(host.now() + PAUSED_GRACE_MS, until);
+  while ([...found.values()].some((s) => s === 'paused') && host.now() < graceUntil) {
+    await host.sleep(Math.min(1000, Math.max(0, graceUntil - host.now())));
+    await Promise.all([...found].filter(([, s]) => s === 'paused').map(([peer]) => ask(peer)));
+  }
+  return [...found.keys()].sort();
 }
 
 export async function start(ctx: Ctx): Promise<OcfCode> {
@@ -58,7 +79,7 @@ export async function start(ctx: Ctx): Promise<OcfCode> {
   // is asked to probe that node, so that it learns where the VM runs.
   const elsewhere = await runsElsewhere(ctx, id);
   if (elsewhere.length) {
-    for (const n of elsewhere) await host.reprobe(ctx.resource, n);
+    await Promise.all(elsewhere.map((n) => host.reprobe(ctx.resource, n, Math.min(15_000, Math.max(500, ctx.remaining() * 0.3)))));
     // Short: Pacemaker keeps the first 128 characters of a reason.
     throw fail.generic(`${id.name} runs on ${elsewhere.join(', ')} unknown to Pacemaker: no second copy started; probe of ${elsewhere.join(', ')} asked for`);
   }

@@ -217,7 +217,13 @@ describe('corral rebalance on the lab cluster', () => {
     if (out.result.ok) {
       expect(out.result.moved.map((m) => `${m.vm}>${m.to}`)).toEqual(out.moves.map((m) => `${m.vm}>${m.to}`));
       for (const m of out.result.moved) expect(vms.find((v) => v.name === m.vm)?.node, m.vm).toBe('n3');
-    } else expect([...out.result.problems, ...out.result.failures].length).toBeGreaterThan(0);
+    } else {
+      // what the report says agrees with the cluster: a VM it says did not reach n3 is not there
+      for (const p of out.result.problems) {
+        const vm = /^(\S+) did not reach n3: Pacemaker is done and it runs on (\S+)/.exec(p);
+        if (vm) expect(vms.find((v) => v.name === vm[1])?.node, p).toBe(vm[2]);
+      }
+    }
     console.log(`rebalance with n3 crashed at its first round: exit ${r.exitCode} after ${seconds.toFixed(1)} s; ${JSON.stringify(out.result.moved)} ${out.result.problems.join('; ')}`);
   }, 900_000);
 

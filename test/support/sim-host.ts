@@ -650,7 +650,7 @@ export class SimProcess implements AgentHost {
 
   // Pacemaker ----------------------------------------------------------------------------------
 
-  peers(self: string | undefined): Promise<string[]> {
+  peers(self: string | undefined, _timeoutMs: number): Promise<string[]> {
     return this.after(0, () => {
       const v = [...this.world.nodes.keys()].filter((n) => n !== (self ?? this.node.name)).sort();
       this.say(`cluster members besides ${self ?? this.node.name} → ${v.join(', ') || 'none'}`);
@@ -658,7 +658,7 @@ export class SimProcess implements AgentHost {
     });
   }
 
-  reprobe(resource: string, node: string): Promise<void> {
+  reprobe(resource: string, node: string, _timeoutMs: number): Promise<void> {
     return this.after(0, () => this.say(`crm_resource --refresh ${resource} on ${node}`));
   }
 
