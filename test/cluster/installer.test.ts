@@ -62,6 +62,21 @@ EOF
 ln -s /etc/systemd/system/gum-tick.service "$TARGET/etc/systemd/system/multi-user.target.wants/gum-tick.service"
 `;
 
+/**
+ * CONSOLE, the console log of VM when crm_mon first said Started: the guest had already reached
+ * multi-user and started the startup-signal unit; the start operation itself lasted the boot (a
+ * plain qemu start takes under a second).
+ */
+async function expectStartAfterSignal(consoleAtStarted: string, vm: string, label = ''): Promise<void> {
+  expect(consoleAtStarted).toContain('Reached target multi-user.target');
+  expect(consoleAtStarted).toMatch(/Start(ing|ed) corral-startup/);
+  expect(consoleAtStarted.indexOf('Reached target multi-user.target')).toBeLessThan(consoleAtStarted.search(/Start(ing|ed) corral-startup/));
+  const start = await lastStart(n1, vm);
+  expect(start?.rc).toBe(0);
+  process.stdout.write(`start operation of vm-${vm}${label}: ${((start?.execMs ?? 0) / 1000).toFixed(1)} s\n`);
+  expect(start?.execMs).toBeGreaterThan(10_000);
+}
+
 describe('mk_debian_installer → create_domxml → domadd on the lab cluster', () => {
   beforeAll(async () => {
     requireRoot('the installer suite on the lab', 'it writes disks and runs a lab cluster');
@@ -119,15 +134,7 @@ describe('mk_debian_installer → create_domxml → domadd on the lab cluster', 
   });
 
   it("Pacemaker's start returned only once the guest's startup-signal unit ran (after multi-user.target)", async () => {
-    // When crm_mon first said Started, the guest had already reached multi-user and started the unit.
-    expect(consoleAtStarted).toContain('Reached target multi-user.target');
-    expect(consoleAtStarted).toMatch(/Start(ing|ed) corral-startup/);
-    expect(consoleAtStarted.indexOf('Reached target multi-user.target')).toBeLessThan(consoleAtStarted.search(/Start(ing|ed) corral-startup/));
-    // The start operation itself lasted the boot (a plain qemu start takes under a second).
-    const start = await lastStart(n1, 'gum');
-    expect(start?.rc).toBe(0);
-    process.stdout.write(`start operation of vm-gum: ${((start?.execMs ?? 0) / 1000).toFixed(1)} s\n`);
-    expect(start?.execMs).toBeGreaterThan(10_000);
+    await expectStartAfterSignal(consoleAtStarted, 'gum');
   });
 
   it('a live migration keeps it running: the tick goes on on the other node, no second boot', async () => {
@@ -188,13 +195,7 @@ describe('mk_debian_installer → create_domxml → domadd on the lab cluster', 
     });
 
     it("Pacemaker's start returned only once the guest's startup-signal unit ran", async () => {
-      expect(ashAtStarted).toContain('Reached target multi-user.target');
-      expect(ashAtStarted).toMatch(/Start(ing|ed) corral-startup/);
-      expect(ashAtStarted.indexOf('Reached target multi-user.target')).toBeLessThan(ashAtStarted.search(/Start(ing|ed) corral-startup/));
-      const start = await lastStart(n1, 'ash');
-      expect(start?.rc).toBe(0);
-      process.stdout.write(`start operation of vm-ash (UEFI): ${((start?.execMs ?? 0) / 1000).toFixed(1)} s\n`);
-      expect(start?.execMs).toBeGreaterThan(10_000);
+      await expectStartAfterSignal(ashAtStarted, 'ash', ' (UEFI)');
     });
 
     it('a live migration keeps it running: the NVRAM is made on the target, the tick goes on, no second boot', async () => {
