@@ -4,7 +4,7 @@
 import { Command } from 'commander';
 import { runCli, withCliConventions } from '../lib/cli/errors.js';
 import { mkDebianInstaller, CACHE_DIR } from '../lib/ops/installer.js';
-import { SUITES } from '../lib/image/plan.js';
+import { SUITES, type PlanInput } from '../lib/image/plan.js';
 
 const COMMAND = 'mk_debian_installer';
 
@@ -36,19 +36,10 @@ Examples:
   mk_debian_installer --size 4g --hostname gum --ip 192.0.2.10/24 --gateway 192.0.2.1 --dns 192.0.2.53 /var/lib/corral/gum.img
   mk_debian_installer --di ./bookworm-netboot --hostname gum --root-password-file pw.txt /dev/vm/gum`;
 
-interface Opts {
-  di?: string;
-  size?: string;
-  suite?: string;
-  mirror?: string;
-  hostname?: string;
-  uefi?: boolean;
-  ip?: string;
-  gateway?: string;
-  dns?: string;
+/** The flags: the plan's own (PlanInput, checked in lib/image/plan.ts) and this command's. */
+interface Opts extends PlanInput {
   sshKey?: string;
   rootPasswordFile?: string;
-  packages?: string;
   postInstall?: string;
   force?: boolean;
   refreshCache?: boolean;

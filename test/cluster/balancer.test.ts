@@ -11,7 +11,7 @@ import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type
 import { labDir, type LabNode } from '../../lib/lab/state.js';
 import { LabWatcher } from '../../lib/lab/watch.js';
 import type { RunResult } from '../../lib/host/exec.js';
-import { addVms, built, bootsOf, copyBuild, ok } from '../support/ops-lab.js';
+import { addVms, built, bootsOf, copyBuild, ok, endLabTest, watchWhenIdle } from '../support/ops-lab.js';
 
 const LAB = { name: 'bal', subnet: '10.213.103' };
 const HOT = ['h1', 'h2', 'h3'];
@@ -61,15 +61,10 @@ describe('corral balance on the lab cluster', () => {
     await ok(inNode(n1, 'vm', ['h*', 'migrate', 'n1', '--yes'], { timeoutMs: 300_000 }));
     await ok(inNode(n1, 'vm', ['f*', 'migrate', 'n3', '--yes'], { timeoutMs: 300_000 }));
     await ok(inNode(n1, 'vm', ['*', 'clear', '--yes']));
-    await waitClusterIdle(lab, { timeoutMs: 120_000 });
-    watcher = new LabWatcher(lab);
-    watcher.start();
+    watcher = await watchWhenIdle(lab);
   }, 900_000);
 
-  afterAll(async () => {
-    await watcher?.stop();
-    if (lab && !process.env.CORRAL_KEEP_LAB) await destroyClusterLab(LAB.name);
-  }, 120_000);
+  afterAll(() => endLabTest(lab, watcher), 120_000);
 
   it('relieves the hot node once, within the hold time and an interval, and moves nothing for a load that flaps', async () => {
     expect([...(await where())].sort()).toEqual([['f1', 'n3'], ['f2', 'n3'], ['h1', 'n1'], ['h2', 'n1'], ['h3', 'n1']]);

@@ -9,7 +9,7 @@ import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type
 import { labDir, type LabNode } from '../../lib/lab/state.js';
 import { LabWatcher } from '../../lib/lab/watch.js';
 import type { RunResult } from '../../lib/host/exec.js';
-import { addVms, built, bootsOf, copyBuild, ok } from '../support/ops-lab.js';
+import { addVms, built, bootsOf, copyBuild, ok, endLabTest, watchWhenIdle } from '../support/ops-lab.js';
 
 const LAB = { name: process.env.CORRAL_MNT_LAB ?? 'mnt', subnet: process.env.CORRAL_MNT_SUBNET ?? '10.213.93' };
 const MOVERS = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8'];
@@ -56,15 +56,10 @@ describe('corral node drain / undrain on the lab cluster', () => {
     // Every mover onto n1, the way an operator would gather them, then no constraint left.
     await ok(inNode(n1, 'vm', ['m*', 'migrate', 'n1', '--yes'], { timeoutMs: 300_000 }));
     await ok(inNode(n1, 'vm', ['m*', 'clear', '--yes']));
-    await waitClusterIdle(lab, { timeoutMs: 120_000 });
-    watcher = new LabWatcher(lab);
-    watcher.start();
+    watcher = await watchWhenIdle(lab);
   }, 900_000);
 
-  afterAll(async () => {
-    await watcher?.stop();
-    if (lab && !process.env.CORRAL_KEEP_LAB) await destroyClusterLab(LAB.name);
-  }, 120_000);
+  afterAll(() => endLabTest(lab, watcher), 120_000);
 
   it('eight VMs run on n1 with no constraint holding them there', async () => {
     const vms = await list();

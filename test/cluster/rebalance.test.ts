@@ -13,7 +13,7 @@ import { clusterExec, crashNode, createClusterLab, destroyClusterLab, waitCluste
 import type { LabNode } from '../../lib/lab/state.js';
 import { ensureTestGuest, testGuestDomainXml } from '../../lib/lab/test-guest.js';
 import { LabWatcher } from '../../lib/lab/watch.js';
-import { bootsOf, consoleLogOn, ok } from '../support/ops-lab.js';
+import { bootsOf, consoleLogOn, ok, endLabTest, watchWhenIdle } from '../support/ops-lab.js';
 
 const LAB = { name: 'rbl', subnet: '10.213.101' };
 /** Root-owned files the nodes can read (they see the host's /var/cache/corral); this lab's own. */
@@ -67,15 +67,10 @@ describe('corral rebalance on the lab cluster', () => {
     // n3 rejoins empty: drained (its VMs leave live), then undrained without --return.
     await ok(corral(['node', 'drain', 'n3'], 300_000));
     await ok(corral(['node', 'undrain', 'n3']));
-    await waitClusterIdle(lab, { timeoutMs: 120_000 });
-    watcher = new LabWatcher(lab);
-    watcher.start();
+    watcher = await watchWhenIdle(lab);
   }, 900_000);
 
-  afterAll(async () => {
-    await watcher?.stop();
-    if (lab && !process.env.CORRAL_KEEP_LAB) await destroyClusterLab(LAB.name);
-  }, 120_000);
+  afterAll(() => endLabTest(lab, watcher), 120_000);
 
   it('n3 is empty and out of standby, the six VMs run on n1 and n2 with no constraint', async () => {
     const vms = await list();

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AGENT } from '../support/agent-lab.js';
 import { fakeLibvirt, type FakeLibvirt } from '../support/fake-libvirt.js';
+import { expectValidOcfMetadata } from '../support/ocf-metadata.js';
 
 function run(action: string, env: Record<string, string> = {}) {
   const t = Date.now();
@@ -21,10 +22,7 @@ describe('TransientDomain executable', () => {
   it('prints meta-data that validates against metadata.rng and the OCF DTD', () => {
     const r = run('meta-data');
     expect(r.code).toBe(0);
-    const rng = spawnSync('xmllint', ['--noout', '--relaxng', '/usr/share/resource-agents/metadata.rng', '-'], { input: r.stdout, encoding: 'utf8' });
-    expect(rng.status, rng.stderr).toBe(0);
-    const dtd = spawnSync('xmllint', ['--noout', '--valid', '-'], { input: r.stdout, cwd: '/usr/share/resource-agents', encoding: 'utf8' });
-    expect(dtd.status, dtd.stderr).toBe(0);
+    expectValidOcfMetadata(r.stdout);
   });
 
   it('answers an unknown action with usage and OCF_ERR_UNIMPLEMENTED (3)', () => {

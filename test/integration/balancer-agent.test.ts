@@ -7,6 +7,7 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { expectValidOcfMetadata } from '../support/ocf-metadata.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const BUILT = path.join(ROOT, 'dist/agents/Balancer');
@@ -40,10 +41,7 @@ describe('ocf:corral:Balancer', () => {
   it('meta-data validates against metadata.rng and the OCF DTD', () => {
     const r = run('meta-data');
     expect(r.code).toBe(0);
-    const rng = spawnSync('xmllint', ['--noout', '--relaxng', '/usr/share/resource-agents/metadata.rng', '-'], { input: r.stdout, encoding: 'utf8' });
-    expect(rng.status, rng.stderr).toBe(0);
-    const dtd = spawnSync('xmllint', ['--noout', '--valid', '-'], { input: r.stdout, cwd: '/usr/share/resource-agents', encoding: 'utf8' });
-    expect(dtd.status, dtd.stderr).toBe(0);
+    expectValidOcfMetadata(r.stdout);
     for (const p of ['interval', 'threshold', 'hold', 'cooldown', 'max_moves_per_hour', 'min_gain', 'nodes', 'vms']) expect(r.stdout).toContain(`<parameter name="${p}"`);
   });
 

@@ -12,6 +12,7 @@ import { clusterExec, createClusterLab, destroyClusterLab, loadClusterLab, waitC
 import { nodeVirsh } from '../../lib/lab/libvirt.js';
 import { nodeRunning } from '../../lib/lab/node.js';
 import { labDir, type LabNode } from '../../lib/lab/state.js';
+import { LabWatcher } from '../../lib/lab/watch.js';
 import { ensureTestGuest, testGuestDomainXml, type TestGuestDomainOptions } from '../../lib/lab/test-guest.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
@@ -161,3 +162,17 @@ export async function domainsOn(node: LabNode): Promise<string[]> {
 }
 
 export { waitFor as waitUntil } from './agent-lab.js';
+
+/** Once LAB is idle, a watcher of its safety invariants, started (a lab test's set-up ends so). */
+export async function watchWhenIdle(lab: ClusterLab): Promise<LabWatcher> {
+  await waitClusterIdle(lab, { timeoutMs: 120_000 });
+  const watcher = new LabWatcher(lab);
+  watcher.start();
+  return watcher;
+}
+
+/** A lab test's end: its watcher stopped, its lab removed (kept with CORRAL_KEEP_LAB=1). */
+export async function endLabTest(lab: ClusterLab | undefined, watcher: LabWatcher | undefined): Promise<void> {
+  await watcher?.stop();
+  if (lab && !process.env.CORRAL_KEEP_LAB) await destroyClusterLab(lab.name);
+}
