@@ -7,6 +7,7 @@ import { ensureDir, fsHost, isAlive, kill, lockFile, qemuProcesses, readState, w
 import { startupSignal } from './startup-signal.js';
 import { run } from './exec.js';
 import * as virsh from './virsh.js';
+import { kvmDeviceProblem } from './kvm-device.js';
 
 export const realHost: AgentHost = {
   ...fsHost,
@@ -15,6 +16,7 @@ export const realHost: AgentHost = {
   listNames: virsh.listNames,
   dumpxml: virsh.dumpxml,
   domcapabilities: virsh.domcapabilities,
+  kvmProblem: () => kvmDeviceProblem(),
   async create(c, name, xml) {
     const file = writeCreateXml(name, xml);
     const r = await virsh.createLocked(c, file, lockFile(name));

@@ -7,6 +7,7 @@ import type { RunResult } from '../host/exec.js';
 import { nsBindMount, nsMkdir, nsMountOverlayRw, nsMountpoints, nsMountTmpfs, nsSetHostname, nsUnmountTree } from '../host/mounts.js';
 import { ensureBridge, ensureVeth, netnsAdd, netnsInode } from '../host/netns.js';
 import { nsRun, nsRunAttached, startKeeper, type NsRunOptions } from '../host/nsenter.js';
+import { fixKvmDevice } from '../host/kvm-device.js';
 import { isNsInit, killNetnsProcesses, pidNsProcesses, type NsProcess } from '../host/ns-procs.js';
 import { NODE_BIND_DIRS } from './node-files.js';
 import { BRIDGE, exists, readNodeFile, switchNetnsName, writeNodeFile, type LabNode, type NodeFile } from './state.js';
@@ -77,7 +78,11 @@ async function setUpNodeMounts(node: LabNode, initPid: number): Promise<void> {
     await nsBindMount(initPid, source, target);
   }
   await nsBindMount(initPid, path.join(fs, 'etc/hosts'), '/etc/hosts');
-  if (await exists('/dev/kvm')) await nsBindMount(initPid, path.join(node.dir, 'kvm-mask'), '/dev/kvm');
+  if (await exists('/dev/kvm')) {
+    // Left as Debian's udev rule would (root:kvm 0660) for the host's own libvirt, then hidden.
+    fixKvmDevice();
+    await nsBindMount(initPid, path.join(node.dir, 'kvm-mask'), '/dev/kvm');
+  }
 
   await nsMountTmpfs(initPid, '/run', 'mode=0755,nosuid,nodev');
   await nsMkdir(initPid, '/run/lock', '1777');

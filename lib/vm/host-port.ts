@@ -97,6 +97,8 @@ export interface AgentHost extends FastHost {
   setMaxDowntime(c: Conn, name: string, ms: number): Promise<boolean>;
   /** Aborts NAME's running job (a migration); libvirt then keeps the domain on the source. */
   jobAbort(c: Conn, name: string): Promise<void>;
+  /** What keeps libvirt's QEMU from using /dev/kvm on this node (one line with the fix), or undefined. */
+  kvmProblem(): string | undefined;
   /** libvirt's client is installed. */
   virshInstalled(): Promise<boolean>;
 

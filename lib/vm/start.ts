@@ -88,6 +88,9 @@ export async function start(ctx: Ctx): Promise<OcfCode> {
   if (consoleLog) host.ensureDir(consoleLog.slice(0, consoleLog.lastIndexOf('/')) || '/');
   host.writeState({ resource: ctx.resource, ...id, phase: 'starting' });
 
+  const kvm = host.kvmProblem();
+  if (kvm) host.log('warn', kvm);
+
   // A fresh libvirtd probes the emulator for tens of seconds on first use. Let that happen in a
   // call without side effects, so a start that times out there leaves nothing behind.
   await host.domcapabilities(ctx.conn, doc.platform, Math.max(1000, ctx.remaining())).catch((e: Error) =>

@@ -17,6 +17,7 @@
 //              | cannot be killed          (its qemu hangs in the kernel: no signal ends it, destroy fails)
 //   create takes TIME | create hangs | create fails: MESSAGE
 //   capabilities take TIME    libvirt's first probe of the emulator
+//   kvm root-only             /dev/kvm exists but libvirt's QEMU cannot open it (not set up by udev)
 //   migration takes TIME | migration hangs | migration fails after TIME: MESSAGE
 //   migration fails after switchover at TIME: MESSAGE   (the guest runs on the target, virsh reports an error)
 //   run ACTION [timeout=T] [interval=T] [target=NODE] [source=NODE] [resource=RES|-] [full] [PARAM=VALUE…] [&]
@@ -170,6 +171,8 @@ class Scenario {
       if (m[2]) node.createMs = duration(m[2]);
       else if (m[1] === 'hangs') node.createHangs = true;
       else node.createError = m[3]!;
+    } else if (b === 'kvm root-only') {
+      node.kvmProblem = '/dev/kvm is crw------- uid 0 gid 0: libvirt\'s QEMU (group kvm) cannot open it';
     } else if ((m = /^capabilities take (\S+)$/.exec(b))) {
       node.capsMs = duration(m[1]!);
     } else if ((m = /^migration (takes (\S+)|hangs|fails after (\S+): (.+)|fails after switchover at (\S+): (.+))$/.exec(b))) {

@@ -106,6 +106,8 @@ export class SimNode {
   createHangs = false;
   createError?: string;
   capsMs = 0;
+  /** What keeps QEMU from /dev/kvm here (the step `kvm root-only`). */
+  kvmProblem?: string;
   capsReadyAt?: number;
   migration: MigrationScript = { kind: 'ok', ms: 1000 };
 
@@ -771,6 +773,10 @@ export class SimProcess implements AgentHost {
 
   removeCreateXml(name: string): void {
     this.node.createXml.delete(name);
+  }
+
+  kvmProblem(): string | undefined {
+    return this.node.kvmProblem; // what the agent makes of it shows in its log
   }
 
   ensureDir(_path: string): void {
