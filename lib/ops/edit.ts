@@ -14,6 +14,7 @@ import { changeCib, type ChangeResult } from '../cib/change.js';
 import { corralVms } from '../cib/model.js';
 import { planAddVm } from '../cib/vm.js';
 import { DomainDoc, DomainXmlError } from '../domain/doc.js';
+import { editRefusals } from '../domain/edit-policy.js';
 import { checkDomain, FixupError, unstableReasons } from '../domain/fixup.js';
 import { domainUtilization } from '../domain/utilization.js';
 import type { VmView } from '../cluster/view.js';
@@ -21,6 +22,7 @@ import { hostCibPort } from '../host/pacemaker/cib.js';
 import { runAttached } from '../host/exec.js';
 import { homeOf } from '../host/identity.js';
 import { validateDomainXml } from '../host/virt-xml-validate.js';
+import type { Caller } from './access.js';
 import type { Context } from './context.js';
 
 export class EditError extends CorralError {
@@ -47,10 +49,11 @@ interface CheckedEdit {
 
 /**
  * Checks EDITED (the user's text) as the new domain of VM NAME whose stored config is ORIGINAL:
- * well-formed, a domain of the same name, fixup_domxml's checks, stable identity, libvirt's schema.
- * Throws EditError with what to fix.
+ * well-formed, a domain of the same name, fixup_domxml's checks, for a CALLER who is not root only
+ * what the allow list lets them change (lib/domain/edit-policy.ts), stable identity, libvirt's
+ * schema. Throws EditError with what to fix.
  */
-async function checkEdited(name: string, original: string, edited: string): Promise<CheckedEdit> {
+async function checkEdited(name: string, original: string, edited: string, caller: Pick<Caller, 'user' | 'root'>): Promise<CheckedEdit> {
   let doc: DomainDoc;
   try {
     doc = DomainDoc.parse(edited);
@@ -60,6 +63,15 @@ async function checkEdited(name: string, original: string, edited: string): Prom
     throw e;
   }
   if (doc.name !== name) throw new EditError(`the domain is named ${JSON.stringify(doc.name)}; it must stay ${name} (to rename a VM, domdel it and domadd it under the new name)`);
+  if (!caller.root) {
+    const refused = editRefusals(domainFromConfig(original).root, doc.root);
+    if (refused.length) {
+      throw new EditError(
+        `${caller.user} is not root: edit changes only memory, vCPUs (and the CPU topology), title, description, metadata outside corral's, ` +
+          `the NIC model, clock, features and lifecycle actions; ask root for these:\n  ${refused.join('\n  ')}`,
+      );
+    }
+  }
   const unstable = unstableReasons(doc);
   if (unstable.length) throw new EditError(`the domain lost its stable identity: ${unstable.join('; ')}`);
   const valid = await validateDomainXml(doc.toXml());
@@ -134,7 +146,7 @@ export async function editSession(ctx: Context, v: VmView): Promise<string> {
     if (sameDomain(original, edited)) return 'no change';
     let checked;
     try {
-      checked = await checkEdited(v.name, original, edited);
+      checked = await checkEdited(v.name, original, edited, ctx.caller);
     } catch (e) {
       keep = true;
       throw withContext(e, `\nnothing changed; your edit is in ${file}`);
