@@ -27,7 +27,7 @@ export function setNvpair(cd: CibDoc, set: Element, name: string, value: string 
     return;
   }
   const setId = set.getAttribute('id') ?? '';
-  const pairId = `${setId}-${name}`;
+  const pairId = ids.nvpair(setId, name);
   if (cd.byId(pairId)) throw new CibError(`cannot add ${name} to ${setId}: the id ${pairId} is taken`);
   cd.append(set, nvpairXml(setId, name, value));
 }

@@ -14,22 +14,31 @@ import { nvpair } from '../../cib-templates/nvpair.js';
 import { after } from '../../cib-templates/order.js';
 import { objRef, tag } from '../../cib-templates/tag.js';
 import { transientDomain } from '../../cib-templates/transient-domain.js';
+import { xmlId } from '../domain/names.js';
 import { fragments, render, type Fragment } from './render.js';
 
+// Every id made from a name goes through xmlId (lib/domain/names.ts): valid for any node name.
 export const ids = {
-  pin: (rid: string) => `${rid}-pin`,
-  onlyOn: (rid: string) => `${rid}-only-on`,
-  avoid: (rid: string, otherRid: string) => `${rid}-avoid-${otherRid}`,
-  after: (rid: string, otherRid: string) => `${rid}-after-${otherRid}`,
-  apart: (tagId: string) => `apart-${tagId}`,
-  metaSet: (rid: string) => `${rid}-meta_attributes`,
-  nodeUtilization: (nodeId: string) => `nodes-${nodeId}-utilization`,
-  nodeAttributes: (nodeId: string) => `nodes-${nodeId}`,
+  pin: (rid: string) => xmlId(rid, 'pin'),
+  onlyOn: (rid: string) => xmlId(rid, 'only-on'),
+  notNode: (onlyOnId: string, node: string) => xmlId(onlyOnId, 'not', node),
+  avoid: (rid: string, otherRid: string) => xmlId(rid, 'avoid', otherRid),
+  after: (rid: string, otherRid: string) => xmlId(rid, 'after', otherRid),
+  apart: (tagId: string) => xmlId('apart', tagId),
+  metaSet: (rid: string) => xmlId(rid, 'meta_attributes'),
+  instanceSet: (rid: string) => xmlId(rid, 'instance_attributes'),
+  nvpair: (setId: string, name: string) => xmlId(setId, name),
+  nodeUtilization: (nodeId: string) => xmlId('nodes', nodeId, 'utilization'),
+  nodeAttributes: (nodeId: string) => xmlId('nodes', nodeId),
+  /** A maintenance command's temporary preference of resource RID for NODE (rolling-reboot, rebalance). */
+  steer: (rid: string, node: string) => xmlId('corral-steer', rid, node),
+  /** undrain --return's hint that brings RID back to its node. */
+  returnHint: (rid: string) => xmlId('corral-return', rid),
   bootstrap: 'cib-bootstrap-options',
 };
 
 export function nvpairXml(setId: string, name: string, value: string | number): Fragment {
-  return render(nvpair, { id: `${setId}-${name}`, name, value: String(value) });
+  return render(nvpair, { id: ids.nvpair(setId, name), name, value: String(value) });
 }
 
 export interface PrimitiveValues {
@@ -45,7 +54,7 @@ export interface PrimitiveValues {
 
 export function primitiveXml(p: PrimitiveValues): Fragment {
   const meta = p.priority === undefined ? [] : [nvpairXml(ids.metaSet(p.id), 'priority', p.priority)];
-  const params = Object.entries(p.params ?? {}).map(([n, v]) => nvpairXml(`${p.id}-instance_attributes`, n, v));
+  const params = Object.entries(p.params ?? {}).map(([n, v]) => nvpairXml(ids.instanceSet(p.id), n, v));
   return render(transientDomain, {
     id: p.id,
     config: p.config,
@@ -60,7 +69,7 @@ export function primitiveXml(p: PrimitiveValues): Fragment {
 export function balancerXml(id: string, params: Readonly<Record<string, string>>, meta: Readonly<Record<string, string>> = {}): Fragment {
   return render(balancer, {
     id,
-    params: fragments(Object.entries(params).map(([n, v]) => nvpairXml(`${id}-instance_attributes`, n, v))),
+    params: fragments(Object.entries(params).map(([n, v]) => nvpairXml(ids.instanceSet(id), n, v))),
     meta: fragments(Object.entries(meta).map(([n, v]) => nvpairXml(ids.metaSet(id), n, v))),
   });
 }
@@ -71,7 +80,7 @@ export function pinXml(rid: string, node: string): Fragment {
 
 export function onlyOnXml(rid: string, nodes: readonly string[]): Fragment {
   const id = ids.onlyOn(rid);
-  const expressions = fragments(nodes.map((node) => render(notNode, { id: `${id}-not-${node}`, node })));
+  const expressions = fragments(nodes.map((node) => render(notNode, { id: ids.notNode(id, node), node })));
   return render(onlyOn, { id, rsc: rid, expressions });
 }
 
@@ -143,7 +152,7 @@ export function seedCibXml(v: SeedCibValues): Fragment {
     resources: render(stonithDevice, {
       id: v.fence.id,
       type: v.fence.type,
-      params: fragments(Object.entries(v.fence.params).map(([k, val]) => nvpairXml(`${v.fence.id}-instance_attributes`, k, val))),
+      params: fragments(Object.entries(v.fence.params).map(([k, val]) => nvpairXml(ids.instanceSet(v.fence.id), k, val))),
     }),
     rscDefaults: render(metaAttributes, { id: 'rsc-options', nvpairs: fragments(Object.entries(v.rscDefaults).map(([k, val]) => nvpairXml('rsc-options', k, val))) }),
   });

@@ -1,8 +1,10 @@
 // How every corral command reports failure: one line per problem on stderr, each starting with the
 // command's name ("create_domxml: --mem \"8x\": …"), nothing on stdout, and an exit code that tells
-// "you asked wrongly" (2, like a usage error) from "it did not work" (1).
+// "you asked wrongly" (2, like a usage error) from "it did not work" (1), and, for a check (N+1,
+// what the balancer would do), "could not answer" (3) from its "no" (1).
 import { Command, type CommanderError, type Option } from 'commander';
 import type { z } from 'zod';
+import { printable } from '../cluster/format.js';
 import { corralVersion } from './version.js';
 import { installZodMessages } from './zod-messages.js';
 import { CorralError, kindOf, type ErrorKind } from '../errors.js';
@@ -10,10 +12,55 @@ import { CorralError, kindOf, type ErrorKind } from '../errors.js';
 const EXIT_FAILURE = 1;
 /** Bad command line or bad input values: nothing was done. */
 const EXIT_USAGE = 2;
+/** A check could not answer (Pacemaker or the cluster could not say): not a "no". */
+const EXIT_UNANSWERED = 3;
 
-/** The exit code of a command that ends with an error of KIND: 2 for input it refused, else 1. */
-export function cliExitCode(kind: ErrorKind): typeof EXIT_USAGE | typeof EXIT_FAILURE {
-  return kind === 'refused' || kind === 'bad-args' ? EXIT_USAGE : EXIT_FAILURE;
+/** The exit code of a command that ends with an error of KIND: 2 for input it refused, 3 for a check that could not answer, else 1. */
+export function cliExitCode(kind: ErrorKind): typeof EXIT_USAGE | typeof EXIT_FAILURE | typeof EXIT_UNANSWERED {
+  switch (kind) {
+    case 'refused':
+    case 'bad-args':
+      return EXIT_USAGE;
+    case 'unanswered':
+      return EXIT_UNANSWERED;
+    default:
+      return EXIT_FAILURE;
+  }
+}
+
+/** A check's question could not be answered (exit 3): the cluster could not be read, Pacemaker could not say. */
+class CheckUnanswered extends CorralError {
+  readonly kind = 'unanswered';
+  override name = 'CheckUnanswered';
+}
+
+/**
+ * The action of a command that doubles as a check (corral capacity, corral balance status): the
+ * action itself sets exit code 1 for "no"; input it refuses stays exit 2; anything else that ends
+ * it — the cluster not read, Pacemaker not answering, a failure of its own — is exit 3, "could not
+ * answer", so that monitoring never takes "don't know" for "no".
+ */
+export function checkAction<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (e) {
+      const kind = kindOf(e);
+      if (isZodError(e) || kind === 'refused' || kind === 'bad-args' || kind === 'unanswered') throw e;
+      throw new CheckUnanswered(e instanceof Error ? e.message : String(e));
+    }
+  };
+}
+
+/** The exit codes of a check, for its --help: YES and NO say what 0 and 1 mean for it. */
+export function checkExitCodes(yes: string, no: string): string {
+  return `Exit codes (for monitoring): 0 ${yes}; 1 ${no}; 2 bad input, nothing asked; 3 could not answer
+(Pacemaker could not say, or the cluster could not be read: the reason is on stderr).`;
+}
+
+/** Marks the end of a check that could not answer (exit 3) without ending it: what it could answer is still printed. */
+export function setUnanswered(): void {
+  process.exitCode = cliExitCode('unanswered');
 }
 
 /** Thrown for input the user must fix; runCli() turns it into exit code 2. */
@@ -25,7 +72,7 @@ export class UsageError extends CorralError {
 /** Writes MESSAGE to stderr, every line prefixed with "COMMAND: ". */
 function printError(command: string, message: string): void {
   const lines = message.replace(/\s+$/, '').split('\n');
-  process.stderr.write(lines.map((l) => `${command}: ${l}\n`).join(''));
+  process.stderr.write(lines.map((l) => `${command}: ${printable(l)}\n`).join(''));
 }
 
 /** Prints MESSAGE (see printError) and exits with CODE. */

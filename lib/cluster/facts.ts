@@ -39,8 +39,11 @@ async function attempt<T>(problems: string[], what: string, f: () => Promise<T>)
 }
 
 export async function hostFacts(node: string, access: NodeAccess): Promise<HostFacts> {
-  const c: virsh.Virsh = { uri: access.uri(node), timeoutMs: access.timeoutMs ?? 10_000 };
   const problems: string[] = [];
+  // A node name corral will not put into a URI or a command ("-S", "n3;x"): its row, without facts.
+  const uri = await attempt(problems, 'libvirt', async () => access.uri(node));
+  if (uri === null) return { node, libvirt: null, qemu: null, kernel: null, cpuModel: null, cpus: null, memoryMiB: null, problems };
+  const c: virsh.Virsh = { uri, timeoutMs: access.timeoutMs ?? 10_000 };
   const [ver, caps, info, kernel] = await Promise.all([
     attempt(problems, 'virsh version', async () => parseVersion(await virsh.version(c))),
     attempt(problems, 'virsh capabilities', async () => cpuModel(await virsh.capabilities(c))),
@@ -76,8 +79,10 @@ export interface NodeSample {
 
 /** One reading of NODE's counters: every running domain, the node's CPU times and memory. */
 export async function sampleNode(node: string, access: NodeAccess): Promise<NodeSample> {
-  const c: virsh.Virsh = { uri: access.uri(node), timeoutMs: access.timeoutMs ?? 10_000 };
   const problems: string[] = [];
+  const uri = await attempt(problems, 'libvirt', async () => access.uri(node));
+  if (uri === null) return { node, at: Date.now(), domains: [], cpu: null, memory: null, problems };
+  const c: virsh.Virsh = { uri, timeoutMs: access.timeoutMs ?? 10_000 };
   const [domains, cpu, memory] = await Promise.all([
     attempt(problems, 'virsh domstats', async () => parseDomstats(await virsh.domstats(c))),
     attempt(problems, 'virsh nodecpustats', async () => parseCounters(await virsh.nodecpustats(c))),

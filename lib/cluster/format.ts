@@ -10,9 +10,35 @@ export interface Column<Row> {
   right?: boolean;
 }
 
+/**
+ * What a terminal would act on rather than show, or that reorders or hides text: control
+ * characters (C0, DEL, C1), Unicode format characters (Cf: the bidi marks,
+ * embeddings, overrides and isolates U+200E/F, U+202A-202E, U+2066-2069, U+061C, zero-width
+ * characters …), line and paragraph separators and lone surrogates.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+
+/**
+ * TEXT for one line of a table or a message: every character above escaped as \uXXXX (\u{XXXXX}
+ * past U+FFFF), so that a node named "n\u202eevil" shows as that and not reversed, and a name
+ * cannot move the cursor, clear the screen or start a new line. JSON output is not passed
+ * through this: JSON escapes what it needs, and its values stay exact.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const cp = c.codePointAt(0) ?? 0;
+    return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** printable() on each line of TEXT, keeping its line ends (a message of several lines). */
+export function printableLines(text: string): string {
+  return text.split('\n').map(printable).join('\n');
+}
+
 /** Renders ROWS as aligned text: header line, then one line per row; trailing spaces trimmed. */
 export function renderTable<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): string {
-  const cells = rows.map((r) => columns.map((c) => c.value(r)));
+  const cells = rows.map((r) => columns.map((c) => printable(c.value(r))));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => (row[i] ?? '').length)));
   const line = (values: readonly string[]) =>
     values

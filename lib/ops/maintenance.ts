@@ -10,14 +10,14 @@ import { changeCib } from '../cib/change.js';
 import { CibDoc } from '../cib/edit.js';
 import { borrowMigrationLimit, DRAIN_REASON_ATTR, DRAIN_STATE_ATTR, DRAINED_ATTR, nodeAttribute, returnMigrationLimit, setNodeAttribute } from '../cib/nodes.js';
 import { kid, kids, parseXNode } from '../cib/model.js';
-import { capacityProbeXml, hintXml } from '../cib/shapes.js';
+import { capacityProbeXml, hintXml, ids } from '../cib/shapes.js';
 import { configNodes, type ClusterView, type VmView } from '../cluster/view.js';
 import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
 import { operationHistory } from '../cluster/status.js';
 import { hostCibPort } from '../host/pacemaker/cib.js';
-import { simulate, type Simulation } from '../host/pacemaker/simulate.js';
+import { simulate, SimulationError, type Simulation } from '../host/pacemaker/simulate.js';
 import { clusterSettled } from '../host/pacemaker/status.js';
-import { capacityReport, largestFitting, type CapacityReport } from '../plan/capacity.js';
+import { capacityReport, largestFitting, type CapacityReport, type FailureAnswer } from '../plan/capacity.js';
 import { planDrain, type DrainPlan, type PlannedMove } from '../plan/drain.js';
 
 /** Live migrations at a time per node when --parallel is not given. */
@@ -76,8 +76,9 @@ export interface SteerHint {
   score: string;
 }
 
-function steerId(h: SteerHint): string {
-  return `corral-steer-${h.rid}-${h.node}`;
+/** The id of HINT's constraint (ids.steer: valid whatever the node is called). */
+export function steerId(h: SteerHint): string {
+  return ids.steer(h.rid, h.node);
 }
 
 /** Adds (or with REMOVE drops) the steering hints HINTS in CD. */
@@ -107,9 +108,12 @@ export async function planDrainOf(snap: Snapshot, nodes: readonly string[], stee
     const plan = planDrain(snap.view, nodes, sim);
     const capacityAfter = await capacityOfFile(after, snap.view);
     const warnings: string[] = [];
-    if (!capacityAfter.nPlusOne) {
+    if (capacityAfter.nPlusOne === false) {
       const bad = capacityAfter.nodes.filter((n) => n.ifFails.stopped.length);
       warnings.push(`after the drain the cluster is not N+1: ${bad.map((n) => `if ${n.name} failed, ${n.ifFails.stopped.join(', ')} would stay stopped`).join('; ')}`);
+    }
+    for (const n of capacityAfter.nodes) {
+      if (n.ifFails.errors) warnings.push(`after the drain, Pacemaker could not say what a failure of ${n.name} would stop: ${n.ifFails.errors.join('; ')}`);
     }
     for (const m of plan.moves) if (!m.live) warnings.push(`${m.vm} would be stopped and started on ${m.to}, not migrated live (allow-migrate is off, or its agent cannot migrate)`);
     return { plan, capacityAfter, warnings };
@@ -292,7 +296,7 @@ export async function planUndrainOf(snap: Snapshot, node: string, wantReturn: bo
   const cd = CibDoc.parse(snap.xml);
   setNodeAttribute(cd, node, 'standby', undefined);
   for (const v of owed) {
-    cd.append(cd.section('constraints'), hintXml(`corral-return-${v.resource}`, v.resource, node, 'INFINITY'));
+    cd.append(cd.section('constraints'), hintXml(ids.returnHint(v.resource), v.resource, node, 'INFINITY'));
   }
   return withScratch(async (dir) => {
     const file = join(dir, 'return.xml');
@@ -325,7 +329,7 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
   const parallel = opts.parallel ?? DEFAULT_PARALLEL;
   const rids = new Map(snap0.view.vms.map((v) => [v.name, v.resource]));
   const back = opts.returnVms ? check.back.filter((m) => rids.has(m.vm)) : [];
-  const hintId = (rid: string) => `corral-return-${rid}`;
+  const hintId = ids.returnHint;
   // One CIB change: out of standby, and (with --return) a hint per VM to come back, so that
   // Pacemaker plans all the returns in one transition (a change per VM would abort the running
   // transition each time, and interrupt migrations halfway).
@@ -393,12 +397,23 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
 // ---------------------------------------------------------------------------------------------
 // Capacity
 
-/** N+1 of the cluster in FILE (a CIB whose status is settled): each online node down in turn. */
+/**
+ * N+1 of the cluster in FILE (a CIB whose status is settled): each online node failing in turn
+ * (crm_simulate --node-fail: lost, fenced, its VMs recovered elsewhere). A node whose failure
+ * Pacemaker cannot simulate is answered with its errors; the other nodes are still answered.
+ */
 async function capacityOfFile(file: string, view: ClusterView, extra: ReadonlyMap<string, string> = new Map()): Promise<CapacityReport> {
   const names = new Map<string, string>([...view.vms.map((v) => [v.resource, v.name] as [string, string]), ...extra]);
   const base = await simulate(file);
-  const failed = new Map<string, Simulation>();
-  for (const n of onlineNodes(base)) failed.set(n, await simulate(file, { nodesDown: [n] }));
+  const failed = new Map<string, FailureAnswer>();
+  for (const n of onlineNodes(base)) {
+    try {
+      failed.set(n, await simulate(file, { nodesFailed: [n] }));
+    } catch (e) {
+      if (!(e instanceof SimulationError)) throw e;
+      failed.set(n, { errors: e.errors });
+    }
+  }
   return capacityReport(names, base, failed);
 }
 
@@ -413,8 +428,11 @@ function onlineNodes(sim: Simulation): string[] {
 }
 
 export interface CapacityAnswer extends CapacityReport {
-  /** With a size: how many more VMs of it Pacemaker would place with N+1 still holding. */
-  fit?: { vcpus: number; memoryMiB: number; count: number };
+  /**
+   * With a size: how many more VMs of it Pacemaker would place with N+1 still holding; null when
+   * Pacemaker could not say (errors: its reasons; none when N+1 itself is open).
+   */
+  fit?: { vcpus: number; memoryMiB: number; count: number | null; errors?: string[] };
 }
 
 /** N+1 and, with SIZE, room for more VMs of that size; on a copy of the CIB. */
@@ -443,9 +461,16 @@ export async function capacityOf(snap: Snapshot, size?: { vcpus: number; memoryM
       for (const id of probes.keys()) if ((sim.placement.get(id) ?? []).length === 0) return false;
       for (const rid of runningNow) if ((sim.placement.get(rid) ?? []).length === 0) return false;
       const after = await capacityOfFile(placed, snap.view, probes);
+      if (after.nPlusOne === null) throw new SimulationError(after.nodes.flatMap((n) => n.ifFails.errors ?? []));
       return after.nPlusOne;
     };
-    const count = report.nPlusOne ? await largestFitting(fits, maxCount) : 0;
-    return { ...report, fit: { ...size, count } };
+    if (report.nPlusOne === null) return { ...report, fit: { ...size, count: null } };
+    if (report.nPlusOne === false) return { ...report, fit: { ...size, count: 0 } };
+    try {
+      return { ...report, fit: { ...size, count: await largestFitting(fits, maxCount) } };
+    } catch (e) {
+      if (!(e instanceof SimulationError)) throw e;
+      return { ...report, fit: { ...size, count: null, errors: [...e.errors] } };
+    }
   });
 }

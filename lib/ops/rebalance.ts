@@ -25,7 +25,7 @@ import { hostCibPort } from '../host/pacemaker/cib.js';
 import { simulate } from '../host/pacemaker/simulate.js';
 import { clusterSettled } from '../host/pacemaker/status.js';
 import { balanceModel, planRebalance, type PlanOptions, type RebalanceMove, type RebalancePlan } from '../plan/rebalance.js';
-import { applySteering, arrival, type SteerHint } from './maintenance.js';
+import { applySteering, arrival, steerId, type SteerHint } from './maintenance.js';
 
 /** Input the user must fix (exit 2); nothing was changed. */
 export class RebalanceInputError extends CorralError {
@@ -269,7 +269,7 @@ export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, op
       await adding?.catch(() => undefined);
       await changeCib(hostCibPort(), (cd) => (applySteering(cd, live, true), { notes: [], warnings: [] }));
     })()
-      .catch((e: unknown) => opts.progress(`could not remove the steering hints ${live.map((h) => `corral-steer-${h.rid}-${h.node}`).join(', ')}: ${(e as Error).message}`))
+      .catch((e: unknown) => opts.progress(`could not remove the steering hints ${live.map(steerId).join(', ')}: ${(e as Error).message}`))
       .finally(() => process.exit(1));
   };
   process.on('SIGINT', onSignal);
@@ -342,7 +342,7 @@ export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, op
         }
       } finally {
         await changeCib(hostCibPort(), (cd) => (applySteering(cd, hints, true), { notes: [], warnings: [] })).catch((e: unknown) =>
-          problems.push(`could not remove the steering hints ${hints.map((h) => `corral-steer-${h.rid}-${h.node}`).join(', ')}: ${(e as Error).message}`),
+          problems.push(`could not remove the steering hints ${hints.map(steerId).join(', ')}: ${(e as Error).message}`),
         );
         live = [];
       }

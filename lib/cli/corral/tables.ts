@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { hostFacts, sampleNode, type NodeAccess } from '../../cluster/facts.js';
 import { takeSnapshot } from '../../cluster/snapshot.js';
+import { printable } from '../../cluster/format.js';
 import { computeRates } from '../../cluster/stats.js';
 import { hostRows, hostsJson, hostsText, hostTotals, listJson, listText, statsJson, statsText } from '../../cluster/tables.js';
 import { localNodeName } from '../../host/pacemaker/status.js';
@@ -75,7 +76,7 @@ kernel through node_command; all nodes are asked in parallel. "*" marks the DC.`
       if (o.json) json(hostsJson(rows, totals));
       else {
         out(hostsText(rows, totals));
-        for (const f of facts) for (const pr of f.problems) process.stderr.write(`corral: ${f.node}: ${pr}\n`);
+        for (const f of facts) for (const pr of f.problems) process.stderr.write(`corral: ${printable(`${f.node}: ${pr}`)}\n`);
       }
     });
 
@@ -100,7 +101,7 @@ kernel through node_command; all nodes are asked in parallel. "*" marks the DC.`
       if (o.json) json(statsJson(seconds, hosts, vms));
       else {
         out(statsText(hosts, vms));
-        for (const h of hosts) for (const pr of h.problems) process.stderr.write(`corral: ${h.node}: ${pr}\n`);
+        for (const h of hosts) for (const pr of h.problems) process.stderr.write(`corral: ${printable(`${h.node}: ${pr}`)}\n`);
       }
     });
 }
