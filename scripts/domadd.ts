@@ -7,6 +7,7 @@ import { readDomainArg } from '../lib/cli/input.js';
 import { parseAgentParams, parsePlacement, DEFAULT_AVOID_SCORE, type RawPlacement } from '../lib/cib/options.js';
 import { planAddVm } from '../lib/cib/vm.js';
 import { checkDomain } from '../lib/domain/fixup.js';
+import { nodeDiskIds } from '../lib/host/disk-identity.js';
 
 const COMMAND = 'domadd';
 
@@ -17,7 +18,10 @@ for the startup signal. The XML is made stable first, with fixup_domxml's own co
 MAC addresses no other VM in the CIB has, the console log), and domadd says what it fixed; the
 file is not changed (fixup_domxml -i FILE keeps the result in the file). --no-fixup refuses an XML
 that is not stable instead. No two VMs may share a name, uuid, MAC address or disk (a disk marked
-<shareable/> or <readonly/>, and CD-ROMs, excepted).
+<shareable/> or <readonly/>, and CD-ROMs, excepted). A disk is known by what it is, not by the path
+written: /dev/VG/LV and /dev/mapper/VG-LV are one logical volume, pool/image one RBD image; and
+where this machine sees both paths, one block device (major:minor) or one file (device and inode:
+a hard link, a symbolic link, a bind mount) is one disk.
 
 Placement (repeatable options take one value each time, or a comma-separated list):
   --avoid OTHER[:SCORE]      keep away from VM OTHER; SCORE ${DEFAULT_AVOID_SCORE} unless given, negative;
@@ -75,7 +79,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const doc = await readDomainArg(file, checkDomain);
   const fixup = o.fixup !== false;
-  const result = await applyCibChange(COMMAND, (cd, cib) => planAddVm(cd, cib, { doc, fixup, placement, replace: o.replace === true, params }), o.dryRun === true);
+  const result = await applyCibChange(COMMAND, (cd, cib) => planAddVm(cd, cib, { doc, fixup, placement, replace: o.replace === true, params, nodeDisks: nodeDiskIds() }), o.dryRun === true);
   if (!result) return;
   if (!result.applied) {
     process.stdout.write(`${COMMAND}: ${doc.name} is already like this; nothing changed\n`);

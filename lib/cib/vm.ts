@@ -2,6 +2,7 @@
 // here; lib/cib/change.ts makes it one atomic update). Every refusal is a PlanError whose message
 // says what is wrong and what to do.
 import { CorralError } from '../errors.js';
+import type { NodeDiskIds } from '../domain/disk-key.js';
 import { DomainDoc } from '../domain/doc.js';
 import { clashes, fixupDomain, identityOf, unstableReasons } from '../domain/fixup.js';
 import { resourceId } from '../domain/names.js';
@@ -54,6 +55,11 @@ export interface AddVmRequest {
   replace: boolean;
   /** Agent parameters besides config (validated: lib/cib/options.ts parseAgentParams). */
   params?: Readonly<Record<string, string>>;
+  /**
+   * What this node sees at a disk path (lib/host/disk-identity.ts): two VMs' disks that are one
+   * device or one file here are one disk, whatever their paths. Without it, only the text is compared.
+   */
+  nodeDisks?: NodeDiskIds;
 }
 
 function listOr(items: readonly string[], none: string): string {
@@ -85,10 +91,10 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
   const idOwner = cib.ids.get(rid);
   if (!existing && idOwner) throw new PlanError(`the id ${rid} is already used by a <${idOwner}> in the CIB`);
 
-  // -- identity: no other VM with this name, uuid or MAC address
+  // -- identity: no other VM with this name, uuid, MAC address or disk
   const known = knownOthers(cib, rid);
   warnings.push(...known.warnings);
-  const problems = clashes(identityOf(doc), known.vms);
+  const problems = clashes(identityOf(doc), known.vms, req.nodeDisks);
   if (problems.length) throw new PlanError(`${name} clashes with VMs in the cluster:\n  ${problems.join('\n  ')}`);
 
   // -- references: other VMs, nodes, tags

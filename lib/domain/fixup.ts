@@ -8,6 +8,7 @@
 import { CorralError } from '../errors.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
+import { sameDisk, type NodeDiskIds } from './disk-key.js';
 import { DomainDoc, child, children, type El } from './doc.js';
 import { vmName } from './names.js';
 
@@ -256,10 +257,12 @@ export interface KnownVm extends DomainIdentity {
 
 /**
  * Everything in ID that clashes with KNOWN: another VM with the same name, the same uuid or a
- * shared MAC address. A known VM with the same name *and* uuid is this VM itself (e.g. the XML
- * of a VM already in the cluster): it is not compared.
+ * shared MAC address, or a disk of another VM: the same path, or one disk under another name
+ * (lib/domain/disk-key.ts: by the text, and through NODE by what this node sees at both paths). A
+ * known VM with the same name *and* uuid is this VM itself (e.g. the XML of a VM already in the
+ * cluster): it is not compared.
  */
-export function clashes(id: DomainIdentity, known: readonly KnownVm[]): string[] {
+export function clashes(id: DomainIdentity, known: readonly KnownVm[], node?: NodeDiskIds): string[] {
   const out: string[] = [];
   for (const k of known) {
     if (k.name === id.name) {
@@ -274,6 +277,17 @@ export function clashes(id: DomainIdentity, known: readonly KnownVm[]): string[]
         `the disk${disks.length > 1 ? 's' : ''} ${disks.map(diskLabel).join(', ')} ${disks.length > 1 ? 'are' : 'is'} used by ${k.resourceId} ` +
           '(two VMs writing to one disk destroy it; mark a disk meant to be shared <shareable/>)',
       );
+    }
+    for (const d of id.disks) {
+      for (const e of k.disks) {
+        const why = d === e ? undefined : sameDisk(d, e, node);
+        if (why) {
+          out.push(
+            `the disk ${diskLabel(d)} of ${id.name} is ${diskLabel(e)} of ${k.resourceId}, the same disk (${why}): ` +
+              'two VMs writing to one disk destroy it; mark a disk meant to be shared <shareable/>',
+          );
+        }
+      }
     }
     if (id.uuid !== undefined && k.uuid === id.uuid) out.push(`the uuid ${id.uuid} is taken by ${k.resourceId}`);
     const shared = id.macs.filter((m) => k.macs.includes(m));

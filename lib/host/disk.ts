@@ -22,7 +22,7 @@ export interface DiskInfo {
 }
 
 /** A device number as major:minor (Linux's encoding). */
-function devnumOf(rdev: number): string {
+export function devnumOf(rdev: number): string {
   return `${Math.floor(rdev / 256) & 0xfff}:${(rdev & 0xff) | (Math.floor(rdev / 4096) & 0xfff00)}`;
 }
 
@@ -142,9 +142,4 @@ export async function diskUsers(d: DiskInfo): Promise<string[]> {
     }
   }
   return [...new Set(users)];
-}
-
-/** The canonical path of PATH when it exists here, else PATH normalized. */
-export async function canonicalPath(path: string): Promise<string> {
-  return realpath(path).catch(() => path);
 }

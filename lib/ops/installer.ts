@@ -32,11 +32,13 @@ import {
   systemGrubCfg,
 } from '../image/text.js';
 import { takeSnapshot } from '../cluster/snapshot.js';
+import { diskKeyPath, sameDisk } from '../domain/disk-key.js';
 import { identityOf } from '../domain/fixup.js';
 import { domainFromConfig } from '../cib/config.js';
 import { corralVms } from '../cib/model.js';
 import { CibUnreachableError } from '../host/pacemaker/cib.js';
-import { canonicalPath, diskSignatures, diskUsers, DiskKindError, inspectDisk, type DiskInfo } from '../host/disk.js';
+import { diskSignatures, diskUsers, DiskKindError, inspectDisk, type DiskInfo } from '../host/disk.js';
+import { nodeDiskIds } from '../host/disk-identity.js';
 import { HostCommandCancelled } from '../host/exec.js';
 import { startupSignalFiles } from '../host/guest-files.js';
 import {
@@ -137,8 +139,16 @@ async function findInstaller(dir: string): Promise<{ linux: string; initrd: stri
 /** Where Pacemaker keeps the CIB on a node that has been in a cluster. */
 const CLUSTER_CIB_FILE = '/var/lib/pacemaker/cib/cib.xml';
 
-/** The VMs in the cluster whose disk is DISK: those that run, and those that do not. */
-async function clusterUsers(disk: DiskInfo): Promise<{ running: string[]; stopped: string[]; disabled: string[]; unreadable: string[] } | undefined> {
+/**
+ * The VMs in the cluster whose disk is DISK: those that run, and those that do not. A disk is
+ * known by what it is, not by the path written (lib/domain/disk-key.ts): another name of one
+ * logical volume, and where this node sees the VM's path, one block device or one file (a
+ * symbolic link, a hard link, a bind mount) is DISK too. NOTES says, per VM, under which other
+ * path it has DISK.
+ */
+async function clusterUsers(
+  disk: DiskInfo,
+): Promise<{ running: string[]; stopped: string[]; disabled: string[]; unreadable: string[]; notes: Map<string, string> } | undefined> {
   let snap;
   try {
     snap = await takeSnapshot();
@@ -149,7 +159,9 @@ async function clusterUsers(disk: DiskInfo): Promise<{ running: string[]; stoppe
   // running: it runs; stopped: it does not run now but Pacemaker may start it at any moment (its
   // target-role is not Stopped); disabled: target-role Stopped; unreadable: its XML cannot be read,
   // so its disks are not known.
-  const out = { running: [] as string[], stopped: [] as string[], disabled: [] as string[], unreadable: [] as string[] };
+  const out = { running: [] as string[], stopped: [] as string[], disabled: [] as string[], unreadable: [] as string[], notes: new Map<string, string>() };
+  const node = nodeDiskIds();
+  const mine = `${disk.kind}:${path.resolve(disk.path)}`;
   for (const c of corralVms(snap.cib)) {
     const vm = snap.view.vms.find((v) => v.resource === c.resourceId);
     const config = c.config;
@@ -162,12 +174,12 @@ async function clusterUsers(disk: DiskInfo): Promise<{ running: string[]; stoppe
       continue;
     }
     for (const k of disks) {
-      const m = /^(file|block):(.*)$/.exec(k);
-      if (!m) continue;
-      const p = m[2] as string;
-      if (p === disk.path || p === disk.real || (await canonicalPath(p)) === disk.real) {
-        (vm.state === 'disabled' ? out.disabled : vm.state === 'stopped' ? out.stopped : out.running).push(vm.name);
-      }
+      const why = sameDisk(mine, k, node);
+      if (!why) continue;
+      const p = diskKeyPath(k);
+      if (p !== path.resolve(disk.path) && !out.notes.has(vm.name)) out.notes.set(vm.name, ` (as ${p ?? k}; ${why})`);
+      const list = vm.state === 'disabled' ? out.disabled : vm.state === 'stopped' ? out.stopped : out.running;
+      if (!list.includes(vm.name)) list.push(vm.name);
     }
   }
   return out;
@@ -250,9 +262,10 @@ async function check(o: MkOptions): Promise<Inputs> {
     const sigs = await diskSignatures(disk.path);
     if (sigs.length && !o.force) throw new Refused(`${o.disk} is not empty (${sigs.join(', ')}); --force overwrites it`);
     const vms = await clusterUsers(disk);
-    if (vms?.running.length) throw new Refused(`${o.disk} is the disk of ${vms.running.join(', ')}, which runs in the cluster`);
-    if (vms?.stopped.length) throw new Refused(`${o.disk} is the disk of ${vms.stopped.join(', ')}, which Pacemaker may start at any moment (stopped, not disabled): disable it first (vm ${vms.stopped[0]} stop), then --force overwrites it`);
-    if (vms?.disabled.length && !o.force) throw new Refused(`${o.disk} is the disk of ${vms.disabled.join(', ')} in the cluster (disabled); --force overwrites it`);
+    const who = (names: string[]) => names.map((n) => `${n}${vms?.notes.get(n) ?? ''}`).join(', ');
+    if (vms?.running.length) throw new Refused(`${o.disk} is the disk of ${who(vms.running)}, which runs in the cluster`);
+    if (vms?.stopped.length) throw new Refused(`${o.disk} is the disk of ${who(vms.stopped)}, which Pacemaker may start at any moment (stopped, not disabled): disable it first (vm ${vms.stopped[0]} stop), then --force overwrites it`);
+    if (vms?.disabled.length && !o.force) throw new Refused(`${o.disk} is the disk of ${who(vms.disabled)} in the cluster (disabled); --force overwrites it`);
     if (vms?.unreadable.length && !o.force) throw new Refused(`the domain XML of ${vms.unreadable.join(', ')} in the cluster cannot be read, so it is not known whether ${o.disk} is its disk; --force goes on without knowing`);
     // A cluster node (Pacemaker keeps its CIB there) whose Pacemaker does not answer: a shared
     // volume may be the disk of a VM that runs on another node.
