@@ -6,6 +6,7 @@
 // and lib/plan/balance.ts.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
+import { printable, printableLines } from '../../cluster/format.js';
 import { takeSnapshot } from '../../cluster/snapshot.js';
 import { changeCib } from '../../cib/change.js';
 import { setNvpair } from '../../cib/nodes.js';
@@ -17,7 +18,7 @@ import { DEFAULT_BALANCER, decideBalancer, describeBalancer, type BalancerSettin
 import { UsageError } from '../errors.js';
 import { nodeAccess } from './tables.js';
 
-const out = (s: string) => process.stdout.write(s);
+const out = (s: string) => process.stdout.write(printableLines(s)); // text for people: node names escaped
 
 /** The settings flags every balance command takes, with their bounds. */
 const FLAGS: { flag: string; key: keyof BalancerSettings; what: string; min: number; max: number }[] = [
@@ -104,7 +105,7 @@ Exit codes: 0 no move wanted, 1 a move would be made (or the cluster could not b
     const d = busy ? { ...decideBalancer(held, moves, settings, now, () => true), move: null, reason: `not judged now: ${busy}` } : await decideChecked(held, moves, settings, now, (vm, from, to) => checkMove(snap, vm, from, to));
     const lately = moves.filter((m) => m.at > now - 24 * 3600);
     if (o.json) {
-      out(`${JSON.stringify({ settings, seconds: Number(seconds), nodes: Object.entries(sample.nodes).map(([node, n]) => ({ node, cpus: n.cpus, loadPct: d.loads.find((l) => l.node === node)?.loadPct ?? 0, vms: Object.fromEntries(Object.entries(n.vms).map(([vm, c]) => [vm, Math.round(c * 1000) / 1000])) })), wouldMove: d.move, reason: d.reason, moves: lately, problems }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ settings, seconds: Number(seconds), nodes: Object.entries(sample.nodes).map(([node, n]) => ({ node, cpus: n.cpus, loadPct: d.loads.find((l) => l.node === node)?.loadPct ?? 0, vms: Object.fromEntries(Object.entries(n.vms).map(([vm, c]) => [vm, Math.round(c * 1000) / 1000])) })), wouldMove: d.move, reason: d.reason, moves: lately, problems }, null, 2)}\n`);
     } else {
       const r = balancerResource(snap);
       const where = r ? snap.view.status.resources.get(r.id)?.nodes ?? [] : [];
@@ -118,7 +119,7 @@ Exit codes: 0 no move wanted, 1 a move would be made (or the cluster could not b
       lines.push(lately.length ? 'Moves in the last 24 h:' : 'No move in the last 24 h.');
       for (const m of lately) lines.push(`  ${new Date(m.at * 1000).toISOString().replace('.000Z', 'Z')}  ${m.vm} ${m.from} → ${m.to}`);
       out(`${lines.join('\n')}\n`);
-      for (const p of problems) process.stderr.write(`corral: ${p}\n`);
+      for (const p of problems) process.stderr.write(`corral: ${printable(p)}\n`);
     }
     if (d.move) process.exitCode = 1;
   });

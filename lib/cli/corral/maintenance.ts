@@ -2,6 +2,7 @@
 // Pacemaker's scheduler and carried out through Pacemaker. Registered by scripts/corral.ts; the
 // work is in lib/ops/maintenance.ts (I/O) and lib/plan/ (pure readings).
 import type { Command } from 'commander';
+import { printable, printableLines } from '../../cluster/format.js';
 import { takeSnapshot } from '../../cluster/snapshot.js';
 import { parseSizeMiB, SizeError } from '../../domain/size.js';
 import {
@@ -20,9 +21,10 @@ import { onBoot, onShutdown } from '../../ops/node-lifecycle.js';
 import { execRollingReboot, formatProgress, parseProgress, planRollingReboot, PROGRESS_OPTION } from '../../ops/rolling.js';
 import { UsageError } from '../errors.js';
 
-const out = (s: string) => process.stdout.write(s);
-const json = (v: unknown) => out(`${JSON.stringify(v, null, 2)}\n`);
-const err = (s: string) => process.stderr.write(`corral: ${s}\n`);
+// Text for people shows control and bidi characters escaped (node names); JSON stays exact.
+const out = (s: string) => process.stdout.write(printableLines(s));
+const json = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+const err = (s: string) => process.stderr.write(`corral: ${printable(s)}\n`);
 
 /** Runs FN, turning input errors into usage errors (exit 2). */
 async function guarded<T>(fn: () => Promise<T>): Promise<T> {

@@ -2,6 +2,7 @@
 // with the fewest moves that lower the cluster score (hbal's method). Registered by
 // scripts/corral.ts; the work is in lib/ops/rebalance.ts (I/O) and lib/plan/rebalance.ts (pure).
 import type { Command } from 'commander';
+import { printable, printableLines } from '../../cluster/format.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { takeSnapshot } from '../../cluster/snapshot.js';
 import { planRebalanceOf, RebalanceInputError, runRebalance, type RebalanceCheck } from '../../ops/rebalance.js';
@@ -10,9 +11,10 @@ import { nodeAccess } from './tables.js';
 import { DEFAULT_MIN_GAIN, MIN_GAIN_LIMIT } from '../../plan/rebalance.js';
 import { UsageError } from '../errors.js';
 
-const out = (s: string) => process.stdout.write(s);
-const json = (v: unknown) => out(`${JSON.stringify(v, null, 2)}\n`);
-const err = (s: string) => process.stderr.write(`corral: ${s}\n`);
+// Text for people shows control and bidi characters escaped (node names); JSON stays exact.
+const out = (s: string) => process.stdout.write(printableLines(s));
+const json = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+const err = (s: string) => process.stderr.write(`corral: ${printable(s)}\n`);
 
 /** Scores as hbal prints them: 8 decimals. */
 const score = (x: number) => Number(x.toFixed(8));
