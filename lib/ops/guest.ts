@@ -3,7 +3,7 @@
 import { CorralError } from '../errors.js';
 import { readFile } from 'node:fs/promises';
 import { domainFromConfig } from '../cib/config.js';
-import { child, children } from '../domain/doc.js';
+import { consoleLogFile } from '../domain/console-log.js';
 import { CONSOLE_LOG_DIR } from '../domain/fixup.js';
 import { runOnNode } from '../host/remote.js';
 import * as virsh from '../host/virsh.js';
@@ -62,22 +62,20 @@ export async function attachConsole(ctx: Context, vm: VmView): Promise<{ node: s
   return { node, code };
 }
 
-/** Where the agent keeps VM's console log: the first serial device's <log file>, else DIR/NAME.log. */
+/**
+ * Where the agent keeps VM's console log: console_log_dir/NAME.log (the resource's parameter, else
+ * its default; NAME the domain's name, as the agent writes it), whatever a <log file> in the XML
+ * says: the agent writes the log only there (lib/vm/prepare.ts), and vm reads as root.
+ */
 function consoleLogPath(ctx: Context, vm: VmView): string {
   const r = ctx.snapshot.cib.resource(vm.resource);
-  const config = r?.params.config;
-  if (config) {
-    try {
-      const doc = domainFromConfig(config);
-      const serial = children(doc.devices, 'serial')[0];
-      const file = serial ? child(serial, 'log')?.getAttribute('file') : undefined;
-      if (file) return file;
-    } catch {
-      // fall through to the agent's default
-    }
+  let name = vm.name;
+  try {
+    if (r?.params.config) name = domainFromConfig(r.params.config).name;
+  } catch {
+    // the VM's name, as the agent would have no domain to start
   }
-  const dir = r?.params.console_log_dir ?? CONSOLE_LOG_DIR;
-  return `${dir.replace(/\/+$/, '')}/${vm.name}.log`;
+  return consoleLogFile(name, r?.params.console_log_dir ?? CONSOLE_LOG_DIR);
 }
 
 /** The node whose disk holds the newest console log: where it runs, else where it ran last. */

@@ -1,12 +1,9 @@
 // The XML a node hands to `virsh create`: the configuration plus what this agent adds on the way,
 // never written back to the CIB — the continuous console log and the resource that owns the domain.
+import { consoleLogFile, pinConsoleLog } from '../domain/console-log.js';
 import { child, ensureChild, type DomainDoc } from '../domain/doc.js';
 
 export const AGENT_XMLNS = 'urn:corral:transientdomain:1';
-
-function consoleLogPath(dir: string, name: string): string {
-  return `${dir.replace(/\/+$/, '')}/${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.log`;
-}
 
 function ownerElement(doc: DomainDoc): Element | undefined {
   const metadata = child(doc.root, 'metadata');
@@ -19,21 +16,15 @@ export function ownerOf(doc: DomainDoc): string | undefined {
   return ownerElement(doc)?.textContent?.trim() || undefined;
 }
 
-/** Adds the console log to the first serial device (unless it has one) and the owner metadata. */
+/**
+ * Makes console_log_dir/NAME.log the domain's one console log (on the first serial device; a
+ * <log file> elsewhere in the stored XML is replaced, a <log> on any other chardev removed) and
+ * adds the owner metadata.
+ */
 export function prepareForCreate(doc: DomainDoc, opts: { consoleLogDir: string; resource: string }): { xml: string; consoleLog?: string } {
-  let consoleLog: string | undefined;
-  const serial = doc.devicesOf('serial')[0];
-  if (serial) {
-    const existing = child(serial, 'log');
-    if (existing) consoleLog = existing.getAttribute('file') ?? undefined;
-    else {
-      consoleLog = consoleLogPath(opts.consoleLogDir, doc.name);
-      const log = serial.ownerDocument.createElement('log');
-      log.setAttribute('file', consoleLog);
-      log.setAttribute('append', 'on');
-      serial.appendChild(log);
-    }
-  }
+  const file = consoleLogFile(doc.name, opts.consoleLogDir);
+  pinConsoleLog(doc, file);
+  const consoleLog = doc.devicesOf('serial').length ? file : undefined;
   const metadata = ensureChild(doc.root, 'metadata');
   const owner = ownerElement(doc);
   if (owner) owner.textContent = opts.resource;

@@ -160,11 +160,16 @@ describe('the XML handed to virsh create', () => {
     expect(ownerOf(DomainDoc.parse(XML))).toBeUndefined();
   });
 
-  it('keeps a console log the configuration already has', () => {
-    const custom = XML.replace('<target port="0"/>', '<target port="0"/><log file="/srv/logs/gum.log"/>');
+  it('writes the console log only to console_log_dir/NAME.log, whatever the configuration says', () => {
+    const custom = XML.replace('<target port="0"/>', '<target port="0"/><log file="/etc/shadow" append="off"/>').replace(
+      '</devices>',
+      '<console type="pty"><target type="serial" port="0"/><log file="/root/.ssh/authorized_keys"/></console>' +
+        '<channel type="unix"><target type="virtio" name="x"/><log file="/etc/cron.d/x"/></channel></devices>',
+    );
     const { xml, consoleLog } = prepareForCreate(DomainDoc.parse(custom), { consoleLogDir: '/var/log/corral/console', resource: 'vm-gum' });
-    expect(consoleLog).toBe('/srv/logs/gum.log');
-    expect(xml.match(/<log /g)).toHaveLength(1);
+    expect(consoleLog).toBe('/var/log/corral/console/gum.log');
+    expect(xml.match(/<log [^>]*>/g)).toEqual(['<log file="/var/log/corral/console/gum.log" append="on"/>']);
+    expect(xml).not.toMatch(/shadow|authorized_keys|cron/);
   });
 
   it('is the same when prepared twice (a restart does not stack additions)', () => {
