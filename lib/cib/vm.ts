@@ -4,7 +4,8 @@
 import { CorralError } from '../errors.js';
 import type { NodeDiskIds } from '../domain/disk-key.js';
 import { DomainDoc } from '../domain/doc.js';
-import { clashes, fixupDomain, identityOf, unstableReasons } from '../domain/fixup.js';
+import { consoleLogFile, pinConsoleLog } from '../domain/console-log.js';
+import { clashes, CONSOLE_LOG_DIR, fixupDomain, identityOf, unstableReasons } from '../domain/fixup.js';
 import { resourceId } from '../domain/names.js';
 import { domainUtilization } from '../domain/utilization.js';
 import { configForCib, domainFromConfig } from './config.js';
@@ -74,6 +75,9 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
   const rid = resourceId(name);
   const p = req.placement;
   const doc = stableDoc(req, cib, rid, notes);
+  // The console log goes to console_log_dir/NAME.log and nowhere else (the agent writes it only there).
+  const logDir = req.params?.console_log_dir ?? cib.resource(rid)?.params.console_log_dir ?? CONSOLE_LOG_DIR;
+  for (const c of pinConsoleLog(doc, consoleLogFile(doc.name, logDir))) notes.push(`console log: ${c}`);
 
   // -- the VM itself
   const existing = cib.resource(rid);
