@@ -68,7 +68,7 @@ async function checkEdited(name: string, original: string, edited: string, calle
     if (refused.length) {
       throw new EditError(
         `${caller.user} is not root: edit changes only memory, vCPUs (and the CPU topology), title, description, metadata outside corral's, ` +
-          `the NIC model, clock, features and lifecycle actions; ask root for these:\n  ${refused.join('\n  ')}`,
+          `the NIC model, clock, features and lifecycle actions; refused: ${refused.join('; ')}`,
       );
     }
   }
