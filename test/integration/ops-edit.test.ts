@@ -1,11 +1,12 @@
 // vm NAME edit on a CIB file (CIB_file; Pacemaker's own tools apply the change): the edit is
 // checked, written back as one change, and refused when someone changed the VM meanwhile.
-import { chmod, copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Cib } from '../../lib/cib/model.js';
 import { run } from '../../lib/host/exec.js';
+import { requireRoot } from '../support/root.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const VM = path.join(ROOT, 'dist/bin/vm');
@@ -21,6 +22,29 @@ async function editor(script: string): Promise<string> {
 
 function vm(args: string[], editorPath: string) {
   return run(process.execPath, [VM, ...args], { env: { CIB_file: cib, EDITOR: editorPath, VISUAL: undefined, CORRAL_ETC: dir, SUDO_USER: undefined }, timeoutMs: 60_000 });
+}
+
+/**
+ * vm as sudo starts it for the user nobody: SUDO_* set, the access file granting edit, and the
+ * program sudo ran (D/vm) next to CORRAL_ETC (D/etc), all root's, so vm honours both overrides.
+ */
+function vmAsNobody(args: string[], editorPath: string) {
+  // What a sudoers rule without SETENV or env_keep leaves: none of node's or the linker's variables.
+  const unset = Object.fromEntries(Object.keys(process.env).filter((k) => /^(NODE_|LD_)/.test(k)).map((k) => [k, undefined]));
+  return run(process.execPath, [VM, ...args], {
+    env: {
+      ...unset,
+      CIB_file: cib,
+      EDITOR: editorPath,
+      VISUAL: undefined,
+      CORRAL_ETC: path.join(dir, 'etc'),
+      SUDO_USER: 'nobody',
+      SUDO_UID: '65534',
+      SUDO_GID: '65534',
+      SUDO_COMMAND: `${path.join(dir, 'vm')} ${args.join(' ')}`,
+    },
+    timeoutMs: 60_000,
+  });
 }
 
 async function config(name: string): Promise<string> {
@@ -81,6 +105,39 @@ describe('vm NAME edit', () => {
     expect(r.stderr).toMatch(why);
     expect(r.stderr).toMatch(/nothing changed; your edit is in \S+\.xml/);
     expect(await readFile(cib, 'utf8')).toBe(before);
+  });
+
+  describe('by a caller who is not root (through sudo)', () => {
+    beforeEach(async () => {
+      requireRoot('vm edit as a sudo user', 'vm runs the editor as that user');
+      await chmod(dir, 0o755);
+      await mkdir(path.join(dir, 'etc'), { mode: 0o755 });
+      await writeFile(path.join(dir, 'etc/corral.conf'), `audit_log = ${dir}/vm.log\n`, { mode: 0o644 });
+      await writeFile(path.join(dir, 'etc/access'), 'nobody  edit  web1\n', { mode: 0o644 });
+      await writeFile(path.join(dir, 'vm'), '#!/bin/sh\n', { mode: 0o755 });
+    });
+
+    it('may change what the allow list names (vCPUs, memory)', async () => {
+      const r = await vmAsNobody(['web1', 'edit', '--yes'], await editor(`sed -i -e 's#<vcpu>1</vcpu>#<vcpu>2</vcpu>#' -e 's#>128</memory>#>192</memory>#' "$1"`));
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/^web1: domain XML written back; vCPUs 1 → 2, memory 128 → 192 MiB/);
+      expect(await config('web1')).toMatch(/<vcpu>2<\/vcpu>/);
+      expect(await readFile(path.join(dir, 'vm.log'), 'utf8')).toMatch(/user=nobody action=edit vm=web1 .*result=ok/);
+    });
+
+    it.each([
+      ['a block disk on /dev/sda', `sed -i 's#</devices>#<disk type="block" device="disk"><source dev="/dev/sda"/><target dev="vdb" bus="virtio"/></disk></devices>#' "$1"`, /refused: devices\/disk: added(;|$| \/ nothing changed)/],
+      ['the serial console log pointed at another file', `sed -i 's#/var/log/corral/console/web1.log#/etc/shadow#' "$1"`, /refused: devices\/serial\/log: changed \(file\)(;|$| \/ nothing changed)/],
+      ['a kernel of their own', `sed -i 's#<kernel>[^<]*</kernel>#<kernel>/tmp/vmlinuz</kernel>#' "$1"`, /refused: os\/kernel: changed \(its text\)(;|$| \/ nothing changed)/],
+    ])('is refused %s (exit 2), the CIB unchanged, the line naming the element', async (_what, script, line) => {
+      const before = await readFile(cib, 'utf8');
+      const r = await vmAsNobody(['web1', 'edit', '--yes'], await editor(script));
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toMatch(/nobody is not root: edit changes only memory, vCPUs/);
+      expect(r.stderr).toMatch(line);
+      expect(r.stderr).toMatch(/nothing changed; your edit is in \S+\.xml/);
+      expect(await readFile(cib, 'utf8')).toBe(before);
+    });
   });
 
   it('without --yes and without a terminal it says what it would do and writes nothing', async () => {
