@@ -8,9 +8,11 @@
  * - bad-args: an OCF action was called with arguments it cannot use (OCF_ERR_ARGS);
  * - not-installed: a program corral needs is missing here (OCF_ERR_INSTALLED);
  * - unreachable: the cluster (or a service) did not answer;
- * - failed: it was tried and did not work.
+ * - failed: it was tried and did not work;
+ * - unanswered: a check (N+1, what the balancer would do) could not be answered: Pacemaker or the
+ *   cluster could not say. Its own exit code (3), so that monitoring tells "don't know" from "no".
  */
-export type ErrorKind = 'refused' | 'bad-args' | 'not-installed' | 'unreachable' | 'failed';
+export type ErrorKind = 'refused' | 'bad-args' | 'not-installed' | 'unreachable' | 'failed' | 'unanswered';
 
 /** The base of corral's errors: a message and a kind. Subclasses keep their names for messages and instanceof. */
 export abstract class CorralError extends Error {

@@ -29,6 +29,7 @@ export function ocfExitCode(kind: ErrorKind): OcfCode {
       return OCF.ERR_INSTALLED;
     case 'unreachable':
     case 'failed':
+    case 'unanswered':
       return OCF.ERR_GENERIC;
   }
 }

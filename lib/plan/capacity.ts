@@ -1,19 +1,23 @@
 // N+1 and room, as Pacemaker's scheduler answers them. Pure: the placement of every VM in the
-// settled cluster, and crm_simulate's placement with each node down in turn (lib/ops/maintenance.ts
-// runs them), in; per node, the VMs that would stay stopped if it failed, out.
+// settled cluster, and crm_simulate's placement with each node failing in turn (lib/ops/maintenance.ts
+// runs them), in; per node, the VMs that would stay stopped if it failed (or Pacemaker's reasons
+// when it could not say), out.
 import type { Simulated } from './drain.js';
 
-interface NodeFailure {
-  name: string;
-  /** VMs (names as `corral list` prints them) that run now and would stay stopped if NAME failed. */
-  stopped: string[];
-}
+/** Pacemaker's answer for one node's failure: the placement after it, or its errors when it could not say. */
+export type FailureAnswer = Simulated | { errors: readonly string[] };
 
 export interface CapacityReport {
-  /** Nodes that were online (the ones whose failure is asked about), each with its answer. */
-  nodes: { name: string; ifFails: { stopped: string[] } }[];
-  /** No single node failure leaves any running VM stopped. */
-  nPlusOne: boolean;
+  /**
+   * Nodes that were online (the ones whose failure is asked about), each with its answer: the VMs
+   * that would stay stopped, or (errors) Pacemaker's reasons why it could not say.
+   */
+  nodes: { name: string; ifFails: { stopped: string[]; errors?: string[] } }[];
+  /**
+   * true: no single node failure leaves any running VM stopped; false: some node's failure does;
+   * null: none is known to, but Pacemaker could not say for some node (its ifFails.errors).
+   */
+  nPlusOne: boolean | null;
   /** VMs that do not run even now (they are not counted against N+1). */
   notRunning: string[];
 }
@@ -25,19 +29,24 @@ function running(sim: Simulated, resources: readonly string[]): string[] {
 
 /**
  * The N+1 answer for RESOURCES (id → name) from BASE (the settled placement) and FAILED (node →
- * the placement after that node went down).
+ * the placement after that node failed, or Pacemaker's errors). A node whose failure stops a VM is
+ * a "no" whatever the others say; without one, a node Pacemaker could not answer for leaves the
+ * answer open (null).
  */
-export function capacityReport(names: ReadonlyMap<string, string>, base: Simulated, failed: ReadonlyMap<string, Simulated>): CapacityReport {
+export function capacityReport(names: ReadonlyMap<string, string>, base: Simulated, failed: ReadonlyMap<string, FailureAnswer>): CapacityReport {
   const ids = [...names.keys()];
   const up = new Set(running(base, ids));
-  const nodes = [...failed.entries()].map(([name, sim]) => {
-    const stopped = ids.filter((r) => up.has(r) && (sim.placement.get(r) ?? []).length === 0).map((r) => names.get(r) ?? r);
+  const nodes = [...failed.entries()].map(([name, answer]) => {
+    if (!('placement' in answer)) return { name, ifFails: { stopped: [], errors: [...answer.errors] } };
+    const stopped = ids.filter((r) => up.has(r) && (answer.placement.get(r) ?? []).length === 0).map((r) => names.get(r) ?? r);
     return { name, ifFails: { stopped: stopped.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })) } };
   });
   nodes.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  const no = nodes.some((n) => n.ifFails.stopped.length > 0);
+  const open = nodes.some((n) => n.ifFails.errors !== undefined);
   return {
     nodes,
-    nPlusOne: nodes.every((n) => n.ifFails.stopped.length === 0),
+    nPlusOne: no ? false : open ? null : true,
     notRunning: ids.filter((r) => !up.has(r)).map((r) => names.get(r) ?? r).sort(),
   };
 }

@@ -1,6 +1,6 @@
 // An error's kind alone decides the exit code: the commands' (cliExitCode) and the resource agent's (ocfExitCode).
 import { describe, expect, it } from 'vitest';
-import { cliExitCode, UsageError } from '../../lib/cli/errors.js';
+import { checkAction, cliExitCode, UsageError } from '../../lib/cli/errors.js';
 import { kindOf, withContext, type ErrorKind } from '../../lib/errors.js';
 import { OCF, fail, ocfExitCode } from '../../lib/ocf/exit.js';
 import { PlanError } from '../../lib/cib/vm.js';
@@ -9,18 +9,35 @@ import { PatternError } from '../../lib/ops/patterns.js';
 import { VmUsageError } from '../../lib/ops/request.js';
 import { DomainXmlError } from '../../lib/domain/doc.js';
 import { CibUnreachableError } from '../../lib/host/pacemaker/cib.js';
+import { SimulationError } from '../../lib/host/pacemaker/simulate.js';
 
-const KINDS: ErrorKind[] = ['refused', 'bad-args', 'not-installed', 'unreachable', 'failed'];
+const KINDS: ErrorKind[] = ['refused', 'bad-args', 'not-installed', 'unreachable', 'failed', 'unanswered'];
 
 describe('error kinds', () => {
-  it('map to the commands\' exit codes: refused input 2, anything else 1', () => {
+  it('map to the commands\' exit codes: refused input 2, a check that could not answer 3, anything else 1', () => {
     expect(KINDS.map((k) => [k, cliExitCode(k)])).toEqual([
       ['refused', 2],
       ['bad-args', 2],
       ['not-installed', 1],
       ['unreachable', 1],
       ['failed', 1],
+      ['unanswered', 3],
     ]);
+  });
+
+  it("Pacemaker's scheduler that cannot answer is 'unanswered' (exit 3), with its own reasons in the message", () => {
+    const e = new SimulationError(['Transition failed: terminated', 'An invalid transition was produced'], 1);
+    expect([kindOf(e), cliExitCode(kindOf(e))]).toEqual(['unanswered', 3]);
+    expect(e.message).toBe("Pacemaker's scheduler could not answer: Transition failed: terminated; An invalid transition was produced (crm_simulate exited 1)");
+  });
+
+  it("a check's action: refused input stays 2, anything else that ends it is 'could not answer' (3), never 1", async () => {
+    const failing = (e: unknown) => checkAction(async () => Promise.reject(e))();
+    const kindThrown = (p: Promise<void>) => p.then(() => 'none', (e: unknown) => [kindOf(e), cliExitCode(kindOf(e)), (e as Error).message]);
+    expect(await kindThrown(failing(new UsageError('--size "x": VCPUS,MEMORY')))).toEqual(['refused', 2, '--size "x": VCPUS,MEMORY']);
+    expect(await kindThrown(failing(new CibUnreachableError('the CIB did not answer')))).toEqual(['unanswered', 3, 'the CIB did not answer']);
+    expect(await kindThrown(failing(new Error('a bug')))).toEqual(['unanswered', 3, 'a bug']);
+    expect(await kindThrown(checkAction(async () => undefined)())).toBe('none');
   });
 
   it('map to OCF exit codes in one place', () => {
@@ -30,6 +47,7 @@ describe('error kinds', () => {
       ['not-installed', OCF.ERR_INSTALLED],
       ['unreachable', OCF.ERR_GENERIC],
       ['failed', OCF.ERR_GENERIC],
+      ['unanswered', OCF.ERR_GENERIC],
     ]);
     expect([fail.generic('x'), fail.args('x'), fail.configured('x'), fail.installed('x')].map((e) => e.code)).toEqual([1, 2, 6, 5]);
   });

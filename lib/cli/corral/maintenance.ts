@@ -19,7 +19,7 @@ import { localNodeName } from '../../host/pacemaker/status.js';
 import { loadConfig, SHUTDOWN_DRAIN_TIMEOUT_RANGE } from '../../ops/config.js';
 import { onBoot, onShutdown } from '../../ops/node-lifecycle.js';
 import { execRollingReboot, formatProgress, parseProgress, planRollingReboot, PROGRESS_OPTION } from '../../ops/rolling.js';
-import { UsageError } from '../errors.js';
+import { checkAction, checkExitCodes, setUnanswered, UsageError } from '../errors.js';
 
 // Text for people shows control and bidi characters escaped (node names); JSON stays exact.
 const out = (s: string) => process.stdout.write(printableLines(s));
@@ -288,16 +288,19 @@ Examples:
     .addHelpText(
       'after',
       `
-For every online node: the VMs that would stay stopped if it failed. Exit code 0 when no single
-node failure stops any VM (N+1 holds), 1 when it does not (for monitoring), 2 for bad input.
+For every online node: the VMs that would stay stopped if it failed (crm_simulate --node-fail:
+the node is lost and fenced, its VMs recovered elsewhere). When Pacemaker cannot simulate a
+node's failure, its own reason is printed for that node, and the other nodes are still answered.
 With --size: how many more VMs of that size Pacemaker would place, all added at once, with N+1
 still holding (hspace's question).
+
+${checkExitCodes('N+1 holds (no single node failure stops a running VM)', "N+1 does not hold (a node's failure would leave VMs stopped, even if Pacemaker could not say for another)")}
 
 Examples:
   corral capacity
   corral capacity --size 2,4g --json`,
     )
-    .action(async (o: { size?: string; json?: boolean }) => {
+    .action(checkAction(async (o: { size?: string; json?: boolean }) => {
       let size: { vcpus: number; memoryMiB: number } | undefined;
       if (o.size !== undefined) {
         const m = /^\s*(\d+)\s*,\s*(\S+)\s*$/.exec(o.size);
@@ -314,13 +317,24 @@ Examples:
       }
       const snap = await takeSnapshot();
       const r = await capacityOf(snap, size);
+      const unanswered = r.nodes.filter((n) => n.ifFails.errors);
       if (o.json) json(r);
       else {
-        for (const n of r.nodes) out(`if ${n.name} fails: ${n.ifFails.stopped.length ? `${n.ifFails.stopped.join(', ')} would stay stopped` : 'every VM runs elsewhere'}\n`);
+        for (const n of r.nodes) {
+          const answer = n.ifFails.errors ? 'Pacemaker could not say' : n.ifFails.stopped.length ? `${n.ifFails.stopped.join(', ')} would stay stopped` : 'every VM runs elsewhere';
+          out(`if ${n.name} fails: ${answer}\n`);
+        }
         if (r.notRunning.length) out(`not running now (not counted): ${r.notRunning.join(', ')}\n`);
-        out(r.nPlusOne ? 'N+1: yes\n' : 'N+1: no\n');
-        if (r.fit) out(`room for ${r.fit.count} more VM${r.fit.count === 1 ? '' : 's'} of ${r.fit.vcpus} vCPU, ${r.fit.memoryMiB} MiB with N+1 holding\n`);
+        out(r.nPlusOne === null ? `N+1: could not answer (${unanswered.map((n) => n.name).join(', ')})\n` : r.nPlusOne ? 'N+1: yes\n' : 'N+1: no\n');
+        if (r.fit) {
+          const what = `more VMs of ${r.fit.vcpus} vCPU, ${r.fit.memoryMiB} MiB with N+1 holding`;
+          out(r.fit.count === null ? `room for ${what}: could not answer\n` : `room for ${r.fit.count} ${r.fit.count === 1 ? what.replace('VMs', 'VM') : what}\n`);
+        }
       }
-      if (!r.nPlusOne) process.exitCode = 1;
-    });
+      // Pacemaker's own reasons, a line each, whatever the output format.
+      for (const n of unanswered) err(`if ${n.name} fails: Pacemaker could not say: ${(n.ifFails.errors ?? []).join('; ')}`);
+      if (r.fit?.errors) err(`room for more VMs: Pacemaker could not say: ${r.fit.errors.join('; ')}`);
+      if (r.nPlusOne === false) process.exitCode = 1;
+      else if (r.nPlusOne === null || r.fit?.count === null) setUnanswered();
+    }));
 }
