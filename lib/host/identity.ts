@@ -20,3 +20,20 @@ export async function homeOf(user: string): Promise<string | undefined> {
   const home = r.stdout.trim().split(':')[5];
   return home && home.startsWith('/') ? home : undefined;
 }
+
+/** A passwd entry: what `getent passwd` says of a user name or a uid. */
+export interface PasswdEntry {
+  user: string;
+  uid: number;
+  gid: number;
+}
+
+/** The passwd entry of USER (a name, or a uid in decimal), or undefined when there is none. */
+export async function passwdEntry(user: string): Promise<PasswdEntry | undefined> {
+  if (!NAME_RE.test(user)) return undefined;
+  const r = await run('getent', ['passwd', '--', user], { timeoutMs: 10_000 });
+  if (r.exitCode !== 0) return undefined;
+  const [name, , uid, gid] = r.stdout.trim().split('\n')[0]?.split(':') ?? [];
+  if (!name || !/^\d+$/.test(uid ?? '') || !/^\d+$/.test(gid ?? '')) return undefined;
+  return { user: name, uid: Number(uid), gid: Number(gid) };
+}

@@ -25,7 +25,8 @@
 // Anything else, or a value that does not fit, is an error: vm refuses to run on a broken file.
 //
 // The environment: CORRAL_LIBVIRT_URI (e.g. qemu+tcp://{node}/system in the lab), CORRAL_ETC (a
-// directory used instead of /etc/corral), CIB_file and CIB_shadow are honoured only where they
+// directory used instead of /etc/corral), CIB_file and CIB_shadow (and Pacemaker's CIB_server
+// family) are honoured only where they
 // cannot widen anyone's rights:
 //   - run directly (not through sudo): the caller acts with their own rights anyway;
 //   - through sudo only when sudo ran a program that lives in the directory holding CORRAL_ETC,
@@ -33,8 +34,10 @@
 //     by nobody else. Only root can have set that up (a wrapper script named in a sudoers rule:
 //     the ACL tests do exactly this); a sudo user who manages to pass environment variables gets
 //     them ignored, because the program sudo ran for them is /usr/sbin/vm.
-// Otherwise they are dropped (CIB_file and CIB_shadow also from the environment of every tool vm
-// starts), with a warning.
+// Otherwise they are dropped (also from the environment of every tool vm starts), with a warning;
+// CIB_server, CIB_port, CIB_user, CIB_passwd and CIB_encrypted are treated as CIB_file is. "Through
+// sudo" here means root acting for a user who is not root: sudo, doas or pkexec (viaSudo), and then
+// PATH is also set to a fixed one (sudo's secure_path), whatever the caller's was.
 import { CorralError } from '../errors.js';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -119,18 +122,33 @@ export function parseConfigText(text: string, where = 'corral.conf'): ConfigFile
 
 /** Who runs us, as far as trust decisions go. */
 export interface Invocation {
+  /** The real uid (and, when known, the effective uid and the real gid). */
   uid: number;
+  euid?: number;
+  gid?: number;
   env: Readonly<Record<string, string | undefined>>;
 }
 
 export function currentInvocation(): Invocation {
-  return { uid: process.getuid?.() ?? -1, env: process.env };
+  return { uid: process.getuid?.() ?? -1, euid: process.geteuid?.() ?? -1, gid: process.getgid?.() ?? -1, env: process.env };
 }
 
-/** Through sudo by someone other than root (then SUDO_USER is the caller). */
+/**
+ * Run as root for someone other than root: through sudo (SUDO_USER, SUDO_UID), doas (DOAS_USER)
+ * or pkexec (PKEXEC_UID). lib/ops/caller.ts then names that caller, or refuses when it cannot.
+ */
 export function viaSudo(inv: Invocation): boolean {
-  return inv.uid === 0 && !!inv.env.SUDO_USER && inv.env.SUDO_USER !== 'root';
+  const e = inv.env;
+  return (
+    inv.uid === 0 &&
+    ((e.SUDO_USER !== undefined && e.SUDO_USER !== 'root') ||
+      (e.DOAS_USER !== undefined && e.DOAS_USER !== 'root') ||
+      (e.PKEXEC_UID !== undefined && e.PKEXEC_UID !== '0'))
+  );
 }
+
+/** The PATH every program vm starts as root for a user is looked up in (Debian's sudo secure_path). */
+const ROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface FileOwner {
   uid: number;
@@ -161,6 +179,7 @@ function rootOnly(s: FileOwner | undefined): boolean {
  */
 export async function trustEnvironment(inv: Invocation, statFn: StatFn = statFile): Promise<{ trusted: boolean; why?: string }> {
   if (!viaSudo(inv)) return { trusted: true };
+  if (inv.env.SUDO_USER === undefined) return { trusted: false, why: `run through ${inv.env.DOAS_USER !== undefined ? 'doas' : 'pkexec'}` };
   const etc = inv.env.CORRAL_ETC;
   const program = inv.env.SUDO_COMMAND?.split(' ')[0];
   if (!etc || !program || !path.isAbsolute(etc) || !path.isAbsolute(program)) return { trusted: false, why: 'run through sudo' };
@@ -195,7 +214,9 @@ export interface Config {
   warnings: string[];
 }
 
-const OVERRIDES = ['CORRAL_ETC', 'CORRAL_LIBVIRT_URI', 'CIB_file', 'CIB_shadow'] as const;
+// CIB_server, CIB_port, CIB_user, CIB_passwd and CIB_encrypted point Pacemaker's tools at another
+// CIB (a remote one, with credentials), as CIB_file and CIB_shadow do at a file.
+const OVERRIDES = ['CORRAL_ETC', 'CORRAL_LIBVIRT_URI', 'CIB_file', 'CIB_shadow', 'CIB_server', 'CIB_port', 'CIB_user', 'CIB_passwd', 'CIB_encrypted'] as const;
 
 /**
  * The settings in effect for INV: corral.conf (from CORRAL_ETC when trusted) and the trusted
@@ -211,6 +232,8 @@ export async function loadConfig(inv: Invocation = currentInvocation(), statFn: 
     if (ignored.length) warnings.push(`ignoring ${ignored.join(', ')} (${trust.why})`);
     for (const k of ignored) delete env[k];
   }
+  // A PATH the user chose (sudo keeps it under !secure_path) would pick the programs vm runs as root.
+  if (viaSudo(inv)) env.PATH = ROOT_PATH;
   const etcDir = (trust.trusted && env.CORRAL_ETC) || DEFAULT_ETC;
   if (!path.isAbsolute(etcDir)) throw new ConfigError(`CORRAL_ETC must be an absolute path, not ${etcDir}`);
   const confPath = path.join(etcDir, 'corral.conf');

@@ -5,7 +5,7 @@
 // can start a shell, and that shell must not be root's), on a copy in a private directory the
 // user owns; only the checked result goes back, by vm, as root.
 import { CorralError, withContext } from '../errors.js';
-import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { configForCib, domainFromConfig } from '../cib/config.js';
@@ -24,6 +24,7 @@ import { homeOf } from '../host/identity.js';
 import { validateDomainXml } from '../host/virt-xml-validate.js';
 import type { Caller } from './access.js';
 import type { Context } from './context.js';
+import { editDir, EditedFileError, readEditedFile, removeEditDir } from './edit-file.js';
 
 export class EditError extends CorralError {
   readonly kind = 'refused';
@@ -116,12 +117,17 @@ export async function editSession(ctx: Context, v: VmView): Promise<string> {
   const original = ctx.snapshot.cib.resource(v.resource)?.params.config;
   if (!original) throw new EditError(`${v.resource} has no domain XML (config) to edit`);
   if (!ctx.io.interactive && !process.env.VISUAL && !process.env.EDITOR) throw new EditError('edit needs a terminal (or $VISUAL/$EDITOR naming a non-interactive editor)');
+  // Root acting for a caller who is not root runs the editor as that caller, or not at all.
+  const asUser = process.getuid?.() === 0 && !ctx.caller.root;
+  if (asUser && !(ctx.caller.uid !== undefined && ctx.caller.uid > 0 && ctx.caller.gid !== undefined)) {
+    throw new EditError(`cannot tell the uid and gid of ${ctx.caller.user}, and vm never runs an editor as root for a caller who is not root`);
+  }
   const dir = await mkdtemp(path.join(tmpdir(), `vm-edit-${v.name}-`));
+  const edir = await editDir(dir);
   const file = path.join(dir, `${v.name}.xml`);
   let keep = false;
   try {
     await writeFile(file, editableXml(original), { mode: 0o600 });
-    const asUser = !ctx.caller.root && ctx.caller.uid !== undefined && ctx.caller.gid !== undefined && process.getuid?.() === 0;
     if (asUser) {
       await chown(dir, ctx.caller.uid as number, ctx.caller.gid as number);
       await chown(file, ctx.caller.uid as number, ctx.caller.gid as number);
@@ -142,7 +148,14 @@ export async function editSession(ctx: Context, v: VmView): Promise<string> {
       ...(asUser ? { uid: ctx.caller.uid, gid: ctx.caller.gid, env, cleanEnv: true } : {}),
     });
     if (code !== 0) throw new Error(`the editor (${editor.join(' ')}) exited ${code}; nothing changed`);
-    const edited = await readFile(file, 'utf8');
+    // Read back without following links, as a regular file of the editor's user (lib/ops/edit-file.ts).
+    let edited: string;
+    try {
+      edited = await readEditedFile(edir, path.basename(file), asUser ? (ctx.caller.uid as number) : (process.geteuid?.() ?? 0));
+    } catch (e) {
+      if (e instanceof EditedFileError) throw new EditError(e.message);
+      throw e;
+    }
     if (sameDomain(original, edited)) return 'no change';
     let checked;
     try {
@@ -170,6 +183,6 @@ export async function editSession(ctx: Context, v: VmView): Promise<string> {
     }
     return `domain XML written back; ${effect}`;
   } finally {
-    if (!keep) await rm(dir, { recursive: true, force: true });
+    if (!keep) await (asUser ? removeEditDir(edir) : rm(dir, { recursive: true, force: true }));
   }
 }

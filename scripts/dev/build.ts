@@ -23,6 +23,18 @@ const CORES: Record<string, { specifier: string; file: string }> = {
   TransientDomain: { specifier: '../lib/vm/agent.js', file: 'lib/vm/agent.ts' },
 };
 
+/**
+ * Every bundle starts `#!NODE`, NODE an absolute path: the node that runs this build
+ * (process.execPath: /usr/bin/node with Debian's nodejs, wherever nvm or a tarball put it on a dev
+ * machine). Never `#!/usr/bin/env node`: under sudo with !secure_path that runs the first `node` in
+ * the caller's PATH as root. The Debian package rewrites the line to Debian's /usr/bin/node
+ * (scripts/dev/deb.ts).
+ */
+const NODE = process.execPath;
+if (!/^\/[A-Za-z0-9_.\/+@-]+$/.test(NODE) || NODE.length > 200) {
+  throw new Error(`cannot write ${JSON.stringify(NODE)} (the node running this build) as the bundles' interpreter line: it needs an absolute path of letters, digits and _ . / + @ -`);
+}
+
 const common: BuildOptions = {
   bundle: true,
   platform: 'node',
@@ -76,7 +88,7 @@ async function bundle(entry: string, outdir: string): Promise<string> {
     define.__CORRAL_CORE__ = JSON.stringify(packed.toString('base64'));
     plugins.push(externalCore(core.specifier));
   }
-  const r = await build({ ...common, entryPoints: [entry], outfile, define, plugins, banner: { js: '#!/usr/bin/env node' }, write: false, metafile: true });
+  const r = await build({ ...common, entryPoints: [entry], outfile, define, plugins, banner: { js: `#!${NODE}` }, write: false, metafile: true });
   notePackages(r.metafile);
   // Write, then rename: a test or a cluster running the previous build never sees half a file.
   await mkdir(join(root, 'dist', outdir), { recursive: true });

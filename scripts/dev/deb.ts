@@ -110,6 +110,18 @@ function spawnLogged(cmd: string, args: string[], cwd: string, env: NodeJS.Proce
   });
 }
 
+/**
+ * Copies a bundle with its interpreter line set to Debian's node, /usr/bin/node (package nodejs):
+ * the build wrote the path of whatever node ran it, and never `/usr/bin/env node`, which under
+ * sudo with !secure_path would run the caller's `node` as root.
+ */
+async function copyWithDebianNode(from: string, to: string): Promise<void> {
+  const text = await readFile(from);
+  const nl = text.indexOf(10);
+  if (text.subarray(0, 2).toString() !== '#!' || nl < 0) throw new Error(`${from} does not start with an interpreter line: run npm run build`);
+  await writeFile(to, Buffer.concat([Buffer.from('#!/usr/bin/node\n'), text.subarray(nl + 1)]));
+}
+
 export async function buildDeb(): Promise<string> {
   const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
   const epoch = await sourceDate();
@@ -141,8 +153,8 @@ export async function buildDeb(): Promise<string> {
   await mkdir(join(payload, 'guest'), { recursive: true });
   const agents = (await readdir(join(root, 'dist/agents'))).filter((n) => !n.startsWith('.'));
   if (agents.length === 0) throw new Error('nothing built: run npm run build first');
-  for (const a of agents) await copyFile(join(root, 'dist/agents', a), join(payload, 'agents', a));
-  for (const c of COMMANDS) await copyFile(join(root, 'dist/bin', c), join(payload, 'sbin', c));
+  for (const a of agents) await copyWithDebianNode(join(root, 'dist/agents', a), join(payload, 'agents', a));
+  for (const c of COMMANDS) await copyWithDebianNode(join(root, 'dist/bin', c), join(payload, 'sbin', c));
   for (const f of [...(await readdir(join(payload, 'agents'))).map((n) => join(payload, 'agents', n)), ...COMMANDS.map((c) => join(payload, 'sbin', c))]) await chmod(f, 0o755);
   await copyFile(join(root, 'systemd/corral-startup-signal'), join(payload, 'guest/corral-startup-signal'));
   await chmod(join(payload, 'guest/corral-startup-signal'), 0o755);

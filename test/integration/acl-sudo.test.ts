@@ -8,11 +8,15 @@
 //   D/etc/        corral.conf (audit log D/vm.log) and access
 //   D/cib.xml     the CIB recorded from the lab (test/fixtures/recorded/steady)
 //   D/bin/vm      a copy of dist/bin/vm
-// and /etc/sudoers.d/corral-acl-test naming only those wrappers (plus D/bin/vm itself with
-// SETENV, to show that a sudo user who may set variables still cannot pick the access file).
+//   D/vm-nouid    the same, but SUDO_UID and SUDO_GID removed (a caller vm cannot name)
+// and /etc/sudoers.d/corral-acl-test naming only those wrappers, plus two rules README says are
+// NOT supported, to show what vm does under them: D/bin/vm itself with SETENV (vm refuses to run
+// when the environment carries NODE_* or LD_* variables, and still never takes CORRAL_ETC from
+// the user), and !secure_path for D/vm and D/bin/vm (the caller's PATH is kept: neither the
+// interpreter nor any program vm runs is looked up in it).
 // vm honours CORRAL_ETC under sudo only because the program sudo ran lives next to it and all of
 // it belongs to root (lib/ops/config.ts); a user could not have arranged that.
-import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cib, corralVms } from '../../lib/cib/model.js';
@@ -31,6 +35,10 @@ const SUDOERS = '/etc/sudoers.d/corral-acl-test';
 
 let dir = '';
 let uidFile = '';
+/** Programs named like the ones vm runs (node, cibadmin, id …), first in the caller's PATH. */
+let evilDir = '';
+/** What they (or code injected into node) write: it must never appear. */
+let pwned = '';
 
 async function must(file: string, args: string[]): Promise<RunResult> {
   const r = await run(file, args, { timeoutMs: 30_000 });
@@ -39,8 +47,20 @@ async function must(file: string, args: string[]): Promise<RunResult> {
 }
 
 /** USER runs `sudo -n ARGS…` (no shell anywhere: runuser → sudo → the program). */
-function asUser(user: string, args: string[], env: string[] = []): Promise<RunResult> {
-  return run('runuser', ['-u', user, '--', 'sudo', '-n', ...env, ...args], { timeoutMs: 120_000 });
+function asUser(user: string, args: string[], env: string[] = [], callerEnv: Record<string, string> = {}): Promise<RunResult> {
+  return run('runuser', ['-u', user, '--', 'sudo', '-n', ...env, ...args], { timeoutMs: 120_000, env: callerEnv });
+}
+
+/** The editor vm starts for `edit` (the wrappers name D/editor): SCRIPT, with the file as $1. */
+async function setEditor(script: string): Promise<void> {
+  await writeFile(path.join(dir, 'editor'), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function auditLines(): Promise<string[]> {
@@ -65,10 +85,18 @@ describe('vm through sudo, as users the access file names (or not)', () => {
     VM = path.join(dir, 'bin/vm');
     await copyFile(BUILT_VM, VM);
     await chmod(VM, 0o755);
-    const wrapper = (etc: string) =>
-      `#!/bin/sh\nexec /usr/bin/env CORRAL_ETC=${dir}/${etc} CIB_file=${dir}/cib.xml EDITOR=${dir}/editor ${process.execPath} ${VM} "$@"\n`;
+    const wrapper = (etc: string, unset = '') =>
+      `#!/bin/sh\nexec /usr/bin/env ${unset}CORRAL_ETC=${dir}/${etc} CIB_file=${dir}/cib.xml EDITOR=${dir}/editor ${process.execPath} ${VM} "$@"\n`;
     await writeFile(path.join(dir, 'vm'), wrapper('etc'), { mode: 0o755 });
     await writeFile(path.join(dir, 'vm-broken'), wrapper('etc-broken'), { mode: 0o755 });
+    await writeFile(path.join(dir, 'vm-nouid'), wrapper('etc', '-u SUDO_UID -u SUDO_GID '), { mode: 0o755 });
+    pwned = `${dir}-pwned`;
+    evilDir = `${dir}-evil`;
+    await mkdir(evilDir, { mode: 0o755 });
+    for (const prog of ['node', 'cibadmin', 'crm_mon', 'id', 'getent', 'virsh', 'ssh']) {
+      await writeFile(path.join(evilDir, prog), `#!/bin/sh\necho "${prog} as $(/usr/bin/id -u)" >> ${pwned}\nexit 1\n`, { mode: 0o755 });
+    }
+    await writeFile(`${dir}-inject.js`, `require('fs').appendFileSync(${JSON.stringify(pwned)}, 'NODE_OPTIONS code as ' + process.getuid() + '\\n');\n`, { mode: 0o644 });
     for (const etc of ['etc', 'etc-broken']) {
       await mkdir(path.join(dir, etc), { mode: 0o755 });
       await writeFile(
@@ -95,7 +123,9 @@ describe('vm through sudo, as users the access file names (or not)', () => {
       { mode: 0o755 },
     );
     const rules =
-      `${ALICE}, ${MALLORY} ALL=(root) NOPASSWD: ${dir}/vm, ${dir}/vm-broken\n` +
+      `Cmnd_Alias CORRAL_ACL_OPEN_PATH = ${dir}/vm, ${VM}\n` +
+      `Defaults!CORRAL_ACL_OPEN_PATH !secure_path\n` +
+      `${ALICE}, ${MALLORY} ALL=(root) NOPASSWD: ${dir}/vm, ${dir}/vm-broken, ${dir}/vm-nouid\n` +
       `${ALICE} ALL=(root) NOPASSWD:SETENV: ${VM}\n`;
     await writeFile(`${SUDOERS}.new`, rules, { mode: 0o440 });
     await must('visudo', ['-c', '-q', '-f', `${SUDOERS}.new`]);
@@ -113,7 +143,7 @@ describe('vm through sudo, as users the access file names (or not)', () => {
     await run('groupdel', [GROUP], { timeoutMs: 30_000 });
     if (dir) {
       await rm(dir, { recursive: true, force: true });
-      await rm(`${dir}-editor-uid`, { force: true });
+      for (const f of ['editor-uid', 'evil', 'pwned', 'inject.js', 'secret', 'secret-dir']) await rm(`${dir}-${f}`, { recursive: true, force: true });
     }
   }
 
@@ -254,6 +284,85 @@ describe('vm through sudo, as users the access file names (or not)', () => {
     expect(r.stderr).toMatch(/vm: warning: ignoring CORRAL_ETC, CIB_file \(run through sudo/);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/may not use vm: \/etc\/corral\/access does not exist|may not where/);
+  });
+
+  it('with !secure_path, a `node` first in the caller\'s PATH is not what runs: the command names its interpreter', async () => {
+    await rm(pwned, { force: true });
+    const r = await asUser(ALICE, [VM, 'web1', 'where'], [], { PATH: `${evilDir}:/usr/sbin:/usr/bin:/sbin:/bin` });
+    expect(await readFile(pwned, 'utf8').catch(() => '')).toBe('');
+    expect(r.stderr).toMatch(/may not use vm: \/etc\/corral\/access does not exist|may not where/);
+  });
+
+  it('with !secure_path, vm runs its programs (cibadmin, id, getent …) from a fixed PATH, not the caller\'s', async () => {
+    await rm(pwned, { force: true });
+    const r = await asUser(ALICE, [`${dir}/vm`, 'web1', 'where'], [], { PATH: `${evilDir}:/usr/sbin:/usr/bin:/sbin:/bin` });
+    expect(await readFile(pwned, 'utf8').catch(() => '')).toBe('');
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^n[123]$/);
+  });
+
+  it('with SETENV, vm refuses to run when sudo passed NODE_OPTIONS on: one line naming it and the rule (README: not supported)', async () => {
+    // node has already run the --require'd code as root by then; the refusal makes the rule known.
+    const before = (await auditLines()).length;
+    const r = await asUser(ALICE, [VM, 'web1', 'where'], [`NODE_OPTIONS=--require=${dir}-inject.js`]);
+    await rm(pwned, { force: true });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^vm: NODE_OPTIONS is set: the rule that made vm root for a user passed their environment on \(sudo's SETENV, env_keep or -E; doas's keepenv\).*refuses to run/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.exitCode).toBe(2);
+    expect((await auditLines()).length).toBe(before);
+  });
+
+  it('a caller vm cannot name (SUDO_USER without SUDO_UID) is refused, and no editor runs as root', async () => {
+    await setEditor(`id -u > ${uidFile}\nsed -i 's#<vcpu>1</vcpu>#<vcpu>2</vcpu>#' "$1"`);
+    await writeFile(uidFile, '');
+    const before = await readFile(path.join(dir, 'cib.xml'), 'utf8');
+    const r = await asUser(ALICE, [`${dir}/vm-nouid`, 'web1', 'edit', '--yes']);
+    expect(r.stderr).toBe(`vm: cannot tell who called vm: SUDO_USER is "${ALICE}" but SUDO_UID is not set; refusing`);
+    expect(r.exitCode).toBe(2);
+    expect(await readFile(uidFile, 'utf8')).toBe('');
+    expect(await readFile(path.join(dir, 'cib.xml'), 'utf8')).toBe(before);
+  });
+
+  it.each([['PKEXEC_UID'], ['DOAS_USER']])('root for a user through %s (no SUDO_USER) is that user, not root: the access file decides', async (variable) => {
+    const aliceUid = (await must('id', ['-u', ALICE])).stdout.trim();
+    // What pkexec and doas pass on: not the test runner's NODE_* variables.
+    const runners = Object.fromEntries(Object.keys(process.env).filter((k) => /^(NODE_|LD_)/.test(k)).map((k) => [k, undefined]));
+    const r = await run(path.join(dir, 'vm'), ['db1', 'where'], {
+      timeoutMs: 60_000,
+      env: { ...runners, SUDO_USER: undefined, SUDO_UID: undefined, SUDO_GID: undefined, [variable]: variable === 'PKEXEC_UID' ? aliceUid : ALICE },
+    });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`vm: ${ALICE} may not (use vm|where db1)`));
+    expect(r.exitCode).toBe(1);
+  });
+
+  describe('what the editor leaves behind is read without following links, as a regular file of at most 1 MiB', () => {
+    const SECRET = 'SECRET-TOKEN-4711';
+    beforeAll(async () => {
+      const xml = `<domain type="kvm"><name>${SECRET}</name></domain>\n`;
+      await writeFile(`${dir}-secret`, xml, { mode: 0o600 });
+      await mkdir(`${dir}-secret-dir`, { mode: 0o700 });
+      await writeFile(path.join(`${dir}-secret-dir`, 'web1.xml'), xml, { mode: 0o600 });
+    });
+
+    it.each([
+      ['a symbolic link to a root-only file', () => `ln -sf ${dir}-secret "$1"`, /is a symbolic link/],
+      ['a symbolic link to /dev/zero', () => 'ln -sf /dev/zero "$1"', /is a symbolic link/],
+      ['a FIFO', () => 'rm -f "$1"; mkfifo "$1"', /is not a regular file/],
+      ['its directory swapped for a link to a root-only directory', () => `d=$(dirname "$1"); mv "$d" "$d.moved"; ln -s ${dir}-secret-dir "$d"`, /directory of the edit .* was replaced/],
+      ['a file larger than 1 MiB', () => 'head -c 2000000 /dev/zero | tr "\\0" x >> "$1"', /larger than 1 MiB/],
+    ])('%s is refused: exit 2, one line, nothing of it shown, CIB unchanged', async (_what, script, why) => {
+      await setEditor(script());
+      const before = await readFile(path.join(dir, 'cib.xml'), 'utf8');
+      const r = await asUser(ALICE, [`${dir}/vm`, 'web1', 'edit', '--yes']);
+      expect(r.stderr).not.toContain(SECRET);
+      expect(r.stderr).toMatch(why);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.exitCode).toBe(2);
+      expect(await readFile(path.join(dir, 'cib.xml'), 'utf8')).toBe(before);
+    });
   });
 
   it('root itself needs no rule', async () => {
