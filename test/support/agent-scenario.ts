@@ -6,8 +6,9 @@
 // steps, one statement a line ("#" starts a comment), each optionally prefixed with "at TIME" (not
 // before that virtual time) and "on NODE" (default n1; the world has nodes n1 and n2):
 //
-//   config NAME [signal]      the resource's configuration: domain NAME (qemu, a serial console), with
-//                             a startup_signal channel if "signal"; the default is "config gum"
+//   config NAME [signal] [log=/PATH]   the resource's configuration: domain NAME (qemu, a serial
+//                             console), with a startup_signal channel if "signal", the serial console
+//                             logging to /PATH if given; the default is "config gum"
 //   config broken | config none | config /PATH
 //   domain NAME [state=S] [owner=RES|owner=none]   libvirt runs NAME here, as start left it
 //   qemu NAME                 a qemu process runs NAME here, unknown to libvirt
@@ -62,11 +63,12 @@ export function duration(text: string): number {
   return Math.round(Number(m[1]) * { ms: 1, s: 1000, min: 60_000 }[m[2] as 'ms' | 's' | 'min']);
 }
 
-export function configXml(name: string, signal = false): string {
+export function configXml(name: string, signal = false, log?: string): string {
   const channel = signal ? '<channel type="unix"><target type="virtio" name="startup_signal"/></channel>' : '';
+  const logEl = log ? `<log file="${log}" append="on"/>` : '';
   return (
     `<domain type="qemu"><name>${name}</name><uuid>${uuidFor(name)}</uuid><memory unit="MiB">128</memory>` +
-    `<os><type arch="x86_64">hvm</type></os><devices><serial type="pty"><target port="0"/></serial>${channel}</devices></domain>`
+    `<os><type arch="x86_64">hvm</type></os><devices><serial type="pty"><target port="0"/>${logEl}</serial>${channel}</devices></domain>`
   );
 }
 
@@ -139,7 +141,7 @@ class Scenario {
         const [name, ...rest] = v.split(/\s+/);
         this.domain = name!;
         this.signal = rest.includes('signal');
-        this.config = configXml(this.domain, this.signal);
+        this.config = configXml(this.domain, this.signal, rest.find((r) => r.startsWith('log='))?.slice(4));
       }
     } else if ((m = /^domain (\S+)(.*)$/.exec(b))) {
       const name = m[1]!;
