@@ -113,6 +113,34 @@ describe('which environment overrides count', () => {
     expect(c.warnings.join()).toMatch(/ignoring CORRAL_ETC, CORRAL_LIBVIRT_URI, CIB_file/);
   });
 
+  it('through sudo, Pacemaker\'s remote-CIB variables go with CIB_file, and PATH is a fixed one', async () => {
+    const env: Record<string, string | undefined> = {
+      SUDO_USER: 'alice',
+      SUDO_UID: '1000',
+      SUDO_COMMAND: '/usr/sbin/vm gum status',
+      PATH: '/home/alice/bin:/usr/bin:/bin',
+      CIB_server: 'evil.example',
+      CIB_port: '9999',
+      CIB_user: 'hacluster',
+      CIB_passwd: 'secret',
+      CIB_encrypted: 'false',
+    };
+    const c = await loadConfig({ uid: 0, env }, stats({}));
+    for (const k of ['CIB_server', 'CIB_port', 'CIB_user', 'CIB_passwd', 'CIB_encrypted']) expect(env[k], k).toBeUndefined();
+    expect(c.warnings.join()).toMatch(/ignoring CIB_server, CIB_port, CIB_user, CIB_passwd, CIB_encrypted \(run through sudo\)/);
+    expect(env.PATH).toBe('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  });
+
+  it('root for a user through doas or pkexec trusts no override either', async () => {
+    for (const [marker, tool] of [[{ DOAS_USER: 'alice' }, 'doas'], [{ PKEXEC_UID: '1000' }, 'pkexec']] as const) {
+      const env: Record<string, string | undefined> = { ...marker, CIB_file: '/home/alice/cib.xml', CORRAL_ETC: '/home/alice/etc' };
+      const c = await loadConfig({ uid: 0, env }, stats({}));
+      expect(c.etcDir).toBe('/etc/corral');
+      expect(env.CIB_file).toBeUndefined();
+      expect(c.warnings.join()).toMatch(new RegExp(`ignoring CORRAL_ETC, CIB_file \\(run through ${tool}\\)`));
+    }
+  });
+
   it('run directly, CORRAL_ETC and CORRAL_LIBVIRT_URI take effect', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'corral-conf-'));
     await mkdir(path.join(dir, 'etc'));
