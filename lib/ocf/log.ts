@@ -10,8 +10,20 @@ const LABEL: Record<Level, string> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN
 
 const pending: Promise<unknown>[] = [];
 
+/** The agent whose lines these are, when it said so (logAs). */
+let agentName: string | undefined;
+
+/**
+ * Tags this process's lines with AGENT (ocf:corral:AGENT), whatever OCF_RESOURCE_TYPE says. An agent
+ * that does not call it (TransientDomain, whose fast path loads nothing more) is tagged with
+ * OCF_RESOURCE_TYPE, or TransientDomain.
+ */
+export function logAs(agent: string): void {
+  agentName = agent;
+}
+
 function tag(): string {
-  const agent = process.env.OCF_RESOURCE_TYPE ?? 'TransientDomain';
+  const agent = agentName ?? process.env.OCF_RESOURCE_TYPE ?? 'TransientDomain';
   const rsc = process.env.OCF_RESOURCE_INSTANCE;
   return rsc ? `${agent}(${rsc})` : agent;
 }

@@ -16,12 +16,10 @@ import { hostCibPort } from '../host/pacemaker/cib.js';
 import { clusterSettled } from '../host/pacemaker/status.js';
 import { checkMoves, runRebalance } from './rebalance.js';
 import { PROGRESS_OPTION } from './rolling.js';
-import { decideBalancer, type Allowed, type BalancerDecision, type BalancerMove, type BalancerSettings, type LoadSample } from '../plan/balance.js';
+import { decideBalancer, recordAfter, type Allowed, type BalancerDecision, type BalancerMove, type BalancerSettings, type LoadSample } from '../plan/balance.js';
 
 /** Where the balancer keeps the moves it made: "VM:FROM:TO:EPOCH_SECONDS" words, newest last. */
 const BALANCER_MOVES_OPTION = 'corral-balancer-moves';
-/** Moves older than this are forgotten (the longest cooldown or cap they can matter to). */
-const KEEP_S = 24 * 3600;
 
 /** The moves on record in a snapshot's CIB (words that do not parse are skipped). */
 export function recordedMoves(snap: Snapshot): BalancerMove[] {
@@ -34,9 +32,9 @@ export function recordedMoves(snap: Snapshot): BalancerMove[] {
   return out;
 }
 
-/** Adds MOVE to the record (one CIB change), forgetting moves older than a day. */
+/** Adds MOVE to the record (one CIB change), forgetting moves older than a day or dated in the future (recordAfter). */
 async function recordMove(move: BalancerMove, earlier: readonly BalancerMove[]): Promise<void> {
-  const keep = [...earlier.filter((m) => m.at > move.at - KEEP_S), move].slice(-100);
+  const keep = recordAfter(move, earlier);
   await changeCib(hostCibPort(), (cd) => {
     setClusterOption(cd, BALANCER_MOVES_OPTION, keep.map((m) => `${m.vm}:${m.from}:${m.to}:${m.at}`).join(' '));
     return { notes: [], warnings: [] };

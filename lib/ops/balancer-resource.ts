@@ -4,7 +4,7 @@
 // Pacemaker's choice, and it fails over like any resource.
 import { accessSync, constants } from 'node:fs';
 import { daemonPid, startDaemon, stopDaemon } from '../host/daemon.js';
-import { log } from '../ocf/log.js';
+import { log, logAs } from '../ocf/log.js';
 import { BALANCER_FLAGS, balancerSpec, type BalancerParams } from '../ocf/balancer.js';
 import { OCF } from '../ocf/exit.js';
 import { metadataXml, parseParams } from '../ocf/params.js';
@@ -39,6 +39,7 @@ function reason(code: number, text: string): number {
 
 /** Runs ACTION and returns its OCF exit code. */
 export async function runBalancerAction(action: string, env: NodeJS.ProcessEnv): Promise<number> {
+  logAs(balancerSpec.name); // "Balancer(INSTANCE)[pid]: …", not TransientDomain's tag
   if (action === 'meta-data') {
     process.stdout.write(metadataXml(balancerSpec));
     return OCF.SUCCESS;

@@ -11,6 +11,9 @@
 //     next hot node) and relieve the hot node by at least `minGainPct` points;
 //   - a VM moved within `cooldownS` stays; no more than `maxMovesPerHour` moves in any hour;
 //   - one move per decision: the next decision sees its effect first.
+// A move on record dated more than CLOCK_SKEW_S ahead of now (a node with a fast clock, a bad
+// write) is not believed: it would hold its VM's cooldown and the hourly cap for as long as it is
+// "in the future". It is not counted, not listed, and dropped at the next write of the record.
 
 export interface BalancerSettings {
   /** Seconds between samples. */
@@ -44,6 +47,31 @@ export const DEFAULT_BALANCER: BalancerSettings = {
   nodes: [],
   vms: [],
 };
+
+/** Seconds a move on record may be dated ahead of now (nodes' clocks differ a little) and still count. */
+export const CLOCK_SKEW_S = 300;
+/** How long a move stays on record: the longest cooldown or cap it can matter to, and what status lists. */
+const KEEP_S = 24 * 3600;
+/** The record keeps at most this many moves (the newest). */
+const KEEP_MOVES = 100;
+
+/** The moves of MOVES that count at NOW: none dated more than CLOCK_SKEW_S ahead of it. */
+function believed(moves: readonly BalancerMove[], now: number): BalancerMove[] {
+  return moves.filter((m) => m.at <= now + CLOCK_SKEW_S);
+}
+
+/** The moves `corral balance status` lists at NOW: those of the last 24 h, none from the future. */
+export function recentMoves(moves: readonly BalancerMove[], now: number): BalancerMove[] {
+  return believed(moves, now).filter((m) => m.at > now - KEEP_S);
+}
+
+/**
+ * The record after MOVE (made at move.at, now): the earlier moves of the last 24 h and MOVE, newest
+ * last, at most KEEP_MOVES; a move dated more than CLOCK_SKEW_S ahead is dropped.
+ */
+export function recordAfter(move: BalancerMove, earlier: readonly BalancerMove[]): BalancerMove[] {
+  return [...recentMoves(earlier, move.at), move].slice(-KEEP_MOVES);
+}
 
 /** One sampling round: for each node, its CPUs and the cores each running VM used since the last round. */
 export interface LoadSample {
@@ -125,7 +153,7 @@ export function decideBalancer(samples: readonly LoadSample[], moves: readonly B
     if (!covered) return { loads, move: null, reason: `${over.map((l) => l.node).join(', ')} above ${s.thresholdPct}%, but the samples cover less than the hold time (${s.holdS} s)` };
     return { loads, move: null, reason: `${over.map((l) => `${l.node} above ${s.thresholdPct}% for ${l.overForS} s`).join(', ')}: not yet ${s.holdS} s` };
   }
-  const lastHour = moves.filter((m) => m.at > now - 3600);
+  const lastHour = believed(moves, now).filter((m) => m.at > now - 3600);
   if (lastHour.length >= s.maxMovesPerHour) return { loads, move: null, reason: `${hot[0]?.node} is hot (${hot[0]?.loadPct}%), but ${lastHour.length} moves in the last hour reach the cap (${s.maxMovesPerHour})` };
 
   const byNode = new Map(loads.map((l) => [l.node, l.loadPct]));
@@ -138,9 +166,9 @@ export function decideBalancer(samples: readonly LoadSample[], moves: readonly B
     const from = h.node;
     for (const vm of [...where.keys()].filter((v) => where.get(v) === from).sort()) {
       if (!mayMove(vm)) continue;
-      const moved = moves.filter((m) => m.vm === vm).reduce((a, m) => Math.max(a, m.at), -Infinity);
+      const moved = believed(moves, now).filter((m) => m.vm === vm).reduce((a, m) => Math.max(a, m.at), -Infinity);
       if (now - moved < s.cooldownS) {
-        cooling.push(`${vm} (moved ${now - moved} s ago)`);
+        cooling.push(`${vm} (moved ${Math.max(0, now - moved)} s ago)`);
         continue;
       }
       const cores = vmCores.get(vm) ?? 0;

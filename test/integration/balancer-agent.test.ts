@@ -81,6 +81,16 @@ describe('ocf:corral:Balancer', () => {
     expect(r.reason).toContain(LOG);
   });
 
+  it('its log lines are tagged with its own name, Balancer(INSTANCE)[pid], also when Pacemaker says another type', () => {
+    for (const env of [{}, { OCF_RESOURCE_TYPE: 'TransientDomain' }] as Record<string, string>[]) {
+      const r = run('start', { OCF_RESKEY_corral: '/bin/false', ...env });
+      expect(r.code).toBe(1);
+      const lines = r.stderr.split('\n').filter((l) => /\[\d+\]: [A-Z]+: /.test(l));
+      expect(lines.length, r.stderr).toBeGreaterThan(0);
+      for (const l of lines) expect(l).toMatch(new RegExp(`^Balancer\\(${INSTANCE}\\)\\[\\d+\\]: ERROR: `));
+    }
+  });
+
   it('ocf-tester passes', () => {
     const r = spawnSync('ocf-tester', ['-n', INSTANCE, '-o', `corral=${FAKE}`, '-o', `log_file=${LOG}`, AGENT], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);

@@ -9,10 +9,12 @@
 //   moved VM FROM TO at AT
 //   deny VM NODE                                          (Pacemaker would not place VM on NODE)
 //   now AT                                                (default: the last sample's time)
+//   list                                                  (also print the moves `corral balance status` lists)
+//   record VM FROM TO                                     (also print the record after moving VM at NOW)
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BALANCER, decideBalancer, describeBalancer, type BalancerMove, type LoadSample, type BalancerSettings } from '../../lib/plan/balance.js';
+import { DEFAULT_BALANCER, decideBalancer, describeBalancer, recentMoves, recordAfter, type BalancerMove, type LoadSample, type BalancerSettings } from '../../lib/plan/balance.js';
 
 const DIR = path.join(path.dirname(new URL(import.meta.url).pathname), 'balance');
 
@@ -28,12 +30,24 @@ const KEYS: Record<string, keyof BalancerSettings> = {
   vms: 'vms',
 };
 
-function parse(text: string): { settings: BalancerSettings; samples: LoadSample[]; moves: BalancerMove[]; deny: Set<string>; now: number | undefined } {
+interface Input {
+  settings: BalancerSettings;
+  samples: LoadSample[];
+  moves: BalancerMove[];
+  deny: Set<string>;
+  now: number | undefined;
+  list: boolean;
+  record: Omit<BalancerMove, 'at'> | undefined;
+}
+
+function parse(text: string): Input {
   const settings: Record<string, unknown> = { ...DEFAULT_BALANCER };
   const samples: LoadSample[] = [];
   const moves: BalancerMove[] = [];
   const deny = new Set<string>();
   let now: number | undefined;
+  let list = false;
+  let record: Input['record'];
   for (const raw of text.split('\n')) {
     const line = raw.replace(/#.*/, '').trim();
     if (!line) continue;
@@ -61,11 +75,16 @@ function parse(text: string): { settings: BalancerSettings; samples: LoadSample[
       deny.add(`${rest[0]} ${rest[1]}`);
     } else if (word === 'now') {
       now = Number(rest[0]);
+    } else if (word === 'list') {
+      list = true;
+    } else if (word === 'record') {
+      const [vm, from, to] = rest as [string, string, string];
+      record = { vm, from, to };
     } else {
       throw new Error(`unknown statement: ${line}`);
     }
   }
-  return { settings: settings as unknown as BalancerSettings, samples, moves, deny, now };
+  return { settings: settings as unknown as BalancerSettings, samples, moves, deny, now, list, record };
 }
 
 const cases = readdirSync(DIR).sort();
@@ -79,7 +98,11 @@ describe('load balancer decisions (test/scenarios/balance)', () => {
       const input = parse(readFileSync(path.join(DIR, c, 'input.txt'), 'utf8'));
       const now = input.now ?? input.samples[input.samples.length - 1]?.at ?? 0;
       const d = decideBalancer(input.samples, input.moves, input.settings, now, (vm, node) => !input.deny.has(`${vm} ${node}`));
-      const got = `${describeBalancer(d).join('\n')}\n`;
+      const lines = describeBalancer(d);
+      const said = (ms: readonly BalancerMove[]) => ms.map((m) => `${m.vm} ${m.from} → ${m.to} at ${m.at}`).join(', ') || 'none';
+      if (input.list) lines.push(`listed: ${said(recentMoves(input.moves, now))}`);
+      if (input.record) lines.push(`on record after moving ${input.record.vm}: ${said(recordAfter({ ...input.record, at: now }, input.moves))}`);
+      const got = `${lines.join('\n')}\n`;
       const file = path.join(DIR, c, 'expected.txt');
       if (process.env.CORRAL_WRITE_EXPECTED) writeFileSync(file, got);
       expect(got).toBe(readFileSync(file, 'utf8'));

@@ -14,8 +14,9 @@ import { balancerXml } from '../../cib/shapes.js';
 import { hostCibPort } from '../../host/pacemaker/cib.js';
 import { BALANCER_FLAGS, balancerSpec } from '../../ocf/balancer.js';
 import { BALANCER_ID, balancerResource, checkMove, clusterBusy, decideChecked, loadSample, moveLive, readNodes, recordedMoves, runBalancer } from '../../ops/balance.js';
-import { DEFAULT_BALANCER, decideBalancer, describeBalancer, type BalancerSettings } from '../../plan/balance.js';
-import { UsageError } from '../errors.js';
+import { CLOCK_SKEW_S, DEFAULT_BALANCER, decideBalancer, describeBalancer, recentMoves, type BalancerSettings } from '../../plan/balance.js';
+import type { Snapshot } from '../../cluster/snapshot.js';
+import { checkAction, checkExitCodes, setUnanswered, UsageError } from '../errors.js';
 import { nodeAccess } from './tables.js';
 
 const out = (s: string) => process.stdout.write(printableLines(s)); // text for people: node names escaped
@@ -68,6 +69,28 @@ function settingsOf(o: Record<string, string | undefined>, base: Readonly<Record
   return s as unknown as BalancerSettings;
 }
 
+/**
+ * Refuses (one line each) the --nodes and --vms names in O that SNAP's cluster does not have: a
+ * typo would otherwise leave the balancer silently doing nothing for the node or VM meant.
+ */
+function refuseUnknownNames(o: Record<string, string | undefined>, snap: Snapshot): void {
+  const have = { nodes: snap.view.hosts.map((h) => h.name), vms: snap.view.vms.map((v) => v.name) };
+  const what = { nodes: ['node', 'nodes'], vms: ['VM', 'VMs'] };
+  const lines: string[] = [];
+  for (const k of ['nodes', 'vms'] as const) {
+    const unknown = (o[k] ?? '').split(',').filter((n) => n && !have[k].includes(n));
+    if (unknown.length === 0) continue;
+    const known = have[k].length > 6 ? `${have[k].slice(0, 6).join(', ')} …` : have[k].join(', ') || 'none';
+    lines.push(`--${k} ${JSON.stringify(o[k])}: the cluster has no ${what[k][0]} ${unknown.join(', ')} (${what[k][1]}: ${known})`);
+  }
+  if (lines.length) throw new UsageError(lines.join('\n'));
+}
+
+/** What --nodes and --vms of enable and status accept, for --help. */
+const NAMES_HELP = `--nodes and --vms take names the cluster has now (corral hosts, corral list); others are
+refused (exit 2, nothing changed). A VM that is not added yet cannot be named: add it (domadd), then
+run corral balance enable again with it.`;
+
 export function registerBalance(program: Command): void {
   const balance = program.command('balance').description('The load balancer (DRS): moves VMs off nodes that stay hot, without ping-pong.');
   const status = balance
@@ -84,13 +107,18 @@ export function registerBalance(program: Command): void {
 Load is the CPU the VMs on a node use (libvirt's cpu.time), as a share of the node's CPUs (its
 utilization "cpu", as nodecap set it). The balancer acts only on a node that stayed above the
 threshold for the whole hold time; here the reading is short, so "would" means "if this load held".
-Exit codes: 0 no move wanted, 1 a move would be made (or the cluster could not be read), 2 bad input.`,
+Moves on record dated more than ${CLOCK_SKEW_S / 60} minutes ahead of this node's clock (a node with a fast clock,
+a bad write) are not listed and not counted; the balancer's next move drops them from the record.
+${NAMES_HELP}
+
+${checkExitCodes('no move wanted', 'a move would be made')}`,
   );
-  status.action(async (o: Record<string, string | undefined> & { json?: boolean }) => {
+  status.action(checkAction(async (o: Record<string, string | undefined> & { json?: boolean }) => {
     settingsOf(o); // bad flags are refused before the cluster is asked anything
     const seconds = o.seconds ?? '5';
     if (!/^\d+$/.test(seconds) || Number(seconds) < 1 || Number(seconds) > 600) throw new UsageError(`--seconds ${JSON.stringify(seconds)}: a whole number from 1 to 600`);
     const snap = await takeSnapshot();
+    refuseUnknownNames(o, snap);
     const settings = settingsOf(o, balancerResource(snap)?.params);
     const access = await nodeAccess();
     const first = await readNodes(snap.view, access);
@@ -103,7 +131,7 @@ Exit codes: 0 no move wanted, 1 a move would be made (or the cluster could not b
     const moves = recordedMoves(snap);
     const busy = await clusterBusy(snap);
     const d = busy ? { ...decideBalancer(held, moves, settings, now, () => true), move: null, reason: `not judged now: ${busy}` } : await decideChecked(held, moves, settings, now, (vm, from, to) => checkMove(snap, vm, from, to));
-    const lately = moves.filter((m) => m.at > now - 24 * 3600);
+    const lately = recentMoves(moves, now);
     if (o.json) {
       process.stdout.write(`${JSON.stringify({ settings, seconds: Number(seconds), nodes: Object.entries(sample.nodes).map(([node, n]) => ({ node, cpus: n.cpus, loadPct: d.loads.find((l) => l.node === node)?.loadPct ?? 0, vms: Object.fromEntries(Object.entries(n.vms).map(([vm, c]) => [vm, Math.round(c * 1000) / 1000])) })), wouldMove: d.move, reason: d.reason, moves: lately, problems }, null, 2)}\n`);
     } else {
@@ -121,8 +149,10 @@ Exit codes: 0 no move wanted, 1 a move would be made (or the cluster could not b
       out(`${lines.join('\n')}\n`);
       for (const p of problems) process.stderr.write(`corral: ${printable(p)}\n`);
     }
+    // A node that could not be read leaves the answer open, unless a move is wanted all the same.
     if (d.move) process.exitCode = 1;
-  });
+    else if (problems.length) setUnanswered();
+  }));
 
   const run = balance
     .command('run')
@@ -166,9 +196,10 @@ Exit codes: 0 no move wanted, 1 a move would be made (or the cluster could not b
     .option('--vms <x,y>', 'VMs it may move (default: all)')
     .option('--dry-run', 'the balancer decides and logs, and moves nothing');
   for (const f of FLAGS) enable.option(`--${f.flag} <n>`, `${f.what} (default ${DEFAULT_BALANCER[f.key] as number})`);
-  enable.addHelpText('after', `\nIts decisions go to ${balancerSpec.params.find((p) => p.name === 'log_file')?.default} on the node it runs on; corral balance status shows them.`);
+  enable.addHelpText('after', `\nIts decisions go to ${balancerSpec.params.find((p) => p.name === 'log_file')?.default} on the node it runs on; corral balance status shows them.\n${NAMES_HELP}`);
   enable.action(async (o: Record<string, string | undefined> & { dryRun?: boolean }) => {
     settingsOf(o); // bad flags are refused before anything changes
+    refuseUnknownNames(o, await takeSnapshot());
     const params: Record<string, string> = {};
     for (const [param, flag] of Object.entries(BALANCER_FLAGS)) {
       const v = o[flag.slice(2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())];
