@@ -3,7 +3,9 @@
 //
 // Under sudo the editor runs as the calling user (uid, gid, no supplementary groups: an editor
 // can start a shell, and that shell must not be root's), on a copy in a private directory the
-// user owns; only the checked result goes back, by vm, as root.
+// user owns; only the checked result goes back, by vm, as root. vm reads it back without following
+// links (lib/ops/edit-file.ts), and runs no editor at all for a caller who is not root and whose
+// uid it does not know.
 import { CorralError, withContext } from '../errors.js';
 import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
