@@ -8,6 +8,7 @@ import { knownVms } from '../lib/cib/vms.js';
 import { configForCib } from '../lib/cib/config.js';
 import { serialize } from '../lib/cib/xml.js';
 import { FixupError, clashes, fixupDomain, identityOf, type KnownVm } from '../lib/domain/fixup.js';
+import { nodeDiskIds } from '../lib/host/disk-identity.js';
 import { CibUnreachableError, cibTarget, queryCib } from '../lib/host/pacemaker/cib.js';
 
 const COMMAND = 'fixup_domxml';
@@ -21,7 +22,8 @@ What it does (and leaves alone when already done, so running it twice changes no
     when there is none); the startup_signal channel is left as it is;
   - the name must be a valid VM name; uuid and MAC addresses must be well-formed;
   - when a CIB is reachable (a live cluster, or CIB_file=PATH), no other VM there may have the
-    same name, uuid or any of the MAC addresses.
+    same name, uuid or any of the MAC addresses, nor a disk of this VM under any name (see
+    domadd --help).
 
 Examples:
   create_domxml --name gum --cpus 2 --mem 4g --bridge br0 | fixup_domxml - > gum.xml
@@ -66,7 +68,7 @@ async function main(argv: readonly string[]): Promise<void> {
     if (e instanceof FixupError) throw new UsageError(`${file}: ${e.message}`);
     throw e;
   }
-  const problems = clashes(identityOf(doc), known);
+  const problems = clashes(identityOf(doc), known, nodeDiskIds());
   if (problems.length) {
     throw new UsageError(
       `${doc.name} clashes with VMs in ${cibTarget()}:\n  ${problems.join('\n  ')}\n` +

@@ -2,10 +2,11 @@
 // link, a symbolic link and a path through a bind mount of a VM's image file, and a loop device
 // reached through a symbolic link and through a device node of its own (mknod, the same
 // major:minor), are each refused by domadd (exit 2, one line naming both VMs, both paths and that
-// they are the same disk, the CIB file byte-identical) and by mk_debian_installer (the disk of a VM
-// Pacemaker may start: refused even with --force, the disk untouched). A disk that only looks
-// alike is accepted. Needs root (mount --bind, losetup, mknod); this kernel has no device-mapper,
-// so /dev/mapper aliases are proved by the text alone (test/unit/disk-key.test.ts).
+// they are the same disk, the CIB file byte-identical; fixup_domxml, comparing with the same CIB,
+// too) and by mk_debian_installer (the disk of a VM Pacemaker may start: refused even with
+// --force, the disk untouched). A disk that only looks alike is accepted. Needs root (mount
+// --bind, losetup, mknod); this kernel has no device-mapper, so /dev/mapper aliases are proved by
+// the text alone (test/unit/disk-key.test.ts).
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { link, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -34,13 +35,16 @@ interface Run {
   stderr: string;
 }
 
-function domadd(cib: string, xml: string): Promise<Run> {
+/** Runs the built COMMAND (domadd, fixup_domxml) on XML against the CIB file CIB. */
+function cli(command: string, cib: string, xml: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(path.join(ROOT, 'dist/bin/domadd'), [xml], { env: { ...process.env, CIB_file: cib }, timeout: 60_000 }, (err, stdout, stderr) =>
+    execFile(path.join(ROOT, 'dist/bin', command), [xml], { env: { ...process.env, CIB_file: cib }, timeout: 60_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
 }
+
+const domadd = (cib: string, xml: string) => cli('domadd', cib, xml);
 
 let vmCount = 0;
 /** A stable domain XML for NAME whose one disk is DISK (a block or file disk). */
@@ -158,6 +162,14 @@ describe('domadd: the disk of another VM under another name is refused', () => {
       expect((await readFile(cib)).equals(before)).toBe(true);
     });
   }
+
+  it('fixup_domxml, which compares with the same CIB, refuses it too', async () => {
+    const cib = await cibWith('oak', image, 'file');
+    const r = await cli('fixup_domxml', cib, await vmXml('gum', hard, 'file'));
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`the disk ${esc(hard)} of gum is ${esc(image)} of vm-oak, the same disk \\(on this node, one file: `));
+  });
 
   it('a disk that only looks alike (another file, another loop device path that is not one) is accepted', async () => {
     const other = path.join(dir, 'src/oak-copy.img');
