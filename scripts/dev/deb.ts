@@ -12,6 +12,7 @@ import { chmod, copyFile, cp, mkdir, readFile, readdir, rename, rm, writeFile } 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { COMMANDS, generate } from './man.js';
+import { DEB_NEEDS, requirePrograms, runDevScript } from './needs.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const run = promisify(execFile);
@@ -169,7 +170,11 @@ export async function buildDeb(): Promise<string> {
 }
 
 if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
-  const t0 = Date.now();
-  const deb = await buildDeb();
-  process.stdout.write(`built ${deb} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  // Without dpkg-dev or debhelper: the packages and the apt-get line, exit 1 (not dpkg's line and a trace).
+  requirePrograms('npm run deb', DEB_NEEDS);
+  await runDevScript('npm run deb', async () => {
+    const t0 = Date.now();
+    const deb = await buildDeb();
+    process.stdout.write(`built ${deb} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  });
 }

@@ -7,6 +7,7 @@
 // The Debian package (npm run deb, debian/corral.install) lays them out the same way.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { runDevScript } from './needs.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dest = process.env.DESTDIR ?? '';
@@ -27,14 +28,17 @@ function files(dir: string): string[] {
   return existsSync(d) ? readdirSync(d).filter((n) => !n.endsWith('.json')).map((n) => join(d, n)) : [];
 }
 
-const agents = files('dist/agents');
-if (agents.length === 0) {
-  console.error('install-host: nothing built; run npm run build first');
-  process.exit(1);
-}
-for (const f of agents) install(f, '/usr/lib/ocf/resource.d/corral', 0o755);
-for (const f of files('dist/bin')) install(f, '/usr/sbin', 0o755);
-for (const f of files('dist/fence')) install(f, '/usr/sbin', 0o755);
-for (const unit of ['corral-node.service', 'corral-node-undrain.service']) install(join(root, 'systemd', unit), '/usr/lib/systemd/system', 0o644);
-install(join(root, 'systemd/corral-startup-signal'), '/usr/share/corral/guest', 0o755);
-install(join(root, 'systemd/corral-startup-signal.service'), '/usr/share/corral/guest', 0o644);
+// A failure (permission denied: run as root, or set DESTDIR) is one line and exit 1, not a trace.
+await runDevScript('install-host', async () => {
+  const agents = files('dist/agents');
+  if (agents.length === 0) {
+    console.error('install-host: nothing built; run npm run build first');
+    process.exit(1);
+  }
+  for (const f of agents) install(f, '/usr/lib/ocf/resource.d/corral', 0o755);
+  for (const f of files('dist/bin')) install(f, '/usr/sbin', 0o755);
+  for (const f of files('dist/fence')) install(f, '/usr/sbin', 0o755);
+  for (const unit of ['corral-node.service', 'corral-node-undrain.service']) install(join(root, 'systemd', unit), '/usr/lib/systemd/system', 0o644);
+  install(join(root, 'systemd/corral-startup-signal'), '/usr/share/corral/guest', 0o755);
+  install(join(root, 'systemd/corral-startup-signal.service'), '/usr/share/corral/guest', 0o644);
+});

@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { readXml, type XNode } from '../../lib/cib/read.js';
 import { ACTIONS } from '../../lib/ops/actions.js';
 import { readCliSpec, type CliSpec, type OptionSpec } from './cli-spec.js';
+import { runDevScript } from './needs.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -362,7 +363,10 @@ export async function generate(outDir: string, opts: { date?: string } = {}): Pr
   const specs = await Promise.all(COMMANDS.map((c) => readCliSpec(root, c)));
   for (const s of specs) await write(join(manDir, `${s.name}.8`), commandPage(s, version, date));
   for (const agent of (await readdir(join(root, 'dist/agents'))).filter((n) => !n.startsWith('.'))) {
-    const { stdout } = await promisify(execFile)(join(root, 'dist/agents', agent), ['meta-data']);
+    const { stdout } = await promisify(execFile)(join(root, 'dist/agents', agent), ['meta-data']).catch((e: NodeJS.ErrnoException & { stderr?: string }) => {
+      // ENOENT for a file that is there: its interpreter line names a node that is not.
+      throw new Error(`cannot run dist/agents/${agent} meta-data: ${e.code === 'ENOENT' ? 'its interpreter (first line) is not installed here: npm run build again' : (e.stderr?.trim() || e.message).split('\n')[0]}`);
+    });
     await write(join(manDir, `ocf_corral_${agent}.7`), agentPage(agent, stdout, version, date));
   }
   await write(join(manDir, 'corral.conf.5'), confPage(await readFile(join(root, 'debian/corral.conf'), 'utf8'), version, date));
@@ -376,6 +380,8 @@ if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
     process.stderr.write('usage: tsx scripts/dev/man.ts OUTDIR\n');
     process.exit(2);
   }
-  const files = await generate(out, { date: process.env.CORRAL_MAN_DATE });
-  process.stdout.write(`wrote ${files.length} files into ${out}\n`);
+  await runDevScript('man', async () => {
+    const files = await generate(out, { date: process.env.CORRAL_MAN_DATE });
+    process.stdout.write(`wrote ${files.length} files into ${out}\n`);
+  });
 }

@@ -14,6 +14,7 @@ import type { LabNode } from '../../lib/lab/state.js';
 import { ensureTestGuest, testGuestDomainXml } from '../../lib/lab/test-guest.js';
 import { AGENT, agentEnv, domState, sharedFile, uuid, waitFor } from '../support/agent-lab.js';
 import { runLabBench } from './lab.js';
+import { benchNeeds, requirePrograms } from '../../scripts/dev/needs.js';
 
 const VD = '/usr/lib/ocf/resource.d/heartbeat/VirtualDomain';
 const HERE = new URL('.', import.meta.url).pathname;
@@ -154,6 +155,8 @@ async function main(): Promise<void> {
   process.exitCode = ok ? 0 : 1;
 }
 
+// A program the bench runs that is not installed: its package and the apt-get line, exit 1.
+requirePrograms('npm run bench', benchNeeds(process.env.BENCH_ONLY));
 main().catch((e: unknown) => {
   console.error(`bench: ${(e as Error).stack ?? e}`);
   process.exit(2);
