@@ -4,14 +4,12 @@
 // device, held open by a process (/proc/PID/fd), held by the kernel (device-mapper, md: holders,
 // an exclusive open that fails).
 import { constants } from 'node:fs';
-import { open, readFile, readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { open, readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { run } from './exec.js';
 
 export interface DiskInfo {
   /** The path as given. */
   path: string;
-  /** Its canonical path (symbolic links resolved). */
-  real: string;
   kind: 'file' | 'block';
   sizeBytes: number;
   /** A block device's major:minor. */
@@ -35,12 +33,11 @@ export async function inspectDisk(path: string): Promise<DiskInfo | undefined> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  const real = await realpath(path);
-  if (st.isFile()) return { path, real, kind: 'file', sizeBytes: st.size, dev: st.dev, ino: st.ino };
+  if (st.isFile()) return { path, kind: 'file', sizeBytes: st.size, dev: st.dev, ino: st.ino };
   if (st.isBlockDevice()) {
     const devnum = devnumOf(st.rdev);
     const size = Number((await readFile(`/sys/dev/block/${devnum}/size`, 'utf8')).trim()) * 512;
-    return { path, real, kind: 'block', sizeBytes: size, devnum };
+    return { path, kind: 'block', sizeBytes: size, devnum };
   }
   throw new DiskKindError(path);
 }

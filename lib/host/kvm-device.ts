@@ -5,7 +5,7 @@
 // guest can use KVM. The agent's start warns about it; the lab and .ci/run put it right.
 import { chmodSync, chownSync, readFileSync, statSync } from 'node:fs';
 
-export const KVM_DEVICE = '/dev/kvm';
+const KVM_DEVICE = '/dev/kvm';
 
 /** The gid of group NAME from /etc/group (GROUPFILE), if it exists. */
 function groupId(name: string, groupFile: string): number | undefined {

@@ -75,6 +75,11 @@ describe('the package', () => {
       '/usr/share/doc/corral/copyright',
     ];
     for (const p of expected) expect(paths, p).toContain(p);
+    // Debian's node by absolute path, never `/usr/bin/env node` (under sudo with !secure_path that
+    // would run the caller's `node` as root).
+    for (const p of ['usr/lib/ocf/resource.d/corral/TransientDomain', 'usr/lib/ocf/resource.d/corral/Balancer', ...COMMANDS.map((c) => `usr/sbin/${c}`)]) {
+      expect((await readFile(join(tree, p), 'utf8')).split('\n')[0], p).toBe('#!/usr/bin/node');
+    }
     // The lab's fence agent is not for real clusters.
     expect(paths.some((p) => p?.includes('fence_corral_lab'))).toBe(false);
     const { stdout: conffiles } = await exec('sh', ['-c', `dpkg-deb --ctrl-tarfile ${deb} | tar -xO ./conffiles`]);
