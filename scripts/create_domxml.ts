@@ -23,6 +23,15 @@ Interfaces are in the order given (--iface and --bridge together); the Nth --mac
   --bridge br0          Linux bridge br0
 Without --uuid and --mac, none is written: fixup_domxml makes them stable.
 
+CPU model (--cpu-model): a KVM guest gets host-model by default: libvirt gives it the named model
+closest to the CPU of the node it starts on (near-native speed), and refuses a live migration to a
+node that cannot provide that CPU (the guest keeps running where it was). host-passthrough is the
+exact host CPU: libvirt cannot check a migration's target, so between different CPUs the guest can
+crash after moving; use it only where every node has the same CPU. On a cluster of mixed CPUs give
+a named model every node provides (virsh hypervisor-cpu-baseline computes one); corral hosts warns
+about every VM whose model a node it may run on cannot provide. A TCG guest (--virt-type qemu) gets
+QEMU's default model, emulated alike on every node.
+
 Examples:
   create_domxml --name gum --cpus 16 --mem 8g --ovs vh --iface 150 --disk /dev/vm/gum /dev/data/gum > gum.xml
   create_domxml --name db --cpus 4 --mem 16g --rbd rbd/db-root --ceph-mon mon1 --ceph-mon mon2:6789 \\
@@ -66,7 +75,7 @@ async function main(argv: readonly string[]): Promise<void> {
     .option('--numa-nodes <nodeset>', 'memory strictly from these host NUMA nodes, e.g. 0-1 or 0,2')
     .option(
       '--cpu-model <model>',
-      "host-passthrough (default for kvm), host-model, maximum, a named model, or default (hypervisor's; default for qemu)",
+      "host-model (default for kvm), host-passthrough, maximum, a named model (e.g. Skylake-Server-v4), or default (QEMU's; default for qemu); see below",
     )
     .option('--machine <type>', 'machine type, e.g. q35 or pc-q35-7.2 (default: libvirt\'s)')
     .option('--kernel <path>', 'boot this kernel directly (instead of the first disk)')

@@ -45,8 +45,26 @@ function renderNic(devices: XMLBuilder, nic: Nic): void {
   el.ele('model', { type: 'virtio' });
 }
 
+/**
+ * The guest CPU when --cpu-model is not given. KVM: host-model. libvirt expands it, when the domain
+ * starts, into the named model closest to that node's CPU plus features (near-native speed), and a
+ * live migration carries that expansion to the target, whose libvirt refuses to start the guest
+ * there unless it can provide the same CPU: the migration fails and the guest keeps running where
+ * it was. host-passthrough gives the guest the host's exact CPU, and libvirt cannot check a
+ * target's CPU against it: between different CPUs the migration can go through and the guest
+ * crash later (on an instruction the target lacks). A fixed named model would hold on every node
+ * but is either old and slow (qemu64 lacks what current distributions require) or unavailable on
+ * some CPUs. `corral hosts` checks, on every node's libvirt, that each VM's model is available on
+ * every node it may run on; a cluster of mixed CPUs sets one named model that every node provides
+ * (virsh hypervisor-cpu-baseline) with --cpu-model.
+ * TCG (qemu): no <cpu>: QEMU's default model, which TCG emulates the same on every node.
+ */
+function defaultCpuModel(virtType: DomainSpec['virtType']): string {
+  return virtType === 'kvm' ? 'host-model' : 'default';
+}
+
 function renderCpu(dom: XMLBuilder, spec: DomainSpec): void {
-  const model = spec.cpuModel ?? (spec.virtType === 'kvm' ? 'host-passthrough' : 'default');
+  const model = spec.cpuModel ?? defaultCpuModel(spec.virtType);
   switch (model) {
     case 'default':
       return;

@@ -96,8 +96,8 @@ describe("the original system's example", () => {
     expect(d.devices.channel).toEqual([{ type: 'unix', target: { type: 'virtio', name: 'startup_signal' } }]);
   });
 
-  it('passes the host CPU through, boots from the first disk, and leaves uuid to fixup_domxml', () => {
-    expect(d.cpu).toEqual({ mode: 'host-passthrough' });
+  it('gives a KVM guest the host-model CPU (libvirt checks a migration target can provide it), boots from the first disk, and leaves uuid to fixup_domxml', () => {
+    expect(d.cpu).toEqual({ mode: 'host-model' });
     expect(d.os.boot).toEqual({ dev: 'hd' });
     expect(d.uuid).toBeUndefined();
   });
