@@ -6,7 +6,7 @@ import { checkOutputFile, writeOutputFile } from '../lib/cli/output.js';
 import { Cib } from '../lib/cib/model.js';
 import { knownVms } from '../lib/cib/vms.js';
 import { configForCib } from '../lib/cib/config.js';
-import { serialize } from '../lib/cib/xml.js';
+import { serialize } from '../lib/xml/dom.js';
 import { FixupError, clashes, fixupDomain, identityOf, type KnownVm } from '../lib/domain/fixup.js';
 import { nodeDiskIds } from '../lib/host/disk-identity.js';
 import { CibUnreachableError, cibTarget, queryCib } from '../lib/host/pacemaker/cib.js';

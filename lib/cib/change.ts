@@ -15,9 +15,9 @@
 //     is undone and the command fails loudly with what differed.
 import { CorralError } from '../errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readXml } from './read.js';
+import { readXml } from '../xml/read.js';
 import { CibDoc } from './edit.js';
-import { Cib } from './model.js';
+import { Cib, CibError } from './model.js';
 import { applyPatch, configurationDifferences, configurationOf, formatVersion, makePatch, type CibVersion } from './patch.js';
 import type { Plan } from './vm.js';
 
@@ -90,8 +90,8 @@ async function attemptChange(p: CibPort, edit: Edit, opts: ChangeOptions): Promi
     throw new CibChangeError(`the change holds the character ${JSON.stringify(foreign[0])} outside a domain XML; Pacemaker 2.1 can store only ASCII there`);
   }
   const planned = doc.toXml();
-  const expected = configurationOf(readXml(planned, 'the changed CIB'));
-  const originalX = readXml(original, 'the CIB');
+  const expected = configurationOf(readXml(planned, 'the changed CIB', { error: CibError }));
+  const originalX = readXml(original, 'the CIB', { error: CibError });
   const wrong = configurationDifferences(expected, configurationOf(applyPatch(originalX, patch.xml)));
   if (wrong.length) {
     throw new CibChangeError(`refusing to write: the patch would not make exactly the planned change (${wrong.slice(0, 5).join('; ')})`);
@@ -124,7 +124,7 @@ async function attemptChange(p: CibPort, edit: Edit, opts: ChangeOptions): Promi
   }
 
   const readBack = await p.query();
-  const readBackX = readXml(readBack, 'the CIB read back');
+  const readBackX = readXml(readBack, 'the CIB read back', { error: CibError });
   const differences = configurationDifferences(expected, configurationOf(readBackX));
   if (differences.length) {
     const undo = makePatch(CibDoc.parse(readBack).doc.documentElement, before.doc.documentElement);

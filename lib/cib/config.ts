@@ -12,7 +12,7 @@
 // stops escaping an attribute value at its first non-ASCII character, so a raw "é" followed by
 // markup would turn that markup into CIB elements wherever Pacemaker writes the CIB out.
 import { DomainDoc } from '../domain/doc.js';
-import { escapeAttr, serialize } from './xml.js';
+import { escapeAttr, serialize } from '../xml/dom.js';
 
 /** The single-line form of DOC for the `config` attribute. */
 export function configForCib(doc: DomainDoc): string {

@@ -2,7 +2,7 @@
 // CIB, and lib/cib/change.ts turns the difference into one patch. Nothing here talks to the
 // cluster.
 import type { Fragment } from './render.js';
-import { descendants, elements, parseDom, serialize } from './xml.js';
+import { descendants, elements, parseDom, serialize } from '../xml/dom.js';
 import { CibError, REFERENCE_TAGS } from './model.js';
 
 export type Section = 'crm_config' | 'nodes' | 'resources' | 'constraints' | 'tags';
@@ -11,7 +11,7 @@ export class CibDoc {
   private constructor(readonly doc: Document) {}
 
   static parse(xml: string): CibDoc {
-    const doc = parseDom(xml, 'the CIB');
+    const doc = parseDom(xml, 'the CIB', CibError);
     if (doc.documentElement.tagName !== 'cib') {
       throw new CibError(`expected a <cib> document, found <${doc.documentElement.tagName}>`);
     }
@@ -46,7 +46,7 @@ export class CibDoc {
 
   /** Parses FRAGMENT into elements of this document (not yet inserted). */
   materialize(fragment: Fragment): Element[] {
-    const holder = parseDom(`<holder>${fragment.xml}</holder>`, 'a rendered template').documentElement;
+    const holder = parseDom(`<holder>${fragment.xml}</holder>`, 'a rendered template', CibError).documentElement;
     return elements(holder).map((e) => this.doc.importNode(e, true) as Element);
   }
 

@@ -1,13 +1,20 @@
 // The CIB as corral reads it: nodes, resources, constraints, tags and cluster options, read by
-// lib/cib/read.ts (corral's one XML reader) into plain data. Read-only; changes go through
+// lib/xml/read.ts (corral's one XML reader) into plain data. Read-only; changes go through
 // lib/cib/edit.ts.
-import { CibError, readXml, type XNode } from './read.js';
+import { CorralError } from '../errors.js';
+import { readXml, type XNode } from '../xml/read.js';
 
-export { CibError, type XNode };
+export type { XNode };
+
+/** A CIB (or Pacemaker's XML about it) that corral cannot read or that lacks what it needs. */
+export class CibError extends CorralError {
+  readonly kind = 'failed';
+  override name = 'CibError';
+}
 
 /** Parses XML into XNodes; returns the root element. Throws CibError when it is not well-formed. */
 export function parseXNode(xml: string): XNode {
-  return readXml(xml, 'the XML');
+  return readXml(xml, 'the XML', { error: CibError });
 }
 
 export function kids(n: XNode | undefined, tag?: string): XNode[] {

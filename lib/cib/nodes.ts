@@ -5,7 +5,7 @@
 import type { CibDoc } from './edit.js';
 import { CibError } from './model.js';
 import { clusterPropertySetXml, ids, nodeAttributesXml, nvpairXml } from './shapes.js';
-import { elements } from './xml.js';
+import { elements } from '../xml/dom.js';
 
 /** The attribute that lists the VMs a drain took off a node, so that undrain --return can bring them back. */
 export const DRAINED_ATTR = 'corral-drained';

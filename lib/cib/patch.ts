@@ -4,7 +4,7 @@
 // non-ASCII character, and cibadmin then reads the broken patch in recovery mode, so markup inside
 // a domain XML (stored as an attribute) became CIB elements: a way to add any resource, as root,
 // for anyone allowed to edit a VM. So the patch is made from two DOMs by this module and written
-// by lib/cib/xml.ts's serializer (every attribute value escaped, whatever its characters), then
+// by lib/xml/dom.ts's serializer (every attribute value escaped, whatever its characters), then
 // read back with the strict reader and applied, in memory, to the old configuration: only when
 // that gives exactly the planned configuration does it go to cibadmin (lib/cib/change.ts).
 //
@@ -19,8 +19,8 @@
 // Deletes and modifies apply in order, creates after them in order (as Pacemaker does).
 import { CorralError } from '../errors.js';
 import { CibError, type XNode } from './model.js';
-import { readXml } from './read.js';
-import { elements, escapeAttr, serialize } from './xml.js';
+import { readXml } from '../xml/read.js';
+import { elements, escapeAttr, serialize } from '../xml/dom.js';
 
 export interface CibVersion {
   adminEpoch: number;
@@ -259,7 +259,7 @@ function findNode(root: XNode, path: string): { node: XNode; parent?: XNode } | 
  * element that is not there.
  */
 export function applyPatch(cib: XNode, patch: string): XNode {
-  const diff = readXml(patch, 'the CIB patch');
+  const diff = readXml(patch, 'the CIB patch', { error: CibError });
   if (diff.tag !== 'diff' || diff.attrs.format !== '2') throw new CibError('the CIB patch is not a format 2 <diff>');
   const out = clone(cib);
   const creates: XNode[] = [];

@@ -3,7 +3,7 @@
 // markup is a Fragment, which only render() and fragments() make: no string reaches the output
 // unescaped. Unknown, missing and unused placeholders are errors, so a typo cannot pass silently.
 import { CorralError } from '../errors.js';
-import { assertXmlChars, escapeAttr } from './xml.js';
+import { assertXmlChars, escapeAttr } from '../xml/dom.js';
 
 /** Rendered, trusted XML (possibly several sibling elements, possibly empty). */
 export class Fragment {

@@ -28,7 +28,7 @@ import {
 } from './shapes.js';
 import { setNvpair } from './nodes.js';
 import { knownVms, type KnownVms } from './vms.js';
-import { elements } from './xml.js';
+import { elements } from '../xml/dom.js';
 
 export class PlanError extends CorralError {
   readonly kind = 'refused';

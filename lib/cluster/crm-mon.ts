@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { CibError, kid, kids, type XNode } from '../cib/model.js';
 import type { ClusterStatus, NodeState, NodeStatus, ResourceRole, ResourceStatus } from './status.js';
-import { readXml } from '../cib/read.js';
+import { readXml } from '../xml/read.js';
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
@@ -126,5 +126,5 @@ export function statusFromCrmMon(root: XNode, resourceIds?: ReadonlySet<string>)
 
 /** crm_mon's XML as text (lib/host/pacemaker/status.ts crmMonXml()) read by statusFromCrmMon(). */
 export function crmMonStatus(xml: string, resourceIds?: ReadonlySet<string>): ClusterStatus {
-  return statusFromCrmMon(readXml(xml, "crm_mon's XML"), resourceIds);
+  return statusFromCrmMon(readXml(xml, "crm_mon's XML", { error: CibError }), resourceIds);
 }

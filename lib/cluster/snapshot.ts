@@ -2,13 +2,13 @@
 // cluster view. When the status section holds something that only Pacemaker can interpret
 // (failures, unclean nodes, half-done migrations), crm_mon computes the status of that same
 // snapshot, so configuration and status always describe one moment.
-import { Cib, type XNode } from '../cib/model.js';
+import { Cib, CibError, type XNode } from '../cib/model.js';
 import { queryCib } from '../host/pacemaker/cib.js';
 import { crmMonXml } from '../host/pacemaker/status.js';
 import { crmMonStatus } from './crm-mon.js';
 import { statusFromCib, type ClusterStatus } from './status.js';
 import { buildView, configNodes, type ClusterView } from './view.js';
-import { readXml } from '../cib/read.js';
+import { readXml } from '../xml/read.js';
 
 export interface Snapshot {
   /** The CIB as queried. */
@@ -59,7 +59,7 @@ const OP_FIELDS = [
 ];
 
 export function parseCib(xml: string): { root: XNode; cib: Cib } {
-  const root = readXml(xml, 'the CIB', { keep: { lrm_rsc_op: OP_FIELDS } });
+  const root = readXml(xml, 'the CIB', { keep: { lrm_rsc_op: OP_FIELDS }, error: CibError });
   return { root, cib: new Cib(root) };
 }
 

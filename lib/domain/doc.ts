@@ -1,5 +1,5 @@
-// The domain XML as an editable document: corral's one reader (lib/cib/read.ts) reads it once,
-// and lib/cib/xml.ts builds xmlbuilder2's DOM from what it read, so everything corral does not
+// The domain XML as an editable document: corral's one reader (lib/xml/read.ts) reads it once,
+// and lib/xml/dom.ts builds xmlbuilder2's DOM from what it read, so everything corral does not
 // touch (comments, unknown elements, metadata) survives unchanged. Accessors walk direct children
 // only: <name> inside <metadata> is not the domain's name.
 //
@@ -8,7 +8,7 @@
 // encoding declaration other than UTF-8. xmlbuilder2 writes the document back (toXml); what its
 // writer gets wrong, toXml works around.
 import { CorralError } from '../errors.js';
-import { buildDom } from '../cib/xml.js';
+import { buildDom } from '../xml/dom.js';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 
 export class DomainXmlError extends CorralError {

@@ -11,7 +11,7 @@ import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { configForCib, domainFromConfig } from '../cib/config.js';
-import { parseDom, serialize } from '../cib/xml.js';
+import { parseDom, serialize } from '../xml/dom.js';
 import { changeCib, type ChangeResult } from '../cib/change.js';
 import { corralVms } from '../cib/model.js';
 import { planAddVm } from '../cib/vm.js';

@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { readXml, type XNode } from '../../lib/cib/read.js';
+import { readXml, type XNode } from '../../lib/xml/read.js';
 import { ACTIONS } from '../../lib/ops/actions.js';
 import { readCliSpec, type CliSpec, type OptionSpec } from './cli-spec.js';
 import { runDevScript } from './needs.js';

@@ -5,7 +5,7 @@ import { statusFromCrmMon } from '../../lib/cluster/crm-mon.js';
 import { parseCib } from '../../lib/cluster/snapshot.js';
 import { statusFromCib } from '../../lib/cluster/status.js';
 import { configNodes } from '../../lib/cluster/view.js';
-import { readXml } from '../../lib/cib/read.js';
+import { readXml } from '../../lib/xml/read.js';
 import { crmMonXml } from '../../lib/host/pacemaker/status.js';
 import { generateCib } from '../bench/list.js';
 

@@ -6,9 +6,9 @@ import { changeCib, CibChangeError, type CibPort } from '../../lib/cib/change.js
 import { CibDoc } from '../../lib/cib/edit.js';
 import { applyPatch, canonical, configurationOf, makePatch } from '../../lib/cib/patch.js';
 import { planAddVm } from '../../lib/cib/vm.js';
-import { readXml } from '../../lib/cib/read.js';
+import { readXml } from '../../lib/xml/read.js';
 import { DomainDoc } from '../../lib/domain/doc.js';
-import { serialize } from '../../lib/cib/xml.js';
+import { serialize } from '../../lib/xml/dom.js';
 import { render } from '../../lib/cib/render.js';
 
 const CIB = `<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="7" num_updates="3" admin_epoch="0">

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseXNode } from '../../lib/cib/model.js';
 import { Fragment, TemplateError, fragments, placeholders, render } from '../../lib/cib/render.js';
 import { CibDoc } from '../../lib/cib/edit.js';
-import { readDocument } from '../../lib/cib/read.js';
-import { escapeAttr, escapeText, parseDom, serialize } from '../../lib/cib/xml.js';
+import { readDocument } from '../../lib/xml/read.js';
+import { escapeAttr, escapeText, parseDom, serialize } from '../../lib/xml/dom.js';
 
 const HOSTILE = [
   '" onload="x',

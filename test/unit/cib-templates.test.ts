@@ -21,7 +21,7 @@ import {
   primitiveXml,
   tagXml,
 } from '../../lib/cib/shapes.js';
-import { parseDom } from '../../lib/cib/xml.js';
+import { parseDom } from '../../lib/xml/dom.js';
 
 const TEMPLATES: Record<string, string> = {
   ...balancer,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { serialize } from '../../lib/cib/xml.js';
+import { serialize } from '../../lib/xml/dom.js';
 import { DomainDoc } from '../../lib/domain/doc.js';
 import {
   FixupError,

@@ -10,7 +10,7 @@ import { statusFromCrmMon } from '../../lib/cluster/crm-mon.js';
 import { parseCib, statusOf } from '../../lib/cluster/snapshot.js';
 import { statusFromCib } from '../../lib/cluster/status.js';
 import { buildView, configNodes } from '../../lib/cluster/view.js';
-import { readXml } from '../../lib/cib/read.js';
+import { readXml } from '../../lib/xml/read.js';
 
 const REC = path.join(new URL('../fixtures/recorded', import.meta.url).pathname);
 const read = (f: string) => readFileSync(path.join(REC, f), 'utf8');

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CibError } from '../../lib/cib/model.js';
-import { decodeEntities, readXml } from '../../lib/cib/read.js';
+import { decodeEntities, readXml, XmlError } from '../../lib/xml/read.js';
 
 describe('the fast XML reader', () => {
   it('reads elements, attributes in either quote, entities, character references, CDATA', () => {
@@ -33,7 +32,7 @@ describe('the fast XML reader', () => {
     ['<a><!-- open </a>', /unclosed comment/],
     ['', /no root element/],
   ])('refuses %j', (xml, why) => {
-    expect(() => readXml(xml)).toThrow(CibError);
+    expect(() => readXml(xml)).toThrow(XmlError);
     expect(() => readXml(xml)).toThrow(why);
   });
 });

@@ -1,7 +1,8 @@
 // corral's one XML reader: everything it reads (the CIB, crm_mon's and crm_simulate's XML, a
 // patch read back, a domain XML) becomes this XNode tree. A document to edit (the CIB, a domain
-// XML) is built from it by lib/cib/xml.ts (buildDom: xmlbuilder2's DOM, node by node), and
-// written by lib/cib/xml.ts's serializer; no other parser reads XML in the product.
+// XML) is built from it by lib/xml/dom.ts (buildDom: xmlbuilder2's DOM, node by node), and
+// written by lib/xml/dom.ts's serializer; no other parser reads XML in the product. It knows no
+// vocabulary: lib/cib and lib/domain read through it and give their own errors (ReadOptions.error).
 //
 // Why not fast-xml-parser (which corral used before): `corral list` reads the whole CIB, status section
 // included, and a cluster with 1000 VMs has a CIB of about 8 MB (every VM is probed on every
@@ -42,9 +43,10 @@ export interface XDocument {
   content: XContent[];
 }
 
-export class CibError extends CorralError {
+/** XML that cannot be read or written (the reader's error unless the caller names its own). */
+export class XmlError extends CorralError {
   readonly kind = 'failed';
-  override name = 'CibError';
+  override name = 'XmlError';
 }
 
 type ErrorClass = new (message: string) => Error;
@@ -55,7 +57,7 @@ export interface ReadOptions {
    * of a large CIB is mostly operation records whose digests and timings nobody here reads).
    */
   keep?: Readonly<Record<string, readonly string[]>>;
-  /** The error to throw for what cannot be read (CibError by default). */
+  /** The error to throw for what cannot be read (XmlError by default). */
   error?: ErrorClass;
 }
 
@@ -126,9 +128,9 @@ function refuseReference(src: Source, from: number, to: number): never {
   return notWellFormed(src, from, 'a reference it cannot read');
 }
 
-/** Decodes the five XML entities and numeric character references; throws CibError for any other "&". */
+/** Decodes the five XML entities and numeric character references; throws XmlError for any other "&". */
 export function decodeEntities(s: string): string {
-  return decode(s) ?? refuseReference({ xml: s, what: 'XML', Err: CibError }, 0, s.length);
+  return decode(s) ?? refuseReference({ xml: s, what: 'XML', Err: XmlError }, 0, s.length);
 }
 
 /**
@@ -186,7 +188,7 @@ function instruction(src: Source, lt: number, close: number): XMisc | undefined 
 /** Parses XML; with FULL, every element also gets its content (XElement). Returns the document node. */
 function read(xml: string, what: string, opts: ReadOptions, full: boolean): XElement {
   const keep = opts.keep ?? {};
-  const src: Source = { xml, what, Err: opts.error ?? CibError };
+  const src: Source = { xml, what, Err: opts.error ?? XmlError };
   // The document node has the shape of the elements it holds (V8 keeps the loop monomorphic).
   const top = (full ? { tag: '#document', attrs: {}, children: [], text: '', content: [] } : { tag: '#document', attrs: {}, children: [], text: '' }) as XElement;
   const stack: XNode[] = [top];
@@ -269,7 +271,7 @@ function read(xml: string, what: string, opts: ReadOptions, full: boolean): XEle
   return top;
 }
 
-/** Parses XML into XNodes; returns the root element. Throws CibError (or OPTS.error) for what it cannot read. */
+/** Parses XML into XNodes; returns the root element. Throws XmlError (or OPTS.error) for what it cannot read. */
 export function readXml(xml: string, what = 'XML', opts: ReadOptions = {}): XNode {
   return read(xml, what, opts, false).children[0] as XNode;
 }

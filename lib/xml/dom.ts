@@ -1,20 +1,15 @@
-// XML text for the CIB: escaping, a faithful DOM serializer, and editable DOMs built from corral's
-// one reader (lib/cib/read.ts).
+// XML as a DOM: editable documents built from corral's one reader (lib/xml/read.ts), walking their
+// elements, escaping, and a faithful serializer. Used for the CIB (lib/cib) and for domain XML
+// (lib/domain) alike; it knows neither vocabulary.
 //
 // Why a serializer of our own: xmlbuilder2 writes a newline, tab or carriage return inside an
 // attribute value as the raw character, which every parser turns back into a space (attribute
 // value normalisation). A CIB attribute can hold a whole document (TransientDomain's `config`),
 // so we write those characters as character references and nothing is lost on the way to
 // crm_diff and cibadmin.
-import { CorralError } from '../errors.js';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
-import { CibError, readDocument, type XContent } from './read.js';
-
-class XmlError extends CorralError {
-  readonly kind = 'failed';
-  override name = 'XmlError';
-}
+import { XmlError, readDocument, type XContent } from './read.js';
 
 /** Escapes TEXT for a double-quoted attribute value; \n, \r and \t survive as character references. */
 export function escapeAttr(text: string): string {
@@ -155,17 +150,17 @@ function isBlankText(n: Node): boolean {
 }
 
 /**
- * XML as an editable xmlbuilder2 document. corral's one reader (lib/cib/read.ts) reads it; the
+ * XML as an editable xmlbuilder2 document. corral's one reader (lib/xml/read.ts) reads it; the
  * document is built from what it read node by node, with the namespaces xmlbuilder2's own parser
  * would give each element and attribute. Text and attribute values are handed over decoded, so
  * nothing is decoded twice ("&amp;#xE9;" stays the text "&#xE9;"). Whitespace-only text is not
- * kept. Throws ERROR (CibError by default) for what it cannot read.
+ * kept. Throws ERROR (XmlError by default) for what it cannot read.
  *
  * The nodes are made with the DOM's own methods, not the builder's ele(): ele() reads a string
  * that starts with "<", "{" or "[" as a document to parse, and a namespace is the user's text
  * (`xmlns="<devices>…"` would have become elements).
  */
-export function buildDom(xml: string, what = 'XML', error: new (message: string) => Error = CibError): XMLBuilder {
+export function buildDom(xml: string, what = 'XML', error: new (message: string) => Error = XmlError): XMLBuilder {
   const parsed = readDocument(xml, what, { error });
   const builder = create();
   const doc = builder.node as unknown as Document;
@@ -179,8 +174,8 @@ export function buildDom(xml: string, what = 'XML', error: new (message: string)
 }
 
 /** Parses XML into a DOM document (see buildDom). */
-export function parseDom(xml: string, what = 'XML'): Document {
-  return buildDom(xml, what).node as unknown as Document;
+export function parseDom(xml: string, what = 'XML', error: new (message: string) => Error = XmlError): Document {
+  return buildDom(xml, what, error).node as unknown as Document;
 }
 
 const XMLNS = 'http://www.w3.org/2000/xmlns/';
