@@ -27,6 +27,7 @@ import { getTransientNodeAttribute, setTransientNodeAttribute } from '../host/pa
 import { startDetached } from '../host/remote.js';
 import { version } from '../host/virsh.js';
 import { planDrain, type PlannedMove, type PlannedStop } from '../plan/drain.js';
+import { groupNodes } from '../plan/rolling-groups.js';
 import { commandFor, nodeUri, type Config } from './config.js';
 import { applySteering, drainNodes, MaintenanceInputError, planDrainOf, planUndrainOf, undrainNode, type SteerHint } from './maintenance.js';
 
@@ -37,7 +38,7 @@ const REBOOT_LOG = '/var/log/corral/reboot-command.log';
 /** How much a leaving VM prefers a node that was already rebooted (stickiness is 100 in the lab). */
 const STEER_SCORE = '1000';
 
-export type StepState = 'pending' | 'draining' | 'rebooting' | 'done';
+type StepState = 'pending' | 'draining' | 'rebooting' | 'done';
 
 interface RollingStep {
   node: string;
@@ -60,21 +61,32 @@ function sortNames(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 
-/** Progress as stored in the CIB: "n2:done n3:rebooting n1:pending" (in the order of the plan). */
-export function parseProgress(text: string | undefined): { node: string; state: StepState }[] {
+/** One turn of a run as recorded: its node, or its group's nodes, and how far it got. */
+export interface TurnProgress {
+  nodes: string[];
+  state: StepState;
+}
+
+/**
+ * Progress as stored in the CIB: "n2:done n3:rebooting n1:pending" (in the order of the plan); a
+ * group of --groups is its nodes joined by commas ("n1,n2:draining n3:pending").
+ */
+export function parseProgress(text: string | undefined): TurnProgress[] {
   if (!text) return [];
   return text
     .split(/\s+/)
     .filter(Boolean)
     .map((w) => {
-      const [node, state] = w.split(':');
-      if (!node || !['pending', 'draining', 'rebooting', 'done'].includes(state ?? '')) throw new Error(`the CIB's ${PROGRESS_OPTION} is not corral's ("${w}")`);
-      return { node, state: state as StepState };
+      const cut = w.lastIndexOf(':');
+      const nodes = cut > 0 ? w.slice(0, cut).split(',') : [];
+      const state = cut > 0 ? w.slice(cut + 1) : '';
+      if (nodes.length === 0 || nodes.some((n) => !n) || !['pending', 'draining', 'rebooting', 'done'].includes(state)) throw new Error(`the CIB's ${PROGRESS_OPTION} is not corral's ("${w}")`);
+      return { nodes, state: state as StepState };
     });
 }
 
-export function formatProgress(p: readonly { node: string; state: StepState }[]): string {
-  return p.map((x) => `${x.node}:${x.state}`).join(' ');
+export function formatProgress(p: readonly TurnProgress[]): string {
+  return p.map((x) => `${x.nodes.join(',')}:${x.state}`).join(' ');
 }
 
 /** The order of the nodes: fewest VMs first, then the local node, then the DC. */
@@ -119,6 +131,38 @@ function steering(snap: Snapshot, node: string, rebooted: readonly string[]): St
   return hints;
 }
 
+/**
+ * One turn of the plan on STATE, simulated on copies of the CIB in DIR: NODES in standby together,
+ * the VMs leaving them steered towards REBOOTED; then the nodes back, empty, the hints gone, and
+ * Pacemaker settled (stickiness keeps the VMs where they went).
+ */
+async function simulateTurn(state: Snapshot, nodes: readonly string[], rebooted: readonly string[], dir: string, tag: string): Promise<{ step: RollingStep; next: Snapshot }> {
+  const hints = nodes.flatMap((n) => steering(state, n, rebooted));
+  const cd = CibDoc.parse(state.xml);
+  for (const n of nodes) setNodeAttribute(cd, n, 'standby', 'on');
+  applySteering(cd, hints);
+  const file = join(dir, `${tag}.xml`);
+  const after = join(dir, `${tag}-after.xml`);
+  await writeFile(file, cd.toXml(), { mode: 0o600 });
+  const sim = await simulate(file, { saveOutput: after });
+  const plan = planDrain(state.view, nodes, sim);
+  const dc = nodes.some((n) => state.view.hosts.find((h) => h.name === n)?.dc);
+  const back = CibDoc.parse(await readFile(after, 'utf8'));
+  for (const n of nodes) setNodeAttribute(back, n, 'standby', undefined);
+  applySteering(back, hints, true);
+  const backFile = join(dir, `${tag}-back.xml`);
+  const settled = join(dir, `${tag}-settled.xml`);
+  await writeFile(backFile, back.toXml(), { mode: 0o600 });
+  await simulate(backFile, { saveOutput: settled });
+  return { step: { node: nodes.join(','), dc, moves: plan.moves, stops: plan.stops }, next: await takeSnapshot({ cibXml: await readFile(settled, 'utf8') }) };
+}
+
+function tally(snap: Snapshot, steps: readonly RollingStep[]): { migrations: number; vms: number; migrationsPerVm: number } {
+  const vms = snap.view.vms.filter((v) => v.nodes.length > 0).length;
+  const migrations = steps.reduce((s, st) => s + st.moves.length, 0);
+  return { migrations, vms, migrationsPerVm: vms ? migrations / vms : 0 };
+}
+
 /** The whole plan, simulated step by step on copies of the CIB. */
 export async function planRollingReboot(snap: Snapshot, opts: PlanOptions = {}): Promise<RollingPlan> {
   const { nodes, skipped } = coveredNodes(snap, opts.nodes);
@@ -126,35 +170,81 @@ export async function planRollingReboot(snap: Snapshot, opts: PlanOptions = {}):
   const dir = await mkdtemp(join(tmpdir(), 'corral-rolling-'));
   try {
     const steps: RollingStep[] = [];
-    const moves = new Map<string, number>();
     let state = snap;
     const rebooted: string[] = [];
     for (const [i, node] of order.entries()) {
-      const hints = steering(state, node, rebooted);
-      const cd = CibDoc.parse(state.xml);
-      setNodeAttribute(cd, node, 'standby', 'on');
-      applySteering(cd, hints);
-      const file = join(dir, `step-${i}.xml`);
-      const after = join(dir, `step-${i}-after.xml`);
-      await writeFile(file, cd.toXml(), { mode: 0o600 });
-      const sim = await simulate(file, { saveOutput: after });
-      const plan = planDrain(state.view, [node], sim);
-      steps.push({ node, dc: state.view.hosts.find((h) => h.name === node)?.dc ?? false, moves: plan.moves, stops: plan.stops });
-      for (const m of plan.moves) moves.set(m.vm, (moves.get(m.vm) ?? 0) + 1);
-      // The node is back, empty; the hints are gone; Pacemaker settles (stickiness keeps the VMs).
-      const back = CibDoc.parse(await readFile(after, 'utf8'));
-      setNodeAttribute(back, node, 'standby', undefined);
-      applySteering(back, hints, true);
-      const backFile = join(dir, `step-${i}-back.xml`);
-      const settled = join(dir, `step-${i}-settled.xml`);
-      await writeFile(backFile, back.toXml(), { mode: 0o600 });
-      await simulate(backFile, { saveOutput: settled });
-      state = await takeSnapshot({ cibXml: await readFile(settled, 'utf8') });
+      const t = await simulateTurn(state, [node], rebooted, dir, `step-${i}`);
+      steps.push(t.step);
+      state = t.next;
       rebooted.push(node);
     }
-    const vms = snap.view.vms.filter((v) => v.nodes.length > 0).length;
-    const migrations = [...moves.values()].reduce((a, b) => a + b, 0);
-    return { order, steps, skipped, migrations, vms, migrationsPerVm: vms ? migrations / vms : 0 };
+    return { order, steps, skipped, ...tally(snap, steps) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** One group of the grouped plan: its nodes go into standby, reboot and come back together. */
+interface RollingGroup {
+  nodes: string[];
+  moves: PlannedMove[];
+  stops: PlannedStop[];
+}
+
+export interface GroupedRollingPlan {
+  order: string[];
+  groups: RollingGroup[];
+  /** Groups tried and refused by Pacemaker's answer, and why (the last node named was left out). */
+  split: { nodes: string[]; why: string }[];
+  skipped: { node: string; why: string }[];
+  migrations: number;
+  vms: number;
+  migrationsPerVm: number;
+  /** The one-at-a-time plan of the same nodes, for comparison. */
+  oneAtATime: { steps: number; migrations: number; migrationsPerVm: number };
+}
+
+/**
+ * The grouped plan (--groups): lib/plan/rolling-groups.ts groups the one-at-a-time order; each
+ * candidate group is the drain check of corral node drain (planDrainOf: crm_simulate with the
+ * group in standby and its VMs steered towards the nodes already rebooted, then each remaining
+ * node failing in turn), and each group's turn is simulated as one step of the one-at-a-time plan.
+ * The DC and the node this runs on go alone, last.
+ */
+export async function planRollingGroups(snap: Snapshot, opts: PlanOptions = {}): Promise<GroupedRollingPlan> {
+  const { nodes, skipped } = coveredNodes(snap, opts.nodes);
+  const order = rollingOrder(snap, nodes, opts.local);
+  const last = new Set(order.filter((n) => n === opts.local || snap.view.hosts.find((h) => h.name === n)?.dc));
+  const up = snap.view.hosts.filter((h) => h.online && !h.standby && !h.maintenance).length;
+  const single = await planRollingReboot(snap, opts);
+  const dir = await mkdtemp(join(tmpdir(), 'corral-rolling-'));
+  try {
+    let state = snap;
+    const rebooted: string[] = [];
+    let turn = 0;
+    const grouped = await groupNodes<RollingStep>(order, last, up, {
+      check: async (group) => {
+        const hints = group.flatMap((n) => steering(state, n, rebooted));
+        const c = await planDrainOf(state, group, hints);
+        return { moves: c.plan.moves, stops: c.plan.stops, sideEffects: c.plan.sideEffects, nPlusOne: c.capacityAfter.nPlusOne };
+      },
+      commit: async (group) => {
+        const t = await simulateTurn(state, group, rebooted, dir, `group-${turn++}`);
+        state = t.next;
+        rebooted.push(...group);
+        return t.step;
+      },
+    });
+    const groups = grouped.groups.map((g) => ({ nodes: g.nodes, moves: g.step.moves, stops: g.step.stops }));
+    const t = tally(snap, grouped.groups.map((g) => g.step));
+    return {
+      order: groups.flatMap((g) => g.nodes),
+      groups,
+      split: grouped.split,
+      skipped,
+      ...t,
+      oneAtATime: { steps: single.steps.length, migrations: single.migrations, migrationsPerVm: single.migrationsPerVm },
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -184,7 +274,7 @@ export interface ExecOutcome {
   seconds: number;
 }
 
-async function saveProgress(progress: readonly { node: string; state: StepState }[]): Promise<void> {
+async function saveProgress(progress: readonly TurnProgress[]): Promise<void> {
   await changeCib(hostCibPort(), (cd) => {
     setClusterOption(cd, PROGRESS_OPTION, progress.length && progress.some((p) => p.state !== 'done') ? formatProgress(progress) : undefined);
     return { notes: [], warnings: [] };
@@ -254,13 +344,22 @@ async function waitBack(node: string, opts: ExecOptions): Promise<void> {
   }
 }
 
+/** Waits for every node of NODES to come back; the first that does not is the error. */
+async function waitAllBack(nodes: readonly string[], opts: ExecOptions): Promise<void> {
+  const r = await Promise.allSettled(nodes.map((n) => waitBack(n, opts)));
+  const failed = r.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /**
- * Carries out PLAN (or, with a progress record in the CIB, what is left of it). Stops at the first
- * failure, saying what state the cluster is in.
+ * Carries out TURNS (the plan's nodes one by one, or its groups; or, with a progress record in
+ * the CIB, what is left of it). A turn of several nodes drains them together (one standby change,
+ * their VMs leaving in parallel), reboots them together, waits for all of them, then undrains
+ * each. Stops at the first failure, saying what state the cluster is in.
  */
-export async function execRollingReboot(plan: RollingPlan, recorded: { node: string; state: StepState }[] | undefined, opts: ExecOptions): Promise<ExecOutcome> {
+export async function execRollingReboot(turns: readonly (readonly string[])[], recorded: TurnProgress[] | undefined, opts: ExecOptions): Promise<ExecOutcome> {
   const t0 = Date.now();
-  const progress = recorded?.length ? recorded.map((p) => ({ ...p })) : plan.order.map((node) => ({ node, state: 'pending' as StepState }));
+  const progress: TurnProgress[] = recorded?.length ? recorded.map((p) => ({ nodes: [...p.nodes], state: p.state })) : turns.map((nodes) => ({ nodes: [...nodes], state: 'pending' as StepState }));
   const migrations: Record<string, number> = {};
   const rebooted: string[] = [];
   const problems: string[] = [];
@@ -268,61 +367,68 @@ export async function execRollingReboot(plan: RollingPlan, recorded: { node: str
   await saveProgress(progress);
   for (const step of progress) {
     if (step.state === 'done') continue;
-    const node = step.node;
-    const done = progress.filter((p) => p.state === 'done').map((p) => p.node);
+    const nodes = step.nodes;
+    const name = nodes.join(', ');
+    const done = progress.filter((p) => p.state === 'done').flatMap((p) => p.nodes);
     if (step.state === 'pending' || step.state === 'draining') {
       // A node of the cluster may be rejoining after the previous step (a new DC, a node that
-      // restarted): wait until every node of the plan that is not done is online again.
+      // restarted): wait until every node of this turn is online again.
       let snap = await takeSnapshot();
-      for (let waited = 0; waited < 300 && !snap.view.hosts.find((h) => h.name === node)?.online; waited++) {
-        if (waited === 0) opts.progress(`${node}: waiting for it to be online`);
+      const offline = () => nodes.filter((n) => !snap.view.hosts.find((h) => h.name === n)?.online);
+      for (let waited = 0; waited < 300 && offline().length; waited++) {
+        if (waited === 0) opts.progress(`${offline().join(', ')}: waiting for ${offline().length === 1 ? 'it' : 'them'} to be online`);
         await new Promise((r) => setTimeout(r, 1000));
         snap = await takeSnapshot();
       }
-      const hints = steering(snap, node, done);
-      const check = await planDrainOf(snap, [node], hints);
+      const hints = nodes.flatMap((n) => steering(snap, n, done));
+      const check = await planDrainOf(snap, nodes, hints);
       if (check.plan.stops.length && !opts.force) {
-        problems.push(`draining ${node} would stop ${check.plan.stops.map((s) => `${s.vm} (${s.why})`).join(', ')}; stopped before ${node} (nothing changed on it); --force goes ahead`);
+        problems.push(`draining ${name} would stop ${check.plan.stops.map((s) => `${s.vm} (${s.why})`).join(', ')}; stopped before ${name} (nothing changed on ${nodes.length === 1 ? 'it' : 'them'}); --force goes ahead`);
         return out(false);
       }
       step.state = 'draining';
       await saveProgress(progress);
-      opts.progress(`${node}: draining (${check.plan.moves.length} VM${check.plan.moves.length === 1 ? '' : 's'})`);
-      const r = await drainNodes([node], check, snap, { parallel: opts.parallel, steer: hints, progress: (l) => opts.progress(`  ${l}`) });
+      opts.progress(`${name}: draining (${check.plan.moves.length} VM${check.plan.moves.length === 1 ? '' : 's'})`);
+      const r = await drainNodes(nodes, check, snap, { parallel: opts.parallel, steer: hints, progress: (l) => opts.progress(`  ${l}`) });
       for (const l of r.left) if (l.how === 'migrated') migrations[l.vm] = (migrations[l.vm] ?? 0) + 1;
       if (!r.ok) {
-        problems.push(`draining ${node} failed: ${[...r.problems, ...r.failures].join('; ') || `${r.remaining.join(', ')} still there`}; ${node} stays in standby, the rest of the cluster runs as before: fix it, then corral rolling-reboot --exec --resume`);
+        problems.push(`draining ${name} failed: ${[...r.problems, ...r.failures].join('; ') || `${r.remaining.join(', ')} still there`}; ${name} ${nodes.length === 1 ? 'stays' : 'stay'} in standby, the rest of the cluster runs as before: fix it, then corral rolling-reboot --exec --resume`);
         return out(false);
       }
       // Mark the boot: the transient attribute is gone once the node has left and rejoined.
       const mark = `${Date.now()}`;
-      await setTransientNodeAttribute(node, BOOT_MARK, mark);
+      for (const n of nodes) await setTransientNodeAttribute(n, BOOT_MARK, mark);
       step.state = 'rebooting';
       await saveProgress(progress);
+      for (const n of nodes) if (n !== opts.local) await reboot(n, opts);
       // This node's own turn: the caller says so first, then starts the reboot as its last act
-      // (the reboot ends this process).
-      if (node === opts.local) return out(true, { resumeAfterOwnReboot: node, rebootSelf: () => reboot(node, { ...opts, progress: () => undefined }) });
-      await reboot(node, opts);
+      // (the reboot ends this process); the others of its turn are waited for by --resume.
+      if (opts.local !== undefined && nodes.includes(opts.local)) {
+        const self = opts.local;
+        return out(true, { resumeAfterOwnReboot: self, rebootSelf: () => reboot(self, { ...opts, progress: () => undefined }) });
+      }
       try {
-        await waitBack(node, opts);
+        await waitAllBack(nodes, opts);
       } catch (e) {
-        problems.push(`${(e as Error).message}; it is still in standby with its drain recorded: once it is back, corral rolling-reboot --exec --resume`);
+        problems.push(`${(e as Error).message}; ${name} ${nodes.length === 1 ? 'is' : 'are'} still in standby with the drain recorded: once back, corral rolling-reboot --exec --resume`);
         return out(false);
       }
     } else if (step.state === 'rebooting') {
       try {
-        await waitBack(node, opts);
+        await waitAllBack(nodes, opts);
       } catch (e) {
         problems.push((e as Error).message);
         return out(false);
       }
     }
-    const undrain = await planUndrainOf(await takeSnapshot(), node, false);
-    await undrainNode(undrain, { returnVms: false, progress: (l) => opts.progress(`  ${l}`) });
+    for (const n of nodes) {
+      const undrain = await planUndrainOf(await takeSnapshot(), n, false);
+      await undrainNode(undrain, { returnVms: false, progress: (l) => opts.progress(`  ${l}`) });
+    }
     step.state = 'done';
-    rebooted.push(node);
+    rebooted.push(...nodes);
     await saveProgress(progress);
-    opts.progress(`${node}: done`);
+    opts.progress(`${name}: done`);
   }
   return out(true);
 }

@@ -18,7 +18,7 @@ import {
 import { localNodeName } from '../../host/pacemaker/status.js';
 import { loadConfig, SHUTDOWN_DRAIN_TIMEOUT_RANGE } from '../../ops/config.js';
 import { onBoot, onShutdown } from '../../ops/node-lifecycle.js';
-import { execRollingReboot, formatProgress, parseProgress, planRollingReboot, PROGRESS_OPTION } from '../../ops/rolling.js';
+import { execRollingReboot, formatProgress, parseProgress, planRollingGroups, planRollingReboot, PROGRESS_OPTION, type GroupedRollingPlan } from '../../ops/rolling.js';
 import { checkAction, checkExitCodes, setUnanswered, UsageError } from '../errors.js';
 
 // Text for people shows control and bidi characters escaped (node names); JSON stays exact.
@@ -49,6 +49,21 @@ function planText(check: DrainCheck): string {
   for (const m of plan.moves) lines.push(`  ${m.vm}: ${m.from} → ${m.to}${m.live ? ' (live migration)' : ' (stop and start: not live)'}`);
   for (const s of plan.stops) lines.push(`  ${s.vm}: would STOP on ${s.from}: ${s.why}`);
   for (const s of plan.sideEffects) lines.push(`  also: ${s}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The grouped plan for people: a line per group, its moves, then the groups refused and why. */
+function groupsText(plan: GroupedRollingPlan, dc: string | undefined): string {
+  const lines: string[] = [];
+  const n = plan.groups.length;
+  lines.push(`rolling reboot in ${n} group${n === 1 ? '' : 's'}: ${plan.groups.map((g) => g.nodes.join('+')).join(', ')} (in this order)${plan.skipped.length ? `; skipped: ${plan.skipped.map((s) => `${s.node} (${s.why})`).join(', ')}` : ''}`);
+  for (const g of plan.groups) {
+    lines.push(`  ${g.nodes.join(', ')}${dc !== undefined && g.nodes.includes(dc) ? ' (DC)' : ''}: ${g.moves.length ? g.moves.map((m) => `${m.vm} → ${m.to}${m.live ? '' : ' (not live)'}`).join(', ') : 'no VM to move'}`);
+    for (const s of g.stops) lines.push(`    ${s.vm} would STOP: ${s.why}`);
+  }
+  for (const s of plan.split) lines.push(`  not together: ${s.nodes.join(', ')}: ${s.why}`);
+  const per = (m: number, v: number) => `${m} migration${m === 1 ? '' : 's'} for ${v} running VM${v === 1 ? '' : 's'} (${(v ? m / v : 0).toFixed(2)} per VM)`;
+  lines.push(`${per(plan.migrations, plan.vms)}; one node at a time: ${plan.oneAtATime.steps} step${plan.oneAtATime.steps === 1 ? '' : 's'}, ${per(plan.oneAtATime.migrations, plan.vms)}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -217,6 +232,7 @@ away. Only a drain made by corral node on-shutdown is undone: a node drained by 
     .option('--exec', 'carry it out (without it: print the plan only)')
     .option('--nodes <a,b>', 'only these nodes (default: every online node)')
     .option('--resume', 'continue a rolling reboot that was interrupted (its progress is in the CIB)')
+    .option('--groups', 'reboot nodes together when Pacemaker says they can go together (hroller\'s idea, N+1 kept)')
     .option('--parallel <n>', `live migrations at a time per node (default ${DEFAULT_PARALLEL})`)
     .option('--force', 'go on even when a drain would stop a VM')
     .option('--json', 'machine-readable output')
@@ -232,12 +248,20 @@ stops at the first failure and says what state the cluster is in. Progress is ke
 (cluster option ${PROGRESS_OPTION}): after an interruption, or after the node running it was
 rebooted by the plan, run it again with --exec --resume.
 
+--groups: nodes go into standby, reboot and come back together when Pacemaker says they can (each
+candidate group is the drain check of corral node drain): nothing of theirs would stop, every VM
+moves live, no VM of another node is moved to make room, and the cluster stays N+1 with the group
+drained; a node that breaks one of these waits for a later group. The DC and the node this runs on
+go alone, last. Combines with --nodes (groups of those nodes) and --parallel (live migrations at a
+time per node, in each group's drain). --resume follows the recorded groups.
+
 Examples:
   corral rolling-reboot
+  corral rolling-reboot --groups
   corral rolling-reboot --exec --nodes hv1,hv2
   corral rolling-reboot --exec --resume`,
     )
-    .action(async (o: { exec?: boolean; nodes?: string; resume?: boolean; parallel?: string; force?: boolean; json?: boolean }) => {
+    .action(async (o: { exec?: boolean; nodes?: string; resume?: boolean; groups?: boolean; parallel?: string; force?: boolean; json?: boolean }) => {
       const parallel = parallelOf(o.parallel);
       if (o.resume && !o.exec) throw new UsageError('--resume continues a rolling reboot: give --exec too');
       const wanted = o.nodes === undefined ? undefined : o.nodes.split(',').map((n) => n.trim());
@@ -247,27 +271,41 @@ Examples:
       const recorded = parseProgress(snap.cib.options[PROGRESS_OPTION]);
       if (recorded.length && !o.resume && o.exec) throw new UsageError(`a rolling reboot is under way or was interrupted (${formatProgress(recorded)}): --exec --resume continues it`);
       if (o.resume && recorded.length === 0) throw new UsageError('there is no rolling reboot to resume');
-      // Resuming follows the recorded order; nodes may be down or rejoining right now, so nothing is planned again up front.
-      const plan = o.resume
-        ? { order: recorded.map((p) => p.node), steps: [], skipped: [], migrations: 0, vms: 0, migrationsPerVm: 0 }
-        : await guarded(() => planRollingReboot(snap, { nodes: wanted, local }));
-      const summary = { order: plan.order, steps: plan.steps, skipped: plan.skipped, migrations: plan.migrations, vms: plan.vms, migrationsPerVm: plan.migrationsPerVm };
-      if (!o.exec) {
-        if (o.json) json({ dryRun: true, plan: summary });
-        else {
+      // Resuming follows the recorded turns; nodes may be down or rejoining right now, so nothing is planned again up front.
+      let summary: Record<string, unknown>;
+      let turns: string[][];
+      let stops = false;
+      if (o.resume) {
+        turns = recorded.map((p) => p.nodes);
+        summary = { order: turns.flat(), ...(recorded.some((p) => p.nodes.length > 1) || o.groups ? { groups: [] } : { steps: [] }), skipped: [], migrations: 0, vms: 0, migrationsPerVm: 0 };
+      } else if (o.groups) {
+        const plan = await guarded(() => planRollingGroups(snap, { nodes: wanted, local }));
+        turns = plan.groups.map((g) => g.nodes);
+        stops = plan.groups.some((g) => g.stops.length > 0);
+        summary = { ...plan };
+        if (!o.exec && !o.json) out(groupsText(plan, snap.view.hosts.find((h) => h.dc)?.name));
+      } else {
+        const plan = await guarded(() => planRollingReboot(snap, { nodes: wanted, local }));
+        turns = plan.order.map((n) => [n]);
+        stops = plan.steps.some((s) => s.stops.length > 0);
+        summary = { order: plan.order, steps: plan.steps, skipped: plan.skipped, migrations: plan.migrations, vms: plan.vms, migrationsPerVm: plan.migrationsPerVm };
+        if (!o.exec && !o.json) {
           out(`rolling reboot of ${plan.order.join(', ')} (in this order)${plan.skipped.length ? `; skipped: ${plan.skipped.map((s) => `${s.node} (${s.why})`).join(', ')}` : ''}\n`);
           for (const st of plan.steps) {
             out(`  ${st.node}${st.dc ? ' (DC)' : ''}: ${st.moves.length ? st.moves.map((m) => `${m.vm} → ${m.to}${m.live ? '' : ' (not live)'}`).join(', ') : 'no VM to move'}\n`);
             for (const s of st.stops) out(`    ${s.vm} would STOP: ${s.why}\n`);
           }
           out(`${plan.migrations} migration${plan.migrations === 1 ? '' : 's'} for ${plan.vms} running VM${plan.vms === 1 ? '' : 's'} (${plan.migrationsPerVm.toFixed(2)} per VM)\n`);
-          out('dry run: nothing was changed (--exec carries it out)\n');
         }
-        if (plan.steps.some((s) => s.stops.length) && !o.force) process.exitCode = 1;
+      }
+      if (!o.exec) {
+        if (o.json) json({ dryRun: true, plan: summary });
+        else out('dry run: nothing was changed (--exec carries it out)\n');
+        if (stops && !o.force) process.exitCode = 1;
         return;
       }
       const config = await loadConfig();
-      const r = await execRollingReboot(plan, o.resume ? recorded : undefined, { parallel, force: o.force === true, config, local, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
+      const r = await execRollingReboot(turns, o.resume ? recorded : undefined, { parallel, force: o.force === true, config, local, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
       const { rebootSelf, ...result } = r;
       if (o.json) json({ dryRun: false, plan: summary, result });
       else {
