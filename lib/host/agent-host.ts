@@ -2,12 +2,16 @@
 // through /proc and signals, the agent's files under /run, the clock, and logging as ocf_log does
 // it. Loaded with the agent's core only; the fast paths use lib/host/agent-fs.ts alone.
 import type { AgentHost } from '../vm/host-port.js';
-import { exitReason, flushLogs, log } from '../ocf/log.js';
+import { ocfLog } from '../ocf/log.js';
 import { ensureDir, fsHost, isAlive, kill, lockFile, qemuProcesses, readState, writeCreateXml, writeState } from './agent-fs.js';
 import { startupSignal } from './startup-signal.js';
 import { run } from './exec.js';
 import * as virsh from './virsh.js';
 import { kvmDeviceProblem } from './kvm-device.js';
+
+// logger(1)'s module is loaded only when a line goes to syslog (HA_LOGFACILITY).
+const ocf = ocfLog((facility, priority, tag, message) => import('./logger.js').then((m) => m.syslog(facility, priority, tag, message)));
+const log = ocf.log;
 
 export const realHost: AgentHost = {
   ...fsHost,
@@ -78,7 +82,7 @@ export const realHost: AgentHost = {
     }),
 
   log,
-  exitReason,
+  exitReason: ocf.exitReason,
   print: (text, stream = 'stdout') => void (stream === 'stdout' ? process.stdout : process.stderr).write(text),
-  flush: flushLogs,
+  flush: ocf.flush,
 };

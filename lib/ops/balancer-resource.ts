@@ -4,10 +4,13 @@
 // Pacemaker's choice, and it fails over like any resource.
 import { accessSync, constants } from 'node:fs';
 import { daemonPid, startDaemon, stopDaemon } from '../host/daemon.js';
-import { log, logAs } from '../ocf/log.js';
+import { syslog } from '../host/logger.js';
+import { logAs, ocfLog } from '../ocf/log.js';
 import { BALANCER_FLAGS, balancerSpec, type BalancerParams } from '../ocf/balancer.js';
 import { OCF } from '../ocf/exit.js';
 import { metadataXml, parseParams } from '../ocf/params.js';
+
+const { log } = ocfLog(syslog);
 
 const USAGE = `usage: Balancer {start|stop|monitor|status|meta-data|validate-all|usage}
 corral's load balancer (corral balance run), one instance in the cluster. See meta-data.`;
