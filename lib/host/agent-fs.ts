@@ -1,11 +1,10 @@
-// The part of the agent's real host (lib/vm/host-port.ts) that needs only node:fs: which qemu
+// The part of the agent's real host (lib/host/agent-port.ts) that needs only node:fs: which qemu
 // processes run a domain (/proc), what libvirt keeps under /run/libvirt/qemu, the create lock
 // (/proc/locks), signals, and what the agent remembers under /run. The agent's fast paths load this
 // file and nothing else of lib/host: no program, no library, no XML.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { argvOf, isAlive, procPids } from './procs.js';
-import type { FastHost, Identity, ResourceState } from '../vm/host-port.js';
-import { isQemuFor, namesDomain } from '../vm/procs.js';
+import { argvOf, isAlive, isQemuFor, namesDomain, procPids } from './procs.js';
+import type { FastHost, Identity, ResourceState } from './agent-port.js';
 
 /** libvirt's live state of the qemu domains it runs (NAME.xml, NAME.pid). */
 const LIBVIRT_RUN = '/run/libvirt/qemu';

@@ -1,7 +1,7 @@
-// The agent's real host (the port in lib/vm/host-port.ts): libvirt through virsh, the kernel
+// The agent's real host (the port in lib/host/agent-port.ts): libvirt through virsh, the kernel
 // through /proc and signals, the agent's files under /run, the clock, and logging as ocf_log does
 // it. Loaded with the agent's core only; the fast paths use lib/host/agent-fs.ts alone.
-import type { AgentHost } from '../vm/host-port.js';
+import type { AgentHost } from './agent-port.js';
 import { ocfLog } from '../ocf/log.js';
 import { ensureDir, fsHost, isAlive, kill, lockFile, qemuProcesses, readState, writeCreateXml, writeState } from './agent-fs.js';
 import { startupSignal } from './startup-signal.js';

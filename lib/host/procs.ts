@@ -1,10 +1,11 @@
 // Processes as the kernel shows them in /proc: the one place corral reads it. The agent asks which
-// qemu runs a domain (lib/vm/procs.ts), the lab which processes live in a node's pid namespace
-// (lib/host/ns-procs.ts) and which qemu runs where (lib/lab/watch.ts); all of them through these
-// readers. Synchronous and node:fs only: the agent's steady-state monitor is built on this file,
+// qemu runs a domain (isQemuFor, namesDomain: how libvirt names a domain on qemu's command line,
+// pure), the lab which processes live in a node's pid namespace (lib/host/ns-procs.ts) and which
+// qemu runs where (lib/lab/watch.ts); all of them through these readers. Synchronous and node:fs only: the agent's steady-state monitor is built on this file,
 // and a read of /proc never waits for a disk. Each reader answers undefined for a process that is
 // gone (or ends while it is read).
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import type { Identity } from './agent-port.js';
 
 /** Every process ID in this pid namespace (the numeric entries of /proc). */
 export function procPids(): number[] {
@@ -118,4 +119,20 @@ export function domainNameOf(args: readonly string[]): string | undefined {
   if (nameArg === undefined) return undefined;
   const first = nameArg.replace(/,,/g, '\u0000').split(',')[0]!.replace(/\u0000/g, ',');
   return first.startsWith('guest=') ? first.slice(6) : first;
+}
+
+/** True when ARGS carries libvirt's "-name guest=NAME,…" (and "-uuid UUID", when ID has one). */
+export function namesDomain(args: readonly string[], id: Identity): boolean {
+  if (domainNameOf(args) !== id.name) return false;
+  if (id.uuid) {
+    const u = args.indexOf('-uuid');
+    if (u >= 0 && args[u + 1]?.toLowerCase() !== id.uuid.toLowerCase()) return false;
+  }
+  return true;
+}
+
+/** True when ARGS is the command line of a qemu process that libvirt started for ID. */
+export function isQemuFor(args: readonly string[], id: Identity): boolean {
+  const exe = args[0] ?? '';
+  return /qemu/.test(exe.slice(exe.lastIndexOf('/') + 1)) && namesDomain(args, id);
 }

@@ -2,7 +2,7 @@
 // for "ready TOKEN" (the guest repeats it, since qemu drops what it writes while no one listens) and
 // answer "ack TOKEN". lib/vm/signal.ts decides how often to try and for how long.
 import { createConnection, type Socket } from 'node:net';
-import type { SignalAttempt } from '../vm/host-port.js';
+import type { SignalAttempt } from './agent-port.js';
 
 export function startupSignal(path: string, untilMs: number): Promise<SignalAttempt> {
   return new Promise((resolve) => {

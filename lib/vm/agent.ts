@@ -1,11 +1,11 @@
 // TransientDomain's actions: a map from OCF action to the code in lib/vm, with OCF exit codes,
 // exit reasons and logging. Loaded only when the fast paths (fast-path.ts) could not answer.
-// Everything it does on the node goes through the host port (host-port.ts): the real node by
+// Everything it does on the node goes through the host port (lib/host/agent-port.ts): the real node by
 // default, a simulated one in the scenario tests.
 import { fail, OCF, OcfError, type OcfCode } from '../ocf/exit.js';
 import { metadataXml } from '../ocf/params.js';
 import { makeContext, requireConfig, type Ctx } from './context.js';
-import type { AgentHost } from './host-port.js';
+import type { AgentHost } from '../host/agent-port.js';
 import { transientDomainSpec } from '../ocf/transient-domain.js';
 
 const USAGE = `usage: TransientDomain {start|stop|monitor|status|migrate_to|migrate_from|reload|meta-data|validate-all|usage}

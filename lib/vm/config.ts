@@ -3,7 +3,7 @@
 // steady-state monitor uses it.
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, type Stats } from 'node:fs';
 import { decodeUtf8, DOMAIN_XML_MAX_BYTES as CONFIG_MAX_BYTES } from '../domain/text.js';
-import type { Identity } from './procs.js';
+import type { Identity } from '../host/agent-port.js';
 
 export type ConfigRead = { ok: true; xml: string; inline: boolean } | { ok: false; error: string };
 

@@ -6,7 +6,7 @@ import { parseParams } from '../ocf/params.js';
 import { DomainDoc, DomainXmlError } from '../domain/doc.js';
 import { rawEnvValue, readConfig } from './config.js';
 import { decodeUtf8 } from '../domain/text.js';
-import type { AgentHost, Conn, Identity } from './host-port.js';
+import type { AgentHost, Conn, Identity } from '../host/agent-port.js';
 import { transientDomainSpec, type TransientDomainParams } from '../ocf/transient-domain.js';
 
 export interface Ctx {

@@ -3,7 +3,7 @@
 // short of proof falls through to the full action (agent.ts), which asks libvirt; so a fast path
 // never reports "not running" and never fails.
 import { quickIdentity, readConfig } from './config.js';
-import type { FastHost, Identity } from './host-port.js';
+import type { FastHost, Identity } from '../host/agent-port.js';
 
 /** True when the action was answered here (exit 0); false: run the full action. */
 export function fastPath(action: string, env: NodeJS.ProcessEnv, host: FastHost): boolean {

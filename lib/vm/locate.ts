@@ -3,7 +3,7 @@
 import { DomainDoc } from '../domain/doc.js';
 import { knownIdentity, type Ctx } from './context.js';
 import { ownerOf } from './prepare.js';
-import type { Identity } from './host-port.js';
+import type { Identity } from '../host/agent-port.js';
 
 /**
  * The domain whose owner metadata (added by start, see prepare.ts) names this resource, or

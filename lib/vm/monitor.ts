@@ -14,7 +14,7 @@ import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import type { Ctx } from './context.js';
 import { locate } from './locate.js';
 import { observe } from './observe.js';
-import type { Identity } from './host-port.js';
+import type { Identity } from '../host/agent-port.js';
 
 /** No domain of this resource is here (EVIDENCE says how we know) and the configuration is unusable. */
 function goneWithoutConfig(ctx: Ctx, evidence: string): OcfCode {

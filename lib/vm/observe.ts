@@ -1,7 +1,7 @@
 // What runs here, on evidence (safety rule 1): "stopped" only when libvirt answered that the
 // domain does not exist, or libvirt is unreachable and no qemu process runs the domain.
 import type { Ctx } from './context.js';
-import type { DomainLookup, Identity } from './host-port.js';
+import type { DomainLookup, Identity } from '../host/agent-port.js';
 
 export type Observation =
   | { kind: 'running'; state: string; viaLibvirt: boolean }

@@ -4,7 +4,7 @@
 import { DomainDoc, child } from '../domain/doc.js';
 import { fail } from '../ocf/exit.js';
 import type { Ctx } from './context.js';
-import type { Identity } from './host-port.js';
+import type { Identity } from '../host/agent-port.js';
 import { observe } from './observe.js';
 
 export const SIGNAL_CHANNEL = 'startup_signal';

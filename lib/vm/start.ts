@@ -1,7 +1,7 @@
 // start: `virsh create` from the configuration (transient, never define), then the startup signal.
 import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import { requireConfig, type Ctx } from './context.js';
-import type { CreateOutcome, Identity } from './host-port.js';
+import type { CreateOutcome, Identity } from '../host/agent-port.js';
 import { migrationUris } from './migrate.js';
 import { describe, observe, STOPPED_STATES } from './observe.js';
 import { prepareForCreate } from './prepare.js';

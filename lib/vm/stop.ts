@@ -2,7 +2,7 @@
 // configuration is in. Graceful shutdown first, destroy when the time left runs short.
 import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import type { Ctx } from './context.js';
-import type { Identity } from './host-port.js';
+import type { Identity } from '../host/agent-port.js';
 import { locate } from './locate.js';
 import { describe, observe } from './observe.js';
 

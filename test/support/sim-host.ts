@@ -1,4 +1,4 @@
-// A simulated world for the agent's host port (lib/vm/host-port.ts): nodes with a libvirtd that is
+// A simulated world for the agent's host port (lib/host/agent-port.ts): nodes with a libvirtd that is
 // up, down or hung, the domains libvirt runs and their qemu processes, guests that power off on
 // ACPI (or ignore it) and send the startup signal (or never do), creates that take a while or hang,
 // migrations that succeed or fail midway, the agent's files, and a virtual clock. Every port call
@@ -23,9 +23,9 @@ import type {
   MigrateOutcome,
   ResourceState,
   SignalAttempt,
-} from '../../lib/vm/host-port.js';
+} from '../../lib/host/agent-port.js';
 import { quickIdentity } from '../../lib/vm/config.js';
-import { isQemuFor, namesDomain } from '../../lib/vm/procs.js';
+import { isQemuFor, namesDomain } from '../../lib/host/procs.js';
 
 /** The virtual clock starts here (epoch ms), so code that takes now() for a real clock sees one. */
 export const EPOCH = Date.UTC(2026, 0, 1);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = new URL('../..', import.meta.url).pathname;
 
 describe('the agent entry, without its core', () => {
-  it('bundles only the fast paths, the half of the real host that needs node:fs, and the core loader', async () => {
+  it('bundles only the fast paths and the half of the real host that needs node:fs', async () => {
     const r = await build({
       absWorkingDir: ROOT,
       entryPoints: ['agents/TransientDomain.ts'],
@@ -29,10 +29,8 @@ describe('the agent entry, without its core', () => {
       'lib/domain/text.ts',
       'lib/host/agent-fs.ts',
       'lib/host/procs.ts',
-      'lib/ocf/bundled-core.ts',
       'lib/vm/config.ts',
       'lib/vm/fast-path.ts',
-      'lib/vm/procs.ts',
     ]);
   });
 });

@@ -5,8 +5,7 @@ import { quickIdentity } from '../../lib/vm/config.js';
 import { migrationUris, withSuffix } from '../../lib/vm/migrate.js';
 import { transientDomainSpec, type TransientDomainParams } from '../../lib/ocf/transient-domain.js';
 import { AGENT_XMLNS, ownerOf, prepareForCreate } from '../../lib/vm/prepare.js';
-import { domainNameOf } from '../../lib/host/procs.js';
-import { isQemuFor } from '../../lib/vm/procs.js';
+import { domainNameOf, isQemuFor } from '../../lib/host/procs.js';
 import { lookupOf } from '../../lib/host/virsh.js';
 import type { RunResult } from '../../lib/host/exec.js';
 
