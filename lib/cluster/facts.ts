@@ -5,6 +5,7 @@
 import { release } from 'node:os';
 import { runOnNode } from '../host/remote.js';
 import * as virsh from '../host/virsh.js';
+import { hostCpu, type HostCpu } from './cpu-models.js';
 import { cpuModel, parseCounters, parseDomstats, parseNodeinfo, parseVersion, type DomainCounters } from './libvirt.js';
 
 export interface NodeAccess {
@@ -23,6 +24,8 @@ export interface HostFacts {
   qemu: string | null;
   kernel: string | null;
   cpuModel: string | null;
+  /** The node's own CPU in full (vendor, model, features), for the CPU check of host-passthrough VMs. */
+  hostCpu: HostCpu | null;
   cpus: number | null;
   memoryMiB: number | null;
   /** What went wrong asking (empty: nothing). */
@@ -42,11 +45,14 @@ export async function hostFacts(node: string, access: NodeAccess): Promise<HostF
   const problems: string[] = [];
   // A node name corral will not put into a URI or a command ("-S", "n3;x"): its row, without facts.
   const uri = await attempt(problems, 'libvirt', async () => access.uri(node));
-  if (uri === null) return { node, libvirt: null, qemu: null, kernel: null, cpuModel: null, cpus: null, memoryMiB: null, problems };
+  if (uri === null) return { node, libvirt: null, qemu: null, kernel: null, cpuModel: null, hostCpu: null, cpus: null, memoryMiB: null, problems };
   const c: virsh.Virsh = { uri, timeoutMs: access.timeoutMs ?? 10_000 };
   const [ver, caps, info, kernel] = await Promise.all([
     attempt(problems, 'virsh version', async () => parseVersion(await virsh.version(c))),
-    attempt(problems, 'virsh capabilities', async () => cpuModel(await virsh.capabilities(c))),
+    attempt(problems, 'virsh capabilities', async () => {
+      const xml = await virsh.capabilities(c);
+      return { model: cpuModel(xml), cpu: hostCpu(xml) };
+    }),
     attempt(problems, 'virsh nodeinfo', async () => parseNodeinfo(await virsh.nodeinfo(c))),
     attempt(problems, 'uname -r', async () => {
       if (node === access.localNode) return release();
@@ -60,7 +66,8 @@ export async function hostFacts(node: string, access: NodeAccess): Promise<HostF
     libvirt: ver?.libvirt ?? null,
     qemu: ver?.qemu ?? null,
     kernel: kernel ?? null,
-    cpuModel: caps ?? null,
+    cpuModel: caps?.model ?? null,
+    hostCpu: caps?.cpu ?? null,
     cpus: info?.cpus ?? null,
     memoryMiB: info?.memoryMiB ?? null,
     problems,

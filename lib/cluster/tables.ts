@@ -2,8 +2,9 @@
 // as text for people and as JSON for scripts. The JSON field names are part of corral's interface:
 // add fields, never rename or remove one.
 import { constraintWord } from './constraints.js';
+import { cpuWarningLine, type CpuWarning } from './cpu-models.js';
 import type { HostFacts } from './facts.js';
-import { formatCount, formatMemory, formatPercent, formatRate, renderTable, type Column } from './format.js';
+import { formatCount, formatMemory, formatPercent, formatRate, printable, renderTable, type Column } from './format.js';
 import type { HostRates, VmRates } from './stats.js';
 import type { ClusterView, HostView, VmView } from './view.js';
 
@@ -118,7 +119,11 @@ export function totalsLine(t: HostTotals): string {
   );
 }
 
-export function hostsJson(rows: readonly HostRow[], totals: HostTotals) {
+/**
+ * CPUWARNINGS: every VM whose CPU a node it may run on cannot provide (lib/cluster/cpu-models.ts);
+ * null when not checked (--no-facts).
+ */
+export function hostsJson(rows: readonly HostRow[], totals: HostTotals, cpuWarnings: readonly CpuWarning[] | null = null) {
   return {
     hosts: rows.map((r) => ({
       name: r.name,
@@ -145,6 +150,7 @@ export function hostsJson(rows: readonly HostRow[], totals: HostTotals) {
       owedVms: r.owedVms,
     })),
     totals,
+    cpuWarnings: cpuWarnings?.map((w) => ({ vm: w.vm, node: w.node, cpu: w.cpu, from: w.from, reason: w.reason })) ?? null,
   };
 }
 
@@ -165,8 +171,9 @@ const hostColumns: Column<HostRow>[] = [
   { header: 'CPU-MODEL', value: (r) => r.facts?.cpuModel ?? '-' },
 ];
 
-export function hostsText(rows: readonly HostRow[], totals: HostTotals): string {
-  return `${renderTable(hostColumns, rows)}${totalsLine(totals)}\n`;
+export function hostsText(rows: readonly HostRow[], totals: HostTotals, cpuWarnings: readonly CpuWarning[] = []): string {
+  const warnings = cpuWarnings.map((w) => `warning: ${printable(cpuWarningLine(w))}\n`).join('');
+  return `${renderTable(hostColumns, rows)}${totalsLine(totals)}\n${warnings}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 // The one place that runs virsh (and flock(1), which only ever wraps a virsh create).
 // Every call is bounded in time and classifies libvirt's answer, because the safety rules hinge
 // on telling "libvirt says the domain does not exist" from "libvirt did not answer".
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { DomainLookup, MigrateOptions } from '../vm/host-port.js';
 import { run, type RunResult } from './exec.js';
 
@@ -80,18 +83,50 @@ export async function listNames(c: Virsh): Promise<string[]> {
   return (await ok(c, ['list', '--all', '--name'])).split('\n').map((s) => s.trim()).filter(Boolean);
 }
 
-/** Makes libvirt probe (and cache) the emulator's capabilities, which can take tens of seconds. */
-export async function domcapabilities(
-  c: Virsh,
-  o: { virttype?: string; emulator?: string; arch?: string; machine?: string },
-  timeoutMs: number,
-): Promise<void> {
-  const args = ['domcapabilities'];
+/** Which hypervisor a question is about: a domain's type, emulator, arch and machine. */
+export interface Platform {
+  virttype?: string;
+  emulator?: string;
+  arch?: string;
+  machine?: string;
+}
+
+function platformArgs(o: Platform): string[] {
+  const args: string[] = [];
   if (o.virttype) args.push('--virttype', o.virttype);
   if (o.emulator) args.push('--emulator', o.emulator);
   if (o.arch) args.push('--arch', o.arch);
   if (o.machine) args.push('--machine', o.machine);
-  await ok(c, args, timeoutMs);
+  return args;
+}
+
+/** Makes libvirt probe (and cache) the emulator's capabilities, which can take tens of seconds. */
+export async function domcapabilities(c: Virsh, o: Platform, timeoutMs: number): Promise<void> {
+  await domcapabilitiesXml(c, o, timeoutMs);
+}
+
+/** `virsh domcapabilities` (XML): what this node's hypervisor offers a domain of platform O. */
+export function domcapabilitiesXml(c: Virsh, o: Platform, timeoutMs = c.timeoutMs): Promise<string> {
+  return ok(c, ['domcapabilities', ...platformArgs(o)], timeoutMs);
+}
+
+/**
+ * `virsh hypervisor-cpu-compare --error` of CPU (a <cpu> element, a domain XML, or a
+ * domcapabilities document: its host-model CPU) with the CPU this node's hypervisor can give a
+ * domain of platform O. Resolves with virsh's result, never throws: exit 0 when the node can
+ * provide it (identical or superset), otherwise libvirt's reason on stderr. virsh reads the CPU
+ * from a file: a private temporary one (not /dev/stdin, which cannot be opened when our end of
+ * its standard input is a socket, as execa's is).
+ */
+export async function hypervisorCpuCompare(c: Virsh, cpu: string, o: Platform, timeoutMs = c.timeoutMs): Promise<RunResult> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'corral-cpu-'));
+  try {
+    const file = path.join(dir, 'cpu.xml');
+    await writeFile(file, cpu, { mode: 0o600 });
+    return await virsh(c, ['hypervisor-cpu-compare', file, '--error', ...platformArgs(o)], timeoutMs);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { formatMemory, formatRate, renderTable } from '../../lib/cluster/format.js';
 import type { NodeSample } from '../../lib/cluster/facts.js';
 import { cpuModel, parseCounters, parseDomstats, parseNodeinfo, parseVersion } from '../../lib/cluster/libvirt.js';
+import { hostCpu } from '../../lib/cluster/cpu-models.js';
 import { parseCib, statusOf } from '../../lib/cluster/snapshot.js';
 import { computeRates, hostCpuPercent } from '../../lib/cluster/stats.js';
 import { hostRows, hostsJson, hostsText, hostTotals, listJson, listText, statsJson, statsText, totalsLine } from '../../lib/cluster/tables.js';
@@ -156,6 +157,7 @@ describe('corral hosts on the recorded cluster', () => {
       ...parseVersion(read(`libvirt/${n}-version.txt`)),
       kernel: '6.1.0-test',
       cpuModel: cpuModel(read(`libvirt/${n}-capabilities.xml`)),
+      hostCpu: hostCpu(read(`libvirt/${n}-capabilities.xml`)),
       ...parseNodeinfo(read(`libvirt/${n}-nodeinfo.txt`)),
       problems: [],
     }));

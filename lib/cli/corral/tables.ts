@@ -2,6 +2,7 @@
 // scripts/corral.ts; the work is in lib/cluster/ (snapshot, view, facts, stats, tables).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
+import { clusterCpuCheck } from '../../cluster/cpu-check.js';
 import { hostFacts, sampleNode, type NodeAccess } from '../../cluster/facts.js';
 import { takeSnapshot } from '../../cluster/snapshot.js';
 import { printable } from '../../cluster/format.js';
@@ -53,7 +54,9 @@ bans expire. With CIB_file=PATH it reads that file instead of the cluster.`,
 
   program
     .command('hosts')
-    .description('Every node: state, capacity, allocated, free, VMs, libvirt/qemu/kernel versions, CPU model.')
+    .description(
+      "Every node: state, capacity, allocated, free, VMs, libvirt/qemu/kernel versions, CPU model; a warning for each VM whose CPU a node it may run on cannot provide.",
+    )
     .option('--json', 'machine-readable output (stable field names)')
     .option('--no-facts', 'only what the CIB says (no libvirt round trips)')
     .addHelpText(
@@ -62,21 +65,35 @@ bans expire. With CIB_file=PATH it reads that file instead of the cluster.`,
 Capacity is the node's utilization (cpu, hv_memory: see nodecap), what Pacemaker places VMs by;
 without it, what libvirt reports. USED is what the VMs running there ask for. Versions and the
 CPU model come from each online node's libvirt (libvirt_uri in /etc/corral/corral.conf), the
-kernel through node_command; all nodes are asked in parallel. "*" marks the DC.`,
+kernel through node_command; all nodes are asked in parallel. "*" marks the DC.
+
+CPU check: a live migration needs the target to provide the guest's CPU. For each VM, every node
+it may run on (all nodes, narrowed by --only-on, bans and -INFINITY scores; not by --pin, a
+preference: the VM fails over elsewhere and migrates back) is asked by its libvirt: a named model
+with virsh hypervisor-cpu-compare; host-model (create_domxml's default for KVM) by comparing each
+node's host-model CPU (virsh domcapabilities) on the others, as a migration from that node would
+need; host-passthrough by the host CPUs (vendor, model, features), which must not differ. Each VM
+a node cannot serve is a "warning:" line naming the VM, the node and libvirt's reason (cpuWarnings
+in --json; null with --no-facts). Offline nodes are not asked.`,
     )
     .action(async (o: { json?: boolean; facts: boolean }) => {
       const snap = await takeSnapshot();
       let facts: Awaited<ReturnType<typeof hostFacts>>[] = [];
+      let cpu: Awaited<ReturnType<typeof clusterCpuCheck>> | null = null;
       if (o.facts) {
         const access = await nodeAccess();
         facts = await Promise.all(snap.view.hosts.filter((h) => h.online).map((h) => hostFacts(h.name, access)));
+        cpu = await clusterCpuCheck(snap.cib, snap.view, facts, access);
+        // What the CPU check could not ask is the asked node's problem, beside its other ones.
+        for (const p of cpu.problems) facts.find((f) => f.node === p.node)?.problems.push(`CPU check: ${p.message}`);
       }
       const rows = hostRows(snap.view, facts);
       const totals = hostTotals(snap.view, rows);
-      if (o.json) json(hostsJson(rows, totals));
+      if (o.json) json(hostsJson(rows, totals, cpu?.warnings ?? null));
       else {
-        out(hostsText(rows, totals));
+        out(hostsText(rows, totals, cpu?.warnings ?? []));
         for (const f of facts) for (const pr of f.problems) process.stderr.write(`corral: ${printable(`${f.node}: ${pr}`)}\n`);
+        for (const n of cpu?.notAsked ?? []) process.stderr.write(`corral: ${printable(`${n.node}: CPU check: not asked, ${n.why}`)}\n`);
       }
     });
 
