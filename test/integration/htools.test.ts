@@ -69,6 +69,7 @@ const SMALL: Size = { vcpus: 1, memoryMiB: 256 };
 const EXACT = 'htools leaves every node at least 1 MiB free (Node.addPriEx fails at 0 MiB free), Pacemaker fills a node exactly: with 1 MiB of slack per node hspace says what corral says';
 const NONE = 'no room in either: N+1 does not hold now (hspace: FAILMEM or FAILN1, corral: a node failure leaves a VM stopped)';
 const ONLY_ON = "only-on is a location rule htools cannot see: hspace's N+1 moves that VM to a node Pacemaker may not use, so it finds room where corral finds none";
+const FULL = 'full: N+1 holds with not a MiB to spare (any three nodes hold the 6144 MiB exactly), so not one more VM fits in either';
 const APART = "hspace's N+1 evacuation ignores exclusion tags (a soft check, GlobalN1 evacuates with algIgnoreSoftErrors); Pacemaker keeps the name servers apart, so a node failure stops one and corral finds no room";
 
 /** Fit counts for 1 vCPU, 256 MiB: corral capacity, hspace on the text as is, and with 1 MiB of slack. */
@@ -95,6 +96,10 @@ const FITS: { scenario: string; corral: number; hspace: number; exactFit: number
   { scenario: 'rolling-only-on', corral: 0, hspace: 12, exactFit: 14, why: ONLY_ON },
   { scenario: 'rolling-subset', corral: 13, hspace: 11, exactFit: 13, why: EXACT },
   { scenario: 'rolling-three', corral: 10, hspace: 8, exactFit: 10, why: EXACT },
+  { scenario: 'rolling-groups-together', corral: 27, hspace: 23, exactFit: 27, why: EXACT },
+  { scenario: 'rolling-groups-split', corral: 22, hspace: 18, exactFit: 22, why: EXACT },
+  { scenario: 'rolling-groups-none', corral: 0, hspace: 0, exactFit: 0, why: FULL },
+  { scenario: 'rolling-groups-dc-last', corral: 27, hspace: 23, exactFit: 27, why: EXACT },
 ].sort((a, b) => (a.scenario < b.scenario ? -1 : 1));
 
 describe('how many more VMs of 1 vCPU, 256 MiB fit: corral capacity --size vs hspace --standard-alloc', () => {
@@ -153,7 +158,7 @@ describe('how many more VMs of 1 vCPU, 256 MiB fit: corral capacity --size vs hs
 // (`corral node drain GROUP --dry-run`): which VMs move where, and which would stop.
 type Group = { nodes: string[]; hroller: string[]; corral: string[]; stops: string[] };
 const AGREE = 'the same groups drain cleanly, with the same moves';
-const ROLL: { scenario: string; groups: Group[] | 'refused'; why: string }[] = [
+const ROLL: { scenario: string; groups: Group[] | 'refused'; slack?: true; why: string }[] = [
   { scenario: 'capacity-ok', groups: [
     { nodes: ['n1', 'n2'], hroller: ['a>n3', 'b>n3', 'c>n3', 'd>n3'], corral: ['a>n3', 'b>n3', 'c>n3', 'd>n3'], stops: [] },
     { nodes: ['n3'], hroller: ['e>n1'], corral: ['e>n2'], stops: [] },
@@ -226,6 +231,24 @@ const ROLL: { scenario: string; groups: Group[] | 'refused'; why: string }[] = [
     { nodes: ['n3'], hroller: ['e>n1', 'f>n1'], corral: ['e>n1', 'f>n2'], stops: [] },
     { nodes: ['n2', 'n1'], hroller: ['a>n3', 'b>n3', 'c>n3', 'd>n3'], corral: ['a>n3', 'b>n3', 'c>n3', 'd>n3'], stops: [] },
   ], why: "the same groups drain cleanly; for n3's second VM Pacemaker's balanced placement picks the emptier n2, hroller n1" },
+  { scenario: 'rolling-groups-together', groups: [
+    { nodes: ['n1', 'n2', 'n3', 'n4'], hroller: ['a>n5', 'b>n5', 'c>n5', 'd>n5'], corral: ['a>n5', 'b>n5', 'c>n5', 'd>n5'], stops: [] },
+    { nodes: ['n5'], hroller: ['e>n1'], corral: ['e>n1'], stops: [] },
+  ], why: `${AGREE}; hroller takes four of five nodes at once (one node up: not N+1 while they reboot)` },
+  { scenario: 'rolling-groups-split', groups: [
+    { nodes: ['n1', 'n2', 'n3'], hroller: ['a>n4', 'b>n4', 'c>n4', 'd>n4', 'e>n5', 'f>n4'], corral: ['a>n4', 'b>n5', 'c>n4', 'd>n5', 'e>n4', 'f>n5'], stops: [] },
+    { nodes: ['n4', 'n5'], hroller: ['g>n1', 'h>n1', 'i>n1', 'j>n1'], corral: ['g>n1', 'h>n2', 'i>n3', 'j>n1'], stops: [] },
+  ], why: "the same groups drain cleanly; Pacemaker's balanced placement spreads the VMs, hroller fills one node first" },
+  { scenario: 'rolling-groups-none', slack: true, groups: [
+    { nodes: ['n1'], hroller: ['a>n4', 'b>n3', 'c>n2'], corral: ['a>n2', 'b>n3', 'c>n4'], stops: [] },
+    { nodes: ['n2'], hroller: ['d>n4', 'e>n3', 'f>n1'], corral: ['d>n1', 'e>n3', 'f>n4'], stops: [] },
+    { nodes: ['n3'], hroller: ['g>n4', 'h>n2', 'i>n1'], corral: ['g>n1', 'h>n2', 'i>n4'], stops: [] },
+    { nodes: ['n4'], hroller: ['j>n3', 'k>n2', 'l>n1'], corral: ['j>n1', 'k>n2', 'l>n3'], stops: [] },
+  ], why: 'exact fit (1): hroller refuses the full cluster unless every node has 1 MiB of slack; then one node at a time, as corral; each VM to another node' },
+  { scenario: 'rolling-groups-dc-last', groups: [
+    { nodes: ['n5'], hroller: ['d>n1', 'e>n1'], corral: ['d>n1', 'e>n1'], stops: [] },
+    { nodes: ['n2', 'n3', 'n4', 'n1'], hroller: ['a>n5', 'b>n5', 'c>n5'], corral: ['a>n5', 'b>n5', 'c>n5'], stops: [] },
+  ], why: `${AGREE}; the master (the DC, n1) last, in a group of four` },
   { scenario: 'capacity-not-n1', groups: 'refused', why: 'no room to move the VMs of any node: hroller refuses, corral says N+1 does not hold' },
   { scenario: 'capacity-priority', groups: 'refused', why: 'no room to move the VMs of any node: hroller refuses, corral says N+1 does not hold' },
   { scenario: 'drain-capacity', groups: 'refused', why: "no room for n1's big VM elsewhere: hroller refuses, corral says N+1 does not hold" },
@@ -237,7 +260,8 @@ const moves = (ms: { vm?: string; instance?: string; to: string | null }[]) => m
 
 describe("rolling reboot: hroller's groups beside corral's drain of each group", () => {
   it.each(ROLL.map((r) => [`${r.scenario}: ${r.why}`, r] as const))('%s', async (_name, r) => {
-    const text = htoolsText(await viewOf(r.scenario));
+    const text = htoolsText(await viewOf(r.scenario), r.slack ? { memorySlackMiB: 1 } : {});
+    if (r.slack) await expect(runHroller(htoolsText(await viewOf(r.scenario)))).rejects.toThrow(/Not enough capacity to move non-redundant instances/);
     if (r.groups === 'refused') {
       await expect(runHroller(text)).rejects.toThrow(/Not enough capacity to move non-redundant instances/);
       const cap = await corralOn(r.scenario, ['capacity']);
@@ -267,6 +291,34 @@ describe("rolling reboot: hroller's groups beside corral's drain of each group",
   });
 });
 
+// The number of reboot groups: corral rolling-reboot --groups beside hroller on the same cluster
+// text. Where hroller needs fewer, one of its groups, drained (corral node drain GROUP --dry-run),
+// leaves a cluster that is not N+1, which corral's grouping never accepts.
+const GROUPS: { scenario: string; corral: string[][]; hroller: string[][]; slack?: true; why: string }[] = [
+  { scenario: 'rolling-groups-together', corral: [['n1', 'n2', 'n3'], ['n4'], ['n5']], hroller: [['n1', 'n2', 'n3', 'n4'], ['n5']], why: 'hroller reboots four of five nodes at once and leaves one up; corral keeps two up (N+1) and the DC alone' },
+  { scenario: 'rolling-groups-split', corral: [['n1', 'n2'], ['n3', 'n4'], ['n5']], hroller: [['n1', 'n2', 'n3'], ['n4', 'n5']], why: 'hroller reboots n1, n2, n3 together although neither n4 nor n5 alone holds the ten VMs; corral splits that group, and keeps the DC alone' },
+  { scenario: 'rolling-groups-none', slack: true, corral: [['n1'], ['n2'], ['n3'], ['n4']], hroller: [['n1'], ['n2'], ['n3'], ['n4']], why: 'no two nodes can go together: one node at a time in both (hroller given 1 MiB of slack, without which it refuses the full cluster)' },
+  { scenario: 'rolling-groups-dc-last', corral: [['n2', 'n3', 'n4'], ['n5'], ['n1']], hroller: [['n5'], ['n2', 'n3', 'n4', 'n1']], why: 'both reboot the DC last: hroller in a group of four that leaves one node up, corral alone' },
+  { scenario: 'rolling-three', corral: [['n2'], ['n3'], ['n1']], hroller: [['n3'], ['n2', 'n1']], why: 'three nodes: two together leave one node up, so corral goes one at a time; hroller pairs the master with n2' },
+];
+
+describe('reboot groups: corral rolling-reboot --groups beside hroller, counted', () => {
+  it.each(GROUPS.map((g) => [`${g.scenario}: corral ${g.corral.length}, hroller ${g.hroller.length}: ${g.why}`, g] as const))('%s', async (_name, g) => {
+    const view = await viewOf(g.scenario);
+    const hroller = (await runHroller(htoolsText(view, g.slack ? { memorySlackMiB: 1 } : {}))).map((x) => x.nodes);
+    const plan = (await corralOn(g.scenario, ['rolling-reboot', '--groups'])).json.plan as { groups: { nodes: string[] }[] };
+    const corral = plan.groups.map((x) => x.nodes);
+    expect({ corral, hroller }).toEqual({ corral: g.corral, hroller: g.hroller });
+    expect({ corral: corral.length, hroller: hroller.length }).toEqual({ corral: g.corral.length, hroller: g.hroller.length });
+    expect(corral.length).toBeGreaterThanOrEqual(hroller.length);
+    if (corral.length > hroller.length) {
+      const nPlusOne: unknown[] = [];
+      for (const h of hroller) nPlusOne.push((await corralOn(g.scenario, ['node', 'drain', ...h, '--dry-run'])).json.nPlusOneAfter);
+      expect(nPlusOne).toContain(false);
+    }
+  });
+});
+
 // hbal's own score before and after, and its moves, on every scenario (corral has no rebalance yet:
 // this is the baseline a corral plan will be scored against).
 const HBAL: Record<string, { before: number; after: number; moves: string[] }> = {
@@ -292,6 +344,10 @@ const HBAL: Record<string, { before: number; after: number; moves: string[] }> =
   'rolling-only-on': { before: 2.00346921, after: 2.00346921, moves: [] },
   'rolling-subset': { before: 0, after: 0, moves: [] },
   'rolling-three': { before: 0, after: 0, moves: [] },
+  'rolling-groups-together': { before: 0, after: 0, moves: [] },
+  'rolling-groups-split': { before: 0, after: 0, moves: [] },
+  'rolling-groups-none': { before: 0, after: 0, moves: [] },
+  'rolling-groups-dc-last': { before: 2.68793601, after: 0, moves: ['d>n1'] },
 };
 
 describe('hbal on corral clusters', () => {
