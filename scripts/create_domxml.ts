@@ -5,7 +5,7 @@ import { runCli, UsageError, withCliConventions, zodIssueLines } from '../lib/cl
 import { checkOutputFile, writeOutputFile } from '../lib/cli/output.js';
 import { domainXmlFromArgs, flagOfIssuePath, type CreateDomxmlArgs } from '../lib/domain/flags.js';
 import { MAX_VCPUS } from '../lib/domain/spec.js';
-import { validateDomainXml } from '../lib/host/virt-xml-validate.js';
+import { validateDomainXml } from '../lib/cli/target.js';
 
 const COMMAND = 'create_domxml';
 

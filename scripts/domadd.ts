@@ -7,7 +7,7 @@ import { readDomainArg } from '../lib/cli/input.js';
 import { parseAgentParams, parsePlacement, DEFAULT_AVOID_SCORE, type RawPlacement } from '../lib/cib/options.js';
 import { planAddVm } from '../lib/cib/vm.js';
 import { checkDomain } from '../lib/domain/fixup.js';
-import { nodeDiskIds } from '../lib/host/disk-identity.js';
+import { nodeDiskIds } from '../lib/cli/target.js';
 
 const COMMAND = 'domadd';
 

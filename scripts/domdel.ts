@@ -4,7 +4,7 @@ import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
 import { applyCibChange } from '../lib/cli/cib-change.js';
 import { planRemoveVm } from '../lib/cib/vm.js';
 import { resourceId, vmName } from '../lib/domain/names.js';
-import { locateResource } from '../lib/host/pacemaker/resources.js';
+import { runningNodes } from '../lib/cli/target.js';
 
 const COMMAND = 'domdel';
 
@@ -37,7 +37,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const name = parsed.data;
   const rid = resourceId(name);
 
-  const running = await locateResource(rid).catch(() => [] as string[]); // absent: the plan says so
+  const running = await runningNodes(rid); // absent: the plan says so
   if (running.length && !o.force) {
     throw new UsageError(
       `${rid} is running on ${running.join(', ')}; stop it first ` +

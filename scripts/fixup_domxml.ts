@@ -3,13 +3,11 @@ import { Command } from 'commander';
 import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
 import { readDomainArg } from '../lib/cli/input.js';
 import { checkOutputFile, writeOutputFile } from '../lib/cli/output.js';
-import { Cib } from '../lib/cib/model.js';
 import { knownVms } from '../lib/cib/vms.js';
 import { configForCib } from '../lib/cib/config.js';
 import { serialize } from '../lib/xml/dom.js';
 import { FixupError, clashes, fixupDomain, identityOf, type KnownVm } from '../lib/domain/fixup.js';
-import { nodeDiskIds } from '../lib/host/disk-identity.js';
-import { CibUnreachableError, cibTarget, queryCib } from '../lib/host/pacemaker/cib.js';
+import { cibTarget, nodeDiskIds, readCibIfReachable } from '../lib/cli/target.js';
 
 const COMMAND = 'fixup_domxml';
 
@@ -51,13 +49,13 @@ async function main(argv: readonly string[]): Promise<void> {
 
   let known: KnownVm[] = [];
   if (o.cib) {
-    try {
-      const k = knownVms(Cib.parse(await queryCib()));
+    const cib = await readCibIfReachable();
+    if (cib) {
+      const k = knownVms(cib);
       known = k.vms;
       if (o.verbose) for (const w of k.warnings) process.stderr.write(`${COMMAND}: warning: ${w}\n`);
-    } catch (e) {
-      if (!(e instanceof CibUnreachableError)) throw e;
-      if (o.verbose) process.stderr.write(`${COMMAND}: no cluster reachable: not compared with other VMs\n`);
+    } else if (o.verbose) {
+      process.stderr.write(`${COMMAND}: no cluster reachable: not compared with other VMs\n`);
     }
   }
 

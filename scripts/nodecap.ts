@@ -4,11 +4,11 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { runCli, UsageError, withCliConventions, zodIssueLines } from '../lib/cli/errors.js';
 import { applyCibChange } from '../lib/cli/cib-change.js';
-import { Cib } from '../lib/cib/model.js';
+import type { Cib } from '../lib/cib/model.js';
 import { nodeName } from '../lib/domain/names.js';
 import { planNodeCapacity } from '../lib/cib/vm.js';
 import { formatMiB, sizeMiBSchema } from '../lib/domain/size.js';
-import { cibTarget, queryCib } from '../lib/host/pacemaker/cib.js';
+import { cibTarget, readCib } from '../lib/cli/target.js';
 
 const COMMAND = 'nodecap';
 
@@ -70,7 +70,7 @@ async function main(argv: readonly string[]): Promise<void> {
     if (o.cpus !== undefined || o.mem !== undefined || o.placementStrategy !== undefined) {
       throw new UsageError('--cpus, --mem and --placement-strategy need a NODE');
     }
-    const cib = Cib.parse(await queryCib());
+    const cib = await readCib();
     process.stdout.write(`placement-strategy: ${cib.options['placement-strategy'] ?? 'unset (default)'}\n`);
     for (const n of cib.nodes) process.stdout.write(`${describeNode(cib, n.uname)}\n`);
     return;
@@ -86,7 +86,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const a = parsed.data;
 
   if (a.cpus === undefined && a.mem === undefined && a.placementStrategy === undefined) {
-    const cib = Cib.parse(await queryCib());
+    const cib = await readCib();
     if (!cib.node(a.node)) throw new UsageError(`there is no node ${a.node} in ${cibTarget()}`);
     process.stdout.write(`${describeNode(cib, a.node)}\n`);
     return;
