@@ -67,3 +67,18 @@ describe('groupNodes', () => {
     expect(r.groups.map((g) => g.step)).toEqual(['n2+n3+n4', 'me', 'dc']);
   });
 });
+
+describe('the progress record of a grouped run (cluster option corral-rolling-reboot)', () => {
+  it('names a group by its nodes joined with commas, and still reads the one-node words', async () => {
+    const { formatProgress, parseProgress } = await import('../../lib/ops/rolling.js');
+    const p = parseProgress('n1,n2:done n3,n4:rebooting n5:pending');
+    expect(p).toEqual([
+      { nodes: ['n1', 'n2'], state: 'done' },
+      { nodes: ['n3', 'n4'], state: 'rebooting' },
+      { nodes: ['n5'], state: 'pending' },
+    ]);
+    expect(formatProgress(p)).toBe('n1,n2:done n3,n4:rebooting n5:pending');
+    expect(() => parseProgress('n1,:done')).toThrow(/is not corral's/);
+    expect(() => parseProgress('n1:halfway')).toThrow(/is not corral's/);
+  });
+});
