@@ -4,7 +4,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { DomainLookup, MigrateOptions } from '../vm/host-port.js';
+import type { DomainLookup, MigrateOptions } from './agent-port.js';
 import { run, type RunResult } from './exec.js';
 
 export type { DomainLookup, MigrateOptions };
