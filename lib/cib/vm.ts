@@ -71,15 +71,26 @@ function listOr(items: readonly string[], none: string): string {
 export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
   const notes: string[] = [];
   const warnings: string[] = [];
-  const name = req.doc.name;
-  const rid = resourceId(name);
-  const p = req.placement;
+  const rid = resourceId(req.doc.name);
   const doc = stableDoc(req, cib, rid, notes);
   // The console log goes to console_log_dir/NAME.log and nowhere else (the agent writes it only there).
   const logDir = req.params?.console_log_dir ?? cib.resource(rid)?.params.console_log_dir ?? CONSOLE_LOG_DIR;
   for (const c of pinConsoleLog(doc, consoleLogFile(doc.name, logDir))) notes.push(`console log: ${c}`);
 
-  // -- the VM itself
+  const existing = checkIdentity(cib, rid, doc, req, warnings);
+  const placement = resolvePlacement(cib, req.doc.name, req.placement);
+  writeSettings(cd, rid, doc, req, existing, notes);
+  writePlacement(cd, rid, placement, notes);
+  return { notes, warnings };
+}
+
+/**
+ * Identity: RID is new (or, with replace, a top-level corral VM already there), and no other VM
+ * has this name, uuid, MAC address or disk. Returns whether RID exists.
+ */
+function checkIdentity(cib: Cib, rid: string, doc: DomainDoc, req: AddVmRequest, warnings: string[]): boolean {
+  const name = req.doc.name;
+  // the resource itself
   const existing = cib.resource(rid);
   if (existing && !req.replace) {
     throw new PlanError(`${rid} is already in the cluster; use domadd --replace to update it`);
@@ -95,13 +106,26 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
   const idOwner = cib.ids.get(rid);
   if (!existing && idOwner) throw new PlanError(`the id ${rid} is already used by a <${idOwner}> in the CIB`);
 
-  // -- identity: no other VM with this name, uuid, MAC address or disk
+  // no other VM with this name, uuid, MAC address or disk
   const known = knownOthers(cib, rid);
   warnings.push(...known.warnings);
   const problems = clashes(identityOf(doc), known.vms, req.nodeDisks);
   if (problems.length) throw new PlanError(`${name} clashes with VMs in the cluster:\n  ${problems.join('\n  ')}`);
 
-  // -- references: other VMs, nodes, tags
+  return existing !== undefined;
+}
+
+/** Where the VM may run and with whom: the request's names checked against the CIB, VMs as resource ids. */
+interface ResolvedPlacement {
+  avoid?: { rid: string; score: string }[];
+  after?: { rid: string; kind: NonNullable<Placement['after']>[number]['kind'] }[];
+  pin?: string | false;
+  onlyOn?: string[];
+  groupApart?: Placement['groupApart'];
+}
+
+/** Placement: the VMs, nodes and groups the request names exist (and agree), as the constraints will name them. */
+function resolvePlacement(cib: Cib, name: string, p: Placement): ResolvedPlacement {
   const vmNames = corralVms(cib).map((v) => v.name);
   const otherVm = (other: string, option: string): string => {
     if (other === name) throw new PlanError(`${option} ${other}: a VM cannot refer to itself`);
@@ -135,7 +159,15 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
     if (!owner && apartOwner) throw new PlanError(`--group-apart ${t.tag}: the id ${ids.apart(t.tag)} is already used by a <${apartOwner}>`);
   }
 
-  // -- the primitive
+  return { avoid, after, pin, onlyOn, groupApart: p.groupApart };
+}
+
+/**
+ * Settings: the primitive with its configuration, utilization, parameters and priority (with
+ * replace, the old settings the request does not name are kept).
+ */
+function writeSettings(cd: CibDoc, rid: string, doc: DomainDoc, req: AddVmRequest, existing: boolean, notes: string[]): void {
+  const p = req.placement;
   let util;
   try {
     util = domainUtilization(doc);
@@ -175,8 +207,11 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
   for (const [n, v] of Object.entries(req.params ?? {})) notes.push(`parameter ${n}=${v}`);
   if (typeof p.priority === 'number') notes.push(`priority ${p.priority}`);
   if (p.priority === false) notes.push('no priority');
+}
 
-  // -- constraints this VM owns: each kind told replaces the old ones of that kind
+/** The constraints this VM owns: each kind told replaces the old ones of that kind. */
+function writePlacement(cd: CibDoc, rid: string, placement: ResolvedPlacement, notes: string[]): void {
+  const { pin, onlyOn, avoid, after, groupApart } = placement;
   const cons = cd.section('constraints');
   const drop = (els: Element[]): void => {
     for (const e of els) {
@@ -216,11 +251,9 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
       );
     }
   }
-  if (p.groupApart !== undefined) planGroups(cd, rid, p.groupApart, notes);
-  return { notes, warnings };
+  if (groupApart !== undefined) planGroups(cd, rid, groupApart, notes);
 }
 
-/** The VMs of the CIB other than RID, with their identities. */
 /** REQ's domain, made stable on a copy when asked (see AddVmRequest.fixup), else checked to be. */
 function stableDoc(req: AddVmRequest, cib: Cib, rid: string, notes: string[]): DomainDoc {
   if (!req.fixup) {
@@ -249,6 +282,7 @@ function stableDoc(req: AddVmRequest, cib: Cib, rid: string, notes: string[]): D
   return doc;
 }
 
+/** The VMs of the CIB other than RID, with their identities. */
 function knownOthers(cib: Cib, rid: string): KnownVms {
   const k = knownVms(cib);
   return { vms: k.vms.filter((v) => v.resourceId !== rid), warnings: k.warnings };
