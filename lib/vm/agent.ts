@@ -48,6 +48,10 @@ function ensureConsoleLogDir(ctx: Ctx): void {
 
 /** Runs ACTION on HOST (the real node unless given) and returns its OCF exit code. */
 export async function runAction(action: string, env: NodeJS.ProcessEnv, host?: AgentHost): Promise<number> {
+  // Pacemaker's timeout runs from the fork: the real agent counts its deadline from its own start,
+  // not from here (loading this part took a few hundred ms on a busy node, which the margin for
+  // cleaning up then lacked).
+  const startedAt = host ? host.now() : Date.now() - process.uptime() * 1000;
   host ??= (await import('../host/agent-host.js')).realHost;
   if (action === 'meta-data') {
     host.print(metadataXml(transientDomainSpec));
@@ -64,7 +68,7 @@ export async function runAction(action: string, env: NodeJS.ProcessEnv, host?: A
   }
   let code: number;
   try {
-    const ctx = makeContext(action, env, host);
+    const ctx = makeContext(action, env, host, startedAt);
     ensureConsoleLogDir(ctx);
     code = await fn(ctx);
   } catch (e) {

@@ -2,13 +2,14 @@
 // self-contained executable file each: dist/agents/NAME and dist/bin/NAME, needing only node.
 // Fence agents (agents/fence_*.ts) go to dist/fence/NAME: they are installed where Pacemaker's
 // fencer looks for them (/usr/sbin), not among the OCF agents.
-// CommonJS output starts faster than ESM under Node 20. An agent's heavy part (its "core",
-// CORES below) is embedded as a string and compiled only when an action needs it, so the
-// steady-state monitor pays for Node and a few hundred lines, not for zod, execa and XML.
-import { build, type BuildOptions, type Plugin } from 'esbuild';
+// The VM agent, TransientDomain, is not a script for node but a standalone executable compiled by
+// Bun (scripts/dev/compile-agent.ts): Pacemaker runs its monitor every few seconds for every VM
+// on every node, and under node the monitor's cost was node's own start-up.
+// CommonJS output starts faster than ESM under Node 20.
+import { build, type BuildOptions } from 'esbuild';
 import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { brotliCompressSync, constants } from 'node:zlib';
+import { COMPILED_AGENTS, compileAgent } from './compile-agent.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -16,11 +17,6 @@ const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'
 const guestFiles = {
   script: await readFile(join(root, 'systemd/corral-startup-signal'), 'utf8'),
   unit: await readFile(join(root, 'systemd/corral-startup-signal.service'), 'utf8'),
-};
-
-/** Agent name → the module its entry imports lazily for everything but the fast path. */
-const CORES: Record<string, { specifier: string; file: string }> = {
-  TransientDomain: { specifier: '../lib/vm/agent.js', file: 'lib/vm/agent.ts' },
 };
 
 /**
@@ -55,15 +51,6 @@ async function entries(dir: string): Promise<string[]> {
   return names.filter((n) => n.endsWith('.ts')).map((n) => join(root, dir, n));
 }
 
-function externalCore(specifier: string): Plugin {
-  return {
-    name: 'external-core',
-    setup(b) {
-      b.onResolve({ filter: /.*/ }, (a) => (a.path === specifier ? { path: specifier, external: true } : undefined));
-    },
-  };
-}
-
 /** The npm packages that went into the bundles (for the Debian package's copyright file). */
 const bundledPackages = new Set<string>();
 
@@ -77,18 +64,12 @@ function notePackages(meta: { inputs: Record<string, unknown> } | undefined): vo
 async function bundle(entry: string, outdir: string): Promise<string> {
   const name = basename(entry, '.ts');
   const outfile = join(root, 'dist', outdir, name);
-  const core = outdir === 'agents' ? CORES[name] : undefined;
-  const define = { ...common.define };
-  const plugins: Plugin[] = [];
-  if (core) {
-    const r = await build({ ...common, entryPoints: [join(root, core.file)], write: false, metafile: true });
-    notePackages(r.metafile);
-    // Compressed, the string the parser has to scan on every monitor is four times shorter.
-    const packed = brotliCompressSync(Buffer.from(r.outputFiles[0]!.text), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } });
-    define.__CORRAL_CORE__ = JSON.stringify(packed.toString('base64'));
-    plugins.push(externalCore(core.specifier));
+  if (outdir === 'agents' && (COMPILED_AGENTS as readonly string[]).includes(name)) {
+    // What goes into the executable, for the package's copyright file (esbuild's view of the same graph).
+    notePackages((await build({ ...common, entryPoints: [entry], write: false, metafile: true })).metafile);
+    return compileAgent(name, { define: { __CORRAL_VERSION__: JSON.stringify(version) } });
   }
-  const r = await build({ ...common, entryPoints: [entry], outfile, define, plugins, banner: { js: `#!${NODE}` }, write: false, metafile: true });
+  const r = await build({ ...common, entryPoints: [entry], outfile, banner: { js: `#!${NODE}` }, write: false, metafile: true });
   notePackages(r.metafile);
   // Write, then rename: a test or a cluster running the previous build never sees half a file.
   await mkdir(join(root, 'dist', outdir), { recursive: true });

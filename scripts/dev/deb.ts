@@ -1,4 +1,4 @@
-// npm run deb: builds dist/corral_VERSION_all.deb with Debian's own tools (dpkg-buildpackage and
+// npm run deb: builds dist/corral_VERSION_ARCH.deb (amd64 here) with Debian's own tools (dpkg-buildpackage and
 // debhelper, from debian/). Runs after npm run build:
 //   1. stages a source tree in dist/deb/corral-VERSION/: debian/ (with a changelog, the copyright
 //      of corral and of the code bundled into the commands, and the host units from systemd/),
@@ -87,6 +87,24 @@ Copyright: their authors
 License: ${licence}
 `);
   }
+  // The compiled agent carries Bun's runtime (scripts/dev/compile-agent.ts).
+  const bun = JSON.parse(await readFile(join(root, 'node_modules/bun/package.json'), 'utf8')) as { version: string };
+  parts.push(`Files: usr/lib/ocf/resource.d/corral/TransientDomain
+Comment: an executable compiled by Bun ${bun.version} (https://bun.com), which carries Bun's runtime:
+ Bun itself (MIT), JavaScriptCore and WebKit (LGPL-2, statically linked; the patched source is
+ https://github.com/oven-sh/webkit and Bun's LICENSE.md says how to relink), and the libraries
+ Bun's LICENSE.md lists (boringssl, brotli, libarchive, mimalloc, zstd, simdutf, tinycc (LGPL-2.1),
+ c-ares, ICU, zlib and others, each under its own licence).
+Copyright: Oven and contributors; the WebKit and library authors
+License: MIT and LGPL-2
+`);
+  parts.push(`License: LGPL-2
+ This library is free software; you can redistribute it and/or modify it under the terms of the
+ GNU Library General Public License as published by the Free Software Foundation; version 2.
+ .
+ On Debian systems, the full text of the GNU Library General Public License version 2 can be
+ found in /usr/share/common-licenses/LGPL-2.
+`);
   parts.push(`License: GPL-2+
  This program is free software; you can redistribute it and/or modify it under the terms of the
  GNU General Public License as published by the Free Software Foundation; either version 2 of the
@@ -118,9 +136,21 @@ function spawnLogged(cmd: string, args: string[], cwd: string, env: NodeJS.Proce
  */
 async function copyWithDebianNode(from: string, to: string): Promise<void> {
   const text = await readFile(from);
+  // An agent compiled to an executable (scripts/dev/compile-agent.ts) needs no interpreter.
+  if (text.subarray(0, 4).toString('latin1') === '\x7fELF') return writeFile(to, text);
   const nl = text.indexOf(10);
   if (text.subarray(0, 2).toString() !== '#!' || nl < 0) throw new Error(`${from} does not start with an interpreter line: run npm run build`);
   await writeFile(to, Buffer.concat([Buffer.from('#!/usr/bin/node\n'), text.subarray(nl + 1)]));
+}
+
+/** This machine's Debian architecture (the package holds the agent compiled for it: amd64 here). */
+async function debArch(): Promise<string> {
+  return (await run('dpkg', ['--print-architecture'])).stdout.trim();
+}
+
+/** The package's file name: corral_VERSION_ARCH.deb. */
+function debFileName(version: string, arch: string): string {
+  return `corral_${version}_${arch}.deb`;
 }
 
 export async function buildDeb(): Promise<string> {
@@ -164,7 +194,7 @@ export async function buildDeb(): Promise<string> {
   await copyFile(join(root, 'README.md'), join(src, 'README.md'));
 
   await spawnLogged('dpkg-buildpackage', ['-b', '-us', '-uc', '--no-sign'], src, { ...process.env, SOURCE_DATE_EPOCH: String(epoch), DEB_BUILD_OPTIONS: 'noautodbgsym' });
-  const deb = `corral_${version}_all.deb`;
+  const deb = debFileName(version, await debArch());
   await rename(join(work, deb), join(root, 'dist', deb));
   return join(root, 'dist', deb);
 }

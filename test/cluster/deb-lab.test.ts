@@ -6,6 +6,7 @@
 // Corosync and libvirt still run, and only then do those stop. No VM stops: each moves live (its
 // guest goes on counting, no boot), no qemu ever runs twice. Back up, with boot_undrain = return,
 // n1 undrains itself and its VMs come back.
+import { execFileSync } from 'node:child_process';
 import { readFile, writeFile, appendFile, mkdir, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,7 +65,7 @@ describe('the Debian package on the lab cluster', () => {
     if (built.exitCode !== 0) throw new Error(`npm run deb failed: ${built.stderr}`);
     timings.debBuildMs = Date.now() - t0;
     const t1 = Date.now();
-    lab = await createClusterLab({ name: LAB.name, nodes: 3, subnet: LAB.subnet, timeoutMs: 300_000, deb: { file: path.join(ROOT, 'dist', `corral_${version}_all.deb`) } });
+    lab = await createClusterLab({ name: LAB.name, nodes: 3, subnet: LAB.subnet, timeoutMs: 300_000, deb: { file: path.join(ROOT, 'dist', `corral_${version}_${execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim()}.deb`) } });
     timings.labUpMs = Date.now() - t1;
     [n1, n2] = lab.nodes as [LabNode, LabNode];
     const guest = await ensureTestGuest();

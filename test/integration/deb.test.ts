@@ -5,7 +5,7 @@
 // corral.conf survives an upgrade and purge removes what the package made.
 // Needs: npm run build first (npm test does), dpkg-dev, debhelper, lintian, mmdebstrap, man-db,
 // bash-completion, systemd (for systemd-analyze) — .ci/run installs them — and Debian's mirrors.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,9 @@ import { debianRoot, ensureTarball, type DebianRoot } from '../support/debian-ro
 const exec = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
 const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
-const deb = join(root, 'dist', `corral_${version}_all.deb`);
+/** The package holds the agent compiled for this machine (scripts/dev/compile-agent.ts): amd64 here. */
+const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+const deb = join(root, 'dist', `corral_${version}_${arch}.deb`);
 const COMMANDS = ['vm', 'corral', 'create_domxml', 'fixup_domxml', 'domadd', 'domdel', 'nodecap', 'mk_debian_installer'];
 const CIB = join(root, 'test/fixtures/recorded/moved/cib.xml');
 
@@ -77,9 +79,16 @@ describe('the package', () => {
     for (const p of expected) expect(paths, p).toContain(p);
     // Debian's node by absolute path, never `/usr/bin/env node` (under sudo with !secure_path that
     // would run the caller's `node` as root).
-    for (const p of ['usr/lib/ocf/resource.d/corral/TransientDomain', 'usr/lib/ocf/resource.d/corral/Balancer', ...COMMANDS.map((c) => `usr/sbin/${c}`)]) {
+    for (const p of ['usr/lib/ocf/resource.d/corral/Balancer', ...COMMANDS.map((c) => `usr/sbin/${c}`)]) {
       expect((await readFile(join(tree, p), 'utf8')).split('\n')[0], p).toBe('#!/usr/bin/node');
     }
+    // The VM agent is an executable of its own (no interpreter at all), left unstripped: strip
+    // drops the section that holds its program.
+    const agent = join(tree, 'usr/lib/ocf/resource.d/corral/TransientDomain');
+    expect((await readFile(agent)).subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+    const meta = await sh(agent, ['meta-data'], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, cwd: '/' });
+    expect(meta.code, meta.stderr).toBe(0);
+    expect(meta.stdout).toContain('<resource-agent name="TransientDomain"');
     // The lab's fence agent is not for real clusters.
     expect(paths.some((p) => p?.includes('fence_corral_lab'))).toBe(false);
     const { stdout: conffiles } = await exec('sh', ['-c', `dpkg-deb --ctrl-tarfile ${deb} | tar -xO ./conffiles`]);
@@ -203,12 +212,12 @@ describe('on a stock Debian 12 root', () => {
 
   it('apt install ./corral_*.deb pulls in what it needs, and the commands run on Debian\'s nodejs 18', async () => {
     const r = deb12 as DebianRoot;
-    await copyFile(deb, join(r.dir, 'tmp', `corral_${version}_all.deb`));
+    await copyFile(deb, join(r.dir, 'tmp', `corral_${version}_${arch}.deb`));
     await copyFile(join(root, 'test/fixtures/domains/gum-fresh.xml'), join(r.dir, 'tmp/gum.xml'));
     await copyFile(CIB, join(r.dir, 'tmp/cib.xml'));
     expect((await r.sh('command -v node pacemakerd virsh || true')).stdout).toBe(''); // nothing of it yet
     const t0 = Date.now();
-    const install = await r.sh(`apt-get update -q && apt-get install -y -q --no-install-recommends /tmp/corral_${version}_all.deb`, 600_000);
+    const install = await r.sh(`apt-get update -q && apt-get install -y -q --no-install-recommends /tmp/corral_${version}_${arch}.deb`, 600_000);
     timings.aptInstallMs = Date.now() - t0;
     expect(install.code, install.stderr).toBe(0);
     expect(install.stdout).toMatch(/Setting up corral \(/);
@@ -246,10 +255,10 @@ describe('on a stock Debian 12 root', () => {
     const r = deb12 as DebianRoot;
     // The next version: the same package with a higher version number (repacked with dpkg-deb).
     const next = `${version}+next`;
-    const repack = await r.sh(`set -e; cd /tmp; rm -rf next; dpkg-deb -R corral_${version}_all.deb next; sed -i 's/^Version: .*/Version: ${next}/' next/DEBIAN/control; dpkg-deb --root-owner-group -b next corral_${next}_all.deb >/dev/null`);
+    const repack = await r.sh(`set -e; cd /tmp; rm -rf next; dpkg-deb -R corral_${version}_${arch}.deb next; sed -i 's/^Version: .*/Version: ${next}/' next/DEBIAN/control; dpkg-deb --root-owner-group -b next corral_${next}_${arch}.deb >/dev/null`);
     expect(repack.code, repack.stderr).toBe(0);
     await r.sh("sed -i 's/^#move_lifetime = PT1H/move_lifetime = PT2H/' /etc/corral/corral.conf && mkdir -p /var/log/corral && echo x >> /var/log/corral/vm.log");
-    const up = await r.sh(`apt-get install -y -q --no-install-recommends /tmp/corral_${next}_all.deb`);
+    const up = await r.sh(`apt-get install -y -q --no-install-recommends /tmp/corral_${next}_${arch}.deb`);
     expect(up.code, up.stderr).toBe(0);
     expect((await r.sh("dpkg-query -W -f '${Version}' corral")).stdout).toBe(next);
     expect((await r.sh('grep -c "^move_lifetime = PT2H" /etc/corral/corral.conf')).stdout.trim()).toBe('1');

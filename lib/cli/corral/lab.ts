@@ -52,7 +52,7 @@ const upOptions = common.extend({
   build: z.boolean(),
   deb: z
     .string()
-    .regex(/\.deb$/, 'a Debian package file (npm run deb makes dist/corral_VERSION_all.deb)')
+    .regex(/\.deb$/, 'a Debian package file (npm run deb makes dist/corral_VERSION_ARCH.deb)')
     .refine((f) => existsSync(f), 'no such file')
     .transform((f) => path.resolve(f))
     .optional(),
