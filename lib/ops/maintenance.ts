@@ -2,6 +2,7 @@
 // Pacemaker decides, corral asks it: every plan comes from crm_simulate on a copy of the CIB
 // (lib/plan has the pure readings), and every action is a CIB change (standby, the record of where
 // VMs came from, migration-limit) or a crm_resource move, watched until Pacemaker is done.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CorralError } from '../errors.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -246,7 +247,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
         problems.push(`gave up after ${Math.round((Date.now() - t0) / 1000)} s: ${stillThere.map((v) => `${v.name} (${v.state} on ${v.nodes.join(', ')})`).join(', ') || 'the cluster is not idle'}`);
         break;
       }
-      if (!settled) await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+      if (!settled) await sleep(opts.pollMs ?? 500);
     }
   } finally {
     await changeCib(hostCibPort(), (cd) => {
@@ -378,7 +379,7 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
         for (const m of pending.values()) problems.push(`${m.vm} did not come back to ${node}`);
         break;
       }
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+      await sleep(opts.pollMs ?? 500);
     }
   } finally {
     await changeCib(hostCibPort(), (cd) => {

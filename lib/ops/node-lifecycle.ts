@@ -6,6 +6,7 @@
 // Every step says what it does on stdout (the journal, under systemd). A drain that cannot finish
 // in shutdown_drain_timeout is left as it is: the node stays in standby, and when Pacemaker stops
 // next it moves or stops what is still there, as it would without corral (see README).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DRAIN_REASON_ATTR } from '../cib/nodes.js';
 import { configNodes } from '../cluster/view.js';
 import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
@@ -111,7 +112,6 @@ export async function onShutdown(cfg: Pick<Config, 'shutdownDrain' | 'shutdownDr
   return 1;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * corral-node-undrain.service at boot: when boot_undrain is yes or return and the last shutdown

@@ -13,6 +13,7 @@
 // the cluster is idle, and one CIB change removes the hints again; then it checks that every VM
 // stayed. A VM that was stopped and started instead of migrated live, a failed operation, or a VM
 // that did not stay, is a failure, and no further round starts.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CorralError } from '../errors.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -234,7 +235,6 @@ export interface ExecOptions {
   pollMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until the cluster is idle, at most MS; whether it is. */
 async function settle(ms: number): Promise<boolean> {

@@ -14,6 +14,7 @@
 // Pacemaker and its libvirt answers, the undrain. Progress lives in the CIB (the cluster option
 // corral-rolling-reboot: NODE:STATE words), so an interrupted run, or one whose own node was
 // rebooted by the plan, continues with --resume.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -340,7 +341,7 @@ async function waitBack(node: string, opts: ExecOptions): Promise<void> {
       }
       say('in the cluster, waiting for libvirt');
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
   }
 }
 
@@ -377,7 +378,7 @@ export async function execRollingReboot(turns: readonly (readonly string[])[], r
       const offline = () => nodes.filter((n) => !snap.view.hosts.find((h) => h.name === n)?.online);
       for (let waited = 0; waited < 300 && offline().length; waited++) {
         if (waited === 0) opts.progress(`${offline().join(', ')}: waiting for ${offline().length === 1 ? 'it' : 'them'} to be online`);
-        await new Promise((r) => setTimeout(r, 1000));
+        await sleep(1000);
         snap = await takeSnapshot();
       }
       const hints = nodes.flatMap((n) => steering(snap, n, done));
