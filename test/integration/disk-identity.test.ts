@@ -8,13 +8,13 @@
 // --bind, losetup, mknod); this kernel has no device-mapper, so /dev/mapper aliases are proved by
 // the text alone (test/unit/disk-key.test.ts).
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { link, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyCib } from '../support/empty-cib.js';
 import { mkdi, ROOT } from '../support/debian-installer.js';
+import { fingerprint } from '../support/fingerprint.js';
 
 const exec = promisify(execFile);
 let dir: string;
@@ -86,15 +86,6 @@ async function sparseFile(file: string, bytes: number): Promise<void> {
   await exec('truncate', ['-s', String(bytes), file]);
 }
 
-/** What a user would compare to see that a disk was not touched: size, mtime and the first 4 MiB. */
-async function fingerprint(file: string): Promise<string> {
-  const st = await stat(file);
-  const h = await import('node:fs/promises').then((f) => f.open(file, 'r'));
-  const buf = Buffer.alloc(4 * 1024 * 1024);
-  await h.read(buf, 0, buf.length, 0);
-  await h.close();
-  return `${st.size} ${st.mtimeMs} ${createHash('sha256').update(buf).digest('hex')}`;
-}
 
 const GiB = 1024 ** 3;
 

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyCib } from '../support/empty-cib.js';
 import { ensureDebianInstaller, leftoverMounts, leftoverWorkDirs, loopsOf, mkdi, ROOT, withMounted, type Run } from '../support/debian-installer.js';
+import { fingerprint } from '../support/fingerprint.js';
 
 const exec = promisify(execFile);
 let dir: string;
@@ -27,15 +28,6 @@ const refused = (r: Run) => {
   return r.stderr.trim();
 };
 
-/** What a user would compare to see that a disk was not touched: size, mtime and the first 4 MiB. */
-async function fingerprint(file: string): Promise<string> {
-  const st = await stat(file);
-  const h = await import('node:fs/promises').then((f) => f.open(file, 'r'));
-  const buf = Buffer.alloc(4 * 1024 * 1024);
-  await h.read(buf, 0, buf.length, 0);
-  await h.close();
-  return `${st.size} ${st.mtimeMs} ${createHash('sha256').update(buf).digest('hex')}`;
-}
 
 async function sparseFile(file: string, bytes: number): Promise<void> {
   await writeFile(file, '');
