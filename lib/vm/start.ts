@@ -71,6 +71,13 @@ export async function start(ctx: Ctx): Promise<OcfCode> {
     throw fail.generic(`cannot tell whether ${id.name} runs: ${before.why}`);
   }
 
+  // A fresh libvirtd probes the emulator for tens of seconds on first use. Let that happen in a
+  // call without side effects, so a start that times out there leaves nothing behind; it runs
+  // while the other nodes are asked (each is a virsh or crm_node of a few hundred ms).
+  const probed = host.domcapabilities(ctx.conn, doc.platform, Math.max(1000, ctx.remaining())).then(
+    () => undefined,
+    (e: Error) => host.log('warn', `virsh domcapabilities: ${e.message}`),
+  );
   // One place across nodes: Pacemaker may have lost track of a copy on another node — seen with
   // Pacemaker 2.1.5 when a live migration's target went to standby while migrate_to ran and that
   // node held an older migrate_from of the same source and target: the scheduler then restarted
@@ -91,11 +98,7 @@ export async function start(ctx: Ctx): Promise<OcfCode> {
   const kvm = host.kvmProblem();
   if (kvm) host.log('warn', kvm);
 
-  // A fresh libvirtd probes the emulator for tens of seconds on first use. Let that happen in a
-  // call without side effects, so a start that times out there leaves nothing behind.
-  await host.domcapabilities(ctx.conn, doc.platform, Math.max(1000, ctx.remaining())).catch((e: Error) =>
-    host.log('warn', `virsh domcapabilities: ${e.message}`),
-  );
+  await probed;
   if (ctx.remaining() <= 0) throw fail.generic(`libvirt took the whole start timeout to probe the emulator; nothing was created`);
 
   const create = host.create(ctx.conn, id.name, xml);
