@@ -125,7 +125,6 @@ export interface DrainOptions {
   parallel?: number;
   /** Temporary preferences of the leaving VMs (rolling-reboot), made with the standby and dropped at the end. */
   steer?: readonly SteerHint[];
-  force?: boolean;
   timeoutMs?: number;
   progress: (line: string) => void;
   pollMs?: number;

@@ -99,7 +99,7 @@ export async function onShutdown(cfg: Pick<Config, 'shutdownDrain' | 'shutdownDr
   }
   // The VMs that cannot run elsewhere stop with the node either way; standby stops them cleanly
   // (Pacemaker's stop: ACPI, then destroy) while the rest leave.
-  const r = await drainNodes([node], check, snap, { timeoutMs: timeout * 1000, force: true, reason: SHUTDOWN_REASON, progress: log });
+  const r = await drainNodes([node], check, snap, { timeoutMs: timeout * 1000, reason: SHUTDOWN_REASON, progress: log });
   for (const f of r.failures) log(`failed operation: ${f}`);
   for (const p of r.problems) log(p);
   if (r.ok) {
