@@ -1,24 +1,17 @@
 // `corral balance enable|status` (the built dist/bin/corral) on a copy of the recorded CIB
 // (test/fixtures/recorded/steady, CIB_file): --nodes and --vms name what the cluster has, or are
 // refused with one line each (exit 2) and nothing is written; status documents a check's exit codes.
-import { execFile } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { corralOnCib } from '../support/corral-on-cib.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const CORRAL = path.join(ROOT, 'dist/bin/corral');
 const STEADY = path.join(ROOT, 'test/fixtures/recorded/steady/cib.xml');
 let dir: string;
 
-function corral(cib: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(CORRAL, args, { env: { ...process.env, CIB_file: cib }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const corral = corralOnCib;
 
 async function copy(name: string): Promise<string> {
   const file = path.join(dir, name);

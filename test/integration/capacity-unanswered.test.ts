@@ -2,24 +2,17 @@
 // (test/fixtures/recorded/steady, CIB_file): N+1 is answered, and where Pacemaker's scheduler cannot
 // answer, corral says so with Pacemaker's own reason and exit code 3 — never 1, which means "not
 // N+1" — and still answers for the other nodes. The CIB file is never changed.
-import { execFile } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { corralOnCib } from '../support/corral-on-cib.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const CORRAL = path.join(ROOT, 'dist/bin/corral');
 const STEADY = path.join(ROOT, 'test/fixtures/recorded/steady/cib.xml');
 let dir: string;
 
-function corral(cib: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(CORRAL, args, { env: { ...process.env, CIB_file: cib }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const corral = corralOnCib;
 
 /** A copy of the recorded steady CIB in the scratch directory, changed by EDIT. */
 async function steadyCopy(name: string, edit: (xml: string) => string = (x) => x): Promise<string> {
