@@ -25,7 +25,7 @@ export function cpuCheckInput(
   view: ClusterView,
   facts: readonly HostFacts[],
 ): { vms: CpuCheckVm[]; hosts: Map<string, HostCpu | null>; notAsked: { node: string; why: string }[] } {
-  const asked = facts.filter((f) => f.libvirt !== null || f.cpuModel !== null).map((f) => f.node);
+  const asked = facts.filter((f) => f.libvirt !== null || f.hostCpu !== null).map((f) => f.node);
   const notAsked = view.hosts
     .filter((h) => !asked.includes(h.name))
     .map((h) => ({ node: h.name, why: h.online ? 'its libvirt did not answer' : `it is ${h.state}` }));

@@ -104,8 +104,9 @@ export function hostCpu(capabilitiesXml: string): HostCpu | null {
   };
 }
 
-function hostCpuName(c: HostCpu | null | undefined): string {
-  return [c?.vendor, c?.model].filter(Boolean).join(' ') || 'unknown';
+/** The host CPU as libvirt names it: "AMD EPYC-Rome", "Intel Skylake-Server-IBRS"; null if it says neither. */
+export function hostCpuName(c: HostCpu | null | undefined): string | null {
+  return [c?.vendor, c?.model].filter(Boolean).join(' ') || null;
 }
 
 /** The host-model CPU of a node's `virsh domcapabilities`: its model, and a key equal for equal CPUs. */
@@ -340,8 +341,8 @@ export async function checkCpuModels(
             if (f.vendor === t.vendor && f.model === t.model && missing.length === 0) continue;
             const reason =
               f.vendor === t.vendor && f.model === t.model
-                ? `both host CPUs are ${hostCpuName(t)}, but ${target}'s lacks ${missing.join(', ')}`
-                : `the host CPUs differ: ${hostCpuName(f)} on ${from}, ${hostCpuName(t)} on ${target}`;
+                ? `both host CPUs are ${hostCpuName(t) ?? 'unknown'}, but ${target}'s lacks ${missing.join(', ')}`
+                : `the host CPUs differ: ${hostCpuName(f) ?? 'unknown'} on ${from}, ${hostCpuName(t) ?? 'unknown'} on ${target}`;
             warnings.push({ vm: vm.name, node: target, cpu: cpu.mode, from, reason });
             break;
           }

@@ -6,7 +6,7 @@ import { release } from 'node:os';
 import { runOnNode } from '../host/remote.js';
 import * as virsh from '../host/virsh.js';
 import { hostCpu, type HostCpu } from './cpu-models.js';
-import { cpuModel, parseCounters, parseDomstats, parseNodeinfo, parseVersion, type DomainCounters } from './libvirt.js';
+import { parseCounters, parseDomstats, parseNodeinfo, parseVersion, type DomainCounters } from './libvirt.js';
 
 export interface NodeAccess {
   /** libvirt URI of NODE. */
@@ -23,8 +23,7 @@ export interface HostFacts {
   libvirt: string | null;
   qemu: string | null;
   kernel: string | null;
-  cpuModel: string | null;
-  /** The node's own CPU in full (vendor, model, features), for the CPU check of host-passthrough VMs. */
+  /** The node's own CPU (vendor, model, features): `corral hosts`' CPU-MODEL and the CPU check of host-passthrough VMs. */
   hostCpu: HostCpu | null;
   cpus: number | null;
   memoryMiB: number | null;
@@ -45,13 +44,12 @@ export async function hostFacts(node: string, access: NodeAccess): Promise<HostF
   const problems: string[] = [];
   // A node name corral will not put into a URI or a command ("-S", "n3;x"): its row, without facts.
   const uri = await attempt(problems, 'libvirt', async () => access.uri(node));
-  if (uri === null) return { node, libvirt: null, qemu: null, kernel: null, cpuModel: null, hostCpu: null, cpus: null, memoryMiB: null, problems };
+  if (uri === null) return { node, libvirt: null, qemu: null, kernel: null, hostCpu: null, cpus: null, memoryMiB: null, problems };
   const c: virsh.Virsh = { uri, timeoutMs: access.timeoutMs ?? 10_000 };
   const [ver, caps, info, kernel] = await Promise.all([
     attempt(problems, 'virsh version', async () => parseVersion(await virsh.version(c))),
     attempt(problems, 'virsh capabilities', async () => {
-      const xml = await virsh.capabilities(c);
-      return { model: cpuModel(xml), cpu: hostCpu(xml) };
+      return hostCpu(await virsh.capabilities(c));
     }),
     attempt(problems, 'virsh nodeinfo', async () => parseNodeinfo(await virsh.nodeinfo(c))),
     attempt(problems, 'uname -r', async () => {
@@ -66,8 +64,7 @@ export async function hostFacts(node: string, access: NodeAccess): Promise<HostF
     libvirt: ver?.libvirt ?? null,
     qemu: ver?.qemu ?? null,
     kernel: kernel ?? null,
-    cpuModel: caps?.model ?? null,
-    hostCpu: caps?.cpu ?? null,
+    hostCpu: caps ?? null,
     cpus: info?.cpus ?? null,
     memoryMiB: info?.memoryMiB ?? null,
     problems,

@@ -54,15 +54,6 @@ export function parseCounters(text: string): Record<string, number> {
   return out;
 }
 
-/** The host CPU as libvirt names it: "AMD EPYC-Rome", "Intel Skylake-Server-IBRS". */
-export function cpuModel(capabilitiesXml: string): string | null {
-  const cpu = kid(kid(parseXNode(capabilitiesXml), 'host'), 'cpu');
-  const model = kid(cpu, 'model')?.text.trim();
-  const vendor = kid(cpu, 'vendor')?.text.trim();
-  if (!model && !vendor) return null;
-  return [vendor, model].filter(Boolean).join(' ');
-}
-
 const domStatSchema = z.record(z.string(), z.string());
 
 export interface DomainCounters {

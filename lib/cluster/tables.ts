@@ -2,7 +2,7 @@
 // as text for people and as JSON for scripts. The JSON field names are part of corral's interface:
 // add fields, never rename or remove one.
 import { constraintWord } from './constraints.js';
-import { cpuWarningLine, type CpuWarning } from './cpu-models.js';
+import { cpuWarningLine, hostCpuName, type CpuWarning } from './cpu-models.js';
 import type { HostFacts } from './facts.js';
 import { formatCount, formatMemory, formatPercent, formatRate, printable, renderTable, type Column } from './format.js';
 import type { HostRates, VmRates } from './stats.js';
@@ -142,7 +142,7 @@ export function hostsJson(rows: readonly HostRow[], totals: HostTotals, cpuWarni
       libvirt: r.facts?.libvirt ?? null,
       qemu: r.facts?.qemu ?? null,
       kernel: r.facts?.kernel ?? null,
-      cpuModel: r.facts?.cpuModel ?? null,
+      cpuModel: hostCpuName(r.facts?.hostCpu),
       problems: r.facts?.problems ?? [],
       standby: r.standby,
       drainState: r.drainState,
@@ -168,7 +168,7 @@ const hostColumns: Column<HostRow>[] = [
   { header: 'LIBVIRT', value: (r) => r.facts?.libvirt ?? '-' },
   { header: 'QEMU', value: (r) => r.facts?.qemu ?? '-' },
   { header: 'KERNEL', value: (r) => r.facts?.kernel ?? '-' },
-  { header: 'CPU-MODEL', value: (r) => r.facts?.cpuModel ?? '-' },
+  { header: 'CPU-MODEL', value: (r) => hostCpuName(r.facts?.hostCpu) ?? '-' },
 ];
 
 export function hostsText(rows: readonly HostRow[], totals: HostTotals, cpuWarnings: readonly CpuWarning[] = []): string {

@@ -282,7 +282,6 @@ describe('corral hosts with the check, on the recorded cluster', () => {
       libvirt: '9.0.0',
       qemu: '7.2.0',
       kernel: null,
-      cpuModel: 'AMD kvm64',
       hostCpu: hostCpu(read(`libvirt/${node}-capabilities.xml`)),
       cpus: 2,
       memoryMiB: 2048,

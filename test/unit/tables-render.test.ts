@@ -5,8 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatMemory, formatRate, renderTable } from '../../lib/cluster/format.js';
 import type { NodeSample } from '../../lib/cluster/facts.js';
-import { cpuModel, parseCounters, parseDomstats, parseNodeinfo, parseVersion } from '../../lib/cluster/libvirt.js';
-import { hostCpu } from '../../lib/cluster/cpu-models.js';
+import { parseCounters, parseDomstats, parseNodeinfo, parseVersion } from '../../lib/cluster/libvirt.js';
+import { hostCpu, hostCpuName } from '../../lib/cluster/cpu-models.js';
 import { parseCib, statusOf } from '../../lib/cluster/snapshot.js';
 import { computeRates, hostCpuPercent } from '../../lib/cluster/stats.js';
 import { hostRows, hostsJson, hostsText, hostTotals, listJson, listText, statsJson, statsText, totalsLine } from '../../lib/cluster/tables.js';
@@ -96,7 +96,7 @@ describe('libvirt outputs as recorded', () => {
       const v = parseVersion(read(`libvirt/${n}-version.txt`));
       expect(v.libvirt).toMatch(/^9\.0\.\d+$/);
       expect(v.qemu).toMatch(/^7\.2\.\d+$/);
-      expect(cpuModel(read(`libvirt/${n}-capabilities.xml`))).toMatch(/\S/);
+      expect(hostCpuName(hostCpu(read(`libvirt/${n}-capabilities.xml`)))).toMatch(/\S/);
       const info = parseNodeinfo(read(`libvirt/${n}-nodeinfo.txt`));
       expect(info.cpus).toBeGreaterThan(0);
       expect(info.memoryMiB).toBeGreaterThan(100);
@@ -156,7 +156,6 @@ describe('corral hosts on the recorded cluster', () => {
       node: n,
       ...parseVersion(read(`libvirt/${n}-version.txt`)),
       kernel: '6.1.0-test',
-      cpuModel: cpuModel(read(`libvirt/${n}-capabilities.xml`)),
       hostCpu: hostCpu(read(`libvirt/${n}-capabilities.xml`)),
       ...parseNodeinfo(read(`libvirt/${n}-nodeinfo.txt`)),
       problems: [],
