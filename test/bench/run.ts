@@ -160,6 +160,7 @@ async function main(): Promise<void> {
   if (!only || only === 'list') ok = (await (await import('./list.js')).benchList()) && ok;
   if (!only || only === 'lab') ok = (await runLabBench()).ok && ok;
   if (!only || only === 'maintenance') ok = (await (await import('./maintenance.js')).runMaintenanceBench()).ok && ok;
+  if (!only || only === 'rolling-groups') ok = (await (await import('./rolling-groups.js')).runRollingGroupsBench()).ok && ok;
   if (!only || only === 'rebalance') ok = (await (await import('./rebalance.js')).runRebalanceBench()).ok && ok;
   if (!only || only === 'balance') ok = (await (await import('./balance.js')).runBalanceBench()).ok && ok;
   if (!only || only === 'installer') ok = (await (await import('./installer.js')).runInstallerBench()).ok && ok;
