@@ -2,7 +2,6 @@
 // Pacemaker decides, corral asks it: every plan comes from crm_simulate on a copy of the CIB
 // (lib/plan has the pure readings), and every action is a CIB change (standby, the record of where
 // VMs came from, migration-limit) or a crm_resource move, watched until Pacemaker is done.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CorralError } from '../errors.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +19,7 @@ import { simulate, SimulationError, type Simulation } from '../host/pacemaker/si
 import { clusterSettled } from '../host/pacemaker/status.js';
 import { capacityReport, largestFitting, type CapacityReport, type FailureAnswer } from '../plan/capacity.js';
 import { planDrain, type DrainPlan, type PlannedMove } from '../plan/drain.js';
+import { vmState, watch } from './wait.js';
 
 /** Live migrations at a time per node when --parallel is not given. */
 export const DEFAULT_PARALLEL = 4;
@@ -198,55 +198,56 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
   const failures: string[] = [];
   const problems: string[] = [];
   const seenFailures = new Set<string>();
-  const deadline = t0 + (opts.timeoutMs ?? 15 * 60_000);
+  const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
   let last: Snapshot = snap;
-  let settledBefore = false;
+  const onDrained = (v: VmView) => v.nodes.some((n) => nodes.includes(n));
   try {
-    for (;;) {
-      last = await takeSnapshot();
-      for (const [rid, l] of [...leaving]) {
-        const v = last.view.byResource.get(rid);
-        const f = v?.lastFailure;
-        if (f && (f.at ?? 0) >= since - 1 && !seenFailures.has(`${rid}:${f.node}:${f.operation}:${f.at}`)) {
-          seenFailures.add(`${rid}:${f.node}:${f.operation}:${f.at}`);
-          failures.push(`${l.vm.name}: ${f.operation} failed on ${f.node} (rc ${f.rc}${f.reason ? `: ${f.reason}` : ''})`);
-          opts.progress(`${l.vm.name}: ${f.operation} failed on ${f.node}`);
-        }
-        if (!v) continue;
-        const onDrained = v.nodes.some((n) => nodes.includes(n));
-        if (onDrained) continue;
-        const seconds = (Date.now() - t0) / 1000;
-        if (v.state === 'running' && v.node) {
-          const how = arrival(last, rid, v.node, since) ?? 'restarted';
+    const { end } = await watch(
+      { look: () => takeSnapshot(), settled: () => clusterSettled() },
+      { timeoutMs, pollMs: opts.pollMs ?? 500, idle: true },
+      (now) => {
+        last = now;
+        for (const [rid, l] of [...leaving]) {
+          const v = now.view.byResource.get(rid);
+          const f = v?.lastFailure;
+          if (f && (f.at ?? 0) >= since - 1 && !seenFailures.has(`${rid}:${f.node}:${f.operation}:${f.at}`)) {
+            seenFailures.add(`${rid}:${f.node}:${f.operation}:${f.at}`);
+            failures.push(`${l.vm.name}: ${f.operation} failed on ${f.node} (rc ${f.rc}${f.reason ? `: ${f.reason}` : ''})`);
+            opts.progress(`${l.vm.name}: ${f.operation} failed on ${f.node}`);
+          }
+          if (!v || onDrained(v) || v.state !== 'running' || !v.node) continue;
+          // Running elsewhere. Anything else (stopped, failed, gone) is judged once Pacemaker is
+          // done: a recovery passes through "stopped" on its way to a start elsewhere.
+          const seconds = (Date.now() - t0) / 1000;
+          const how = arrival(now, rid, v.node, since) ?? 'restarted';
           left.push({ vm: l.vm.name, from: l.from, to: v.node, seconds, how });
           leaving.delete(rid);
           opts.progress(`[${left.length}/${left.length + leaving.size}] ${l.vm.name}: ${l.from} → ${v.node} (${how === 'migrated' ? 'live migration' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
-        } else if (settledBefore && v.nodes.length === 0) {
-          // Stopped, and Pacemaker was done before this snapshot: it stays so (judged no earlier —
-          // a recovery passes through "stopped" on its way to a start elsewhere).
+        }
+        const stillThere = now.view.vms.filter(onDrained);
+        const watched = [...leaving.keys(), ...stillThere.map((v) => v.resource)];
+        return { done: leaving.size === 0 && stillThere.length === 0, state: [...new Set(watched)].map((rid) => vmState(now.view.byResource.get(rid))).join(' ') };
+      },
+    );
+    const stillThere = last.view.vms.filter(onDrained);
+    if (end === 'settled') {
+      // Pacemaker is done: what left the nodes and stopped stays so; the rest neither runs
+      // elsewhere nor stopped (failed, blocked, or gone from the CIB), or is still there.
+      const seconds = (Date.now() - t0) / 1000;
+      for (const [rid, l] of [...leaving]) {
+        const v = last.view.byResource.get(rid);
+        if (v && !onDrained(v) && v.nodes.length === 0) {
           left.push({ vm: l.vm.name, from: l.from, to: null, seconds, how: 'stopped' });
           leaving.delete(rid);
           opts.progress(`[${left.length}/${left.length + leaving.size}] ${l.vm.name}: stopped on ${l.from}, not running anywhere (${seconds.toFixed(1)} s)`);
         }
       }
-      const stillThere = last.view.vms.filter((v) => v.nodes.some((n) => nodes.includes(n)));
-      const settled = stillThere.length === 0 && (await clusterSettled());
-      if (settled && leaving.size === 0) break;
-      if (settled && settledBefore) {
-        // Pacemaker is done, twice in a row, and these neither run elsewhere nor stopped (failed,
-        // blocked, or gone from the CIB): say so, rather than poll on to the deadline.
-        for (const [rid, l] of leaving) {
-          const v = last.view.byResource.get(rid);
-          problems.push(`${l.vm.name} left ${l.from} but Pacemaker is done with it ${v ? `${v.state}${v.nodes.length ? ` on ${v.nodes.join(', ')}` : ''}` : 'gone from the configuration'}`);
-        }
-        break;
+      for (const [rid, l] of leaving) {
+        const v = last.view.byResource.get(rid);
+        problems.push(`${l.vm.name} left ${l.from} but Pacemaker is done with it ${v ? `${v.state}${v.nodes.length ? ` on ${v.nodes.join(', ')}` : ''}` : 'gone from the configuration'}`);
       }
-      settledBefore = settled;
-      if (Date.now() >= deadline) {
-        problems.push(`gave up after ${Math.round((Date.now() - t0) / 1000)} s: ${stillThere.map((v) => `${v.name} (${v.state} on ${v.nodes.join(', ')})`).join(', ') || 'the cluster is not idle'}`);
-        break;
-      }
-      if (!settled) await sleep(opts.pollMs ?? 500);
+    } else if (end === 'timeout') {
+      problems.push(`gave up after ${Math.round((Date.now() - t0) / 1000)} s: ${stillThere.map((v) => `${v.name} (${v.state} on ${v.nodes.join(', ')})`).join(', ') || 'the cluster is not idle'}`);
     }
   } finally {
     await changeCib(hostCibPort(), (cd) => {
@@ -353,33 +354,29 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
     return { ok: true, returned, stayed: check.stay, problems };
   }
   try {
-    const deadline = t0 + (opts.timeoutMs ?? 15 * 60_000);
     const pending = new Map(back.map((m) => [rids.get(m.vm) as string, m]));
-    let lastArrival = Date.now();
-    for (;;) {
-      const snap = await takeSnapshot();
-      for (const [rid, m] of [...pending]) {
-        const v = snap.view.byResource.get(rid);
-        if (v?.state === 'running' && v.node === node) {
-          const how = arrival(snap, rid, node, since) ?? 'restarted';
-          const seconds = (Date.now() - t0) / 1000;
-          returned.push({ vm: m.vm, from: m.from, to: node, seconds, how });
-          pending.delete(rid);
-          lastArrival = Date.now();
-          opts.progress(`[${returned.length}/${back.length}] ${m.vm}: ${m.from} → ${node} (${how === 'migrated' ? 'live migration' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
-          if (how !== 'migrated') problems.push(`${m.vm} was stopped and started on ${node}, not migrated live`);
+    const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
+    const { end } = await watch(
+      { look: () => takeSnapshot(), settled: () => clusterSettled() },
+      { timeoutMs, pollMs: opts.pollMs ?? 500, idle: true },
+      (snap) => {
+        for (const [rid, m] of [...pending]) {
+          const v = snap.view.byResource.get(rid);
+          if (v?.state === 'running' && v.node === node) {
+            const how = arrival(snap, rid, node, since) ?? 'restarted';
+            const seconds = (Date.now() - t0) / 1000;
+            returned.push({ vm: m.vm, from: m.from, to: node, seconds, how });
+            pending.delete(rid);
+            opts.progress(`[${returned.length}/${back.length}] ${m.vm}: ${m.from} → ${node} (${how === 'migrated' ? 'live migration' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
+            if (how !== 'migrated') problems.push(`${m.vm} was stopped and started on ${node}, not migrated live`);
+          }
         }
-      }
-      if (pending.size === 0 && (await clusterSettled())) break;
-      // Given up on: the time is over, or Pacemaker has settled with no VM arriving for a while
-      // (migration-limit holds the others back only while some are moving).
-      const quiet = Date.now() - lastArrival > 15_000;
-      if (pending.size > 0 && (Date.now() >= deadline || (quiet && (await clusterSettled())))) {
-        for (const m of pending.values()) problems.push(`${m.vm} did not come back to ${node}`);
-        break;
-      }
-      await sleep(opts.pollMs ?? 500);
-    }
+        return { done: pending.size === 0, state: [...pending.keys()].map((rid) => vmState(snap.view.byResource.get(rid))).join(' ') };
+      },
+    );
+    // Given up on: Pacemaker is done with some not back, or the time is over.
+    for (const m of pending.values()) problems.push(`${m.vm} did not come back to ${node}`);
+    if (end === 'timeout' && pending.size === 0) problems.push(`Pacemaker was still busy ${Math.round(timeoutMs / 1000)} s after the returns began`);
   } finally {
     await changeCib(hostCibPort(), (cd) => {
       for (const m of back) {

@@ -13,7 +13,6 @@
 // the cluster is idle, and one CIB change removes the hints again; then it checks that every VM
 // stayed. A VM that was stopped and started instead of migrated live, a failed operation, or a VM
 // that did not stay, is a failure, and no further round starts.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CorralError } from '../errors.js';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +26,7 @@ import { simulate } from '../host/pacemaker/simulate.js';
 import { clusterSettled } from '../host/pacemaker/status.js';
 import { balanceModel, planRebalance, type PlanOptions, type RebalanceMove, type RebalancePlan } from '../plan/rebalance.js';
 import { applySteering, arrival, steerId, type SteerHint } from './maintenance.js';
+import { vmState, watch } from './wait.js';
 
 /** Input the user must fix (exit 2); nothing was changed. */
 export class RebalanceInputError extends CorralError {
@@ -236,14 +236,13 @@ export interface ExecOptions {
 }
 
 
-/** Waits until the cluster is idle, at most MS; whether it is. */
-async function settle(ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await clusterSettled()) return true;
-    if (Date.now() >= end) return false;
-    await sleep(500);
-  }
+/** Waits until Pacemaker is done (lib/ops/wait.ts's rule), at most MS; whether it is. */
+async function settle(ms: number, vms: readonly string[]): Promise<boolean> {
+  const { end } = await watch({ look: () => takeSnapshot(), settled: () => clusterSettled() }, { timeoutMs: ms, idle: true }, (snap) => ({
+    done: true,
+    state: vms.map((rid) => vmState(snap.view.byResource.get(rid))).join(' '),
+  }));
+  return end === 'done';
 }
 
 /** Carries out CHECK's plan (made from SNAP), round by round; stops after the first round with a failure. */
@@ -296,49 +295,42 @@ export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, op
       opts.progress(`round ${r + 1}/${plan.rounds.length}: ${moves.map((m) => `${m.vm} ${m.from} → ${m.to}`).join(', ')}`);
       const pending = new Map(hints.map((h, i) => [h.rid, moves[i] as MovePlan['moves'][number]]));
       const seen = new Set<string>();
-      let settledBefore = false;
-      const deadline = roundStart + (opts.timeoutMs ?? 10 * 60_000);
       try {
-        for (;;) {
-          const now = await takeSnapshot();
-          for (const [rid, m] of [...pending]) {
-            const v = now.view.byResource.get(rid);
-            const f = v?.lastFailure;
-            if (f && (f.at ?? 0) >= since - 1 && !seen.has(`${rid}:${f.node}:${f.operation}:${f.at}`)) {
-              seen.add(`${rid}:${f.node}:${f.operation}:${f.at}`);
-              failures.push(`${m.vm}: ${f.operation} failed on ${f.node} (rc ${f.rc}${f.reason ? `: ${f.reason}` : ''})`);
-              opts.progress(`${m.vm}: ${f.operation} failed on ${f.node}`);
-            }
-            if (!v) continue;
-            const seconds = (Date.now() - roundStart) / 1000;
-            if (v.state === 'running' && v.nodes.length === 1 && v.node === m.to) {
-              const how = arrival(now, rid, m.to, since) ?? 'restarted';
-              moved.push({ vm: m.vm, from: m.from, to: m.to, seconds, how });
-              pending.delete(rid);
-              opts.progress(`  ${m.vm}: ${m.from} → ${m.to} (${how === 'migrated' ? 'live migration' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
-            }
-            // Anything else (stopped, on another node) is judged only once Pacemaker is done: a
-            // recovery passes through "stopped" on its way to a start.
-          }
-          // Pacemaker has nothing more to do: the round is over, whether or not every VM arrived (a
-          // node lost midway, a move it gave up on). Asked after the hints are in the CIB, so an
-          // idle cluster with a VM pending means Pacemaker will not take it there — once a snapshot
-          // taken after it found idle still shows the VM pending (it may have arrived just before).
-          const settled = await clusterSettled();
-          if (settled && pending.size === 0) break;
-          if (settled && settledBefore) {
-            for (const [rid, m] of pending) {
+        // Pacemaker done with a VM pending (lib/ops/wait.ts's rule, asked after the hints are in
+        // the CIB): the round is over all the same (a node lost midway, a move it gave up on).
+        const { end, last } = await watch(
+          { look: () => takeSnapshot(), settled: () => clusterSettled() },
+          { timeoutMs: opts.timeoutMs ?? 10 * 60_000, pollMs: opts.pollMs ?? 1000, idle: true },
+          (now) => {
+            for (const [rid, m] of [...pending]) {
               const v = now.view.byResource.get(rid);
-              problems.push(`${m.vm} did not reach ${m.to}: Pacemaker is done and it ${v?.nodes.length ? `runs on ${v.nodes.join(', ')}` : 'runs nowhere'}`);
+              const f = v?.lastFailure;
+              if (f && (f.at ?? 0) >= since - 1 && !seen.has(`${rid}:${f.node}:${f.operation}:${f.at}`)) {
+                seen.add(`${rid}:${f.node}:${f.operation}:${f.at}`);
+                failures.push(`${m.vm}: ${f.operation} failed on ${f.node} (rc ${f.rc}${f.reason ? `: ${f.reason}` : ''})`);
+                opts.progress(`${m.vm}: ${f.operation} failed on ${f.node}`);
+              }
+              if (!v) continue;
+              const seconds = (Date.now() - roundStart) / 1000;
+              if (v.state === 'running' && v.nodes.length === 1 && v.node === m.to) {
+                const how = arrival(now, rid, m.to, since) ?? 'restarted';
+                moved.push({ vm: m.vm, from: m.from, to: m.to, seconds, how });
+                pending.delete(rid);
+                opts.progress(`  ${m.vm}: ${m.from} → ${m.to} (${how === 'migrated' ? 'live migration' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
+              }
+              // Anything else (stopped, on another node) is judged only once Pacemaker is done: a
+              // recovery passes through "stopped" on its way to a start.
             }
-            break;
+            return { done: pending.size === 0, state: hints.map((h) => vmState(now.view.byResource.get(h.rid))).join(' ') };
+          },
+        );
+        if (end === 'settled') {
+          for (const [rid, m] of pending) {
+            const v = last.view.byResource.get(rid);
+            problems.push(`${m.vm} did not reach ${m.to}: Pacemaker is done and it ${v?.nodes.length ? `runs on ${v.nodes.join(', ')}` : 'runs nowhere'}`);
           }
-          settledBefore = settled;
-          if (Date.now() >= deadline) {
-            for (const m of pending.values()) problems.push(`${m.vm} did not reach ${m.to} within ${Math.round((Date.now() - roundStart) / 1000)} s`);
-            break;
-          }
-          if (!settled) await sleep(opts.pollMs ?? 1000);
+        } else if (end === 'timeout') {
+          for (const m of pending.values()) problems.push(`${m.vm} did not reach ${m.to} within ${Math.round((Date.now() - roundStart) / 1000)} s`);
         }
       } finally {
         await changeCib(hostCibPort(), (cd) => (applySteering(cd, hints, true), { notes: [], warnings: [] })).catch((e: unknown) =>
@@ -347,7 +339,7 @@ export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, op
         live = [];
       }
       // With the hints gone the VMs must stay (stickiness).
-      if (!(await settle(60_000))) problems.push('the cluster did not settle within 60 s after the hints were removed');
+      if (!(await settle(60_000, hints.map((h) => h.rid)))) problems.push('the cluster did not settle within 60 s after the hints were removed');
       const after = await takeSnapshot();
       for (const o of moved.filter((x) => moves.some((m) => m.vm === x.vm))) {
         const v = after.view.vms.find((x) => x.name === o.vm);

@@ -1,10 +1,79 @@
-// Waiting for Pacemaker to carry out what vm asked for (start, stop, migrate), with one progress
-// line whenever a VM's state changes. It ends when every VM is where it should be, when the
-// cluster has settled without getting there (the scheduler wants nothing more: constraints,
-// capacity or failures stand in the way), or when the time is up.
+// Waiting for Pacemaker: the one loop every executor watches the cluster with (drain, undrain
+// --return, rebalance --exec's rounds, vm's start/stop/migrate), and vm's waits built on it.
+//
+// THE SETTLE RULE. Pacemaker is done ("settled") when clusterSettled() — the DC is idle and the
+// scheduler, run on the CIB as it is now, wants no action (lib/host/pacemaker/status.ts) — has
+// answered yes after two consecutive looks, at least pollMs apart, that saw the watched VMs in the
+// same states. One yes is not enough: a look and the question are two moments, and a transition
+// may complete (or a VM arrive) between them; the second look, after a pause, with nothing changed,
+// says the yes was about the cluster the look saw.
+//
+// A watch looks, asks the caller what it sees (the goal reached? the watched VMs' states), and
+// ends:
+//   - 'done'     when the goal is reached — for an idle watch (drain, undrain, a rebalance round:
+//                the next step wants a quiet cluster) only once Pacemaker is also done;
+//   - 'settled'  when Pacemaker is done without the goal reached (constraints, capacity, a failure
+//                keep a VM where it is): the caller says why, rather than poll on to the deadline;
+//   - 'timeout'  at the deadline.
+// Everything it needs comes in (look, settled, now, sleep), so the same loop runs on the real
+// cluster, on the simulated one (test/support/sim-cluster.ts) and in unit tests.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterView, VmView } from '../cluster/view.js';
 
+export interface WatchDeps<L> {
+  /** A fresh look at the cluster. */
+  look: () => Promise<L>;
+  /** Whether the scheduler wants nothing more, now (clusterSettled). */
+  settled: () => Promise<boolean>;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface WatchOptions {
+  timeoutMs: number;
+  /** Between looks (default 500 ms). */
+  pollMs?: number;
+  /** The goal counts only once Pacemaker is done as well. */
+  idle?: boolean;
+}
+
+/** What the caller sees in one look. */
+export interface Seen {
+  /** The goal is reached. */
+  done: boolean;
+  /** The watched VMs' states, as text: a change between two looks means Pacemaker is not done. */
+  state: string;
+}
+
+export type WatchEnd = 'done' | 'settled' | 'timeout';
+
+/** Watches until the goal, until Pacemaker is done without it, or until the deadline (see the top). */
+export async function watch<L>(deps: WatchDeps<L>, opts: WatchOptions, see: (look: L) => Seen): Promise<{ end: WatchEnd; last: L }> {
+  const now = deps.now ?? Date.now;
+  const pause = deps.sleep ?? sleep;
+  const pollMs = opts.pollMs ?? 500;
+  const deadline = now() + opts.timeoutMs;
+  let before: { state: string; settled: boolean } | undefined;
+  for (;;) {
+    const last = await deps.look();
+    const seen = see(last);
+    if (seen.done && !opts.idle) return { end: 'done', last };
+    const settled = await deps.settled();
+    if (settled && before?.settled && before.state === seen.state) return { end: seen.done ? 'done' : 'settled', last };
+    before = { state: seen.state, settled };
+    if (now() >= deadline) return { end: 'timeout', last };
+    await pause(pollMs);
+  }
+}
+
+/** A VM's state as a watch compares it between looks (its role, nodes, migration target). */
+export function vmState(v: VmView | undefined): string {
+  return v ? `${v.resource}:${v.state}@${v.nodes.join(',')}${v.migratingTo ? `>${v.migratingTo}` : ''}` : 'gone';
+}
+
+// ---------------------------------------------------------------------------------------------
+// vm's waits: a VM running (somewhere, on a node, not on a node) or stopped, with one progress line
+// whenever a VM's state changes.
 export type Goal = { kind: 'running'; on?: string; notOn?: string } | { kind: 'stopped' };
 
 export interface WaitTarget {
@@ -34,8 +103,6 @@ export interface WaitDeps {
 export interface WaitOptions {
   timeoutMs: number;
   pollMs?: number;
-  /** Ask whether the cluster settled after this long without a change (default 4 s). */
-  quietMs?: number;
 }
 
 function describeVm(v: VmView | undefined): string {
@@ -73,28 +140,22 @@ function failureLine(v: VmView): string | undefined {
   return `${f.operation} failed on ${f.node} (rc ${f.rc}${f.reason ? `: ${f.reason}` : ''})`;
 }
 
+/** Waits for TARGETS (see the top: ends at the goal, when Pacemaker is done without it, or at the deadline). */
 export async function waitFor(targets: readonly WaitTarget[], deps: WaitDeps, opts: WaitOptions): Promise<WaitOutcome[]> {
   const now = deps.now ?? Date.now;
-  const pause = deps.sleep ?? sleep;
-  const pollMs = opts.pollMs ?? 500;
-  const quietMs = opts.quietMs ?? 4000;
   const t0 = now();
-  const deadline = t0 + opts.timeoutMs;
   const pending = new Map(targets.map((t) => [t.resource, t]));
   const shown = new Map<string, string>();
   const failuresShown = new Map<string, string>();
   const outcomes: WaitOutcome[] = [];
-  let lastChange = t0;
   const stamp = () => `[${((now() - t0) / 1000).toFixed(1).padStart(5)}s]`;
 
-  for (;;) {
-    const view = await deps.look();
+  const { end, last } = await watch(deps, { timeoutMs: opts.timeoutMs, ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}) }, (view) => {
     for (const [rid, t] of pending) {
       const v = view.byResource.get(rid);
       const d = describeVm(v);
       if (shown.get(rid) !== d) {
         shown.set(rid, d);
-        lastChange = now();
         deps.progress(`${stamp()} ${t.vm}: ${d}`);
       }
       const f = v ? failureLine(v) : undefined;
@@ -110,32 +171,19 @@ export async function waitFor(targets: readonly WaitTarget[], deps: WaitDeps, op
         pending.delete(rid);
       }
     }
-    if (pending.size === 0) return outcomes;
-    if (now() >= deadline) break;
-    if (now() - lastChange >= quietMs && (await deps.settled())) {
-      // Check once more: the last transition may have completed between the look and the ask.
-      const again = await deps.look();
-      for (const [rid, t] of pending) {
-        const v = again.byResource.get(rid);
-        if (reached(t.goal, v)) outcomes.push({ vm: t.vm, ok: true, message: describeVm(v), node: v?.node ?? null });
-        else {
-          const why = v ? failureLine(v) : undefined;
-          outcomes.push({
-            vm: t.vm,
-            ok: false,
-            message: `Pacemaker settled with it ${describeVm(v)}${why ? `; ${why}` : ''} (constraints, capacity or failures keep it there: see vm ${t.vm} status)`,
-            node: v?.node ?? null,
-          });
-        }
-      }
-      return outcomes;
-    }
-    await pause(pollMs);
-  }
-  const view = await deps.look();
+    return { done: pending.size === 0, state: [...pending.keys()].map((rid) => `${rid}=${shown.get(rid)}`).join(' ') };
+  });
   for (const t of pending.values()) {
-    const v = view.byResource.get(t.resource);
-    outcomes.push({ vm: t.vm, ok: reached(t.goal, v), message: `still ${describeVm(v)} after ${Math.round(opts.timeoutMs / 1000)} s`, node: v?.node ?? null });
+    const v = last.byResource.get(t.resource);
+    if (end === 'settled') {
+      const why = v ? failureLine(v) : undefined;
+      outcomes.push({
+        vm: t.vm,
+        ok: false,
+        message: `Pacemaker settled with it ${describeVm(v)}${why ? `; ${why}` : ''} (constraints, capacity or failures keep it there: see vm ${t.vm} status)`,
+        node: v?.node ?? null,
+      });
+    } else outcomes.push({ vm: t.vm, ok: false, message: `still ${describeVm(v)} after ${Math.round(opts.timeoutMs / 1000)} s`, node: v?.node ?? null });
   }
   return outcomes;
 }

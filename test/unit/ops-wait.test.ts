@@ -64,7 +64,7 @@ describe('waiting for Pacemaker', () => {
         progress: () => undefined,
         ...c,
       },
-      { timeoutMs: 600_000, quietMs: 4000 },
+      { timeoutMs: 600_000 },
     );
     expect(out[0]?.ok).toBe(false);
     expect(out[0]?.message).toMatch(/Pacemaker settled with it stopped; start failed on n1 \(rc 1: no such disk\)/);
