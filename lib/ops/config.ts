@@ -22,6 +22,10 @@
 //   boot_undrain = no                               when the node is back after a shutdown that
 //                                                   drained it: "yes" takes it out of standby,
 //                                                   "return" also brings its VMs back (live)
+//   hook_timeout = 60                               how long each operator hook may run, in
+//                                                   seconds (1 to 3600), then it is killed
+//                                                   (lib/ops/hooks.ts; the hooks live in the
+//                                                   directory hooks/ beside corral.conf)
 // Anything else, or a value that does not fit, is an error: vm refuses to run on a broken file.
 //
 // The environment: CORRAL_LIBVIRT_URI (e.g. qemu+tcp://{node}/system in the lab), CORRAL_ETC (a
@@ -52,6 +56,7 @@ const DEFAULT_AUDIT_LOG = '/var/log/corral/vm.log';
 const DEFAULT_MOVE_LIFETIME = 'PT1H';
 const DEFAULT_REBOOT_COMMAND = [...DEFAULT_NODE_COMMAND, 'systemctl', 'reboot'];
 const DEFAULT_SHUTDOWN_DRAIN_TIMEOUT = 600;
+const DEFAULT_HOOK_TIMEOUT = 60;
 /** The bounds of shutdown_drain_timeout: corral-node.service's TimeoutStopSec (1200 s) leaves 2 min to spare. */
 export const SHUTDOWN_DRAIN_TIMEOUT_RANGE = [30, 1080] as const;
 
@@ -97,6 +102,12 @@ const fileSchema = z
       .refine((n) => n >= SHUTDOWN_DRAIN_TIMEOUT_RANGE[0] && n <= SHUTDOWN_DRAIN_TIMEOUT_RANGE[1], `expected ${SHUTDOWN_DRAIN_TIMEOUT_RANGE[0]} to ${SHUTDOWN_DRAIN_TIMEOUT_RANGE[1]} seconds`)
       .optional(),
     boot_undrain: z.enum(['no', 'yes', 'return'], { error: 'expected no, yes or return' }).optional(),
+    hook_timeout: z
+      .string()
+      .regex(/^\d+$/, 'expected a number of seconds')
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 3600, 'expected 1 to 3600 seconds')
+      .optional(),
   })
   .strict();
 
@@ -208,6 +219,8 @@ export interface Config {
   shutdownDrainTimeout: number;
   /** corral-node.service at boot, after a shutdown that drained the node. */
   bootUndrain: 'no' | 'yes' | 'return';
+  /** How long each operator hook may run (seconds); lib/ops/hooks.ts. */
+  hookTimeout: number;
   /** The environment overrides were honoured. */
   trustedEnv: boolean;
   /** Things the user should know (overrides ignored). */
@@ -266,6 +279,7 @@ export async function loadConfig(inv: Invocation = currentInvocation(), statFn: 
     shutdownDrain: (file.shutdown_drain ?? 'yes') === 'yes',
     shutdownDrainTimeout: file.shutdown_drain_timeout ?? DEFAULT_SHUTDOWN_DRAIN_TIMEOUT,
     bootUndrain: file.boot_undrain ?? 'no',
+    hookTimeout: file.hook_timeout ?? DEFAULT_HOOK_TIMEOUT,
     trustedEnv: trust.trusted,
     warnings,
   };
