@@ -8,6 +8,7 @@ import { parseAgentParams, parsePlacement, DEFAULT_AVOID_SCORE, type RawPlacemen
 import { planAddVm } from '../lib/cib/vm.js';
 import { checkDomain } from '../lib/domain/fixup.js';
 import { nodeDiskIds } from '../lib/cli/target.js';
+import { loadHooks } from '../lib/ops/hooks.js';
 
 const COMMAND = 'domadd';
 
@@ -79,7 +80,11 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const doc = await readDomainArg(file, checkDomain);
   const fixup = o.fixup !== false;
-  const result = await applyCibChange(COMMAND, (cd, cib) => planAddVm(cd, cib, { doc, fixup, placement, replace: o.replace === true, params, nodeDisks: nodeDiskIds() }), o.dryRun === true);
+  // The operator's hooks domadd-pre.d and domadd-post.d (README "Hooks"): a pre hook's veto changes nothing.
+  const hooks = await loadHooks((l) => process.stderr.write(`${COMMAND}: ${l}\n`));
+  const result = await hooks.around('domadd', { vms: [doc.name], dryRun: o.dryRun === true }, () =>
+    applyCibChange(COMMAND, (cd, cib) => planAddVm(cd, cib, { doc, fixup, placement, replace: o.replace === true, params, nodeDisks: nodeDiskIds() }), o.dryRun === true),
+  );
   if (!result) return;
   if (!result.applied) {
     process.stdout.write(`${COMMAND}: ${doc.name} is already like this; nothing changed\n`);

@@ -5,6 +5,7 @@ import { applyCibChange } from '../lib/cli/cib-change.js';
 import { planRemoveVm } from '../lib/cib/vm.js';
 import { resourceId, vmName } from '../lib/domain/names.js';
 import { runningNodes } from '../lib/cli/target.js';
+import { loadHooks } from '../lib/ops/hooks.js';
 
 const COMMAND = 'domdel';
 
@@ -46,7 +47,9 @@ async function main(argv: readonly string[]): Promise<void> {
     );
   }
 
-  const result = await applyCibChange(COMMAND, (cd, cib) => planRemoveVm(cd, cib, name), o.dryRun === true);
+  // The operator's hooks domdel-pre.d and domdel-post.d (README "Hooks"): a pre hook's veto changes nothing.
+  const hooks = await loadHooks((l) => process.stderr.write(`${COMMAND}: ${l}\n`));
+  const result = await hooks.around('domdel', { vms: [name], nodes: running, dryRun: o.dryRun === true }, () => applyCibChange(COMMAND, (cd, cib) => planRemoveVm(cd, cib, name), o.dryRun === true));
   if (!result) return;
   if (running.length) process.stdout.write(`${COMMAND}: ${rid} was running on ${running.join(', ')}: Pacemaker stops it now\n`);
   for (const n of result.notes) process.stdout.write(`${COMMAND}: ${n}\n`);

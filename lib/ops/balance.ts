@@ -3,7 +3,9 @@
 // makes in the CIB (cluster option corral-balancer-moves) so that cooldowns and the hourly cap
 // survive a failover of the balancer itself. The move itself is the caller's (a live migration
 // through Pacemaker that leaves no constraint behind); a move Pacemaker would not make is refused
-// by the caller's judge before it is chosen.
+// by the caller's judge before it is chosen. Each move runs the operator's hooks balance-move-pre.d
+// (a veto skips that move, said in the log; the loop goes on) and balance-move-post.d
+// (lib/ops/hooks.ts); a dry run moves nothing and runs no hooks.
 import type { NodeAccess, NodeSample } from '../cluster/facts.js';
 import { sampleNode } from '../cluster/facts.js';
 import type { Snapshot } from '../cluster/snapshot.js';
@@ -15,6 +17,7 @@ import { changeCib } from '../cib/change.js';
 import { hostCibPort } from '../host/pacemaker/cib.js';
 import { clusterSettled } from '../host/pacemaker/status.js';
 import { checkMoves, runRebalance } from './rebalance.js';
+import { HookVeto, loadHooks, type Hooks } from './hooks.js';
 import { PROGRESS_OPTION } from './rolling.js';
 import { decideBalancer, recordAfter, type Allowed, type BalancerDecision, type BalancerMove, type BalancerSettings, type LoadSample } from '../plan/balance.js';
 
@@ -148,6 +151,8 @@ export interface BalancerDeps {
   busy?: (snap: Snapshot) => Promise<string | undefined>;
   /** Decide only, never move. */
   dryRun?: boolean;
+  /** The operator's hooks around each move (default: this machine's, read at the first move). */
+  hooks?: Hooks;
   /** Stop after this many rounds (default: run until stopped). */
   rounds?: number;
   stopped?: () => boolean;
@@ -166,6 +171,7 @@ export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | u
   let previous = await d.read(snap.view);
   let last: BalancerDecision | undefined;
   let halted = false;
+  let hooks: Hooks | undefined;
   for (let round = 0; d.rounds === undefined || round < d.rounds; round++) {
     await d.sleep(s.intervalS * 1000);
     if (d.stopped?.()) break;
@@ -196,14 +202,25 @@ export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | u
       // A stop that came while this round looked and judged: no move is started any more.
       if (d.stopped?.()) break;
       const { vm, from, to } = last.move;
+      hooks ??= d.hooks ?? (await loadHooks((l) => d.log(`problem: ${l}`)));
+      const hookCtx = { vms: [vm], nodes: [from, to], env: { CORRAL_FROM: from, CORRAL_TO: to } };
+      try {
+        await hooks.pre('balance-move', hookCtx);
+      } catch (e) {
+        if (!(e instanceof HookVeto)) throw e;
+        d.log(`move of ${vm} ${from} → ${to} not made: ${e.message}`);
+        continue;
+      }
       try {
         await d.move(snap, vm, from, to);
+        await hooks.post('balance-move', hookCtx, true);
         await record({ vm, from, to, at: d.now() }, moves);
         d.log(`moved ${vm} ${from} → ${to}`);
       } catch (e) {
         // Recorded all the same: a VM whose move failed must not be tried again at once. And no
         // more moves at all: a move that was not live (or failed) wants a person to look first.
         await record({ vm, from, to, at: d.now() }, moves).catch(() => undefined);
+        await hooks.post('balance-move', hookCtx, false);
         halted = true;
         d.log(`move of ${vm} ${from} → ${to} failed: ${(e as Error).message}; no more moves until the balancer is restarted (it goes on deciding and logging)`);
       }

@@ -3,6 +3,9 @@
 // each VM's result after; read-only ones are logged once, with their result. A VM an action needs
 // running (actions.ts: needsRunning) and Pacemaker does not see running is a failure, reported
 // before the action acts on the others.
+// An action that is not read-only runs the operator's hooks vm-ACTION-pre.d before it (a veto:
+// each VM logged as refused, exit 1, nothing done) and vm-ACTION-post.d after (lib/ops/hooks.ts);
+// read-only actions (status, where, vnc, log) run none.
 import type { VmView } from '../cluster/view.js';
 import { renderTable } from '../cluster/format.js';
 import type { ActionName } from './actions.js';
@@ -10,6 +13,7 @@ import { ACTIONS } from './actions.js';
 import type { AuditResult } from './audit.js';
 import type { Context } from './context.js';
 import { editSession, EditError } from './edit.js';
+import { configuredHooks, HookVeto, type HookContext } from './hooks.js';
 import * as guest from './guest.js';
 import * as info from './info.js';
 import * as pcmk from './pacemaker.js';
@@ -159,13 +163,34 @@ export async function perform(ctx: Context, p: Parsed, vms: VmView[]): Promise<n
       code = Math.max(code, c);
     },
   };
+  // The operator's hooks (a context without settings, as in unit tests, has none).
+  const hooks = !spec.readOnly && ctx.config ? configuredHooks(ctx.config, caller.user, (l) => io.err(`vm: ${l}\n`), audit) : undefined;
+  const point = `vm-${p.action}`;
+  const hookCtx: HookContext = { vms: vms.map((v) => v.name), nodes: [...new Set(vms.flatMap((v) => v.nodes))], env: p.arg !== undefined ? { CORRAL_ARG: String(p.arg) } : {} };
+  try {
+    await hooks?.pre(point, hookCtx);
+  } catch (e) {
+    if (!(e instanceof HookVeto)) throw e;
+    for (const v of vms) await r.log(v.name, 'refused', v.node, e.message);
+    io.err(`vm: ${e.message}\n`);
+    return 1;
+  }
   if (!spec.readOnly) for (const v of vms) await r.log(v.name, 'started', v.node);
   let acting = vms;
   if (spec.needsRunning) {
     for (const v of vms.filter((x) => x.state !== 'running')) await r.report(v.name, false, `not running (${v.state}); ${p.action} needs a running VM`, v.node);
     acting = vms.filter((v) => v.state === 'running');
-    if (!acting.length) return code;
+    if (!acting.length) {
+      await hooks?.post(point, hookCtx, false);
+      return code;
+    }
   }
-  await HANDLERS[p.action](ctx, p, acting, r);
+  try {
+    await HANDLERS[p.action](ctx, p, acting, r);
+  } catch (e) {
+    await hooks?.post(point, hookCtx, false);
+    throw e;
+  }
+  await hooks?.post(point, hookCtx, code === 0);
   return code;
 }

@@ -14,6 +14,11 @@
 // Pacemaker and its libvirt answers, the undrain. Progress lives in the CIB (the cluster option
 // corral-rolling-reboot: NODE:STATE words), so an interrupted run, or one whose own node was
 // rebooted by the plan, continues with --resume.
+//
+// The operator's hooks node-reboot-pre.d and -post.d (lib/ops/hooks.ts) run around each turn, with
+// CORRAL_NODES the turn's node (its nodes, with --groups): pre before its drain starts — a veto
+// stops the run there, nothing of that turn changed, the progress kept for --resume — and post
+// once it is undrained.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,6 +35,7 @@ import { version } from '../host/virsh.js';
 import { planDrain, type PlannedMove, type PlannedStop } from '../plan/drain.js';
 import { groupNodes } from '../plan/rolling-groups.js';
 import { commandFor, nodeUri, type Config } from './config.js';
+import { HookVeto, type Hooks } from './hooks.js';
 import { applySteering, drainNodes, MaintenanceInputError, planDrainOf, planUndrainOf, undrainNode, type SteerHint } from './maintenance.js';
 
 export const PROGRESS_OPTION = 'corral-rolling-reboot';
@@ -257,6 +263,8 @@ export interface ExecOptions {
   config: Config;
   local?: string;
   progress: (line: string) => void;
+  /** The operator's hooks (node-reboot-pre.d, -post.d); none when not given. */
+  hooks?: Hooks;
   /** How long a node may take to come back (ms). */
   bootTimeoutMs?: number;
 }
@@ -387,6 +395,15 @@ export async function execRollingReboot(turns: readonly (readonly string[])[], r
         problems.push(`draining ${name} would stop ${check.plan.stops.map((s) => `${s.vm} (${s.why})`).join(', ')}; stopped before ${name} (nothing changed on ${nodes.length === 1 ? 'it' : 'them'}); --force goes ahead`);
         return out(false);
       }
+      if (step.state === 'pending') {
+        try {
+          await opts.hooks?.pre('node-reboot', { nodes, vms: [...check.plan.moves, ...check.plan.stops].map((m) => m.vm).sort() });
+        } catch (e) {
+          if (!(e instanceof HookVeto)) throw e;
+          problems.push(`${e.message}; stopped before ${name} (nothing changed on ${nodes.length === 1 ? 'it' : 'them'}): fix it, then corral rolling-reboot --exec --resume`);
+          return out(false);
+        }
+      }
       step.state = 'draining';
       await saveProgress(progress);
       opts.progress(`${name}: draining (${check.plan.moves.length} VM${check.plan.moves.length === 1 ? '' : 's'})`);
@@ -430,6 +447,7 @@ export async function execRollingReboot(turns: readonly (readonly string[])[], r
     rebooted.push(...nodes);
     await saveProgress(progress);
     opts.progress(`${name}: done`);
+    await opts.hooks?.post('node-reboot', { nodes });
   }
   return out(true);
 }

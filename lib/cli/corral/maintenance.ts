@@ -17,6 +17,7 @@ import {
 } from '../../ops/maintenance.js';
 import { localNodeName } from '../../host/pacemaker/status.js';
 import { loadConfig, SHUTDOWN_DRAIN_TIMEOUT_RANGE } from '../../ops/config.js';
+import { loadHooks } from '../../ops/hooks.js';
 import { onBoot, onShutdown } from '../../ops/node-lifecycle.js';
 import { execRollingReboot, formatProgress, parseProgress, planRollingGroups, planRollingReboot, PROGRESS_OPTION, type GroupedRollingPlan } from '../../ops/rolling.js';
 import { checkAction, checkExitCodes, setUnanswered, UsageError } from '../errors.js';
@@ -112,12 +113,16 @@ Examples:
         process.exitCode = 1;
         return;
       }
-      if (o.dryRun) {
+      // The operator's hooks node-drain-pre.d (also in a dry run: a veto is exit 1) and -post.d.
+      const hooks = await loadHooks(err);
+      const leaving = [...check.plan.moves, ...check.plan.stops].map((m) => m.vm).sort();
+      const r = await hooks.around('node-drain', { nodes, vms: leaving, dryRun: o.dryRun === true }, async () => {
+        if (!o.dryRun) return drainNodes(nodes, check, snap, { parallel, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
         if (o.json) json({ nodes, dryRun: true, plan: planJson, warnings: check.warnings, nPlusOneAfter: check.capacityAfter.nPlusOne });
         else out('dry run: nothing was changed\n');
-        return;
-      }
-      const r = await drainNodes(nodes, check, snap, { parallel, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
+        return undefined;
+      }, (x) => x?.ok !== false);
+      if (!r) return;
       if (o.json) json({ nodes, dryRun: false, plan: planJson, warnings: check.warnings, nPlusOneAfter: check.capacityAfter.nPlusOne, result: r });
       else {
         for (const f of r.failures) err(`failed operation: ${f}`);
@@ -150,7 +155,10 @@ Examples:
       const parallel = parallelOf(o.parallel);
       const snap = await takeSnapshot();
       const check = await guarded(() => planUndrainOf(snap, name, o.return === true));
-      if (o.dryRun) {
+      // The operator's hooks node-undrain-pre.d (also in a dry run) and -post.d; CORRAL_VMS: the VMs that come back.
+      const hooks = await loadHooks(err);
+      const r = await hooks.around('node-undrain', { nodes: [name], vms: check.back.map((m) => m.vm), dryRun: o.dryRun === true }, async () => {
+        if (!o.dryRun) return undrainNode(check, { parallel, returnVms: o.return === true, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
         if (o.json) json({ node: name, dryRun: true, owed: check.owed, back: check.back, stay: check.stay });
         else {
           out(`undrain ${name}: out of standby${o.return ? `; ${check.back.length} VM${check.back.length === 1 ? '' : 's'} would come back` : ` (${check.owed.length} VM${check.owed.length === 1 ? '' : 's'} it owes stay where they are; --return brings them back)`}\n`);
@@ -158,9 +166,9 @@ Examples:
           for (const s of check.stay) out(`  ${s.vm} stays: ${s.why}\n`);
           out('dry run: nothing was changed\n');
         }
-        return;
-      }
-      const r = await undrainNode(check, { parallel, returnVms: o.return === true, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
+        return undefined;
+      }, (x) => x?.ok !== false);
+      if (!r) return;
       if (o.json) json({ node: name, dryRun: false, owed: check.owed, back: check.back, stay: check.stay, result: r });
       else {
         for (const s of r.stayed) out(`${s.vm} stays: ${s.why}\n`);
@@ -298,14 +306,20 @@ Examples:
           out(`${plan.migrations} migration${plan.migrations === 1 ? '' : 's'} for ${plan.vms} running VM${plan.vms === 1 ? '' : 's'} (${plan.migrationsPerVm.toFixed(2)} per VM)\n`);
         }
       }
-      if (!o.exec) {
+      // The operator's hooks: rolling-reboot-pre.d (also for the plan alone, CORRAL_DRY_RUN=1) and
+      // -post.d around the run; node-reboot-pre.d and -post.d around each turn (lib/ops/rolling.ts).
+      const hooks = await loadHooks(err);
+      const order = turns.flat();
+      const vmsOn = snap.view.vms.filter((v) => v.nodes.some((n) => order.includes(n))).map((v) => v.name);
+      const config = await loadConfig();
+      const r = await hooks.around('rolling-reboot', { nodes: order, vms: vmsOn, dryRun: !o.exec }, async () => {
+        if (o.exec) return execRollingReboot(turns, o.resume ? recorded : undefined, { parallel, force: o.force === true, config, local, hooks, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
         if (o.json) json({ dryRun: true, plan: summary });
         else out('dry run: nothing was changed (--exec carries it out)\n');
         if (stops && !o.force) process.exitCode = 1;
-        return;
-      }
-      const config = await loadConfig();
-      const r = await execRollingReboot(turns, o.resume ? recorded : undefined, { parallel, force: o.force === true, config, local, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
+        return undefined;
+      }, (x) => x?.ok !== false);
+      if (!r) return;
       const { rebootSelf, ...result } = r;
       if (o.json) json({ dryRun: false, plan: summary, result });
       else {
