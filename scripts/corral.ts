@@ -7,6 +7,7 @@ import { registerLab } from '../lib/cli/corral/lab.js';
 import { registerMaintenance } from '../lib/cli/corral/maintenance.js';
 import { registerRebalance } from '../lib/cli/corral/rebalance.js';
 import { registerTables } from '../lib/cli/corral/tables.js';
+import { registerVerify } from '../lib/cli/corral/verify.js';
 
 const COMMAND = 'corral';
 
@@ -17,6 +18,7 @@ runCli(COMMAND, async () => {
   registerMaintenance(program);
   registerRebalance(program);
   registerBalance(program);
+  registerVerify(program);
   registerLab(program);
   await program.parseAsync(process.argv);
 });
