@@ -6,6 +6,7 @@ import { registerBalance } from '../lib/cli/corral/balance.js';
 import { registerLab } from '../lib/cli/corral/lab.js';
 import { registerMaintenance } from '../lib/cli/corral/maintenance.js';
 import { registerRebalance } from '../lib/cli/corral/rebalance.js';
+import { registerServe } from '../lib/cli/corral/serve.js';
 import { registerTables } from '../lib/cli/corral/tables.js';
 import { registerVerify } from '../lib/cli/corral/verify.js';
 
@@ -18,6 +19,7 @@ runCli(COMMAND, async () => {
   registerMaintenance(program);
   registerRebalance(program);
   registerBalance(program);
+  registerServe(program);
   registerVerify(program);
   registerLab(program);
   await program.parseAsync(process.argv);

@@ -26,6 +26,12 @@
 //                                                   seconds (1 to 3600), then it is killed
 //                                                   (lib/ops/hooks.ts; the hooks live in the
 //                                                   directory hooks/ beside corral.conf)
+//   serve_listen = 127.0.0.1:9777                   where `corral serve` answers (/metrics);
+//                                                   --listen overrides it
+//   serve_tls_cert = /etc/corral/tls/serve.pem      its TLS certificate and key (PEM; the key
+//   serve_tls_key = /etc/corral/tls/serve.key       root's only): needed for any address but
+//   serve_token_file = /etc/corral/serve.token      loopback, with the bearer token (one line,
+//                                                   root-only file) every request must carry
 // Anything else, or a value that does not fit, is an error: vm refuses to run on a broken file.
 //
 // The environment: CORRAL_LIBVIRT_URI (e.g. qemu+tcp://{node}/system in the lab), CORRAL_ETC (a
@@ -56,6 +62,8 @@ const DEFAULT_AUDIT_LOG = '/var/log/corral/vm.log';
 const DEFAULT_MOVE_LIFETIME = 'PT1H';
 const DEFAULT_REBOOT_COMMAND = [...DEFAULT_NODE_COMMAND, 'systemctl', 'reboot'];
 const DEFAULT_SHUTDOWN_DRAIN_TIMEOUT = 600;
+/** corral serve's address: loopback, and a port no well-known exporter uses (ha_cluster_exporter has 9664, node_exporter 9100). */
+export const DEFAULT_SERVE_LISTEN = '127.0.0.1:9777';
 const DEFAULT_HOOK_TIMEOUT = 60;
 /** The bounds of shutdown_drain_timeout: corral-node.service's TimeoutStopSec (1200 s) leaves 2 min to spare. */
 export const SHUTDOWN_DRAIN_TIMEOUT_RANGE = [30, 1080] as const;
@@ -102,6 +110,13 @@ const fileSchema = z
       .refine((n) => n >= SHUTDOWN_DRAIN_TIMEOUT_RANGE[0] && n <= SHUTDOWN_DRAIN_TIMEOUT_RANGE[1], `expected ${SHUTDOWN_DRAIN_TIMEOUT_RANGE[0]} to ${SHUTDOWN_DRAIN_TIMEOUT_RANGE[1]} seconds`)
       .optional(),
     boot_undrain: z.enum(['no', 'yes', 'return'], { error: 'expected no, yes or return' }).optional(),
+    serve_listen: z
+      .string()
+      .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:9777 or [::1]:9777')
+      .optional(),
+    serve_tls_cert: absPath.optional(),
+    serve_tls_key: absPath.optional(),
+    serve_token_file: absPath.optional(),
     hook_timeout: z
       .string()
       .regex(/^\d+$/, 'expected a number of seconds')
@@ -221,6 +236,11 @@ export interface Config {
   bootUndrain: 'no' | 'yes' | 'return';
   /** How long each operator hook may run (seconds); lib/ops/hooks.ts. */
   hookTimeout: number;
+  /** corral serve: where it listens (HOST:PORT), its TLS certificate and key, its bearer token's file. */
+  serveListen: string;
+  serveTlsCert: string | undefined;
+  serveTlsKey: string | undefined;
+  serveTokenFile: string | undefined;
   /** The environment overrides were honoured. */
   trustedEnv: boolean;
   /** Things the user should know (overrides ignored). */
@@ -280,6 +300,10 @@ export async function loadConfig(inv: Invocation = currentInvocation(), statFn: 
     shutdownDrainTimeout: file.shutdown_drain_timeout ?? DEFAULT_SHUTDOWN_DRAIN_TIMEOUT,
     bootUndrain: file.boot_undrain ?? 'no',
     hookTimeout: file.hook_timeout ?? DEFAULT_HOOK_TIMEOUT,
+    serveListen: file.serve_listen ?? DEFAULT_SERVE_LISTEN,
+    serveTlsCert: file.serve_tls_cert,
+    serveTlsKey: file.serve_tls_key,
+    serveTokenFile: file.serve_token_file,
     trustedEnv: trust.trusted,
     warnings,
   };

@@ -1,0 +1,321 @@
+// `corral serve`: Prometheus' /metrics over HTTP(S), read-only. A scrape reads the CIB once
+// (concurrent scrapes share one reading) and renders lib/ops/metrics.ts from it; what is expensive
+// runs in the background and is only read by a scrape: N+1 (corral capacity's crm_simulate runs,
+// at most once per capacity interval and only when the CIB changed since the last answer), this
+// node's libvirt counters and the fencing history (once per sample interval).
+//
+// Security: GET and HEAD of / and /metrics only (405 for other methods, 404 for other paths);
+// bounded header size (8 KiB: 431), header and request timeouts, a bound on connections.
+// Listening on anything but loopback needs TLS (certificate and key) and a bearer token (a
+// root-only file), from corral.conf; without them it refuses to start. With a token, every
+// request without it gets 401.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { isIP } from 'node:net';
+import { CorralError } from '../errors.js';
+import type { Snapshot } from '../cluster/snapshot.js';
+import type { CapacityReport } from '../plan/capacity.js';
+import type { FenceEvent } from '../host/pacemaker/fencing.js';
+import { OperationCounters, renderMetrics, type CapacityState, type LibvirtState } from './metrics.js';
+
+/** Input or settings corral serve will not start with (exit 2). */
+class ServeRefused extends CorralError {
+  readonly kind = 'refused';
+  override name = 'ServeRefused';
+}
+
+/** The server could not start (the address is taken, a file could not be read): exit 1. */
+class ServeFailed extends CorralError {
+  readonly kind = 'failed';
+  override name = 'ServeFailed';
+}
+
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+/** HOST:PORT or [IPv6]:PORT. */
+export function parseListen(text: string, what = '--listen'): Listen {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(text.trim());
+  const port = Number(m?.[3]);
+  if (!m || port < 1 || port > 65535) throw new ServeRefused(`${what} ${JSON.stringify(text)}: expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:9777 or [::1]:9777`);
+  const host = (m[1] ?? m[2]) as string;
+  if (m[1] !== undefined && isIP(host) !== 6) throw new ServeRefused(`${what} ${JSON.stringify(text)}: ${host} is not an IPv6 address`);
+  return { host, port };
+}
+
+/** Whether HOST is this machine's loopback only (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+export interface ServeSecurity {
+  tls?: { cert: Buffer; key: Buffer };
+  /** The bearer token every request must carry. */
+  token?: string;
+}
+
+/** corral.conf's serve settings, in the form the security check reads. */
+export interface ServeSettings {
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  tokenFile: string | undefined;
+}
+
+/** A file that must be root's only (the key, the token): owned by root, no access for group or others. */
+async function readSecret(p: string, what: string): Promise<Buffer> {
+  let s;
+  try {
+    s = await stat(p);
+  } catch (e) {
+    throw new ServeFailed(`cannot read ${what} ${p}: ${(e as Error).message}`);
+  }
+  if (s.uid !== 0 || (s.mode & 0o077) !== 0) throw new ServeRefused(`${what} ${p} must belong to root and be readable by root only (chmod 600)`);
+  return readFile(p);
+}
+
+/**
+ * The TLS and token corral serve uses on HOST, from SETTINGS; refuses (ServeRefused) any address
+ * but loopback without TLS and a token.
+ */
+export async function serveSecurity(host: string, settings: ServeSettings): Promise<ServeSecurity> {
+  const { tlsCert, tlsKey, tokenFile } = settings;
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new ServeRefused('corral.conf: serve_tls_cert and serve_tls_key go together: set both or neither');
+  if (!isLoopback(host)) {
+    const missing = [tlsCert === undefined ? 'serve_tls_cert and serve_tls_key' : '', tokenFile === undefined ? 'serve_token_file' : ''].filter(Boolean);
+    if (missing.length) throw new ServeRefused(`refusing to listen on ${host}, which is not loopback, without TLS and a bearer token: set ${missing.join(' and ')} in corral.conf (or listen on 127.0.0.1)`);
+  }
+  const out: ServeSecurity = {};
+  if (tlsCert !== undefined && tlsKey !== undefined) {
+    const cert = await readFile(tlsCert).catch((e: Error) => {
+      throw new ServeFailed(`cannot read the TLS certificate ${tlsCert}: ${e.message}`);
+    });
+    out.tls = { cert, key: await readSecret(tlsKey, 'the TLS key') };
+  }
+  if (tokenFile !== undefined) {
+    const token = (await readSecret(tokenFile, 'the token file')).toString('utf8').trim();
+    if (token.length < 16 || /\s/.test(token)) throw new ServeRefused(`the token in ${tokenFile} must be one word of at least 16 characters`);
+    out.token = token;
+  }
+  return out;
+}
+
+/** What the server reads the cluster with (the real ones in lib/cli/corral/serve.ts; tests hand in their own). */
+interface ServeSources {
+  snapshot: () => Promise<Snapshot>;
+  /** N+1 of SNAP (corral capacity's answer). */
+  capacity?: (snap: Snapshot) => Promise<CapacityReport>;
+  /** This node's libvirt counters. */
+  libvirt?: () => Promise<LibvirtState>;
+  fencing?: () => Promise<FenceEvent[]>;
+  log: (line: string) => void;
+}
+
+export interface ServeOptions {
+  listen: Listen;
+  security: ServeSecurity;
+  sources: ServeSources;
+  /** Seconds between N+1 answers at most (and only when the CIB changed). */
+  capacityIntervalS: number;
+  /** Seconds between libvirt and fencing samples. */
+  sampleIntervalS: number;
+}
+
+/** The CIB's version: it changes with every configuration or status update. */
+function cibVersion(snap: Snapshot): string {
+  const a = snap.root.attrs;
+  return `${a.admin_epoch ?? ''}.${a.epoch ?? ''}.${a.num_updates ?? ''}`;
+}
+
+/** Scrapes within this many ms of a reading share it. */
+const FRESH_MS = 1000;
+
+/** The state the background keeps and scrapes read. */
+class Collector {
+  readonly counters = new OperationCounters();
+  capacity: CapacityState | undefined;
+  libvirt: LibvirtState | undefined;
+  fencing: FenceEvent[] | null | undefined;
+  private reading: Promise<{ snap: Snapshot | null; error?: string; seconds: number }> | undefined;
+  private readAt = 0;
+  private capacityVersion: string | undefined;
+  private capacityRunning = false;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly o: ServeOptions) {}
+
+  /** One reading of the CIB, shared by the scrapes that ask within FRESH_MS of it. */
+  read(): Promise<{ snap: Snapshot | null; error?: string; seconds: number }> {
+    if (this.reading && Date.now() - this.readAt < FRESH_MS) return this.reading;
+    this.readAt = Date.now();
+    const t0 = process.hrtime.bigint();
+    const p = this.o.sources.snapshot().then(
+      (snap) => {
+        this.counters.observe(snap);
+        return { snap, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+      },
+      (e: unknown) => {
+        const error = (e as Error).message.split('\n')[0] ?? String(e);
+        this.o.sources.log(`reading the cluster failed: ${error}`);
+        return { snap: null, error, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+      },
+    );
+    this.reading = p;
+    // Pending readings are shared whatever their age.
+    void p.finally(() => {
+      this.readAt = Date.now();
+    });
+    return p;
+  }
+
+  async metrics(): Promise<string> {
+    const r = await this.read();
+    return renderMetrics({ snap: r.snap, ...(r.error ? { snapError: r.error } : {}), snapSeconds: r.seconds, capacity: this.capacity, libvirt: this.libvirt, fencing: this.fencing, counters: this.counters });
+  }
+
+  /** N+1, when the CIB changed since the last answer; never two at once. */
+  private async capacityTick(): Promise<void> {
+    const cap = this.o.sources.capacity;
+    if (!cap || this.capacityRunning) return;
+    this.capacityRunning = true;
+    try {
+      const { snap } = await this.read();
+      if (!snap || cibVersion(snap) === this.capacityVersion) return;
+      const version = cibVersion(snap);
+      const t0 = Date.now();
+      try {
+        const report = await cap(snap);
+        this.capacity = { report, at: Math.round(Date.now() / 1000), seconds: (Date.now() - t0) / 1000 };
+        if (report.nPlusOne === null) this.o.sources.log(`N+1: Pacemaker could not say: ${report.nodes.flatMap((n) => n.ifFails.errors ?? []).join('; ')}`);
+      } catch (e) {
+        const error = (e as Error).message.split('\n')[0] ?? String(e);
+        this.capacity = { report: null, at: Math.round(Date.now() / 1000), seconds: (Date.now() - t0) / 1000, error };
+        this.o.sources.log(`N+1 could not be asked: ${error}`);
+      }
+      this.capacityVersion = version;
+    } finally {
+      this.capacityRunning = false;
+    }
+  }
+
+  private async sampleTick(): Promise<void> {
+    const { libvirt, fencing, log } = this.o.sources;
+    await Promise.all([
+      libvirt?.().then((s) => {
+        this.libvirt = s;
+      }),
+      fencing?.().then(
+        (f) => {
+          this.fencing = f;
+        },
+        (e: unknown) => {
+          if (this.fencing !== null) log(`the fencing history could not be read: ${(e as Error).message.split('\n')[0]}`);
+          this.fencing = null;
+        },
+      ),
+    ]).catch((e: unknown) => log(`sampling failed: ${(e as Error).message}`));
+  }
+
+  start(): void {
+    const every = (s: number, f: () => Promise<void>) => {
+      void f();
+      const t = setInterval(() => void f(), s * 1000);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.o.sampleIntervalS, () => this.sampleTick());
+    every(this.o.capacityIntervalS, () => this.capacityTick());
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+  }
+}
+
+const INDEX = `corral serve: read-only views of the cluster
+  /metrics   Prometheus' text format (README: "Metrics")
+`;
+
+function tokenOk(req: IncomingMessage, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (!m) return false;
+  const h = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(h(m[1] as string), h(token));
+}
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}, head = false): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-store', ...headers });
+  res.end(head ? undefined : body);
+}
+
+export interface RunningServer {
+  server: Server;
+  /** The address it listens on (the port chosen when 0 was asked). */
+  address: Listen;
+  url: string;
+  close: () => Promise<void>;
+}
+
+/** Starts the server and the background work; resolves once it listens. */
+export async function startServe(o: ServeOptions): Promise<RunningServer> {
+  const collector = new Collector(o);
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0];
+    const head = req.method === 'HEAD';
+    if (o.security.token !== undefined && !tokenOk(req, o.security.token)) {
+      send(res, 401, 'a bearer token is required\n', { 'WWW-Authenticate': 'Bearer realm="corral"' }, head);
+      return;
+    }
+    if (path !== '/' && path !== '/metrics') {
+      send(res, 404, 'not found: see /\n', {}, head);
+      return;
+    }
+    if (req.method !== 'GET' && !head) {
+      send(res, 405, 'only GET and HEAD\n', { Allow: 'GET, HEAD' });
+      return;
+    }
+    if (path === '/') {
+      send(res, 200, INDEX, {}, head);
+      return;
+    }
+    collector.metrics().then(
+      (text) => send(res, 200, text, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }, head),
+      (e: unknown) => {
+        o.sources.log(`scrape failed: ${(e as Error).message}`);
+        send(res, 500, 'the metrics could not be made (see the log)\n', {}, head);
+      },
+    );
+  };
+  const opts: ServerOptions = { maxHeaderSize: 8192, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 };
+  const server: Server = o.security.tls ? createHttpsServer({ ...opts, cert: o.security.tls.cert, key: o.security.tls.key }, handler) : createHttpServer(opts, handler);
+  server.maxConnections = 256;
+  // What node's parser refuses: headers over the bound (431), a request that took too long (408),
+  // anything else malformed (400); the connection is closed.
+  server.on('clientError', (e: NodeJS.ErrnoException, socket) => {
+    const status = e.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new ServeFailed(`cannot listen on ${o.listen.host}:${o.listen.port}: ${e.code === 'EADDRINUSE' ? 'the address is in use' : e.message}`)));
+    server.listen(o.listen.port, o.listen.host, () => resolve());
+  });
+  const a = server.address();
+  const port = typeof a === 'object' && a ? a.port : o.listen.port;
+  collector.start();
+  const hostPart = isIP(o.listen.host) === 6 ? `[${o.listen.host}]` : o.listen.host;
+  return {
+    server,
+    address: { host: o.listen.host, port },
+    url: `${o.security.tls ? 'https' : 'http'}://${hostPart}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        collector.stop();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
