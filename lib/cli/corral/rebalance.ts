@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { takeSnapshot } from '../../cluster/snapshot.js';
 import { planRebalanceOf, RebalanceInputError, runRebalance, type RebalanceCheck } from '../../ops/rebalance.js';
 import { loadSample, maintenanceUnderWay, readNodes } from '../../ops/balance.js';
+import { loadHooks } from '../../ops/hooks.js';
 import { nodeAccess } from './tables.js';
 import { DEFAULT_MIN_GAIN, MIN_GAIN_LIMIT } from '../../plan/rebalance.js';
 import { UsageError } from '../errors.js';
@@ -118,20 +119,29 @@ Examples:
         for (const w of check.warnings) err(`warning: ${w}`);
       }
       const measured = load ? { measuredLoad: { seconds: Number(o.measure), vms: Object.fromEntries([...load].map(([vm, c]) => [vm, Math.round(c * 1000) / 1000])) } } : {};
-      if (!o.exec || check.plan.moves.length === 0) {
+      if (check.plan.moves.length === 0) {
         if (o.json) json({ dryRun: !o.exec, ...planJson(check), ...measured });
-        else out(check.plan.moves.length === 0 ? 'nothing to do: no move lowers the score enough\n' : 'dry run: nothing was changed (--exec carries it out)\n');
+        else out('nothing to do: no move lowers the score enough\n');
         return;
       }
       // Not in the middle of maintenance: a drain or rolling reboot steers VMs with hints of the same
       // kind (that Pacemaker is idle, the plan's check has made sure).
-      const busy = maintenanceUnderWay(await takeSnapshot());
+      const busy = o.exec ? maintenanceUnderWay(await takeSnapshot()) : undefined;
       if (busy) {
         err(`not now: ${busy}; nothing was changed (run corral rebalance --exec again once it is done)`);
         process.exitCode = 1;
         return;
       }
-      const r = await runRebalance(check, snap, { progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
+      // The operator's hooks rebalance-pre.d (also for the plan alone, CORRAL_DRY_RUN=1: a veto is exit 1) and -post.d.
+      const hooks = await loadHooks(err);
+      const hookCtx = { vms: check.plan.moves.map((m) => m.vm), nodes: [...new Set(check.plan.moves.flatMap((m) => [m.from, m.to]))].sort(), dryRun: !o.exec };
+      const r = await hooks.around('rebalance', hookCtx, async () => {
+        if (o.exec) return runRebalance(check, snap, { progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
+        if (o.json) json({ dryRun: true, ...planJson(check), ...measured });
+        else out('dry run: nothing was changed (--exec carries it out)\n');
+        return undefined;
+      }, (x) => x?.ok !== false);
+      if (!r) return;
       if (o.json) json({ dryRun: false, ...planJson(check), ...measured, result: r });
       else {
         for (const f of r.failures) err(`failed operation: ${f}`);
