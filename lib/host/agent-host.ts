@@ -1,6 +1,7 @@
 // The agent's real host (the port in lib/host/agent-port.ts): libvirt through virsh, the kernel
 // through /proc and signals, the agent's files under /run, the clock, and logging as ocf_log does
 // it. Loaded with the agent's core only; the fast paths use lib/host/agent-fs.ts alone.
+import { statSync, unlinkSync } from 'node:fs';
 import type { AgentHost } from './agent-port.js';
 import { ocfLog } from '../ocf/log.js';
 import { ensureDir, fsHost, isAlive, kill, lockFile, qemuProcesses, readState, writeCreateXml, writeState } from './agent-fs.js';
@@ -36,6 +37,9 @@ export const realHost: AgentHost = {
   },
   setMaxDowntime: virsh.setMaxDowntime,
   jobAbort: virsh.jobAbort,
+  jobProgress: virsh.jobProgress,
+  ensureDirPool: virsh.ensureDirPool,
+  removeVolume: virsh.removeVolume,
   virshInstalled: virsh.installed,
 
   async peers(self, timeoutMs) {
@@ -65,6 +69,23 @@ export const realHost: AgentHost = {
   readState,
   writeState,
   ensureDir,
+  diskSize(path) {
+    try {
+      const st = statSync(path);
+      return st.isFile() || st.isBlockDevice() ? st.size : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+  removeDisk(path) {
+    try {
+      unlinkSync(path);
+      return { kind: 'removed' };
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      return err.code === 'ENOENT' ? { kind: 'absent' } : { kind: 'failed', message: err.message };
+    }
+  },
 
   now: () => Date.now(),
   sleep: (ms, signal) =>

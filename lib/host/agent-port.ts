@@ -38,7 +38,21 @@ export interface MigrateOptions {
   migrateUri?: string;
   bandwidthMiBs?: number;
   extra?: string[];
+  /** Copy these disks (their targets: vda, …) to the destination as part of the move (non-shared storage). */
+  copyDisks?: string[];
 }
+
+/** How far a running migration job is (virsh domjobinfo), in bytes; undefined where libvirt does not say. */
+export interface JobProgress {
+  diskProcessed?: number;
+  diskTotal?: number;
+  memoryProcessed?: number;
+  memoryTotal?: number;
+  elapsedMs?: number;
+}
+
+/** What removing a disk file or volume did: removed, there was none, or why it failed. */
+export type RemoveOutcome = { kind: 'removed' } | { kind: 'absent' } | { kind: 'failed'; message: string };
 
 /** notFound: libvirt said it has no such domain to migrate. */
 export type MigrateOutcome = { ok: true } | { ok: false; message: string; notFound: boolean };
@@ -100,6 +114,17 @@ export interface AgentHost extends FastHost {
   setMaxDowntime(c: Conn, name: string, ms: number): Promise<boolean>;
   /** Aborts NAME's running job (a migration); libvirt then keeps the domain on the source. */
   jobAbort(c: Conn, name: string): Promise<void>;
+  /** How far NAME's running job is; undefined when there is none or libvirt does not answer. Never throws. */
+  jobProgress(c: Conn, name: string): Promise<JobProgress | undefined>;
+  /**
+   * Makes sure the libvirt at C (a migration target) has an active storage pool for directory DIR,
+   * so that a storage migration creates its disk files there: an existing one (started if
+   * inactive, refreshed) or a transient dir pool made now. Resolves with the pool's name; throws
+   * with libvirt's words when it cannot.
+   */
+  ensureDirPool(c: Conn, dir: string): Promise<string>;
+  /** Removes the disk file PATH through the libvirt at C (a migration target), if it has one. Never throws. */
+  removeVolume(c: Conn, path: string): Promise<RemoveOutcome>;
   /** What keeps libvirt's QEMU from using /dev/kvm on this node (one line with the fix), or undefined. */
   kvmProblem(): string | undefined;
   /** libvirt's client is installed. */
@@ -127,6 +152,10 @@ export interface AgentHost extends FastHost {
   writeState(s: ResourceState): void;
   /** Creates directory PATH (and its parents) if missing. Throws when it cannot. */
   ensureDir(path: string): void;
+  /** The size in bytes of disk image PATH on this node (a regular file or a block device), undefined when it is not here. */
+  diskSize(path: string): number | undefined;
+  /** Removes the disk image file PATH on this node. Never throws. */
+  removeDisk(path: string): RemoveOutcome;
 
   // The clock.
   now(): number;

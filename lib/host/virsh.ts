@@ -4,7 +4,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { DomainLookup, MigrateOptions } from './agent-port.js';
+import type { DomainLookup, JobProgress, MigrateOptions, RemoveOutcome } from './agent-port.js';
 import { run, type RunResult } from './exec.js';
 
 export type { DomainLookup, MigrateOptions };
@@ -160,8 +160,70 @@ export function migrate(c: Virsh, name: string, o: MigrateOptions, timeoutMs: nu
   const args = ['migrate', '--live', name, o.destUri];
   if (o.migrateUri) args.push('--migrateuri', o.migrateUri);
   if (o.bandwidthMiBs) args.push('--bandwidth', String(o.bandwidthMiBs));
+  // Non-shared storage: libvirt mirrors the disks over NBD to files it creates on the target.
+  if (o.copyDisks?.length) args.push('--copy-storage-all', '--migrate-disks', o.copyDisks.join(','));
   args.push(...(o.extra ?? []));
   return virsh(c, args, timeoutMs);
+}
+
+const JOB_FIELDS: Record<string, keyof JobProgress> = {
+  disk_processed: 'diskProcessed',
+  disk_total: 'diskTotal',
+  memory_processed: 'memoryProcessed',
+  memory_total: 'memoryTotal',
+  time_elapsed: 'elapsedMs',
+};
+
+/** `virsh domjobinfo --rawstats`: how far NAME's running job is; undefined without one. */
+export async function jobProgress(c: Virsh, name: string): Promise<JobProgress | undefined> {
+  const r = await virsh(c, ['domjobinfo', name, '--rawstats']);
+  if (r.exitCode !== 0) return undefined;
+  const out: JobProgress = {};
+  let any = false;
+  for (const line of r.stdout.split('\n')) {
+    const m = /^\s*([a-z_]+)\s*[=:]\s*(\d+)\s*$/.exec(line);
+    const key = m ? JOB_FIELDS[m[1] as string] : undefined;
+    if (m && key) {
+      out[key] = Number(m[2]);
+      any = true;
+    }
+  }
+  return any ? out : undefined;
+}
+
+/** A transient dir pool's name for DIR: corral-var-lib-libvirt-images. */
+function poolNameFor(dir: string): string {
+  return `corral${dir.replace(/[^A-Za-z0-9_.]+/g, '-').replace(/-+$/, '') || '-root'}`;
+}
+
+/**
+ * An active storage pool for directory DIR at C: libvirt's own if one has DIR as its target
+ * (started if inactive, refreshed), else a transient dir pool made now. Resolves with its name.
+ */
+export async function ensureDirPool(c: Virsh, dir: string): Promise<string> {
+  let name = poolNameFor(dir);
+  const made = await virsh(c, ['pool-create-as', name, 'dir', '--target', dir]);
+  if (made.exitCode === 0) return name;
+  const text = `${made.stderr}\n${made.stdout}`;
+  // "Storage source conflict with pool: 'default'" / "pool 'NAME' already exists": it has one.
+  const other = /conflict with pool:? '([^']+)'/i.exec(text)?.[1];
+  if (other) name = other;
+  else if (!/already exists/i.test(text)) throw new VirshError(`pool-create-as ${name} for ${dir}: ${message(made)}`, classify(made)?.kind === 'unreachable');
+  const started = await virsh(c, ['pool-start', name]);
+  if (started.exitCode !== 0 && !/already active/i.test(`${started.stderr}${started.stdout}`)) {
+    throw new VirshError(`pool-start ${name} (for ${dir}): ${message(started)}`, classify(started)?.kind === 'unreachable');
+  }
+  // What is in the directory now (a stale file is then a volume libvirt knows).
+  await virsh(c, ['pool-refresh', name]);
+  return name;
+}
+
+/** `virsh vol-delete PATH` at C: removes a disk file through a pool that holds it. */
+export async function removeVolume(c: Virsh, file: string): Promise<RemoveOutcome> {
+  const r = await virsh(c, ['vol-delete', file]);
+  if (r.exitCode === 0) return { kind: 'removed' };
+  if (/Storage volume not found|no storage vol/i.test(`${r.stderr}${r.stdout}`)) return { kind: 'absent' };
+  return { kind: 'failed', message: message(r) };
 }
 
 export async function setMaxDowntime(c: Virsh, name: string, ms: number): Promise<boolean> {

@@ -20,6 +20,8 @@ export interface TransientDomainParams {
   migrateport: number | undefined;
   migrateuri: string | undefined;
   migrate_options: string | undefined;
+  storage: 'shared' | 'local';
+  keep_source_disks: boolean;
 }
 
 const hostPart = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'only letters, digits, ".", "_" and "-"');
@@ -155,6 +157,29 @@ export const transientDomainSpec: AgentSpec = {
           (s) => !s.split(/\s+/).some((o) => /^--(persistent|undefinesource|persistent-xml|xml)(=|$)/.test(o)),
           'a transient domain stays transient and takes its XML from the CIB: --persistent, --undefinesource, --xml and --persistent-xml are refused',
         ),
+    },
+    {
+      name: 'storage',
+      type: 'string',
+      default: 'shared',
+      shortdesc: 'Where the disks live: shared or local',
+      longdesc:
+        'shared: every node that may run the domain sees its disks (a SAN, cLVM, Ceph, a cluster file system). local: its file ' +
+        'disks live on one node only (domadd --local NODE ties the VM to that node with the location constraint vm-NAME-local). A local ' +
+        'domain starts only where its disk files exist (elsewhere: not installed), and migrate_to copies them live to the target ' +
+        '(virsh migrate --copy-storage-all --migrate-disks), making sure first that the target has an active libvirt storage pool ' +
+        'for each disk directory, so that libvirt creates the target files of the same size and format.',
+      schema: z.enum(['shared', 'local']),
+    },
+    {
+      name: 'keep_source_disks',
+      type: 'boolean',
+      default: 'false',
+      shortdesc: 'Keep the source copy of local disks after a migration',
+      longdesc:
+        'With storage=local, migrate_to removes the disk files on the source once the domain runs on the target: a copy left ' +
+        'behind goes stale at once, fills the node, and looks like the VM\'s disk to whoever starts it there by hand. Set to true ' +
+        'to keep it (e.g. as a fallback while trying out a node); a later migration back overwrites it.',
     },
   ],
   actions: [

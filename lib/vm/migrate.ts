@@ -5,6 +5,7 @@ import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import type { TransientDomainParams } from '../ocf/transient-domain.js';
 import { requireConfig, type Ctx } from './context.js';
 import { describe } from './observe.js';
+import { bytesHere, cleanSource, cleanTarget, CopyProgress, disksToCopy, prepareTarget } from './local-storage.js';
 
 /** node2 + "-mig" → node2-mig; node2.example.org → node2-mig.example.org. */
 export function withSuffix(node: string, suffix: string | undefined): string {
@@ -37,16 +38,31 @@ export async function migrateTo(ctx: Ctx): Promise<OcfCode> {
   // No look before the leap: virsh migrate itself says when the domain does not run here, and
   // every agent start-up and virsh call adds to the time the move takes.
   const { destUri, migrateUri } = migrationUris(params, target);
-  host.log('info', `migrating ${id.name} to ${target} (${destUri}${migrateUri ? `, data ${migrateUri}` : ''})`);
+  // storage=local: the disks go along (lib/vm/local-storage.ts).
+  const disks = disksToCopy(ctx);
+  const copy = disks?.length ? disks : undefined;
+  const targetConn = (): { uri: string; timeoutMs: number } => ({ uri: destUri, timeoutMs: Math.min(20_000, Math.max(500, ctx.remaining() / 4)) });
+  host.log(
+    'info',
+    `migrating ${id.name} to ${target} (${destUri}${migrateUri ? `, data ${migrateUri}` : ''})${copy ? ` with a copy of its local disks ${copy.map((d) => `${d.target} ${d.file}`).join(', ')}` : ''}`,
+  );
+  if (copy) await prepareTarget(ctx, targetConn(), target, copy);
   host.writeState({ resource: ctx.resource, ...id, phase: 'migrating' });
   // Abort early enough that libvirt can roll back before our own timeout.
   const abortAt = ctx.deadline - Math.min(10_000, ctx.timeoutMs * 0.15);
   const job = host.migrate(
     ctx.conn,
     id.name,
-    { destUri, migrateUri, bandwidthMiBs: params.migration_speed || undefined, extra: params.migrate_options?.trim().split(/\s+/) },
+    {
+      destUri,
+      migrateUri,
+      bandwidthMiBs: params.migration_speed || undefined,
+      extra: params.migrate_options?.trim().split(/\s+/),
+      ...(copy ? { copyDisks: copy.map((d) => d.target) } : {}),
+    },
     Math.max(1000, ctx.remaining()),
   );
+  const progress = copy ? new CopyProgress(ctx) : undefined;
   let finished = false;
   void job.finally(() => (finished = true));
   let downtimeSet = params.migration_downtime === 0;
@@ -58,6 +74,7 @@ export async function migrateTo(ctx: Ctx): Promise<OcfCode> {
       await host.jobAbort(ctx.conn, id.name);
       aborted = true;
     }
+    if (progress && !finished) await progress.sample(ctx.conn, id.name);
     await Promise.race([job, host.sleep(250)]);
   }
   const r = await job;
@@ -68,12 +85,14 @@ export async function migrateTo(ctx: Ctx): Promise<OcfCode> {
   }
   if (r.ok && after.kind === 'absent') {
     host.clearState(ctx.resource);
-    host.log('info', `migrated ${id.name} to ${target}`);
+    host.log('info', `migrated ${id.name} to ${target}${progress && copy ? `, copied ${progress.summary(bytesHere(ctx, copy))}` : ''}`);
+    if (copy) cleanSource(ctx, copy);
     return OCF.SUCCESS;
   }
   const why = r.ok ? 'libvirt reported success' : r.message;
   if (after.kind === 'present') {
     host.writeState({ resource: ctx.resource, ...id, phase: 'running' });
+    if (copy) await cleanTarget(ctx, targetConn(), target, copy);
     throw fail.generic(`migration of ${id.name} to ${target} failed (${aborted ? 'aborted at the timeout' : why}); it still runs here`);
   }
   throw fail.generic(`migration of ${id.name} to ${target} ended unclear (${why}); here: ${describe(after)}`);

@@ -5,6 +5,7 @@ import type { CreateOutcome, Identity } from '../host/agent-port.js';
 import { migrationUris } from './migrate.js';
 import { describe, observe, STOPPED_STATES } from './observe.js';
 import { prepareForCreate } from './prepare.js';
+import { requireLocalDisks } from './local-storage.js';
 import { awaitStartupSignal, SIGNAL_CHANNEL } from './signal.js';
 
 async function destroyQuietly(ctx: Ctx, id: Identity): Promise<void> {
@@ -70,6 +71,8 @@ export async function start(ctx: Ctx): Promise<OcfCode> {
   } else if (before.kind === 'unknown') {
     throw fail.generic(`cannot tell whether ${id.name} runs: ${before.why}`);
   }
+  // storage=local: never boot where the disks are not (OCF_ERR_INSTALLED keeps Pacemaker off this node).
+  requireLocalDisks(ctx);
 
   // A fresh libvirtd probes the emulator for tens of seconds on first use. Let that happen in a
   // call without side effects, so a start that times out there leaves nothing behind; it runs

@@ -9,11 +9,14 @@
 //   config NAME [signal] [log=/PATH]   the resource's configuration: domain NAME (qemu, a serial
 //                             console), with a startup_signal channel if "signal", the serial console
 //                             logging to /PATH if given; the default is "config gum"
+//   config NAME local         storage=local: domain NAME with the file disk /var/lib/libvirt/images/NAME.qcow2 (vda)
 //   config broken | config none | config /PATH
 //   domain NAME [state=S] [owner=RES|owner=none]   libvirt runs NAME here, as start left it
 //   qemu NAME                 a qemu process runs NAME here, unknown to libvirt
 //   recorded NAME [resource=RES] [phase=P]         what start recorded for the resource here
 //   libvirtd up | down | hangs                     (hangs: every call runs into its timeout)
+//   disk PATH [size=SIZE]     a disk image file here (SIZE in MiB, default 256)
+//   pool DIR                  libvirt here has an active storage pool for DIR
 //   guest NAME ignores ACPI | ignores SIGTERM | never signals | signals after TIME | powers off after TIME
 //              | cannot be killed          (its qemu hangs in the kernel: no signal ends it, destroy fails)
 //   create takes TIME | create hangs | create fails: MESSAGE
@@ -63,14 +66,18 @@ export function duration(text: string): number {
   return Math.round(Number(m[1]) * { ms: 1, s: 1000, min: 60_000 }[m[2] as 'ms' | 's' | 'min']);
 }
 
-export function configXml(name: string, signal = false, log?: string): string {
+export function configXml(name: string, signal = false, log?: string, localDisk?: string): string {
+  const disk = localDisk ? `<disk type="file" device="disk"><driver name="qemu" type="qcow2"/><source file="${localDisk}"/><target dev="vda" bus="virtio"/></disk>` : '';
   const channel = signal ? '<channel type="unix"><target type="virtio" name="startup_signal"/></channel>' : '';
   const logEl = log ? `<log file="${log}" append="on"/>` : '';
   return (
     `<domain type="qemu"><name>${name}</name><uuid>${uuidFor(name)}</uuid><memory unit="MiB">128</memory>` +
-    `<os><type arch="x86_64">hvm</type></os><devices><serial type="pty"><target port="0"/>${logEl}</serial>${channel}</devices></domain>`
+    `<os><type arch="x86_64">hvm</type></os><devices>${disk}<serial type="pty"><target port="0"/>${logEl}</serial>${channel}</devices></domain>`
   );
 }
+
+/** Where a local scenario domain's disk is. */
+const localDisk = (name: string): string => `/var/lib/libvirt/images/${name}.qcow2`;
 
 interface Run {
   proc: SimProcess;
@@ -117,6 +124,8 @@ class Scenario {
   /** The resource's domain: the name in its last usable configuration. */
   domain = 'gum';
   signal = false;
+  /** storage=local, with the disk localDisk(domain). */
+  local = false;
   /** Nodes where a stop of the domain succeeded, and no start came since. */
   readonly stoppedOn = new Set<SimNode>();
 
@@ -141,13 +150,14 @@ class Scenario {
         const [name, ...rest] = v.split(/\s+/);
         this.domain = name!;
         this.signal = rest.includes('signal');
-        this.config = configXml(this.domain, this.signal, rest.find((r) => r.startsWith('log='))?.slice(4));
+        this.local = rest.includes('local');
+        this.config = configXml(this.domain, this.signal, rest.find((r) => r.startsWith('log='))?.slice(4), this.local ? localDisk(this.domain) : undefined);
       }
     } else if ((m = /^domain (\S+)(.*)$/.exec(b))) {
       const name = m[1]!;
       const o = options(m[2]!);
       const owner = o.values.get('owner') ?? `vm-${name}`;
-      const base = DomainDoc.parse(configXml(name, name === this.domain && this.signal));
+      const base = DomainDoc.parse(configXml(name, name === this.domain && this.signal, undefined, name === this.domain && this.local ? localDisk(name) : undefined));
       const xml = owner === 'none' ? base.toXml() : prepareForCreate(base, { consoleLogDir: '/var/log/corral/console', resource: owner }).xml;
       node.addDomain(xml, o.values.get('state')?.replace(/-/g, ' ') ?? 'running');
     } else if ((m = /^qemu (\S+)$/.exec(b))) {
@@ -156,6 +166,10 @@ class Scenario {
       const o = options(m[2]!);
       const resource = o.values.get('resource') ?? `vm-${m[1]}`;
       node.states.set(resource, { resource, name: m[1]!, uuid: uuidFor(m[1]!), phase: (o.values.get('phase') ?? 'running') as 'running' });
+    } else if ((m = /^disk (\S+)(.*)$/.exec(b))) {
+      node.files.set(m[1]!, Number(options(m[2]!).values.get('size') ?? 256) * 1024 * 1024);
+    } else if ((m = /^pool (\S+)$/.exec(b))) {
+      node.pools.add(m[1]!);
     } else if ((m = /^libvirtd (up|down|hangs)$/.exec(b))) {
       node.libvirtd = m[1] as 'up' | 'down' | 'hangs';
     } else if ((m = /^guest (\S+) (.+)$/.exec(b))) {
@@ -198,6 +212,7 @@ class Scenario {
       OCF_RESKEY_CRM_meta_timeout: String(spec ? duration(spec.timeout) : 20_000),
     };
     if (this.config !== undefined) env.OCF_RESKEY_config = this.config;
+    if (this.local) env.OCF_RESKEY_storage = 'local';
     if (action === 'monitor' || action === 'status') env.OCF_RESKEY_CRM_meta_interval = '10000';
     const o = options(opts);
     for (const f of o.flags) {

@@ -18,9 +18,11 @@ import type {
   CreateOutcome,
   DomainLookup,
   Identity,
+  JobProgress,
   LogLevel,
   MigrateOptions,
   MigrateOutcome,
+  RemoveOutcome,
   ResourceState,
   SignalAttempt,
 } from '../../lib/host/agent-port.js';
@@ -82,6 +84,31 @@ interface MigrationJob {
   /** Ends the job: the outcome decides where the domain is. */
   end(result: 'moved' | 'stays' | 'moved-but-failed', message: string): void;
   ended: boolean;
+  startedAt: number;
+  /** How long it takes when it goes through (undefined: it hangs). */
+  ms?: number;
+  /** Bytes of disks it copies (storage migration). */
+  diskBytes: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** The file disks of domain XML: target → file. */
+function fileDisks(xml: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of xml.matchAll(/<disk\b[^>]*>([\s\S]*?)<\/disk>/g)) {
+    const file = /<source file="([^"]+)"/.exec(m[1]!)?.[1];
+    const dev = /<target dev="([^"]+)"/.exec(m[1]!)?.[1];
+    if (file && dev) out.set(dev, file);
+  }
+  return out;
+}
+
+const dirOf = (file: string): string => file.slice(0, file.lastIndexOf('/')) || '/';
+
+/** The node a libvirt URI names (qemu+tcp://n2/system → n2), or '' for a local one. */
+function uriHost(uri: string): string {
+  return /^[a-z0-9+]+:\/\/(?:[^@/]*@)?([^/:]*)/.exec(uri)?.[1] ?? '';
 }
 
 interface Ev {
@@ -102,6 +129,9 @@ export class SimNode {
   readonly createWaiters = new Map<string, Set<() => void>>();
   readonly states = new Map<string, ResourceState>();
   readonly createXml = new Set<string>();
+  /** Disk image files on this node (path → bytes), and the directories libvirt has an active storage pool for. */
+  readonly files = new Map<string, number>();
+  readonly pools = new Set<string>();
   createMs = 0;
   createHangs = false;
   createError?: string;
@@ -189,6 +219,7 @@ export class SimNode {
     for (const p of this.procs.values()) if (!known.has(p.pid)) parts.push(`qemu ${p.pid} unknown to libvirt (${p.argv[2]})`);
     for (const [name, n] of this.creates) parts.push(`${n} create of ${name} in flight`);
     for (const s of this.states.values()) parts.push(`${s.resource} recorded: ${s.name} ${s.phase}`);
+    for (const [f, size] of this.files) parts.push(`disk ${f} (${Math.round(size / MiB)} MiB)`);
     return parts.length ? parts.join('; ') : 'nothing';
   }
 }
@@ -584,19 +615,38 @@ export class SimProcess implements AgentHost {
     if (target.libvirtd !== 'up') return now(fail(`${UNREACHABLE}; unable to connect to server at '${host}:16509': Connection refused`));
     if (target.domains.has(name)) return now(fail(`operation failed: domain '${name}' already exists on ${host}`));
     const script = n.migration;
-    this.say(`${what} …`);
+    // A storage migration: libvirt creates each missing target file in the pool that holds its directory.
+    const copies = [...fileDisks(d.xml)].filter(([dev]) => o.copyDisks?.includes(dev)).map(([, file]) => file);
+    for (const file of copies) {
+      if (target.files.has(file)) continue;
+      if (!target.pools.has(dirOf(file))) return now(fail(`Requested operation is not valid: Storage pool for target path '${dirOf(file)}' not found on ${host}`));
+    }
+    const diskBytes = copies.reduce((sum, f) => sum + (n.files.get(f) ?? 0), 0);
+    this.say(`${what}${o.copyDisks?.length ? ` copying ${o.copyDisks.join(',')}` : ''} …`);
+    for (const file of copies) {
+      if (target.files.has(file)) continue;
+      target.files.set(file, 0);
+      this.world.say(target.name, `libvirt creates ${file} (${Math.round((n.files.get(file) ?? 0) / MiB)} MiB) for the copy`);
+    }
     const incoming = target.addDomain(d.xml, 'paused', { incoming: true });
     return this.waitFor<MigrateOutcome>((settle) => {
       const events: { cancelled?: boolean }[] = [];
       const job: MigrationJob = {
+        startedAt: this.world.now,
+        ms: script.kind === 'hangs' ? undefined : script.ms,
+        diskBytes,
         ended: false,
         end: (result, message) => {
           if (job.ended) return;
           job.ended = true;
           d.job = undefined;
           for (const e of events) e.cancelled = true;
-          if (result === 'stays') target.removeDomain(name);
-          else {
+          if (result === 'stays') {
+            target.removeDomain(name);
+            // What was copied so far stays in the target's files (libvirt does not remove them).
+            for (const f of copies) if (target.files.has(f)) target.files.set(f, Math.round((n.files.get(f) ?? 0) * Math.min(1, (this.world.now - job.startedAt) / (job.ms ?? Infinity)) || 0));
+          } else {
+            for (const f of copies) target.files.set(f, n.files.get(f) ?? 0);
             n.removeDomain(name);
             incoming.state = 'running';
             incoming.incoming = false;
@@ -641,6 +691,58 @@ export class SimProcess implements AgentHost {
       () => 'failed',
       (v) => v,
     ).then(() => undefined);
+  }
+
+  jobProgress(c: Conn, name: string): Promise<JobProgress | undefined> {
+    return this.libvirt<JobProgress | undefined>(
+      c,
+      `job of ${name}`,
+      () => {
+        const job = this.node.domains.get(name)?.job;
+        if (!job) return undefined;
+        const part = job.ms ? Math.min(1, (this.world.now - job.startedAt) / job.ms) : 0.5;
+        return { diskProcessed: Math.round(job.diskBytes * part), diskTotal: job.diskBytes, memoryProcessed: Math.round(128 * MiB * part), memoryTotal: 128 * MiB, elapsedMs: this.world.now - job.startedAt };
+      },
+      () => undefined,
+      (v) => (v ? `disks ${Math.round((v.diskProcessed ?? 0) / MiB)} of ${Math.round((v.diskTotal ?? 0) / MiB)} MiB` : 'no job'),
+    );
+  }
+
+  /** The node whose libvirt URI C names (a migration target), or this one. */
+  private nodeOf(c: Conn): SimNode | undefined {
+    const host = uriHost(c.uri);
+    return host && host !== this.node.name ? this.world.nodes.get(host) : this.node;
+  }
+
+  ensureDirPool(c: Conn, dir: string): Promise<string> {
+    const n = this.nodeOf(c);
+    const name = `corral${dir.replace(/[^A-Za-z0-9_.]+/g, '-')}`;
+    if (!n) return this.after(0, () => this.thrown(`${UNREACHABLE}; unable to connect to server at '${uriHost(c.uri)}:16509'`));
+    return this.libvirt<string | Error>(
+      c,
+      `storage pool for ${dir} at ${n.name}`,
+      () => {
+        const had = n.pools.has(dir);
+        n.pools.add(dir);
+        return had ? `${name} (active)` : `${name} (made)`;
+      },
+      (m) => new Error(m),
+      (v) => (v instanceof Error ? `error (${v.message})` : v),
+      n,
+    ).then((v) => (v instanceof Error ? this.thrown(v.message) : v.split(' ')[0]!));
+  }
+
+  removeVolume(c: Conn, path: string): Promise<RemoveOutcome> {
+    const n = this.nodeOf(c);
+    if (!n) return this.after(0, () => ({ kind: 'failed', message: UNREACHABLE }) as RemoveOutcome);
+    return this.libvirt<RemoveOutcome>(
+      c,
+      `remove volume ${path} at ${n.name}`,
+      () => (n.files.delete(path) ? { kind: 'removed' } : { kind: 'absent' }),
+      (message) => ({ kind: 'failed', message }),
+      (v) => (v.kind === 'failed' ? `failed (${v.message})` : v.kind),
+      n,
+    );
   }
 
   virshInstalled(): Promise<boolean> {
@@ -781,6 +883,18 @@ export class SimProcess implements AgentHost {
 
   ensureDir(_path: string): void {
     /* directories always exist in the simulation */
+  }
+
+  diskSize(path: string): number | undefined {
+    const size = this.node.files.get(path);
+    this.say(`disk ${path} here → ${size === undefined ? 'no' : `${Math.round(size / MiB)} MiB`}`);
+    return size;
+  }
+
+  removeDisk(path: string): RemoveOutcome {
+    const had = this.node.files.delete(path);
+    this.say(`remove ${path} → ${had ? 'removed' : 'absent'}`);
+    return had ? { kind: 'removed' } : { kind: 'absent' };
   }
 
   // the clock ----------------------------------------------------------------------------------
