@@ -41,7 +41,7 @@ export interface Listen {
 export function parseListen(text: string, what = '--listen'): Listen {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(text.trim());
   const port = Number(m?.[3]);
-  if (!m || port < 1 || port > 65535) throw new ServeRefused(`${what} ${JSON.stringify(text)}: expected HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:9777 or [::1]:9777`);
+  if (!m || port > 65535) throw new ServeRefused(`${what} ${JSON.stringify(text)}: expected HOST:PORT with a port from 0 (any free one) to 65535, e.g. 127.0.0.1:9777 or [::1]:9777`);
   const host = (m[1] ?? m[2]) as string;
   if (m[1] !== undefined && isIP(host) !== 6) throw new ServeRefused(`${what} ${JSON.stringify(text)}: ${host} is not an IPv6 address`);
   return { host, port };

@@ -164,6 +164,7 @@ export async function buildDeb(): Promise<string> {
 
   // debian/
   await cp(join(root, 'debian'), join(src, 'debian'), { recursive: true });
+  await cp(join(root, 'prometheus'), join(src, 'prometheus'), { recursive: true }); // alert rules for corral serve's metrics
   for (const unit of ['corral-node.service', 'corral-node-undrain.service']) await copyFile(join(root, 'systemd', unit), join(src, 'debian', `corral.${unit}`));
   await writeFile(
     join(src, 'debian/changelog'),

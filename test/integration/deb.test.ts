@@ -72,6 +72,8 @@ describe('the package', () => {
       '/etc/logrotate.d/corral',
       '/lib/systemd/system/corral-node.service',
       '/lib/systemd/system/corral-node-undrain.service',
+      '/lib/systemd/system/corral-serve.service',
+      '/usr/share/corral/prometheus/corral-alerts.yml',
       '/usr/share/corral/guest/corral-startup-signal',
       '/usr/share/corral/guest/corral-startup-signal.service',
       '/usr/share/doc/corral/copyright',
@@ -103,7 +105,7 @@ describe('the package', () => {
     expect(parseConfigText(text)).toEqual({}); // all commented out: the defaults
     const keys = [...text.matchAll(/^#([a-z_]+) = (.*)$/gm)].map((m) => [m[1], m[2]] as const);
     const uncommented = parseConfigText(keys.map(([k, v]) => `${k} = ${v}`).join('\n'));
-    expect(Object.keys(uncommented).sort()).toEqual(['access_file', 'audit_log', 'boot_undrain', 'libvirt_uri', 'move_lifetime', 'node_command', 'shutdown_drain', 'shutdown_drain_timeout']);
+    expect(Object.keys(uncommented).sort()).toEqual(['access_file', 'audit_log', 'boot_undrain', 'libvirt_uri', 'move_lifetime', 'node_command', 'serve_listen', 'shutdown_drain', 'shutdown_drain_timeout']);
     // …and the values shown are the defaults: the file uncommented means the same as no file.
     const dir = await mkdtemp(join(tmpdir(), 'corral-conf-'));
     try {
@@ -176,7 +178,7 @@ describe('the package', () => {
     // Documentation=man:corral(8) is looked up among the package's man pages.
     await exec('cp', ['-rn', '/lib/systemd/system/.', join(tree, 'lib/systemd/system/')]);
     const env = { ...process.env, MANPATH: join(tree, 'usr/share/man') };
-    const host = await sh('systemd-analyze', ['verify', '--root', tree, '/lib/systemd/system/corral-node.service', '/lib/systemd/system/corral-node-undrain.service'], { env });
+    const host = await sh('systemd-analyze', ['verify', '--root', tree, '/lib/systemd/system/corral-node.service', '/lib/systemd/system/corral-node-undrain.service', '/lib/systemd/system/corral-serve.service'], { env });
     expect(host.stderr + host.stdout).toBe('');
     expect(host.code).toBe(0);
     // In a guest, the README puts the script in /usr/lib/corral/ and the unit in /etc/systemd/system/.

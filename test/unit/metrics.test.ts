@@ -127,7 +127,7 @@ describe('corral serve: addresses and the security rule', () => {
     expect(parseListen('127.0.0.1:9777')).toEqual({ host: '127.0.0.1', port: 9777 });
     expect(parseListen('[::1]:80')).toEqual({ host: '::1', port: 80 });
     expect(() => parseListen('0.0.0.0')).toThrow(/HOST:PORT/);
-    expect(() => parseListen('x:70000')).toThrow(/1 to 65535/);
+    expect(() => parseListen('x:70000')).toThrow(/0 \(any free one\) to 65535/);
     expect([isLoopback('127.0.0.1'), isLoopback('127.1.2.3'), isLoopback('::1'), isLoopback('localhost'), isLoopback('0.0.0.0'), isLoopback('10.0.0.1'), isLoopback('::')]).toEqual([true, true, true, true, false, false, false]);
   });
 
