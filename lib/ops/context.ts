@@ -2,6 +2,7 @@
 // from, the audit log, and how to talk to the user.
 import type { Snapshot } from '../cluster/snapshot.js';
 import type { VmView } from '../cluster/view.js';
+import type { ClusterPort } from '../host/pacemaker/cluster-port.js';
 import type { Virsh } from '../host/virsh.js';
 import type { Caller } from './access.js';
 import type { AuditLog } from './audit.js';
@@ -41,6 +42,8 @@ export interface Context {
   options: ActionOptions;
   /** This host's node name, when it is a cluster node. */
   localNode?: string;
+  /** The cluster the waits watch (default: this host's, hostClusterPort). */
+  cluster?: ClusterPort;
 }
 
 /** libvirt on NODE, through the configured URI template. */

@@ -3,23 +3,19 @@
 // (lib/plan has the pure readings), and every action is a CIB change (standby, the record of where
 // VMs came from, migration-limit) or a crm_resource move, watched until Pacemaker is done.
 import { CorralError } from '../errors.js';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { changeCib } from '../cib/change.js';
 import { CibDoc } from '../cib/edit.js';
 import { borrowMigrationLimit, DRAIN_REASON_ATTR, DRAIN_STATE_ATTR, DRAINED_ATTR, nodeAttribute, returnMigrationLimit, setNodeAttribute } from '../cib/nodes.js';
 import { kid, kids, parseXNode } from '../cib/model.js';
 import { capacityProbeXml, hintXml, ids } from '../cib/shapes.js';
 import { configNodes, type ClusterView, type VmView } from '../cluster/view.js';
-import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
+import type { Snapshot } from '../cluster/snapshot.js';
 import { operationHistory } from '../cluster/status.js';
-import { hostCibPort } from '../host/pacemaker/cib.js';
-import { simulate, SimulationError, type Simulation } from '../host/pacemaker/simulate.js';
-import { clusterSettled } from '../host/pacemaker/status.js';
+import { hostClusterPort, type ClusterPort } from '../host/pacemaker/cluster-port.js';
+import { SimulationError, type Simulation } from '../host/pacemaker/simulate.js';
 import { capacityReport, largestFitting, type CapacityReport, type FailureAnswer } from '../plan/capacity.js';
 import { planDrain, type DrainPlan, type PlannedMove } from '../plan/drain.js';
-import { vmState, watch } from './wait.js';
+import { clusterWatch, snapshotOf, vmState, watch } from './wait.js';
 
 /** Live migrations at a time per node when --parallel is not given. */
 export const DEFAULT_PARALLEL = 4;
@@ -28,16 +24,6 @@ export const DEFAULT_PARALLEL = 4;
 export class MaintenanceInputError extends CorralError {
   readonly kind = 'failed';
   override name = 'MaintenanceInputError';
-}
-
-/** A private directory for CIB copies, removed afterwards. */
-async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'corral-plan-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 function sortNames(a: string, b: string): number {
@@ -92,7 +78,7 @@ export function applySteering(cd: CibDoc, hints: readonly SteerHint[], remove = 
 }
 
 /** Plans draining NODES on a copy of SNAP's CIB: crm_simulate with the nodes in standby (and STEER's hints). */
-export async function planDrainOf(snap: Snapshot, nodes: readonly string[], steer: readonly SteerHint[] = []): Promise<DrainCheck> {
+export async function planDrainOf(snap: Snapshot, nodes: readonly string[], steer: readonly SteerHint[] = [], port: ClusterPort = hostClusterPort()): Promise<DrainCheck> {
   checkNodes(snap.view, nodes);
   const left = snap.view.hosts.filter((h) => h.online && !h.standby && !nodes.includes(h.name));
   if (left.length === 0) {
@@ -101,13 +87,10 @@ export async function planDrainOf(snap: Snapshot, nodes: readonly string[], stee
   const cd = CibDoc.parse(snap.xml);
   for (const n of nodes) setNodeAttribute(cd, n, 'standby', 'on');
   applySteering(cd, steer);
-  return withScratch(async (dir) => {
-    const file = join(dir, 'standby.xml');
-    await writeFile(file, cd.toXml(), { mode: 0o600 });
-    const after = join(dir, 'drained.xml');
-    const sim = await simulate(file, { saveOutput: after });
+  {
+    const { sim, after } = await port.simulate(cd.toXml(), { output: true });
     const plan = planDrain(snap.view, nodes, sim);
-    const capacityAfter = await capacityOfFile(after, snap.view);
+    const capacityAfter = await capacityOfXml(port, after as string, snap.view);
     const warnings: string[] = [];
     if (capacityAfter.nPlusOne === false) {
       const bad = capacityAfter.nodes.filter((n) => n.ifFails.stopped.length);
@@ -118,7 +101,7 @@ export async function planDrainOf(snap: Snapshot, nodes: readonly string[], stee
     }
     for (const m of plan.moves) if (!m.live) warnings.push(`${m.vm} would be stopped and started on ${m.to}, not migrated live (allow-migrate is off, or its agent cannot migrate)`);
     return { plan, capacityAfter, warnings };
-  });
+  }
 }
 
 export interface DrainOptions {
@@ -130,6 +113,8 @@ export interface DrainOptions {
   pollMs?: number;
   /** Recorded on the node with the drain (corral-drain-reason), e.g. "shutdown"; undrain removes it. */
   reason?: string;
+  /** The cluster (default: this host's, hostClusterPort). */
+  cluster?: ClusterPort;
 }
 
 interface LeftNode {
@@ -172,14 +157,15 @@ export function arrival(snap: Snapshot, rid: string, node: string, since: number
  */
 export async function drainNodes(nodes: readonly string[], check: DrainCheck, snap: Snapshot, opts: DrainOptions): Promise<DrainOutcome> {
   const parallel = opts.parallel ?? DEFAULT_PARALLEL;
-  const t0 = Date.now();
+  const port = opts.cluster ?? hostClusterPort();
+  const t0 = port.now();
   const since = Math.floor(t0 / 1000);
   const leaving = new Map<string, { vm: VmView; from: string }>();
   for (const vm of snap.view.vms) {
     const from = vm.nodes.find((n) => nodes.includes(n));
     if (from) leaving.set(vm.resource, { vm, from });
   }
-  await changeCib(hostCibPort(), (cd) => {
+  await changeCib(port.cib, (cd) => {
     for (const n of nodes) {
       const before = nodeAttribute(cd, n, DRAINED_ATTR)?.split(/[\s,]+/).filter(Boolean) ?? [];
       const here = [...leaving.values()].filter((l) => l.from === n).map((l) => l.vm.name);
@@ -203,7 +189,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
   const onDrained = (v: VmView) => v.nodes.some((n) => nodes.includes(n));
   try {
     const { end } = await watch(
-      { look: () => takeSnapshot(), settled: () => clusterSettled() },
+      clusterWatch(port),
       { timeoutMs, pollMs: opts.pollMs ?? 500, idle: true },
       (now) => {
         last = now;
@@ -218,7 +204,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
           if (!v || onDrained(v) || v.state !== 'running' || !v.node) continue;
           // Running elsewhere. Anything else (stopped, failed, gone) is judged once Pacemaker is
           // done: a recovery passes through "stopped" on its way to a start elsewhere.
-          const seconds = (Date.now() - t0) / 1000;
+          const seconds = (port.now() - t0) / 1000;
           const how = arrival(now, rid, v.node, since) ?? 'restarted';
           left.push({ vm: l.vm.name, from: l.from, to: v.node, seconds, how });
           leaving.delete(rid);
@@ -233,7 +219,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
     if (end === 'settled') {
       // Pacemaker is done: what left the nodes and stopped stays so; the rest neither runs
       // elsewhere nor stopped (failed, blocked, or gone from the CIB), or is still there.
-      const seconds = (Date.now() - t0) / 1000;
+      const seconds = (port.now() - t0) / 1000;
       for (const [rid, l] of [...leaving]) {
         const v = last.view.byResource.get(rid);
         if (v && !onDrained(v) && v.nodes.length === 0) {
@@ -247,10 +233,10 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
         problems.push(`${l.vm.name} left ${l.from} but Pacemaker is done with it ${v ? `${v.state}${v.nodes.length ? ` on ${v.nodes.join(', ')}` : ''}` : 'gone from the configuration'}`);
       }
     } else if (end === 'timeout') {
-      problems.push(`gave up after ${Math.round((Date.now() - t0) / 1000)} s: ${stillThere.map((v) => `${v.name} (${v.state} on ${v.nodes.join(', ')})`).join(', ') || 'the cluster is not idle'}`);
+      problems.push(`gave up after ${Math.round((port.now() - t0) / 1000)} s: ${stillThere.map((v) => `${v.name} (${v.state} on ${v.nodes.join(', ')})`).join(', ') || 'the cluster is not idle'}`);
     }
   } finally {
-    await changeCib(hostCibPort(), (cd) => {
+    await changeCib(port.cib, (cd) => {
       for (const n of nodes) setNodeAttribute(cd, n, DRAIN_STATE_ATTR, problems.length ? 'interrupted' : 'drained');
       returnMigrationLimit(cd);
       applySteering(cd, opts.steer ?? [], true);
@@ -268,7 +254,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
     remaining,
     failures,
     problems,
-    seconds: (Date.now() - t0) / 1000,
+    seconds: (port.now() - t0) / 1000,
   };
 }
 
@@ -284,7 +270,7 @@ export interface UndrainCheck {
   stay: { vm: string; why: string }[];
 }
 
-export async function planUndrainOf(snap: Snapshot, node: string, wantReturn: boolean): Promise<UndrainCheck> {
+export async function planUndrainOf(snap: Snapshot, node: string, wantReturn: boolean, port: ClusterPort = hostClusterPort()): Promise<UndrainCheck> {
   checkNodes(snap.view, [node]);
   const host = snap.view.hosts.find((h) => h.name === node);
   const record = drainRecord(snap, node);
@@ -299,10 +285,8 @@ export async function planUndrainOf(snap: Snapshot, node: string, wantReturn: bo
   for (const v of owed) {
     cd.append(cd.section('constraints'), hintXml(ids.returnHint(v.resource), v.resource, node, 'INFINITY'));
   }
-  return withScratch(async (dir) => {
-    const file = join(dir, 'return.xml');
-    await writeFile(file, cd.toXml(), { mode: 0o600 });
-    const sim = await simulate(file);
+  {
+    const { sim } = await port.simulate(cd.toXml());
     const back: PlannedMove[] = [];
     const stay: { vm: string; why: string }[] = [];
     for (const v of owed) {
@@ -311,7 +295,7 @@ export async function planUndrainOf(snap: Snapshot, node: string, wantReturn: bo
       else stay.push({ vm: v.name, why: `Pacemaker keeps it on ${to.join(', ') || 'no node'} (constraints or capacity)` });
     }
     return { node, owed: owed.map((v) => v.name), back, stay };
-  });
+  }
 }
 
 export interface UndrainOutcome {
@@ -324,9 +308,10 @@ export interface UndrainOutcome {
 /** Takes NODE out of standby; with the check's `back` list, moves those VMs back, live, and lets go. */
 export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { returnVms: boolean }): Promise<UndrainOutcome> {
   const node = check.node;
-  const t0 = Date.now();
+  const port = opts.cluster ?? hostClusterPort();
+  const t0 = port.now();
   const since = Math.floor(t0 / 1000);
-  const snap0 = await takeSnapshot();
+  const snap0 = await snapshotOf(port);
   const parallel = opts.parallel ?? DEFAULT_PARALLEL;
   const rids = new Map(snap0.view.vms.map((v) => [v.name, v.resource]));
   const back = opts.returnVms ? check.back.filter((m) => rids.has(m.vm)) : [];
@@ -334,7 +319,7 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
   // One CIB change: out of standby, and (with --return) a hint per VM to come back, so that
   // Pacemaker plans all the returns in one transition (a change per VM would abort the running
   // transition each time, and interrupt migrations halfway).
-  await changeCib(hostCibPort(), (cd) => {
+  await changeCib(port.cib, (cd) => {
     setNodeAttribute(cd, node, 'standby', undefined);
     setNodeAttribute(cd, node, DRAIN_STATE_ATTR, undefined);
     setNodeAttribute(cd, node, DRAIN_REASON_ATTR, undefined);
@@ -350,21 +335,21 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
   const returned: LeftNode[] = [];
   const problems: string[] = [];
   if (back.length === 0) {
-    if (opts.returnVms) await changeCib(hostCibPort(), (cd) => (setNodeAttribute(cd, node, DRAINED_ATTR, undefined), { notes: [], warnings: [] }));
+    if (opts.returnVms) await changeCib(port.cib, (cd) => (setNodeAttribute(cd, node, DRAINED_ATTR, undefined), { notes: [], warnings: [] }));
     return { ok: true, returned, stayed: check.stay, problems };
   }
   try {
     const pending = new Map(back.map((m) => [rids.get(m.vm) as string, m]));
     const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
     const { end } = await watch(
-      { look: () => takeSnapshot(), settled: () => clusterSettled() },
+      clusterWatch(port),
       { timeoutMs, pollMs: opts.pollMs ?? 500, idle: true },
       (snap) => {
         for (const [rid, m] of [...pending]) {
           const v = snap.view.byResource.get(rid);
           if (v?.state === 'running' && v.node === node) {
             const how = arrival(snap, rid, node, since) ?? 'restarted';
-            const seconds = (Date.now() - t0) / 1000;
+            const seconds = (port.now() - t0) / 1000;
             returned.push({ vm: m.vm, from: m.from, to: node, seconds, how });
             pending.delete(rid);
             opts.progress(`[${returned.length}/${back.length}] ${m.vm}: ${m.from} → ${node} (${how === 'migrated' ? 'live migration' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
@@ -378,7 +363,7 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
     for (const m of pending.values()) problems.push(`${m.vm} did not come back to ${node}`);
     if (end === 'timeout' && pending.size === 0) problems.push(`Pacemaker was still busy ${Math.round(timeoutMs / 1000)} s after the returns began`);
   } finally {
-    await changeCib(hostCibPort(), (cd) => {
+    await changeCib(port.cib, (cd) => {
       for (const m of back) {
         const el = cd.byId(hintId(rids.get(m.vm) as string));
         if (el) cd.remove(el);
@@ -395,17 +380,17 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
 // Capacity
 
 /**
- * N+1 of the cluster in FILE (a CIB whose status is settled): each online node failing in turn
+ * N+1 of the cluster in XML (a CIB whose status is settled): each online node failing in turn
  * (crm_simulate --node-fail: lost, fenced, its VMs recovered elsewhere). A node whose failure
  * Pacemaker cannot simulate is answered with its errors; the other nodes are still answered.
  */
-async function capacityOfFile(file: string, view: ClusterView, extra: ReadonlyMap<string, string> = new Map()): Promise<CapacityReport> {
+async function capacityOfXml(port: ClusterPort, xml: string, view: ClusterView, extra: ReadonlyMap<string, string> = new Map()): Promise<CapacityReport> {
   const names = new Map<string, string>([...view.vms.map((v) => [v.resource, v.name] as [string, string]), ...extra]);
-  const base = await simulate(file);
+  const { sim: base } = await port.simulate(xml);
   const failed = new Map<string, FailureAnswer>();
   for (const n of onlineNodes(base)) {
     try {
-      failed.set(n, await simulate(file, { nodesFailed: [n] }));
+      failed.set(n, (await port.simulate(xml, { nodesFailed: [n] })).sim);
     } catch (e) {
       if (!(e instanceof SimulationError)) throw e;
       failed.set(n, { errors: e.errors });
@@ -433,41 +418,32 @@ export interface CapacityAnswer extends CapacityReport {
 }
 
 /** N+1 and, with SIZE, room for more VMs of that size; on a copy of the CIB. */
-export async function capacityOf(snap: Snapshot, size?: { vcpus: number; memoryMiB: number }, maxCount = 1000): Promise<CapacityAnswer> {
-  return withScratch(async (dir) => {
-    const now = join(dir, 'now.xml');
-    await writeFile(now, snap.xml, { mode: 0o600 });
-    const settled = join(dir, 'settled.xml');
-    await simulate(now, { saveOutput: settled });
-    const report = await capacityOfFile(settled, snap.view);
-    if (!size) return report;
-    const settledXml = await readFile(settled, 'utf8');
-    const runningNow = new Set(report.nodes.length ? snap.view.vms.filter((v) => !report.notRunning.includes(v.name)).map((v) => v.resource) : []);
-    const fits = async (k: number): Promise<boolean> => {
-      const cd = CibDoc.parse(settledXml);
-      const probes = new Map<string, string>();
-      for (let i = 1; i <= k; i++) {
-        const id = `corral-capacity-probe-${i}`;
-        probes.set(id, id);
-        cd.append(cd.section('resources'), capacityProbeXml(id, size.vcpus, size.memoryMiB));
-      }
-      const file = join(dir, `fit-${k}.xml`);
-      const placed = join(dir, `fit-${k}-placed.xml`);
-      await writeFile(file, cd.toXml(), { mode: 0o600 });
-      const sim = await simulate(file, { saveOutput: placed });
-      for (const id of probes.keys()) if ((sim.placement.get(id) ?? []).length === 0) return false;
-      for (const rid of runningNow) if ((sim.placement.get(rid) ?? []).length === 0) return false;
-      const after = await capacityOfFile(placed, snap.view, probes);
-      if (after.nPlusOne === null) throw new SimulationError(after.nodes.flatMap((n) => n.ifFails.errors ?? []));
-      return after.nPlusOne;
-    };
-    if (report.nPlusOne === null) return { ...report, fit: { ...size, count: null } };
-    if (report.nPlusOne === false) return { ...report, fit: { ...size, count: 0 } };
-    try {
-      return { ...report, fit: { ...size, count: await largestFitting(fits, maxCount) } };
-    } catch (e) {
-      if (!(e instanceof SimulationError)) throw e;
-      return { ...report, fit: { ...size, count: null, errors: [...e.errors] } };
+export async function capacityOf(snap: Snapshot, size?: { vcpus: number; memoryMiB: number }, maxCount = 1000, port: ClusterPort = hostClusterPort()): Promise<CapacityAnswer> {
+  const settledXml = (await port.simulate(snap.xml, { output: true })).after as string;
+  const report = await capacityOfXml(port, settledXml, snap.view);
+  if (!size) return report;
+  const runningNow = new Set(report.nodes.length ? snap.view.vms.filter((v) => !report.notRunning.includes(v.name)).map((v) => v.resource) : []);
+  const fits = async (k: number): Promise<boolean> => {
+    const cd = CibDoc.parse(settledXml);
+    const probes = new Map<string, string>();
+    for (let i = 1; i <= k; i++) {
+      const id = `corral-capacity-probe-${i}`;
+      probes.set(id, id);
+      cd.append(cd.section('resources'), capacityProbeXml(id, size.vcpus, size.memoryMiB));
     }
-  });
+    const { sim, after: placed } = await port.simulate(cd.toXml(), { output: true });
+    for (const id of probes.keys()) if ((sim.placement.get(id) ?? []).length === 0) return false;
+    for (const rid of runningNow) if ((sim.placement.get(rid) ?? []).length === 0) return false;
+    const after = await capacityOfXml(port, placed as string, snap.view, probes);
+    if (after.nPlusOne === null) throw new SimulationError(after.nodes.flatMap((n) => n.ifFails.errors ?? []));
+    return after.nPlusOne;
+  };
+  if (report.nPlusOne === null) return { ...report, fit: { ...size, count: null } };
+  if (report.nPlusOne === false) return { ...report, fit: { ...size, count: 0 } };
+  try {
+    return { ...report, fit: { ...size, count: await largestFitting(fits, maxCount) } };
+  } catch (e) {
+    if (!(e instanceof SimulationError)) throw e;
+    return { ...report, fit: { ...size, count: null, errors: [...e.errors] } };
+  }
 }

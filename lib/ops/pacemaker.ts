@@ -1,14 +1,13 @@
 // start, stop, restart, migrate, clear and priority: requests to Pacemaker (target-role, move
 // with a lifetime, clear, meta attributes), never behind its back, then (unless --no-wait) a
 // wait with progress until the cluster has done it or has settled without doing it.
-import { takeSnapshot } from '../cluster/snapshot.js';
 import type { VmView } from '../cluster/view.js';
 import { cleanupResource, clearResource, moveResource, setResourceMeta } from '../host/pacemaker/resources.js';
-import { clusterSettled } from '../host/pacemaker/status.js';
+import { hostClusterPort } from '../host/pacemaker/cluster-port.js';
 import { pacemakerMs } from '../cib/durations.js';
 import { kids } from '../cib/model.js';
 import type { Context } from './context.js';
-import { waitFor, type Goal, type WaitOutcome, type WaitTarget } from './wait.js';
+import { clusterWatch, waitFor, type Goal, type WaitOutcome, type WaitTarget } from './wait.js';
 
 export interface Outcome {
   vm: string;
@@ -38,13 +37,10 @@ function bound(ctx: Context, vms: readonly VmView[], ops: readonly string[]): nu
 }
 
 async function wait(ctx: Context, targets: WaitTarget[], timeoutMs: number): Promise<WaitOutcome[]> {
+  const cluster = clusterWatch(ctx.cluster ?? hostClusterPort());
   return waitFor(
     targets,
-    {
-      look: async () => (await takeSnapshot()).view,
-      settled: () => clusterSettled(),
-      progress: (line) => ctx.io.out(`${line}\n`),
-    },
+    { ...cluster, look: async () => (await cluster.look()).view, progress: (line) => ctx.io.out(`${line}\n`) },
     { timeoutMs },
   );
 }

@@ -14,19 +14,14 @@
 // stayed. A VM that was stopped and started instead of migrated live, a failed operation, or a VM
 // that did not stay, is a failure, and no further round starts.
 import { CorralError } from '../errors.js';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { changeCib } from '../cib/change.js';
 import { CibDoc } from '../cib/edit.js';
 import { kid, nvpairs } from '../cib/model.js';
-import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
-import { hostCibPort } from '../host/pacemaker/cib.js';
-import { simulate } from '../host/pacemaker/simulate.js';
-import { clusterSettled } from '../host/pacemaker/status.js';
+import type { Snapshot } from '../cluster/snapshot.js';
+import { hostClusterPort, type ClusterPort } from '../host/pacemaker/cluster-port.js';
 import { balanceModel, planRebalance, type PlanOptions, type RebalanceMove, type RebalancePlan } from '../plan/rebalance.js';
 import { applySteering, arrival, steerId, type SteerHint } from './maintenance.js';
-import { vmState, watch } from './wait.js';
+import { clusterWatch, snapshotOf, vmState, watch } from './wait.js';
 
 /** Input the user must fix (exit 2); nothing was changed. */
 export class RebalanceInputError extends CorralError {
@@ -59,15 +54,6 @@ export interface RebalanceCheck {
   simulations: number;
 }
 
-async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'corral-rebalance-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 /** resource-stickiness of each VM (its own meta attribute, else rsc_defaults; 0 when unset). */
 function stickiness(snap: Snapshot): Map<string, number> {
   const defaults = nvpairs(kid(snap.cib.configuration, 'rsc_defaults'), 'meta_attributes');
@@ -95,14 +81,12 @@ interface Verdict {
 }
 
 /** Runs PLAN round by round on a copy of SNAP's CIB (see the top of this file). */
-async function verify(snap: Snapshot, plan: MovePlan): Promise<Verdict> {
-  return withScratch(async (dir) => {
+async function verify(snap: Snapshot, plan: MovePlan, port: ClusterPort): Promise<Verdict> {
+  {
     const nameOf = new Map(snap.view.vms.map((v) => [v.resource, v.name]));
     let xml = snap.xml;
     // Pacemaker has nothing to do now, or the check could not tell its actions from the plan's.
-    const now = join(dir, 'now.xml');
-    await writeFile(now, xml, { mode: 0o600 });
-    const idle = await simulate(now);
+    const { sim: idle } = await port.simulate(xml);
     let simulations = 1;
     if (idle.actions.length) {
       const what = idle.actions.slice(0, 3).map((a) => `${a.action.toLowerCase()} ${nameOf.get(a.resource) ?? a.resource}${a.node ? ` on ${a.node}` : ''}`);
@@ -114,10 +98,7 @@ async function verify(snap: Snapshot, plan: MovePlan): Promise<Verdict> {
       const byRsc = new Map(hints.map((h, i) => [h.rid, moves[i] as MovePlan['moves'][number]]));
       const steered = CibDoc.parse(xml);
       applySteering(steered, hints);
-      const file = join(dir, `round-${r}.xml`);
-      const moved = join(dir, `round-${r}-moved.xml`);
-      await writeFile(file, steered.toXml(), { mode: 0o600 });
-      const sim = await simulate(file, { saveOutput: moved });
+      const { sim, after: moved } = await port.simulate(steered.toXml(), { output: true });
       simulations++;
       const blame: Verdict['blame'] = [];
       const blameNear = (nodes: readonly string[], why: string) => {
@@ -137,12 +118,9 @@ async function verify(snap: Snapshot, plan: MovePlan): Promise<Verdict> {
       }
       if (blame.length) return { passed: r, blame, simulations };
       // The hints go: nothing may happen then.
-      const released = CibDoc.parse(await readFile(moved, 'utf8'));
+      const released = CibDoc.parse(moved as string);
       applySteering(released, hints, true);
-      const file2 = join(dir, `round-${r}-released.xml`);
-      const settled = join(dir, `round-${r}-settled.xml`);
-      await writeFile(file2, released.toXml(), { mode: 0o600 });
-      const sim2 = await simulate(file2, { saveOutput: settled });
+      const { sim: sim2 } = await port.simulate(released.toXml());
       simulations++;
       for (const a of sim2.actions) {
         const m = byRsc.get(a.resource);
@@ -153,7 +131,7 @@ async function verify(snap: Snapshot, plan: MovePlan): Promise<Verdict> {
       xml = released.toXml();
     }
     return { passed: plan.rounds.length, blame: [], simulations };
-  });
+  }
 }
 
 /**
@@ -161,8 +139,8 @@ async function verify(snap: Snapshot, plan: MovePlan): Promise<Verdict> {
  * the VMs there once the hints are gone: the reasons it would not, none when it would. Throws
  * RebalanceNotIdleError when Pacemaker still has work of its own. The load balancer asks this.
  */
-export async function checkMoves(snap: Snapshot, moves: readonly Pick<RebalanceMove, 'vm' | 'from' | 'to'>[]): Promise<{ vm: string; to: string; why: string }[]> {
-  return (await verify(snap, { moves, rounds: [moves.map((_m, i) => i)] })).blame;
+export async function checkMoves(snap: Snapshot, moves: readonly Pick<RebalanceMove, 'vm' | 'from' | 'to'>[], port: ClusterPort = hostClusterPort()): Promise<{ vm: string; to: string; why: string }[]> {
+  return (await verify(snap, { moves, rounds: [moves.map((_m, i) => i)] }, port)).blame;
 }
 
 function checkOptions(opts: RebalanceOptions): void {
@@ -171,7 +149,7 @@ function checkOptions(opts: RebalanceOptions): void {
 }
 
 /** The rebalance plan for SNAP, every round of it checked with crm_simulate. */
-export async function planRebalanceOf(snap: Snapshot, opts: RebalanceOptions = {}): Promise<RebalanceCheck> {
+export async function planRebalanceOf(snap: Snapshot, opts: RebalanceOptions = {}, port: ClusterPort = hostClusterPort()): Promise<RebalanceCheck> {
   checkOptions(opts);
   const model = balanceModel(snap.view, { load: opts.load });
   const planOpts: PlanOptions = {};
@@ -183,7 +161,7 @@ export async function planRebalanceOf(snap: Snapshot, opts: RebalanceOptions = {
   let plan = planRebalance(model, planOpts);
   for (let attempt = 0; ; attempt++) {
     if (plan.moves.length === 0) break;
-    const v = await verify(snap, plan);
+    const v = await verify(snap, plan, port);
     simulations += v.simulations;
     if (v.blame.length === 0) break;
     for (const b of v.blame) rejected.set(`${b.vm}>${b.to}`, b);
@@ -233,12 +211,14 @@ export interface ExecOptions {
   /** Per round (default 10 minutes). */
   timeoutMs?: number;
   pollMs?: number;
+  /** The cluster (default: this host's, hostClusterPort). */
+  cluster?: ClusterPort;
 }
 
 
 /** Waits until Pacemaker is done (lib/ops/wait.ts's rule), at most MS; whether it is. */
-async function settle(ms: number, vms: readonly string[]): Promise<boolean> {
-  const { end } = await watch({ look: () => takeSnapshot(), settled: () => clusterSettled() }, { timeoutMs: ms, idle: true }, (snap) => ({
+async function settle(port: ClusterPort, ms: number, vms: readonly string[]): Promise<boolean> {
+  const { end } = await watch(clusterWatch(port), { timeoutMs: ms, idle: true }, (snap) => ({
     done: true,
     state: vms.map((rid) => vmState(snap.view.byResource.get(rid))).join(' '),
   }));
@@ -247,7 +227,8 @@ async function settle(ms: number, vms: readonly string[]): Promise<boolean> {
 
 /** Carries out CHECK's plan (made from SNAP), round by round; stops after the first round with a failure. */
 export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, opts: ExecOptions): Promise<RebalanceOutcome> {
-  const t0 = Date.now();
+  const port = opts.cluster ?? hostClusterPort();
+  const t0 = port.now();
   const { plan } = check;
   const moved: MoveOutcome[] = [];
   const failures: string[] = [];
@@ -266,7 +247,7 @@ export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, op
     opts.progress(`${signal}: removing the hints of the round under way and stopping (run corral rebalance again to go on)`);
     void (async () => {
       await adding?.catch(() => undefined);
-      await changeCib(hostCibPort(), (cd) => (applySteering(cd, live, true), { notes: [], warnings: [] }));
+      await changeCib(port.cib, (cd) => (applySteering(cd, live, true), { notes: [], warnings: [] }));
     })()
       .catch((e: unknown) => opts.progress(`could not remove the steering hints ${live.map(steerId).join(', ')}: ${(e as Error).message}`))
       .finally(() => process.exit(1));
@@ -285,11 +266,11 @@ export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, op
     for (; r < plan.rounds.length && problems.length === 0 && failures.length === 0; r++) {
       const moves = (plan.rounds[r] as number[]).map((i) => plan.moves[i] as MovePlan['moves'][number]);
       const hints = hintsOf(snap, moves);
-      const since = Math.floor(Date.now() / 1000);
-      const roundStart = Date.now();
+      const roundStart = port.now();
+      const since = Math.floor(roundStart / 1000);
       if (interrupted) break;
       live = hints;
-      adding = changeCib(hostCibPort(), (cd) => (applySteering(cd, hints), { notes: [], warnings: [] }));
+      adding = changeCib(port.cib, (cd) => (applySteering(cd, hints), { notes: [], warnings: [] }));
       await adding;
       adding = undefined;
       opts.progress(`round ${r + 1}/${plan.rounds.length}: ${moves.map((m) => `${m.vm} ${m.from} → ${m.to}`).join(', ')}`);
@@ -299,7 +280,7 @@ export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, op
         // Pacemaker done with a VM pending (lib/ops/wait.ts's rule, asked after the hints are in
         // the CIB): the round is over all the same (a node lost midway, a move it gave up on).
         const { end, last } = await watch(
-          { look: () => takeSnapshot(), settled: () => clusterSettled() },
+          clusterWatch(port),
           { timeoutMs: opts.timeoutMs ?? 10 * 60_000, pollMs: opts.pollMs ?? 1000, idle: true },
           (now) => {
             for (const [rid, m] of [...pending]) {
@@ -311,7 +292,7 @@ export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, op
                 opts.progress(`${m.vm}: ${f.operation} failed on ${f.node}`);
               }
               if (!v) continue;
-              const seconds = (Date.now() - roundStart) / 1000;
+              const seconds = (port.now() - roundStart) / 1000;
               if (v.state === 'running' && v.nodes.length === 1 && v.node === m.to) {
                 const how = arrival(now, rid, m.to, since) ?? 'restarted';
                 moved.push({ vm: m.vm, from: m.from, to: m.to, seconds, how });
@@ -330,17 +311,17 @@ export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, op
             problems.push(`${m.vm} did not reach ${m.to}: Pacemaker is done and it ${v?.nodes.length ? `runs on ${v.nodes.join(', ')}` : 'runs nowhere'}`);
           }
         } else if (end === 'timeout') {
-          for (const m of pending.values()) problems.push(`${m.vm} did not reach ${m.to} within ${Math.round((Date.now() - roundStart) / 1000)} s`);
+          for (const m of pending.values()) problems.push(`${m.vm} did not reach ${m.to} within ${Math.round((port.now() - roundStart) / 1000)} s`);
         }
       } finally {
-        await changeCib(hostCibPort(), (cd) => (applySteering(cd, hints, true), { notes: [], warnings: [] })).catch((e: unknown) =>
+        await changeCib(port.cib, (cd) => (applySteering(cd, hints, true), { notes: [], warnings: [] })).catch((e: unknown) =>
           problems.push(`could not remove the steering hints ${hints.map(steerId).join(', ')}: ${(e as Error).message}`),
         );
         live = [];
       }
       // With the hints gone the VMs must stay (stickiness).
-      if (!(await settle(60_000, hints.map((h) => h.rid)))) problems.push('the cluster did not settle within 60 s after the hints were removed');
-      const after = await takeSnapshot();
+      if (!(await settle(port, 60_000, hints.map((h) => h.rid)))) problems.push('the cluster did not settle within 60 s after the hints were removed');
+      const after = await snapshotOf(port);
       for (const o of moved.filter((x) => moves.some((m) => m.vm === x.vm))) {
         const v = after.view.vms.find((x) => x.name === o.vm);
         if (o.how === 'restarted') problems.push(`${o.vm} was stopped and started on ${o.to}, not migrated live`);
@@ -355,6 +336,6 @@ export async function runRebalance(check: { plan: MovePlan }, snap: Snapshot, op
       .flat()
       .map((i) => plan.moves[i] as MovePlan['moves'][number])
       .map((m) => ({ vm: m.vm, from: m.from, to: m.to }));
-    return { ok: failures.length === 0 && problems.length === 0, moved, notRun, failures, problems, seconds: (Date.now() - t0) / 1000 };
+    return { ok: failures.length === 0 && problems.length === 0, moved, notRun, failures, problems, seconds: (port.now() - t0) / 1000 };
   }
 }

@@ -18,7 +18,9 @@
 // Everything it needs comes in (look, settled, now, sleep), so the same loop runs on the real
 // cluster, on the simulated one (test/support/sim-cluster.ts) and in unit tests.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
 import type { ClusterView, VmView } from '../cluster/view.js';
+import type { ClusterPort } from '../host/pacemaker/cluster-port.js';
 
 export interface WatchDeps<L> {
   /** A fresh look at the cluster. */
@@ -64,6 +66,16 @@ export async function watch<L>(deps: WatchDeps<L>, opts: WatchOptions, see: (loo
     if (now() >= deadline) return { end: 'timeout', last };
     await pause(pollMs);
   }
+}
+
+/** A snapshot of the cluster behind PORT (one CIB query, read as lib/cluster reads it). */
+export async function snapshotOf(port: ClusterPort): Promise<Snapshot> {
+  return takeSnapshot({ cibXml: await port.query() });
+}
+
+/** What a watch of the cluster behind PORT needs: snapshots, its settled answer and its clock. */
+export function clusterWatch(port: ClusterPort): WatchDeps<Snapshot> {
+  return { look: () => snapshotOf(port), settled: () => port.settled(), now: () => port.now(), sleep: (ms) => port.sleep(ms) };
 }
 
 /** A VM's state as a watch compares it between looks (its role, nodes, migration target). */
