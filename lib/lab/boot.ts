@@ -20,6 +20,7 @@ import { nsBindMount, nsMountOverlay, nsMountpoints } from '../host/mounts.js';
 import { nsRunOk, nsStartDaemon } from '../host/nsenter.js';
 import type { PcmkRunner, Via } from '../host/pacemaker/tool.js';
 import { startLibvirt } from './libvirt.js';
+import { startCephNode } from './ceph.js';
 import { isDebNode, nodeExec, nodeInitPid, nodeProcesses, startNode } from './node.js';
 import type { Lab, LabNode } from './state.js';
 import { labCorralConf, startNodeCommandService, writeNodeCommandKey } from './node-command.js';
@@ -268,7 +269,7 @@ export function nodeVia(node: LabNode, timeoutMs?: number): Via {
 
 /**
  * Powers NODE on and boots it: namespaces and mounts (startNode), corral's overlays, the
- * node-command service, virtlogd and libvirtd, Corosync, Pacemaker. Idempotent: what runs
+ * node-command service, virtlogd and libvirtd, Ceph's daemons in a Ceph lab, Corosync, Pacemaker. Idempotent: what runs
  * already is left alone.
  */
 export async function bootNode(lab: Lab, node: LabNode, opts: BootOptions = {}): Promise<void> {
@@ -278,6 +279,8 @@ export async function bootNode(lab: Lab, node: LabNode, opts: BootOptions = {}):
   if (await startNodeCommandService(lab, node)) log(`${node.name}: node-command service listening`);
   const lv = await startLibvirt(node);
   log(`${node.name}: libvirtd ${lv.alreadyRunning ? 'was running' : `answered after ${lv.readyMs} ms`}`);
+  // Storage: a node of a Ceph lab starts its monitor, manager and OSD (lib/lab/ceph.ts).
+  if (await startCephNode(lab, node)) log(`${node.name}: ceph-mon, ceph-mgr and ceph-osd started`);
   if (opts.cluster ?? true) {
     await opts.beforeCluster?.();
     await startCorosync(node);

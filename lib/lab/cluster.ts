@@ -30,6 +30,7 @@ import { loadLab, type Lab, type LabLocation, type LabNode } from './state.js';
 import { startNodeCommandService } from './node-command.js';
 import { powerCall, powerSocketPath } from './power-protocol.js';
 import { startPowerDaemon } from './power.js';
+import { CEPH_MIN_NODES, createCeph, type StorageKind } from './ceph.js';
 
 export type { ClusterStatus } from '../cluster/status.js';
 export { nodeVia } from './boot.js';
@@ -40,7 +41,7 @@ export interface ClusterLabOptions extends LabLocation {
   nodes?: number | readonly string[];
   /** First three octets of the lab's /24 (default 10.213.81). */
   subnet?: string;
-  /** Bound for the whole bring-up (default 240 s). */
+  /** Bound for the whole bring-up (default 240 s; with storage 360 s). */
   timeoutMs?: number;
   /** Progress lines for people. */
   log?: (line: string) => void;
@@ -51,6 +52,9 @@ export interface ClusterLabOptions extends LabLocation {
   /** Install corral in these nodes (default: every node) from this Debian package, with dpkg,
    *  instead of overlaying the build (lib/lab/deb.ts). */
   deb?: { file: string; nodes?: readonly string[] };
+  /** Shared storage besides the host's files: 'ceph' starts a Ceph cluster in the nodes
+   *  (lib/lab/ceph.ts), brought up while Corosync and Pacemaker come up. */
+  storage?: StorageKind;
 }
 
 interface ClusterLabTimings {
@@ -62,6 +66,8 @@ interface ClusterLabTimings {
   corosyncMs: number;
   /** Pacemaker: every node online, DC idle, fence device started. */
   pacemakerMs: number;
+  /** With storage: from libvirt up to the storage healthy (alongside Corosync and Pacemaker). */
+  storageMs?: number;
   totalMs: number;
 }
 
@@ -80,9 +86,11 @@ const DEFAULT_CLUSTER_SUBNET = '10.213.81';
 export async function createClusterLab(opts: ClusterLabOptions): Promise<ClusterLab> {
   const log = opts.log ?? (() => undefined);
   const t0 = Date.now();
-  const deadline = t0 + (opts.timeoutMs ?? 240_000);
+  const deadline = t0 + (opts.timeoutMs ?? (opts.storage ? 360_000 : 240_000));
   const left = () => Math.max(1000, deadline - Date.now());
   const loc: LabLocation = { stateDir: opts.stateDir };
+  const count = typeof opts.nodes === 'number' ? opts.nodes : (opts.nodes?.length ?? 3);
+  if (opts.storage === 'ceph' && count < CEPH_MIN_NODES) throw new Error(`--storage ceph needs at least ${CEPH_MIN_NODES} nodes, not ${count}`);
   const lab: ClusterLab = await createLab({ name: opts.name, nodes: opts.nodes ?? 3, subnet: opts.subnet ?? DEFAULT_CLUSTER_SUBNET, stateDir: opts.stateDir });
   try {
     const nodesMs = Date.now() - t0;
@@ -105,6 +113,9 @@ export async function createClusterLab(opts: ClusterLabOptions): Promise<Cluster
     log(`libvirtd answers on every node (${(libvirtMs / 1000).toFixed(1)} s)`);
 
     const t2 = Date.now();
+    // Storage comes up beside the cluster: Ceph needs the nodes' network only.
+    const storage = opts.storage === 'ceph' ? createCeph(lab, { timeoutMs: left(), log }).then(() => Date.now() - t2) : undefined;
+    storage?.catch(() => undefined); // awaited below; a failure of the cluster's own must not leave it unhandled
     await Promise.all(lab.nodes.map((n) => startCorosync(n)));
     await waitCorosyncMembership(lab, Math.min(left(), 60_000));
     const corosyncMs = Date.now() - t2;
@@ -117,7 +128,8 @@ export async function createClusterLab(opts: ClusterLabOptions): Promise<Cluster
     await waitClusterIdle(lab, { timeoutMs: left(), resources: [FENCE_DEVICE_ID] });
     const pacemakerMs = Date.now() - t3;
     log(`pacemaker: every node online, the DC idle, ${FENCE_DEVICE_ID} started (${(pacemakerMs / 1000).toFixed(1)} s)`);
-    lab.timings = { nodesMs, libvirtMs, corosyncMs, pacemakerMs, totalMs: Date.now() - t0 };
+    const storageMs = storage ? await storage : undefined;
+    lab.timings = { nodesMs, libvirtMs, corosyncMs, pacemakerMs, storageMs, totalMs: Date.now() - t0 };
     return lab;
   } catch (e) {
     const logs = await diagnostics(lab).catch(() => '');

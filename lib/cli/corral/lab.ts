@@ -31,6 +31,7 @@ import { ensureBuilt, ensurePackages } from '../../lab/setup.js';
 import { ensureTestGuest } from '../../lab/test-guest.js';
 import { runDemo } from '../../lab/demo.js';
 import { nodeCommandCall, NodeCommandError, runNodeCommandService } from '../../lab/node-command.js';
+import { CEPH_MIN_NODES, cephSummary, ensureCephPackages, labCephStatus, labStorage, readCephFile, STORAGE_KINDS } from '../../lab/ceph.js';
 
 const DEFAULT_LAB = 'lab';
 const DEFAULT_SUBNET = '10.213.81';
@@ -56,9 +57,13 @@ const upOptions = common.extend({
     .refine((f) => existsSync(f), 'no such file')
     .transform((f) => path.resolve(f))
     .optional(),
+  storage: z.enum(STORAGE_KINDS, { error: () => `the lab's storage is one of: ${STORAGE_KINDS.join(', ')}` }).optional(),
+}).refine((o) => o.storage !== 'ceph' || o.nodes >= CEPH_MIN_NODES, {
+  path: ['storage'],
+  message: `Ceph needs at least ${CEPH_MIN_NODES} nodes (--nodes ${CEPH_MIN_NODES}): a monitor quorum that survives a node, and 3 replicas`,
 });
 
-const LABELS: Record<string, string> = { deb: '--deb', name: '--name', stateDir: '--state-dir', nodes: '--nodes', subnet: '--subnet', node: 'NODE', timeout: '--timeout' };
+const LABELS: Record<string, string> = { storage: '--storage', deb: '--deb', name: '--name', stateDir: '--state-dir', nodes: '--nodes', subnet: '--subnet', node: 'NODE', timeout: '--timeout' };
 
 function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
   const r = schema.safeParse(raw);
@@ -116,12 +121,13 @@ function withStartOptions(cmd: Command, when = ''): Command {
  * and started again (the demo does that, so that it always shows the code of this tree).
  */
 async function labUp(
-  raw: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean; deb?: string },
+  raw: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean; deb?: string; storage?: string },
   opts: { recreateStale?: boolean; testGuest?: boolean } = {},
 ): Promise<ClusterLab> {
   const o = parse(upOptions, raw);
   const log = progress;
   if (o.packages) await ensurePackages(log);
+  if (o.storage === 'ceph') await ensureCephPackages(o.packages, log);
   if (o.build && (await ensureBuilt(log))) log('built corral');
   // The test guest (built from Debian packages on first use, ~30 s) meanwhile, for the demo.
   const guest = opts.testGuest ? ensureTestGuest() : undefined;
@@ -137,6 +143,9 @@ async function upLab(o: z.infer<typeof upOptions>, opts: { recreateStale?: boole
     if ((await reachableNode(lab)) === undefined) {
       throw new Error(`lab ${o.name} exists but no node answers: ${self()} lab down${labFlag(o.name)} first`);
     }
+    if (o.storage === 'ceph' && !(await readCephFile(lab))) {
+      throw new Error(`lab ${o.name} is up without Ceph: ${self()} lab down${labFlag(o.name)} first, then lab up --storage ceph`);
+    }
     const stale = await staleInstall(lab);
     if (stale.length === 0) {
       log(`lab ${o.name} is already up (${lab.nodes.length} nodes); ${self()} lab down${labFlag(o.name)} removes it`);
@@ -150,7 +159,15 @@ async function upLab(o: z.infer<typeof upOptions>, opts: { recreateStale?: boole
     await destroyClusterLab(o.name, loc(o));
   }
   const t = Date.now();
-  const lab = await createClusterLab({ name: o.name, nodes: o.nodes, subnet: o.subnet, stateDir: o.stateDir, log, ...(o.deb ? { deb: { file: o.deb } } : {}) });
+  const lab = await createClusterLab({
+    name: o.name,
+    nodes: o.nodes,
+    subnet: o.subnet,
+    stateDir: o.stateDir,
+    log,
+    ...(o.deb ? { deb: { file: o.deb } } : {}),
+    ...(o.storage ? { storage: o.storage } : {}),
+  });
   log(`up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   return lab;
 }
@@ -210,30 +227,53 @@ export function registerLab(program: Command): void {
     .enablePositionalOptions();
 
   withStartOptions(lab.command('up'))
+    .option('--storage <kind>', `shared storage for VMs: ceph (a monitor, manager and OSD in every node, pool corral-vms, client.corral; needs ${CEPH_MIN_NODES} nodes or more)`)
     .description('Start a lab: install missing packages, build corral, start N nodes with Corosync, Pacemaker and libvirt.')
     .addHelpText('after', '\nNeeds root. Ends with every node online and the cluster idle, then prints what to type next.')
-    .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean; deb?: string }) => {
+    .action(async (o: { name: string; stateDir?: string; nodes: string; subnet: string; packages: boolean; build: boolean; deb?: string; storage?: string }) => {
       const l = await labUp(o);
       out(nextSteps(l));
     });
 
   withCommon(lab.command('status'))
-    .description('Show the lab\'s nodes (power, daemons) and the cluster (crm_mon).')
-    .action(async (o: { name: string; stateDir?: string }) => {
-      parse(common, o);
+    .description('Show the lab\'s nodes (power, daemons), its storage and the cluster (crm_mon).')
+    .option('--json', 'nodes, power, daemons and storage as JSON (no crm_mon)')
+    .action(async (o: { name: string; stateDir?: string; json?: boolean }) => {
+      parse(common, { name: o.name, stateDir: o.stateDir });
       const l = await openLab(o);
       const pid = await powerDaemonPid(l);
-      out(`lab ${l.name}: ${l.nodes.length} nodes, state in ${l.dir}, power controller ${pid ? `pid ${pid}` : 'NOT RUNNING'}`);
-      out(`${'node'.padEnd(8)}${'address'.padEnd(16)}${'power'.padEnd(7)}daemons`);
+      const storage = await labStorage(l);
+      const watched = ['corosync', 'pacemakerd', 'libvirtd', 'virtlogd', ...(storage ? ['ceph-mon', 'ceph-mgr', 'ceph-osd'] : [])];
+      const nodes: { name: string; address: string; power: 'on' | 'off'; daemons: string[] }[] = [];
       for (const n of l.nodes) {
         const state = pid ? await powerState(l, n).catch(() => 'off' as const) : 'off';
-        let daemons = '-';
+        let daemons: string[] = [];
         if (state === 'on') {
           const r = await clusterExec(n, 'ps', ['-e', '-o', 'comm='], { timeoutMs: 10_000 }).catch(() => undefined);
           const names = new Set((r?.stdout ?? '').split('\n').map((x) => x.trim()));
-          daemons = ['corosync', 'pacemakerd', 'libvirtd', 'virtlogd'].filter((d) => names.has(d)).join(' ') || 'none';
+          daemons = watched.filter((d) => names.has(d));
         }
-        out(`${n.name.padEnd(8)}${n.address.padEnd(16)}${state.padEnd(7)}${daemons}`);
+        nodes.push({ name: n.name, address: n.address, power: state, daemons });
+      }
+      const ceph = storage ? await labCephStatus(l) : undefined;
+      if (o.json) {
+        // Stable field names (added, never renamed); storage is null for a lab on the host's files.
+        const json = {
+          name: l.name,
+          dir: l.dir,
+          powerController: pid ?? null,
+          nodes,
+          storage: storage ? { ...storage, health: ceph?.health ?? null } : null,
+        };
+        out(JSON.stringify(json, null, 2));
+        return;
+      }
+      out(`lab ${l.name}: ${l.nodes.length} nodes, state in ${l.dir}, power controller ${pid ? `pid ${pid}` : 'NOT RUNNING'}`);
+      out(`${'node'.padEnd(8)}${'address'.padEnd(16)}${'power'.padEnd(7)}daemons`);
+      for (const n of nodes) out(`${n.name.padEnd(8)}${n.address.padEnd(16)}${n.power.padEnd(7)}${n.power === 'on' ? n.daemons.join(' ') || 'none' : '-'}`);
+      if (storage) {
+        out(`storage: ceph, pool ${storage.pool} (size ${storage.size}, min_size ${storage.minSize}), client.${storage.client} (${storage.keyring} on every node)`);
+        out(`ceph: ${ceph ? cephSummary(ceph) : 'no answer'}`);
       }
       const n = await reachableNode(l);
       if (!n) {

@@ -1,0 +1,90 @@
+// Ceph's own client tools (ceph, rbd), with a runner so the call works on this host or inside a
+// lab node, like lib/host/corosync.ts and lib/host/pacemaker/ do for theirs. A failure is one line:
+// the tool's own error (its last line of prose), the command and its exit code — never the key.
+import { run, type RunResult } from './exec.js';
+import type { Via } from './pacemaker/tool.js';
+
+/** Bound for one ceph or rbd call when the caller gives none (the tools wait for a monitor). */
+const TIMEOUT_MS = 60_000;
+
+/** Who talks to the cluster: a client name (`corral` for client.corral; default admin). */
+export interface CephClient {
+  id?: string;
+}
+
+function runTool(via: Via | undefined, file: string, args: readonly string[], input?: string): Promise<RunResult> {
+  const timeoutMs = via?.timeoutMs ?? TIMEOUT_MS;
+  return via?.runner ? via.runner(file, args, { timeoutMs, input }) : run(file, args, { timeoutMs, input });
+}
+
+/** Arguments every call gets: the client, and a bound on the wait for a monitor (the tools' own). */
+function clientArgs(client: CephClient, timeoutMs: number): string[] {
+  return [...(client.id ? ['--id', client.id] : []), '--connect-timeout', String(Math.max(1, Math.floor(timeoutMs / 1000) - 2))];
+}
+
+class CephCommandError extends Error {
+  constructor(
+    readonly result: RunResult,
+    readonly what: string,
+  ) {
+    const lines = `${result.stderr}\n${result.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
+    const cause = result.timedOut ? `no answer within the bound` : (lines[lines.length - 1] ?? `exit ${result.exitCode}`);
+    const tool = result.command.split(' ')[0];
+    super(`${what} failed: ${cause.length > 240 ? `${cause.slice(0, 237)}...` : cause} (${tool} exited ${result.exitCode})`);
+  }
+}
+
+/** `ceph ARGS` (admin, or CLIENT) where VIA says; its stdout, or CephCommandError. */
+export async function ceph(args: readonly string[], opts: { via?: Via; client?: CephClient; input?: string } = {}): Promise<string> {
+  const timeoutMs = opts.via?.timeoutMs ?? TIMEOUT_MS;
+  const r = await runTool(opts.via, 'ceph', [...clientArgs(opts.client ?? {}, timeoutMs), ...args], opts.input);
+  if (r.exitCode !== 0) throw new CephCommandError(r, `ceph ${args.slice(0, 3).join(' ')}`);
+  return r.stdout;
+}
+
+/** `rbd ARGS` (admin, or CLIENT) where VIA says: the whole result, for callers that expect refusals. */
+export async function rbd(args: readonly string[], opts: { via?: Via; client?: CephClient } = {}): Promise<RunResult> {
+  // rbd has no --connect-timeout: the runner's bound is the only one.
+  return runTool(opts.via, 'rbd', [...(opts.client?.id ? ['--id', opts.client.id] : []), ...args]);
+}
+
+/** What `ceph status` says, in the few words a user checks. */
+export interface CephStatus {
+  fsid: string;
+  /** HEALTH_OK, HEALTH_WARN or HEALTH_ERR. */
+  health: string;
+  /** Each health check that is raised: its code and summary ("MON_DISK_LOW: mons n1 are low …"). */
+  checks: string[];
+  /** Monitors in quorum (names) and all monitors the monmap has. */
+  quorum: string[];
+  monitors: number;
+  osds: { total: number; up: number; in: number };
+  /** Placement groups: how many, and how many active+clean. */
+  pgs: { total: number; activeClean: number; states: Record<string, number> };
+}
+
+interface StatusJson {
+  fsid?: string;
+  health?: { status?: string; checks?: Record<string, { summary?: { message?: string } }> };
+  quorum_names?: string[];
+  monmap?: { num_mons?: number; mons?: unknown[] };
+  osdmap?: { num_osds?: number; num_up_osds?: number; num_in_osds?: number; osdmap?: { num_osds?: number; num_up_osds?: number; num_in_osds?: number } };
+  pgmap?: { num_pgs?: number; pgs_by_state?: { state_name: string; count: number }[] };
+}
+
+/** `ceph status -f json` read into CephStatus (Ceph 16's shape; 15's nested osdmap too). */
+export async function cephStatus(opts: { via?: Via; client?: CephClient } = {}): Promise<CephStatus> {
+  const j = JSON.parse(await ceph(['status', '--format', 'json'], opts)) as StatusJson;
+  const osd = j.osdmap?.osdmap ?? j.osdmap ?? {};
+  const states: Record<string, number> = {};
+  for (const s of j.pgmap?.pgs_by_state ?? []) states[s.state_name] = s.count;
+  return {
+    fsid: j.fsid ?? '',
+    health: j.health?.status ?? 'unknown',
+    checks: Object.entries(j.health?.checks ?? {}).map(([code, c]) => `${code}: ${c.summary?.message ?? ''}`),
+    quorum: j.quorum_names ?? [],
+    monitors: j.monmap?.num_mons ?? j.monmap?.mons?.length ?? 0,
+    osds: { total: osd.num_osds ?? 0, up: osd.num_up_osds ?? 0, in: osd.num_in_osds ?? 0 },
+    pgs: { total: j.pgmap?.num_pgs ?? 0, activeClean: states['active+clean'] ?? 0, states },
+  };
+}

@@ -1,0 +1,404 @@
+// Ceph in the lab (`corral lab up --storage ceph`): a real Ceph 16 cluster from Debian 12's
+// packages, one monitor, one manager and one OSD per lab node, each running in that node's
+// namespaces, so that crashing or fencing a lab node takes its daemons with it as on real hardware.
+// Bootstrapped by hand (ceph-authtool, monmaptool, ceph-mon --mkfs, ceph osd new, ceph-osd
+// --mkfs), as Ceph's manual deployment documents it; no cephadm, no systemd.
+//
+// Files (STATE/L is the lab's state directory, A a node):
+//   STATE/L/ceph.json                  the Ceph cluster's definition (fsid, pool, monitors, the OSD
+//                                      id of each node); its presence is what makes a node's boot
+//                                      start Ceph (startCephNode, called by lib/lab/boot.ts)
+//   STATE/L/nodes/A/fs/etc/ceph/       } bind-mounted in node A onto /etc/ceph and /var/lib/ceph
+//   STATE/L/nodes/A/fs/var/lib/ceph/   } (only in a Ceph lab): ceph.conf, the admin and
+//                                      client.corral keyrings; the monitor's store, the manager's
+//                                      key, the OSD's directory with its BlueStore file `block`
+//                                      (sparse, created by ceph-osd --mkfs: no kernel module)
+//   STATE/L/nodes/A/fs/var/log/ceph/   the daemons' logs (the node's own /var/log)
+// `corral lab down` kills the daemons with the node and removes all of it with the state directory.
+//
+// The daemons run as root (the lab is root's; nothing of the host's /var/lib/ceph is used). Memory
+// is kept small: each OSD's osd_memory_target at Ceph's minimum (896 MiB: a ceiling the cache
+// grows to under load, not what an idle OSD holds), the monitors' target and RocksDB cache small,
+// and the manager with no optional module (mgr_initial_modules = iostat only).
+import { randomUUID } from 'node:crypto';
+import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ceph, cephStatus, type CephStatus } from '../host/ceph.js';
+import { missingPackages, installPackages } from '../host/apt.js';
+import { nsBindMount, nsMkdir, nsMountpoints } from '../host/mounts.js';
+import { nsRunOk, nsStartDaemon } from '../host/nsenter.js';
+import type { Via } from '../host/pacemaker/tool.js';
+import { nodeExec, nodeInitPid, nodeProcesses, nodeRunning } from './node.js';
+import { exists, type Lab, type LabNode } from './state.js';
+
+/** The storage kinds `corral lab up --storage` knows. */
+export const STORAGE_KINDS = ['ceph'] as const;
+export type StorageKind = (typeof STORAGE_KINDS)[number];
+
+/** Debian 12 packages Ceph in the lab needs (qemu-block-extra: QEMU's RBD driver, for VMs). */
+const CEPH_PACKAGES = ['ceph-mon', 'ceph-osd', 'ceph-mgr', 'ceph-common', 'qemu-block-extra'] as const;
+
+/** The pool for VMs and the client that uses it (`profile rbd` on that pool only). */
+export const CEPH_POOL = 'corral-vms';
+export const CEPH_CLIENT = 'corral';
+/** Placement groups of the VM pool: fixed (the autoscaler is off in the lab, see cephConf). */
+const POOL_PGS = 32;
+/** The BlueStore file of each OSD: sparse, so this is what the pool can hold, not what it uses. */
+const OSD_BLOCK_BYTES = 16 * 1024 ** 3;
+/** Ceph's minimum for osd_memory_target (896 MiB). */
+const OSD_MEMORY_TARGET = 896 * 1024 ** 2;
+/** Nodes a Ceph lab needs: 3 monitors, so that a quorum survives one node; 3 hosts for size 3. */
+export const CEPH_MIN_NODES = 3;
+
+/** The Ceph cluster's definition as ceph.json keeps it. */
+export interface CephFile {
+  version: 1;
+  fsid: string;
+  pool: string;
+  /** Replicas of every object, and how many must be up for I/O to go on. */
+  size: number;
+  minSize: number;
+  /** The client VMs use: client.corral, keyring /etc/ceph/ceph.client.corral.keyring on every node. */
+  client: string;
+  monitors: { node: string; address: string }[];
+  /** The OSD id of each node. */
+  osds: Record<string, number>;
+}
+
+/** What `corral lab status --json` says about the lab's storage. */
+export interface LabStorage {
+  kind: StorageKind;
+  pool: string;
+  size: number;
+  minSize: number;
+  client: string;
+  keyring: string;
+  monitors: { node: string; address: string }[];
+}
+
+function cephFilePath(lab: Lab): string {
+  return path.join(lab.dir, 'ceph.json');
+}
+
+/** The lab's Ceph definition, or undefined for a lab without Ceph. */
+export async function readCephFile(lab: Lab): Promise<CephFile | undefined> {
+  const text = await readFile(cephFilePath(lab), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as CephFile);
+}
+
+/** The lab's storage as `lab status --json` shows it (null: the lab's file stand-in only). */
+export async function labStorage(lab: Lab): Promise<LabStorage | null> {
+  const c = await readCephFile(lab);
+  if (!c) return null;
+  return { kind: 'ceph', pool: c.pool, size: c.size, minSize: c.minSize, client: c.client, keyring: clientKeyring(c.client), monitors: c.monitors };
+}
+
+function clientKeyring(client: string): string {
+  return `/etc/ceph/ceph.client.${client}.keyring`;
+}
+
+/** Runs ceph (and friends) inside NODE. */
+function cephVia(node: LabNode, timeoutMs = 30_000): Via {
+  return { runner: (file, args, o) => nodeExec(node, file, args, { timeoutMs: o.timeoutMs, input: o.input }), timeoutMs };
+}
+
+/** Checks (and with INSTALL installs) Ceph's packages; throws naming what is missing. */
+export async function ensureCephPackages(install: boolean, log: (line: string) => void = () => undefined): Promise<void> {
+  const missing = await missingPackages(CEPH_PACKAGES);
+  if (missing.length === 0) return;
+  if (!install) throw new Error(`--storage ceph needs the Debian packages ${missing.join(' ')} (apt-get install them, or leave out --no-packages)`);
+  if (process.getuid?.() !== 0) throw new Error(`missing packages (${missing.join(' ')}) and not root: install them or run as root`);
+  log(`installing ${missing.join(' ')} (apt-get)`);
+  await installPackages(missing);
+}
+
+/** /etc/ceph/ceph.conf of every node: the cluster, and the lab's small settings (each says why). */
+function cephConf(lab: Lab, c: Pick<CephFile, 'fsid' | 'size' | 'minSize'>): string {
+  const monHost = lab.nodes.map((n) => `[v2:${n.address}:3300,v1:${n.address}:6789]`).join(',');
+  return [
+    `# corral lab ${lab.name}: written by corral lab up --storage ceph`,
+    '[global]',
+    `fsid = ${c.fsid}`,
+    `mon_initial_members = ${lab.nodes.map((n) => n.name).join(', ')}`,
+    `mon_host = ${monHost}`,
+    `public_network = ${lab.subnet}.0/24`,
+    'auth_cluster_required = cephx',
+    'auth_service_required = cephx',
+    'auth_client_required = cephx',
+    // A fresh Ceph 16 cluster otherwise warns (AUTH_INSECURE_GLOBAL_ID_RECLAIM_ALLOWED): every client here is 16.
+    'auth_allow_insecure_global_id_reclaim = false',
+    'ms_bind_ipv6 = false',
+    `osd_pool_default_size = ${c.size}`,
+    `osd_pool_default_min_size = ${c.minSize}`,
+    // Fixed placement groups: the autoscaler would split or merge them while tests run.
+    'osd_pool_default_pg_autoscale_mode = off',
+    // The lab shares the host's disk, which is often more than 70% full: Ceph's default (warn
+    // below 30% free) would keep the cluster in HEALTH_WARN for a disk the lab does not own.
+    'mon_data_avail_warn = 10',
+    'mon_allow_pool_delete = false',
+    // Small memory: the monitors' cache target and RocksDB cache, the OSDs' target at its minimum.
+    `mon_memory_target = ${256 * 1024 ** 2}`,
+    `rocksdb_cache_size = ${64 * 1024 ** 2}`,
+    `osd_memory_target = ${OSD_MEMORY_TARGET}`,
+    // No optional manager modules (the default adds restful and nfs).
+    'mgr_initial_modules = iostat',
+    '',
+    '[osd]',
+    'osd_objectstore = bluestore',
+    'bluestore_block_create = true',
+    `bluestore_block_size = ${OSD_BLOCK_BYTES}`,
+    '',
+  ].join('\n');
+}
+
+/** The node's Ceph directories on the host (its fs/, as for its other own directories). */
+function nodeCephDirs(node: LabNode): { etc: string; lib: string; log: string } {
+  const fs = path.join(node.dir, 'fs');
+  return { etc: path.join(fs, 'etc/ceph'), lib: path.join(fs, 'var/lib/ceph'), log: path.join(fs, 'var/log/ceph') };
+}
+
+/** Bind-mounts the node's /etc/ceph and /var/lib/ceph and makes /run/ceph (once per boot). */
+async function mountCephDirs(node: LabNode): Promise<void> {
+  const initPid = await nodeInitPid(node);
+  const d = nodeCephDirs(node);
+  const mounted = new Set(await nsMountpoints(initPid));
+  for (const [source, target] of [[d.etc, '/etc/ceph'], [d.lib, '/var/lib/ceph']] as const) {
+    if (mounted.has(target)) continue;
+    if (!(await exists(target))) await mkdir(target, { recursive: true, mode: 0o755 }); // a mount point only
+    await nsBindMount(initPid, source, target);
+  }
+  await nsMkdir(initPid, '/run/ceph', '0770');
+}
+
+type Daemon = 'mon' | 'mgr' | 'osd';
+
+/** Starts the node's monitor, manager and OSD (or those of ONLY), each unless it runs already. */
+async function startCephDaemons(node: LabNode, c: CephFile, only: readonly Daemon[] = ['mon', 'mgr', 'osd']): Promise<void> {
+  const initPid = await nodeInitPid(node);
+  const running = new Set((await nodeProcesses(node)).map((p) => p.comm));
+  for (const d of only) {
+    const id = d === 'osd' ? c.osds[node.name] : node.name;
+    if (id === undefined || running.has(`ceph-${d}`)) continue;
+    await nsStartDaemon(initPid, `/usr/bin/ceph-${d}`, ['-f', '--cluster', 'ceph', '-i', String(id)], { logFile: `/var/log/ceph/ceph-${d}.${id}.out` });
+  }
+}
+
+/**
+ * The boot of a node of a Ceph lab starts its Ceph daemons (lib/lab/boot.ts calls this for every
+ * node it boots; a lab without Ceph costs one stat here). Returns whether it started anything.
+ */
+export async function startCephNode(lab: Lab, node: LabNode): Promise<boolean> {
+  const c = await readCephFile(lab);
+  if (!c) return false;
+  await mountCephDirs(node);
+  await startCephDaemons(node, c);
+  return true;
+}
+
+/** Runs FILE ARGS in NODE, throwing with its last line unless it succeeds. */
+async function inNode(node: LabNode, file: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+  const r = await nsRunOk(await nodeInitPid(node), file, args, { timeoutMs: opts.timeoutMs ?? 60_000, input: opts.input }).catch((e: unknown) => {
+    throw new Error(`${node.name}: ${file} ${args.slice(0, 2).join(' ')}: ${(e as Error).message.split('\n').slice(-1)[0]}`);
+  });
+  return r.stdout;
+}
+
+async function deadlineWait<T>(what: string, deadline: number, probe: () => Promise<{ done: boolean; value: T; missing: string }>): Promise<T> {
+  let missing = 'no answer yet';
+  for (;;) {
+    try {
+      const p = await probe();
+      if (p.done) return p.value;
+      missing = p.missing;
+    } catch (e) {
+      missing = (e as Error).message;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: still ${missing}`);
+    await sleep(1000);
+  }
+}
+
+export interface CephUpOptions {
+  /** Bound for the whole bring-up, health included (default 240 s). */
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Creates the lab's Ceph cluster on its running nodes and waits until it is healthy (see
+ * waitCephHealthy): keys, monitor map, a monitor per node (quorum), a manager per node, an OSD per
+ * node, the VM pool (size 3, min_size 2) with `rbd pool init`, and client.corral's key on every
+ * node. Timed steps go to LOG. Throws with what was missing when a step overruns its bound.
+ */
+export async function createCeph(lab: Lab, opts: CephUpOptions = {}): Promise<CephFile> {
+  const log = opts.log ?? (() => undefined);
+  const t0 = Date.now();
+  const deadline = t0 + (opts.timeoutMs ?? 240_000);
+  if (lab.nodes.length < CEPH_MIN_NODES) throw new Error(`--storage ceph needs at least ${CEPH_MIN_NODES} nodes (3 monitors, 3 replicas), not ${lab.nodes.length}`);
+  const [first] = lab.nodes as [LabNode, ...LabNode[]];
+  const c: CephFile = {
+    version: 1,
+    fsid: randomUUID(),
+    pool: CEPH_POOL,
+    size: 3,
+    minSize: 2,
+    client: CEPH_CLIENT,
+    monitors: lab.nodes.map((n) => ({ node: n.name, address: n.address })),
+    osds: {},
+  };
+
+  // Files: ceph.conf everywhere; the monitors' and the admin's keys and the monitor map made once
+  // (in a private directory of the lab), then each node's monitor store made from them.
+  const conf = cephConf(lab, c);
+  const boot = path.join(lab.dir, 'ceph-bootstrap');
+  await mkdir(boot, { recursive: true, mode: 0o700 });
+  for (const n of lab.nodes) {
+    const d = nodeCephDirs(n);
+    for (const dir of [d.etc, d.log, ...['mon', 'mgr', 'osd', 'tmp'].map((s) => path.join(d.lib, s))]) await mkdir(dir, { recursive: true, mode: 0o755 });
+    await writeFile(path.join(d.etc, 'ceph.conf'), conf, { mode: 0o644 });
+  }
+  await Promise.all(lab.nodes.map((n) => mountCephDirs(n)));
+  const monKeyring = path.join(boot, 'mon.keyring');
+  const adminKeyring = path.join(boot, 'admin.keyring');
+  const monmap = path.join(boot, 'monmap');
+  await inNode(first, 'ceph-authtool', ['--create-keyring', monKeyring, '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *']);
+  await inNode(first, 'ceph-authtool', [
+    '--create-keyring', adminKeyring, '--gen-key', '-n', 'client.admin',
+    '--cap', 'mon', 'allow *', '--cap', 'osd', 'allow *', '--cap', 'mds', 'allow *', '--cap', 'mgr', 'allow *',
+  ]);
+  await inNode(first, 'ceph-authtool', [monKeyring, '--import-keyring', adminKeyring]);
+  const addv = lab.nodes.flatMap((n) => ['--addv', n.name, `[v2:${n.address}:3300,v1:${n.address}:6789]`]);
+  await inNode(first, 'monmaptool', ['--create', '--fsid', c.fsid, ...addv, monmap]);
+  for (const n of lab.nodes) {
+    const dst = path.join(nodeCephDirs(n).etc, 'ceph.client.admin.keyring');
+    await copyFile(adminKeyring, dst);
+    await chmod(dst, 0o600);
+  }
+  await Promise.all(
+    lab.nodes.map(async (n) => {
+      await inNode(n, 'ceph-mon', ['--mkfs', '-i', n.name, '--monmap', monmap, '--keyring', monKeyring]);
+      await startCephDaemons(n, c, ['mon']);
+    }),
+  );
+  await rm(boot, { recursive: true, force: true });
+  const via = cephVia(first);
+  await deadlineWait('the monitors formed no quorum', Math.min(deadline, Date.now() + 60_000), async () => {
+    const q = JSON.parse(await ceph(['quorum_status', '--format', 'json'], { via: cephVia(first, 10_000) })) as { quorum_names?: string[] };
+    const names = q.quorum_names ?? [];
+    return { done: names.length === lab.nodes.length, value: names, missing: `quorum ${names.join(',') || 'none'}` };
+  });
+  log(`ceph: ${lab.nodes.length} monitors in quorum (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+
+  // The rest goes on at once, each part waiting only for what it needs (the CLI's calls and a
+  // manager's start take seconds each on a busy host): the managers, the OSDs, the client's key
+  // and the pool (whose `rbd pool init` waits for the OSDs).
+  c.osds = Object.fromEntries(lab.nodes.map((n, i) => [n.name, i]));
+  // From here on a node that boots (a power cycle, a fence) starts its Ceph daemons itself.
+  await writeFile(cephFilePath(lab), `${JSON.stringify(c, null, 2)}\n`);
+  const managers = Promise.all(
+    lab.nodes.map(async (n) => {
+      // A manager per node: one active, the others standby.
+      const keyring = await ceph(['auth', 'get-or-create', `mgr.${n.name}`, 'mon', 'allow profile mgr', 'osd', 'allow *', 'mds', 'allow *'], { via: cephVia(n) });
+      const dir = path.join(nodeCephDirs(n).lib, 'mgr', `ceph-${n.name}`);
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      await writeFile(path.join(dir, 'keyring'), `${keyring.trim()}\n`, { mode: 0o600 });
+      await startCephDaemons(n, c, ['mgr']);
+    }),
+  );
+  const osds = Promise.all(
+    lab.nodes.map(async (n) => {
+      // An OSD per node, its id given (node order); its key made here, registered with `ceph osd
+      // new`, then its BlueStore file made by ceph-osd --mkfs.
+      const id = c.osds[n.name] as number;
+      const key = (await inNode(n, 'ceph-authtool', ['--gen-print-key'])).trim();
+      const uuid = randomUUID();
+      const got = (await ceph(['osd', 'new', uuid, String(id), '-i', '-'], { via: cephVia(n), input: JSON.stringify({ cephx_secret: key }) })).trim();
+      if (got !== String(id)) throw new Error(`ceph osd new gave OSD id ${JSON.stringify(got)} for ${n.name}, not ${id}`);
+      const dir = path.join(nodeCephDirs(n).lib, 'osd', `ceph-${id}`);
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      await writeFile(path.join(dir, 'keyring'), `[osd.${id}]\n\tkey = ${key}\n`, { mode: 0o600 });
+      await inNode(n, 'ceph-osd', ['--cluster', 'ceph', '-i', String(id), '--mkfs', '--osd-uuid', uuid], { timeoutMs: 120_000 });
+      await startCephDaemons(n, c, ['osd']);
+    }),
+  );
+  const client = (async () => {
+    const keyring = await ceph(
+      ['auth', 'get-or-create', `client.${c.client}`, 'mon', 'profile rbd', 'osd', `profile rbd pool=${c.pool}`, 'mgr', `profile rbd pool=${c.pool}`],
+      { via },
+    );
+    for (const n of lab.nodes) await writeFile(path.join(nodeCephDirs(n).etc, `ceph.client.${c.client}.keyring`), `${keyring.trim()}\n`, { mode: 0o600 });
+  })();
+  const pool = (async () => {
+    await ceph(['osd', 'pool', 'create', c.pool, String(POOL_PGS), String(POOL_PGS), 'replicated'], { via });
+    await ceph(['osd', 'pool', 'set', c.pool, 'size', String(c.size)], { via });
+    await ceph(['osd', 'pool', 'set', c.pool, 'min_size', String(c.minSize)], { via });
+    await osds;
+    await inNode(first, 'rbd', ['pool', 'init', c.pool], { timeoutMs: Math.max(10_000, deadline - Date.now()) });
+  })();
+  const parts = [managers, osds, client, pool];
+  parts.forEach((p) => p.catch(() => undefined)); // each awaited below; the first failure is the one said
+  await osds;
+  log(`ceph: ${lab.nodes.length} OSDs made and started (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  await Promise.all(parts);
+  log(`ceph: pool ${c.pool} (size ${c.size}, min_size ${c.minSize}, ${POOL_PGS} PGs), client.${c.client} (${clientKeyring(c.client)} on every node) (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+
+  const s = await waitCephHealthy(lab, { timeoutMs: Math.max(1000, deadline - Date.now()) });
+  log(`ceph: ${s.health}, ${s.quorum.length} monitors in quorum, ${s.osds.up} OSDs up and in, ${s.pgs.activeClean}/${s.pgs.total} PGs active+clean (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  return c;
+}
+
+/** Health checks that are understood and allowed in the lab (none today: the lab's settings avoid
+ *  every warning a fresh cluster raises). */
+const ALLOWED_WARNINGS: readonly string[] = [];
+
+/** Why S is not yet what waitCephHealthy waits for (empty: healthy). */
+function notHealthy(s: CephStatus, nodes: number, want: { osds: number; monitors: number }): string[] {
+  const problems: string[] = [];
+  const raised = s.checks.filter((c) => !ALLOWED_WARNINGS.some((a) => c.startsWith(`${a}:`)));
+  if (s.health !== 'HEALTH_OK' && raised.length > 0) problems.push(`${s.health} (${raised.join('; ')})`);
+  if (s.quorum.length < want.monitors) problems.push(`${s.quorum.length} of ${nodes} monitors in quorum`);
+  if (s.osds.up < want.osds || s.osds.in < want.osds) problems.push(`${s.osds.up} of ${nodes} OSDs up, ${s.osds.in} in`);
+  if (s.pgs.total === 0 || s.pgs.activeClean !== s.pgs.total) {
+    const other = Object.entries(s.pgs.states).filter(([k]) => k !== 'active+clean').map(([k, v]) => `${v} ${k}`);
+    problems.push(`${s.pgs.activeClean}/${s.pgs.total} PGs active+clean${other.length ? ` (${other.join(', ')})` : ''}`);
+  }
+  return problems;
+}
+
+/**
+ * Waits until the lab's Ceph is HEALTH_OK with every monitor in quorum, every OSD up and in and
+ * every placement group active+clean, asked of the first running node; throws after timeoutMs
+ * (default 120 s) saying what was still missing.
+ */
+export async function waitCephHealthy(lab: Lab, opts: { timeoutMs?: number } = {}): Promise<CephStatus> {
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const n = lab.nodes.length;
+  return deadlineWait(`ceph of lab ${lab.name} not healthy after ${Math.round(timeoutMs / 1000)} s`, Date.now() + timeoutMs, async () => {
+    const node = await firstRunning(lab);
+    const s = await cephStatus({ via: cephVia(node, 15_000) });
+    const problems = notHealthy(s, n, { osds: n, monitors: n });
+    return { done: problems.length === 0, value: s, missing: problems.join(', ') };
+  });
+}
+
+/** The lab's Ceph as `ceph status` says it, asked of the first running node (undefined: no
+ *  running node, or no answer within TIMEOUTMS). */
+export async function labCephStatus(lab: Lab, timeoutMs = 15_000): Promise<CephStatus | undefined> {
+  try {
+    return await cephStatus({ via: cephVia(await firstRunning(lab), timeoutMs) });
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line for people: health, quorum, OSDs, placement groups. */
+export function cephSummary(s: CephStatus): string {
+  const checks = s.checks.length ? ` (${s.checks.join('; ')})` : '';
+  return `${s.health}${checks}; ${s.quorum.length}/${s.monitors} monitors in quorum (${s.quorum.join(' ')}); ${s.osds.up}/${s.osds.total} OSDs up, ${s.osds.in} in; ${s.pgs.activeClean}/${s.pgs.total} PGs active+clean`;
+}
+
+async function firstRunning(lab: Lab): Promise<LabNode> {
+  for (const n of lab.nodes) if (await nodeRunning(n)) return n;
+  throw new Error('no node is running');
+}
