@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { takeSnapshot, type Snapshot } from '../../lib/cluster/snapshot.js';
 import { balancerLines, capacityLines, fencingLines, leftoverLines, quorumLines } from '../../lib/ops/verify/cluster.js';
 import { diskLines, disksOf, parseStatFsTerse, parseStatTerse, type PathSeen, type VmDisks } from '../../lib/ops/verify/disks.js';
-import { formatLine, makeReport, pass, problem, summaryLine } from '../../lib/ops/verify/report.js';
+import { formatLine, makeReport, pass, problem, summaryLine, type CheckLine } from '../../lib/ops/verify/report.js';
 import { CLOCK_SKEW_LIMIT_MS, clockLines, majorMinor, parseRfc3339, versionIn, versionLines, type NodeVersions } from '../../lib/ops/verify/rules.js';
 
 const RECORDED = new URL('../fixtures/recorded/', import.meta.url).pathname;
@@ -19,7 +19,7 @@ function snap(edit: (xml: string) => string = (x) => x): Promise<Snapshot> {
   return takeSnapshot({ cibXml: edit(steadyXml), crmMonXml: steadyMon });
 }
 
-const problems = (lines: { ok: boolean }[]) => lines.filter((l) => !l.ok);
+const problems = (lines: CheckLine[]) => lines.filter((l) => !l.ok);
 
 describe('lines and the report', () => {
   it('formats "NODE: what is wrong — fix: what to do", warnings and not-checked marked', () => {
