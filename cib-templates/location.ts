@@ -12,6 +12,17 @@ export const onlyOn = `
 </rsc_location>
 `;
 
+// `--local NODE`: the VM's disks live on NODE only, so it runs nowhere else (-INFINITY on every
+// other node): a node failure cannot restart it elsewhere, and a move rewrites NODE (vm NAME
+// migrate NODE), which Pacemaker carries out as a live migration that copies the disks.
+export const local = `
+<rsc_location id="{{id}}" rsc="{{rsc}}">
+  <rule id="{{id}}-rule" score="-INFINITY">
+    <expression id="{{id}}-rule-node" attribute="#uname" operation="ne" value="{{node}}"/>
+  </rule>
+</rsc_location>
+`;
+
 // One node of `--only-on`: "this node is not NODE" (the rule ANDs them).
 export const notNode = `
 <expression id="{{id}}" attribute="#uname" operation="ne" value="{{node}}"/>

@@ -96,6 +96,8 @@ export interface Placement {
   pin?: string | false;
   onlyOn?: string[];
   after?: { name: string; kind: 'Optional' | 'Mandatory' }[];
+  /** The node that holds the VM's disks (--local NODE); true: the node domadd runs on; false: shared disks. */
+  local?: string | true | false;
 }
 
 /** The raw options as commander hands them over (repeatable options as arrays, --no-X as false). */
@@ -106,6 +108,7 @@ export interface RawPlacement {
   pin?: string | boolean;
   onlyOn?: string[] | boolean;
   after?: string[] | boolean;
+  local?: string | boolean;
 }
 
 export class OptionError extends CorralError {
@@ -170,6 +173,11 @@ export function parsePlacement(raw: RawPlacement): Placement {
   const onlyOn = list(raw.onlyOn);
   if (onlyOn !== undefined) {
     out.onlyOn = onlyOn === false ? [] : [...new Set(onlyOn.map((n) => parseWith(nodeName, n, '--only-on')))];
+  }
+  if (raw.local === false || raw.local === true) out.local = raw.local;
+  else if (typeof raw.local === 'string') out.local = parseWith(nodeName, raw.local, '--local');
+  if (typeof out.local === 'string' || out.local === true) {
+    if (out.onlyOn?.length) throw new OptionError('--local keeps the VM on the node that holds its disks: leave out --only-on');
   }
   const after = list(raw.after);
   if (after !== undefined) {

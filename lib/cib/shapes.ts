@@ -3,13 +3,14 @@
 //   vm-NAME                         the primitive
 //   vm-NAME-pin                     --pin NODE
 //   vm-NAME-only-on                 --only-on NODE…
+//   vm-NAME-local                   --local NODE (the node that holds its disks; vm NAME migrate rewrites it)
 //   vm-NAME-avoid-vm-OTHER          --avoid OTHER
 //   vm-NAME-after-vm-OTHER          --after OTHER
 //   TAG + apart-TAG                 --group-apart TAG (the tag and its colocation set)
 import { capacityProbe, clusterPropertySet, metaAttributes, node, nodeAttributes, nodeUtilization, seedCib, stonithDevice } from '../../cib-templates/cluster.js';
 import { balancer } from '../../cib-templates/balancer.js';
 import { apart, avoid } from '../../cib-templates/colocation.js';
-import { hint, notNode, onlyOn, pin } from '../../cib-templates/location.js';
+import { hint, local, notNode, onlyOn, pin } from '../../cib-templates/location.js';
 import { nvpair } from '../../cib-templates/nvpair.js';
 import { after } from '../../cib-templates/order.js';
 import { objRef, tag } from '../../cib-templates/tag.js';
@@ -21,6 +22,7 @@ import { fragments, render, type Fragment } from './render.js';
 export const ids = {
   pin: (rid: string) => xmlId(rid, 'pin'),
   onlyOn: (rid: string) => xmlId(rid, 'only-on'),
+  local: (rid: string) => xmlId(rid, 'local'),
   notNode: (onlyOnId: string, node: string) => xmlId(onlyOnId, 'not', node),
   avoid: (rid: string, otherRid: string) => xmlId(rid, 'avoid', otherRid),
   after: (rid: string, otherRid: string) => xmlId(rid, 'after', otherRid),
@@ -82,6 +84,10 @@ export function onlyOnXml(rid: string, nodes: readonly string[]): Fragment {
   const id = ids.onlyOn(rid);
   const expressions = fragments(nodes.map((node) => render(notNode, { id: ids.notNode(id, node), node })));
   return render(onlyOn, { id, rsc: rid, expressions });
+}
+
+export function localXml(rid: string, node: string): Fragment {
+  return render(local, { id: ids.local(rid), rsc: rid, node });
 }
 
 export function avoidXml(rid: string, otherRid: string, score: string): Fragment {

@@ -19,6 +19,7 @@ import {
   avoidXml,
   clusterPropertySetXml,
   ids,
+  localXml,
   nodeUtilizationXml,
   objRefXml,
   onlyOnXml,
@@ -61,6 +62,8 @@ export interface AddVmRequest {
    * device or one file here are one disk, whatever their paths. Without it, only the text is compared.
    */
   nodeDisks?: NodeDiskIds;
+  /** The node this command runs on (what a bare --local names). */
+  thisNode?: string;
 }
 
 function listOr(items: readonly string[], none: string): string {
@@ -78,8 +81,8 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
   for (const c of pinConsoleLog(doc, consoleLogFile(doc.name, logDir))) notes.push(`console log: ${c}`);
 
   const existing = checkIdentity(cib, rid, doc, req, warnings);
-  const placement = resolvePlacement(cib, req.doc.name, req.placement);
-  writeSettings(cd, rid, doc, req, existing, notes);
+  const placement = resolvePlacement(cib, req.doc.name, req.placement, req.thisNode);
+  writeSettings(cd, rid, doc, { ...req, params: storageParams(req, placement) }, existing, notes);
   writePlacement(cd, rid, placement, notes);
   return { notes, warnings };
 }
@@ -122,10 +125,23 @@ interface ResolvedPlacement {
   pin?: string | false;
   onlyOn?: string[];
   groupApart?: Placement['groupApart'];
+  /** The node that holds the disks; false: shared disks (the constraint goes). */
+  local?: string | false;
+}
+
+/** The agent's storage parameter follows --local: local with it, shared with --no-local. */
+function storageParams(req: AddVmRequest, placement: ResolvedPlacement): AddVmRequest['params'] {
+  if (placement.local === undefined) return req.params;
+  const storage = placement.local ? 'local' : 'shared';
+  const told = req.params?.storage;
+  if (told !== undefined && told !== storage) {
+    throw new PlanError(placement.local ? `--local ${placement.local} contradicts --param storage=${told}` : `--no-local contradicts --param storage=${told}`);
+  }
+  return { ...req.params, storage };
 }
 
 /** Placement: the VMs, nodes and groups the request names exist (and agree), as the constraints will name them. */
-function resolvePlacement(cib: Cib, name: string, p: Placement): ResolvedPlacement {
+function resolvePlacement(cib: Cib, name: string, p: Placement, thisNode?: string): ResolvedPlacement {
   const vmNames = corralVms(cib).map((v) => v.name);
   const otherVm = (other: string, option: string): string => {
     if (other === name) throw new PlanError(`${option} ${other}: a VM cannot refer to itself`);
@@ -149,6 +165,15 @@ function resolvePlacement(cib: Cib, name: string, p: Placement): ResolvedPlaceme
   if (typeof pin === 'string' && onlyOn?.length && !onlyOn.includes(pin)) {
     throw new PlanError(`--pin ${pin} contradicts --only-on ${onlyOn.join(',')}`);
   }
+  let local: string | false | undefined;
+  if (p.local === true) {
+    if (!thisNode || !cib.node(thisNode)) {
+      throw new PlanError(`--local: this machine${thisNode ? ` (${thisNode})` : ''} is not a node of the cluster; name the node that holds the disks: --local NODE`);
+    }
+    local = thisNode;
+  } else if (typeof p.local === 'string') local = node(p.local, '--local');
+  else local = p.local;
+  if (local && typeof pin === 'string' && pin !== local) throw new PlanError(`--pin ${pin} contradicts --local ${local}: the VM runs only where its disks are`);
   for (const t of p.groupApart ?? []) {
     const owner = cib.ids.get(t.tag);
     if (owner && owner !== 'tag') throw new PlanError(`--group-apart ${t.tag}: the id ${t.tag} is already used by a <${owner}>`);
@@ -159,7 +184,7 @@ function resolvePlacement(cib: Cib, name: string, p: Placement): ResolvedPlaceme
     if (!owner && apartOwner) throw new PlanError(`--group-apart ${t.tag}: the id ${ids.apart(t.tag)} is already used by a <${apartOwner}>`);
   }
 
-  return { avoid, after, pin, onlyOn, groupApart: p.groupApart };
+  return { avoid, after, pin, onlyOn, groupApart: p.groupApart, local };
 }
 
 /**
@@ -211,7 +236,7 @@ function writeSettings(cd: CibDoc, rid: string, doc: DomainDoc, req: AddVmReques
 
 /** The constraints this VM owns: each kind told replaces the old ones of that kind. */
 function writePlacement(cd: CibDoc, rid: string, placement: ResolvedPlacement, notes: string[]): void {
-  const { pin, onlyOn, avoid, after, groupApart } = placement;
+  const { pin, onlyOn, avoid, after, groupApart, local } = placement;
   const cons = cd.section('constraints');
   const drop = (els: Element[]): void => {
     for (const e of els) {
@@ -233,6 +258,13 @@ function writePlacement(cd: CibDoc, rid: string, placement: ResolvedPlacement, n
       notes.push(`only on ${onlyOn.join(', ')} (${ids.onlyOn(rid)})`);
     }
   }
+  if (local !== undefined) {
+    drop(cd.all('rsc_location', (e) => e.getAttribute('id') === ids.local(rid) && e.getAttribute('rsc') === rid));
+    if (local) {
+      cd.append(cons, localXml(rid, local));
+      notes.push(`disks local to ${local}: runs only there, moves by live storage copy (${ids.local(rid)})`);
+    }
+  }
   if (avoid !== undefined) {
     drop(cd.all('rsc_colocation', (e) => e.getAttribute('rsc') === rid && e.getAttribute('id') === ids.avoid(rid, e.getAttribute('with-rsc') ?? '')));
     for (const a of avoid) {
@@ -252,6 +284,20 @@ function writePlacement(cd: CibDoc, rid: string, placement: ResolvedPlacement, n
     }
   }
   if (groupApart !== undefined) planGroups(cd, rid, groupApart, notes);
+}
+
+/**
+ * Moves a VM on local disks to NODE: its constraint (vm-NAME-local) names NODE instead, which
+ * Pacemaker carries out as a live migration whose migrate_to copies the disks (allow-migrate).
+ */
+export function planMoveLocal(cd: CibDoc, cib: Cib, name: string, node: string): Plan {
+  const rid = resourceId(name);
+  if (!cib.node(node)) throw new PlanError(`there is no node ${node} in the cluster (nodes: ${listOr(cib.nodes.map((x) => x.uname), 'none')})`);
+  const old = cd.byId(ids.local(rid));
+  if (!old || old.tagName !== 'rsc_location' || old.getAttribute('rsc') !== rid) throw new PlanError(`${name} has no ${ids.local(rid)} constraint: its disks are not local`);
+  cd.remove(old);
+  cd.append(cd.section('constraints'), localXml(rid, node));
+  return { notes: [`${ids.local(rid)}: disks go to ${node}`], warnings: [] };
 }
 
 /** REQ's domain, made stable on a copy when asked (see AddVmRequest.fixup), else checked to be. */

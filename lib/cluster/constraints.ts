@@ -4,12 +4,14 @@
 // after what they do; anything else is described by its kind and id.
 import { kids, type Cib, type XNode } from '../cib/model.js';
 import { vmNameOfResource } from '../domain/names.js';
+import { ids } from '../cib/shapes.js';
 
 type ConstraintKind =
   | 'pin'
   | 'prefer'
   | 'avoid-node'
   | 'only-on'
+  | 'local'
   | 'moved'
   | 'banned'
   | 'location-rule'
@@ -25,7 +27,7 @@ export interface ConstraintSummary {
   kind: ConstraintKind;
   /** The constraint's id in the CIB. */
   id: string;
-  /** Nodes it names (pin, prefer, avoid-node, only-on, moved, banned). */
+  /** Nodes it names (pin, prefer, avoid-node, only-on, local: the node that holds the disks, moved, banned). */
   nodes?: string[];
   /** The other VM (or resource) it names (apart, with, after, before). */
   other?: string;
@@ -91,6 +93,8 @@ function location(c: XNode, id: string): ConstraintSummary {
     return { kind: 'avoid-node', id: cid, nodes: [node], score };
   }
   const only = onlyOnNodes(c);
+  // domadd --local's vm-NAME-local: the one node that holds the VM's disks.
+  if (only?.length === 1 && cid === ids.local(id)) return { kind: 'local', id: cid, nodes: only };
   if (only) return { kind: 'only-on', id: cid, nodes: only };
   return { kind: 'location-rule', id: cid };
 }
@@ -168,6 +172,8 @@ export function constraintWord(c: ConstraintSummary): string {
       return `avoid:${nodes}`;
     case 'only-on':
       return `only:${nodes}`;
+    case 'local':
+      return `local:${nodes}`;
     case 'moved':
       return `moved:${nodes}${c.until ? '(timed)' : ''}`;
     case 'banned':

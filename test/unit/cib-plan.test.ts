@@ -5,7 +5,7 @@ import { configForCib } from '../../lib/cib/config.js';
 import { CibDoc } from '../../lib/cib/edit.js';
 import { Cib, corralVms, kid, kids, type XNode } from '../../lib/cib/model.js';
 import type { Placement } from '../../lib/cib/options.js';
-import { PlanError, planAddVm, planNodeCapacity, planRemoveVm } from '../../lib/cib/vm.js';
+import { PlanError, planAddVm, planMoveLocal, planNodeCapacity, planRemoveVm } from '../../lib/cib/vm.js';
 import { DomainDoc } from '../../lib/domain/doc.js';
 
 let serial = 0;
@@ -188,5 +188,43 @@ describe('planNodeCapacity', () => {
 
   it('refuses an unknown node', () => {
     expect(() => step(EMPTY, (cd, cib) => planNodeCapacity(cd, cib, 'n9', { cpus: 1 }, 'balanced', false))).toThrow(/no node n9/);
+  });
+});
+
+describe('local disks (domadd --local, vm NAME migrate NODE)', () => {
+  it('ties the VM to the node with its disks: -INFINITY everywhere else, storage=local, shown as local:NODE', async () => {
+    const xml = step(EMPTY, (cd, cib) => planAddVm(cd, cib, { doc: domain('gum'), placement: { local: 'n1' }, replace: false }));
+    const c = constraints(xml).find((x) => x.attrs.id === 'vm-gum-local') as XNode;
+    expect(c.attrs.rsc).toBe('vm-gum');
+    const rule = kid(c, 'rule') as XNode;
+    expect(rule.attrs.score).toBe('-INFINITY');
+    expect(kids(rule).map((e) => e.attrs)).toEqual([{ id: 'vm-gum-local-rule-node', attribute: '#uname', operation: 'ne', value: 'n1' }]);
+    expect(corralVms(Cib.parse(xml))[0]?.resource.params.storage).toBe('local');
+    const { summarizeConstraints, constraintIndex, constraintWord } = await import('../../lib/cluster/constraints.js');
+    const words = summarizeConstraints('vm-gum', [], constraintIndex(Cib.parse(xml))).map(constraintWord);
+    expect(words).toEqual(['local:n1']);
+  });
+
+  it('a bare --local names this node, which must be a cluster node; --pin elsewhere and --param storage=shared contradict it', () => {
+    const xml = step(EMPTY, (cd, cib) => planAddVm(cd, cib, { doc: domain('gum'), placement: { local: true }, replace: false, thisNode: 'n2' }));
+    expect(kids(kid(constraints(xml).find((x) => x.attrs.id === 'vm-gum-local'), 'rule')).map((e) => e.attrs.value)).toEqual(['n2']);
+    expect(() => step(EMPTY, (cd, cib) => planAddVm(cd, cib, { doc: domain('gum'), placement: { local: true }, replace: false, thisNode: 'elsewhere' }))).toThrow(/this machine \(elsewhere\) is not a node/);
+    expect(() => step(EMPTY, (cd, cib) => planAddVm(cd, cib, { doc: domain('gum'), placement: { local: 'n1', pin: 'n2' }, replace: false }))).toThrow(PlanError);
+    expect(() => step(EMPTY, (cd, cib) => planAddVm(cd, cib, { doc: domain('gum'), placement: { local: 'n1' }, replace: false, params: { storage: 'shared' } }))).toThrow(/contradicts --param storage=shared/);
+  });
+
+  it('a move rewrites the constraint to the target node; --no-local drops it and makes the storage shared', () => {
+    const d = domain('gum');
+    let xml = step(EMPTY, (cd, cib) => planAddVm(cd, cib, { doc: d, placement: { local: 'n1' }, replace: false }));
+    xml = step(xml, (cd, cib) => planMoveLocal(cd, cib, 'gum', 'n2'));
+    const c = constraints(xml).filter((x) => x.attrs.id === 'vm-gum-local');
+    expect(c).toHaveLength(1);
+    expect(kids(kid(c[0], 'rule')).map((e) => e.attrs.value)).toEqual(['n2']);
+    expect(() => step(xml, (cd, cib) => planMoveLocal(cd, cib, 'gum', 'n9'))).toThrow(/no node n9/);
+    xml = step(xml, (cd, cib) => planAddVm(cd, cib, { doc: d, placement: { local: false }, replace: true }));
+    expect(ids(constraints(xml))).not.toContain('vm-gum-local');
+    expect(corralVms(Cib.parse(xml))[0]?.resource.params.storage).toBe('shared');
+    const shared = step(EMPTY, (cd, cib) => planAddVm(cd, cib, { doc: domain('elm'), placement: {}, replace: false }));
+    expect(() => step(shared, (cd, cib) => planMoveLocal(cd, cib, 'elm', 'n2'))).toThrow(/its disks are not local/);
   });
 });
