@@ -2,13 +2,13 @@
 // way an operator runs them, checked against what the guests print on their consoles, what
 // libvirt runs on each node and what crm_mon says. A running ops lab is reused; the lab is
 // destroyed afterwards unless CORRAL_KEEP_LAB is set.
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainDoc } from '../../lib/domain/doc.js';
 import { clusterExec, clusterStatus, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
-import { nodeVirsh } from '../../lib/lab/libvirt.js';
-import type { LabNode } from '../../lib/lab/state.js';
+import { nodeVirsh, restartLibvirtd } from '../../lib/lab/libvirt.js';
+import { labDir, type LabNode } from '../../lib/lab/state.js';
 import { built, consoleLogOn, destroyOpsLab, domainsOn, ensureVms, inNode, ok, OPS_DIR, opsLab, waitUntil } from '../support/ops-lab.js';
 import { requireRoot } from '../support/root.js';
 
@@ -155,6 +155,57 @@ describe('vm and corral on the lab cluster', () => {
     expect(start.stdout).toMatch(/t-mig: running on n\d$/);
     expect(await domainsOn(node(await whereIs('t-mig')))).toContain('t-mig');
   });
+
+  it("libvirt's own qemu hook (/etc/libvirt/hooks/qemu) fires for corral's transient domains on start, stop and both ends of a live migration", async () => {
+    // Per-VM events are libvirt's: README "Hooks". libvirtd looks for its hook scripts when it
+    // starts, so the script goes into each node's own /etc/libvirt (the lab's per-node copy) and
+    // libvirtd restarts there (the domains keep running). The script only records its arguments
+    // (DOMAIN OPERATION SUB-OPERATION EXTRA) and swallows the domain XML libvirt writes to it.
+    const hookLog = (n: string) => path.join(labDir(lab.name), 'nodes', n, 'fs/var/log/corral-qemu-hook.log');
+    for (const n of lab.nodes) {
+      const dir = path.join(labDir(lab.name), 'nodes', n.name, 'fs/etc/libvirt/hooks');
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      await writeFile(path.join(dir, 'qemu'), '#!/bin/sh\n/bin/cat > /dev/null\necho "$*" >> /var/log/corral-qemu-hook.log\nexit 0\n', { mode: 0o755 });
+      await chmod(path.join(dir, 'qemu'), 0o755);
+      await restartLibvirtd(n);
+    }
+    await waitClusterIdle(lab, { resources: ['vm-t-mig'], timeoutMs: 120_000 });
+    const seen = async (n: string) => (await readFile(hookLog(n), 'utf8').catch(() => '')).split('\n').filter((l) => l.startsWith('t-mig '));
+    const clear = async () => {
+      for (const n of lab.nodes) await writeFile(hookLog(n.name), '');
+    };
+    const report: string[] = [];
+    const n1 = lab.nodes[0] as LabNode;
+
+    // stop: the node it ran on says stopped and release.
+    const ranOn = await whereIs('t-mig');
+    await clear();
+    await ok(inNode(n1, 'vm', ['t-mig', 'stop'], { timeoutMs: 240_000 }));
+    await waitUntil('the release hook after the stop', async () => (await seen(ranOn)).includes('t-mig release end -'), 30_000);
+    report.push(`stop on ${ranOn}: ${(await seen(ranOn)).join(' | ')}`);
+    expect(await seen(ranOn)).toEqual(['t-mig stopped end -', 't-mig release end -']);
+
+    // start: the node Pacemaker chose says prepare, start, started.
+    await clear();
+    await ok(inNode(n1, 'vm', ['t-mig', 'start'], { timeoutMs: 240_000 }));
+    const startedOn = await whereIs('t-mig');
+    await waitUntil('the started hook', async () => (await seen(startedOn)).includes('t-mig started begin -'), 30_000);
+    report.push(`start on ${startedOn}: ${(await seen(startedOn)).join(' | ')}`);
+    expect(await seen(startedOn)).toEqual(['t-mig prepare begin -', 't-mig start begin -', 't-mig started begin -']);
+
+    // live migration: the target sees migrate, prepare, start, started; the source stopped, release.
+    const to = lab.nodes.map((n) => n.name).find((n) => n !== startedOn) as string;
+    await clear();
+    await ok(inNode(n1, 'vm', ['t-mig', 'migrate', to], { timeoutMs: 240_000 }));
+    expect(await whereIs('t-mig')).toBe(to);
+    await waitUntil('the release hook on the source', async () => (await seen(startedOn)).includes('t-mig release end -'), 30_000);
+    report.push(`migrate, target ${to}: ${(await seen(to)).join(' | ')}`, `migrate, source ${startedOn}: ${(await seen(startedOn)).join(' | ')}`);
+    console.log(`libvirt's qemu hook saw:\n  ${report.join('\n  ')}`);
+    expect(await seen(to)).toEqual(['t-mig migrate begin -', 't-mig prepare begin -', 't-mig start begin -', 't-mig started begin -']);
+    expect(await seen(startedOn)).toEqual(['t-mig stopped end -', 't-mig release end -']);
+    for (const n of lab.nodes.filter((x) => x.name !== to && x.name !== startedOn)) expect(await seen(n.name)).toEqual([]);
+    await ok(inNode(n1, 'vm', ['t-mig', 'clear']));
+  }, 900_000);
 
   it('an action on several VMs lists them and needs --yes without a terminal', async () => {
     const r = await inNode(lab.nodes[0] as LabNode, 'vm', ['t-*', 'reset']);
