@@ -16,7 +16,7 @@ import { migrationUris } from '../vm/migrate.js';
 import { capacityOf } from './maintenance.js';
 import { balancerLines, capacityLines, fencingLines, leftoverLines, membershipLines, quorumLines, type FenceRegistry } from './verify/cluster.js';
 import { diskLines, disksOf, type VmDisks } from './verify/disks.js';
-import { probeNode, type NodeProbe } from './verify/probe.js';
+import { callLimit, probeNode, type NodeProbe } from './verify/probe.js';
 import { CLUSTER, makeReport, pass, problem, type CheckLine, type VerifyReport } from './verify/report.js';
 import { clockLines, versionLines } from './verify/rules.js';
 
@@ -182,6 +182,9 @@ export async function verifyCluster(opts: VerifyOptions): Promise<VerifyReport> 
       })
       .map((vm) => vm.name);
 
+  // Calls through the node command in flight at once, over all nodes: each is a program started
+  // here (ssh), and a cluster of many nodes must not start hundreds together.
+  const limit = callLimit(8);
   const [probes, facts, registry, nPlusOne] = await Promise.all([
     Promise.all(
       online.map((node) =>
@@ -193,6 +196,7 @@ export async function verifyCluster(opts: VerifyOptions): Promise<VerifyReport> 
             paths,
             peers: online.filter((t) => t !== node).flatMap((t) => [...new Set(routes.map((r) => r.uri(t)))].map((uri) => ({ target: t, uri }))),
             corralVersion: opts.corralVersion,
+            limit,
           },
           timeoutMs,
         ),

@@ -55,7 +55,9 @@ function inNode(node: LabNode, command: string, args: readonly string[], timeout
 }
 
 async function verify(): Promise<{ exitCode: number; ok: boolean; lines: Line[]; text: string }> {
-  const r = await inNode(n1, 'corral', ['verify', '--json']);
+  // --timeout 60: this machine's two cores are shared with other labs; a node command is a node
+  // process started in n1 and another in the node.
+  const r = await inNode(n1, 'corral', ['verify', '--json', '--timeout', '60']);
   if (r.exitCode !== 0 && r.exitCode !== 1) throw new Error(`corral verify exited ${r.exitCode}:\n${r.stderr}\n${r.stdout}`);
   const j = JSON.parse(r.stdout) as { ok: boolean; checks: Line[] };
   const text = j.checks.filter((l) => !l.ok).map((l) => `${l.severity} ${l.check} ${l.node}: ${l.message}`).join('\n');
@@ -111,7 +113,7 @@ describe('corral verify on the lab cluster', () => {
     for (const c of ['membership', 'quorum', 'fencing', 'node-command', 'versions', 'clock', 'migration', 'console-log', 'disks', 'capacity', 'n-plus-one', 'hints', 'drain', 'balancer']) expect(checks, c).toContain(c);
     for (const n of ['n1', 'n2', 'n3']) expect(r.lines.filter((l) => l.check === 'migration' && l.node === n).map((l) => l.ok)).toEqual([true]);
     // Text for people: the warnings, a line each, and the summary; exit 0.
-    const text = await inNode(n1, 'corral', ['verify']);
+    const text = await inNode(n1, 'corral', ['verify', '--timeout', '60']);
     expect(text.exitCode).toBe(0);
     expect(text.stdout).toMatch(/^verified: \d+ checks on 3 nodes: 0 errors, \d+ warnings?$/m);
     for (const l of text.stdout.trim().split('\n').slice(0, -1)) expect(l).toMatch(/^n\d: warning: libvirt offers no KVM here .* — fix: /);
@@ -136,6 +138,7 @@ describe('corral verify on the lab cluster', () => {
   it('a disk missing on one node, and a local disk on a node its VM may not run on', async () => {
     await crm(n2, 'mount', ['-t', 'tmpfs', '-o', 'size=1m', 'vfy-hide', SHARED]);
     const copy = path.join(n3.dir, 'fs', LOCAL_DISK);
+    await mkdir(path.dirname(copy), { recursive: true });
     await writeFile(copy, Buffer.alloc(4096), { mode: 0o644 });
     try {
       const r = await verify();

@@ -43,6 +43,24 @@ export interface ProbeRequest {
   peers: readonly { target: string; uri: string }[];
   /** This corral's version, for the node verify runs on. */
   corralVersion: string;
+  /** Runs a call through the node command when there is room (a bound on the calls in flight across all nodes). */
+  limit: <T>(call: () => Promise<T>) => Promise<T>;
+}
+
+/** A bound of N calls in flight: each waits for room before it starts (and before its time runs). */
+export function callLimit(n: number): <T>(call: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(call: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((go) => waiting.push(go));
+    active++;
+    try {
+      return await call();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
 }
 
 /** A failed run through the node command that says nothing about the node: it was not reached. */
@@ -60,7 +78,7 @@ function firstLine(r: RunResult): string {
 /** Asks NODE what REQ wants to know, each call bounded by TIMEOUTMS. */
 export async function probeNode(node: string, access: NodeAccess, req: ProbeRequest, timeoutMs: number): Promise<NodeProbe> {
   const local = node === access.localNode;
-  const run = async (argv: readonly string[]): Promise<RunResult> => runOnNode(local ? argv : access.command(node, argv), timeoutMs);
+  const run = async (argv: readonly string[]): Promise<RunResult> => (local ? runOnNode(argv, timeoutMs) : req.limit(() => runOnNode(access.command(node, argv), timeoutMs)));
   const probe: NodeProbe = { node, unreachable: null, clock: null, corral: null, pacemaker: null, dirs: new Map(), paths: new Map(), peers: [], kvm: null };
 
   const libvirt = (async () => {
@@ -72,11 +90,16 @@ export async function probeNode(node: string, access: NodeAccess, req: ProbeRequ
     }
   })();
 
-  // The clock first: it also tells whether the node command reaches the node at all.
-  const sentMs = Date.now();
+  // The clock first: it also tells whether the node command reaches the node at all. Its round
+  // trip is timed from when the call starts, not from when it waited for room.
+  let sentMs = Date.now();
   let date: RunResult;
   try {
-    date = await run(['date', '--rfc-3339=ns']);
+    const argv = ['date', '--rfc-3339=ns'];
+    date = await (local ? (f: () => Promise<RunResult>) => f() : req.limit)(() => {
+      sentMs = Date.now();
+      return runOnNode(local ? argv : access.command(node, argv), timeoutMs);
+    });
   } catch (e) {
     probe.unreachable = (e as Error).message;
     await libvirt;

@@ -109,8 +109,9 @@ export function parseRfc3339(text: string): number | null {
 /**
  * Each node's clock against the cluster's: its offset from our clock (what it said minus the
  * middle of the round trip), less the median offset of all nodes (so that one node off is that
- * node, whichever node verify runs on). A node is off when that exceeds LIMITMS by more than half
- * its round trip (how far the reading itself can be wrong).
+ * node, whichever node verify runs on). A node is off when that exceeds LIMITMS by more than what
+ * the readings themselves can be wrong by: half its own round trip, and half the longest of the
+ * others' (the median is made of them).
  */
 export function clockLines(samples: readonly ClockSample[], limitMs = CLOCK_SKEW_LIMIT_MS): CheckLine[] {
   if (samples.length === 0) return [];
@@ -121,8 +122,9 @@ export function clockLines(samples: readonly ClockSample[], limitMs = CLOCK_SKEW
   const seconds = (ms: number) => `${(Math.abs(ms) / 1000).toFixed(1)} s`;
   return offsets.map((o) => {
     const skew = o.offset - median;
-    const within = `±${seconds(o.uncertainty)}`;
-    if (Math.abs(skew) - o.uncertainty <= limitMs) return pass('clock', o.node, `clock within ${seconds(skew)} of the cluster's (${within}; limit ${seconds(limitMs)})`);
+    const error = o.uncertainty + Math.max(0, ...offsets.filter((x) => x !== o).map((x) => x.uncertainty));
+    const within = `±${seconds(error)}`;
+    if (Math.abs(skew) - error <= limitMs) return pass('clock', o.node, `clock within ${seconds(skew)} of the cluster's (${within}; limit ${seconds(limitMs)})`);
     return problem(
       'clock',
       o.node,
