@@ -129,11 +129,14 @@ function libvirtLines(facts: readonly HostFacts[]): CheckLine[] {
     .map((f) => problem('libvirt', f.node, `libvirt does not answer here: ${f.problems.join('; ') || 'no version'}`, `start libvirtd on ${f.node}, and check corral.conf's libvirt_uri reaches it from here`));
 }
 
-function cpuLines(cpu: Awaited<ReturnType<typeof clusterCpuCheck>>): CheckLine[] {
+function cpuLines(cpu: Awaited<ReturnType<typeof clusterCpuCheck>>, asked: readonly string[]): CheckLine[] {
   const lines: CheckLine[] = cpu.warnings.map((w) =>
     problem('cpu', w.node, `${w.vm}'s CPU (${w.cpu}${w.from ? ` of ${w.from}` : ''}) is not available here: ${w.reason}`, `give ${w.vm} a CPU model every node it may run on provides (create_domxml --cpu MODEL), or keep it off ${w.node} (domadd --replace --only-on …)`),
   );
   for (const p of cpu.problems) lines.push(problem('cpu', p.node, `the CPU check could not ask libvirt: ${p.message}`, '', 'not-checked'));
+  for (const node of asked) {
+    if (!lines.some((l) => l.node === node)) lines.push(pass('cpu', node, 'every VM that may run here gets its CPU'));
+  }
   return lines;
 }
 
@@ -237,7 +240,7 @@ export async function verifyCluster(opts: VerifyOptions): Promise<VerifyReport> 
         return p && !p.unreachable ? p.paths.get(path) : undefined;
       },
     ),
-    ...cpuLines(cpu),
+    ...cpuLines(cpu, facts.filter((f) => f.libvirt !== null).map((f) => f.node)),
     ...capacityLines(snap),
     ...nPlusOne,
     ...leftoverLines(snap),
