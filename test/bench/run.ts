@@ -152,12 +152,13 @@ async function agentBench(): Promise<boolean> {
   }
 }
 
-// BENCH_ONLY=agent, list, lab, maintenance, rebalance, balance or installer runs one part.
+// BENCH_ONLY=agent, list, metrics, lab, maintenance, rebalance, balance or installer runs one part.
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
   let ok = true;
   if (!only || only === 'agent') ok = (await agentBench()) && ok;
   if (!only || only === 'list') ok = (await (await import('./list.js')).benchList()) && ok;
+  if (!only || only === 'metrics') ok = (await (await import('./metrics.js')).runMetricsBench()).ok && ok;
   if (!only || only === 'lab') ok = (await runLabBench()).ok && ok;
   if (!only || only === 'maintenance') ok = (await (await import('./maintenance.js')).runMaintenanceBench()).ok && ok;
   if (!only || only === 'rolling-groups') ok = (await (await import('./rolling-groups.js')).runRollingGroupsBench()).ok && ok;

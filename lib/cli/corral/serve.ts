@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { sampleNode } from '../../cluster/facts.js';
 import { takeSnapshot } from '../../cluster/snapshot.js';
+import { hostCibPort } from '../../host/pacemaker/cib.js';
 import { fenceHistory } from '../../host/pacemaker/fencing.js';
 import { localNodeName } from '../../host/pacemaker/status.js';
 import { loadConfig, DEFAULT_SERVE_LISTEN } from '../../ops/config.js';
@@ -23,19 +24,22 @@ export function registerServe(program: Command): void {
     .option('--listen <host:port>', `where to listen (default: serve_listen in corral.conf, else ${DEFAULT_SERVE_LISTEN})`)
     .option('--capacity-interval <seconds>', "N+1 (crm_simulate, as corral capacity) at most this often, and only when the CIB changed", '300')
     .option('--sample-interval <seconds>', "this node's libvirt counters and the fencing history this often", '15')
+    .option('--refresh-interval <seconds>', "look at the CIB's version this often, and read it again when it changed", '2')
     .addHelpText(
       'after',
       `
 GET /metrics answers in Prometheus' text format; GET / lists what is served; nothing else is.
-A scrape reads the CIB once; N+1 is computed in the background, never inside a scrape.
+A scrape renders the newest reading of the CIB: the CIB (when its version changed), N+1,
+libvirt and the fencing history are read in the background, never inside a scrape.
 Any address but loopback needs serve_tls_cert, serve_tls_key and serve_token_file in
 corral.conf (TLS and a bearer token); without them corral serve refuses to start (exit 2).
 With a token, a request without "Authorization: Bearer TOKEN" gets 401.
 Metric names, labels and the shipped alert rules: README, "Metrics".`,
     )
-    .action(async (o: { listen?: string; capacityInterval: string; sampleInterval: string }) => {
+    .action(async (o: { listen?: string; capacityInterval: string; sampleInterval: string; refreshInterval: string }) => {
       const capacityIntervalS = seconds('--capacity-interval', o.capacityInterval, 10, 86_400);
       const sampleIntervalS = seconds('--sample-interval', o.sampleInterval, 1, 3600);
+      const refreshIntervalS = seconds('--refresh-interval', o.refreshInterval, 1, 3600);
       const config = await loadConfig();
       for (const w of config.warnings) process.stderr.write(`corral: warning: ${w}\n`);
       const listen = parseListen(o.listen ?? config.serveListen, o.listen !== undefined ? '--listen' : 'serve_listen');
@@ -48,8 +52,13 @@ Metric names, labels and the shipped alert rules: README, "Metrics".`,
         security,
         capacityIntervalS,
         sampleIntervalS,
+        refreshIntervalS,
         sources: {
           snapshot: () => takeSnapshot(),
+          version: async () => {
+            const v = await hostCibPort().version();
+            return `${v.adminEpoch}.${v.epoch}.${v.numUpdates}`;
+          },
           capacity: (snap) => capacityOf(snap),
           ...(local
             ? {
