@@ -230,7 +230,8 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
       }
       for (const [rid, l] of leaving) {
         const v = last.view.byResource.get(rid);
-        problems.push(`${l.vm.name} left ${l.from} but Pacemaker is done with it ${v ? `${v.state}${v.nodes.length ? ` on ${v.nodes.join(', ')}` : ''}` : 'gone from the configuration'}`);
+        if (v && onDrained(v)) problems.push(`${l.vm.name} is still ${v.state} on ${v.nodes.join(', ')} and Pacemaker is done with it (see vm ${l.vm.name} status)`);
+        else problems.push(`${l.vm.name} left ${l.from} but Pacemaker is done with it ${v ? `${v.state}${v.nodes.length ? ` on ${v.nodes.join(', ')}` : ''}` : 'gone from the configuration'}`);
       }
     } else if (end === 'timeout') {
       problems.push(`gave up after ${Math.round((port.now() - t0) / 1000)} s: ${stillThere.map((v) => `${v.name} (${v.state} on ${v.nodes.join(', ')})`).join(', ') || 'the cluster is not idle'}`);
