@@ -158,11 +158,14 @@ export async function simCluster(cibXml: string, faults: Faults = parseFaults(''
     const r = await exec('crm_simulate', ['--simulate', '--quorum', 'true', '--xml-file', file, '--save-output', out, ...extra], { maxBuffer: 1 << 26 }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
       throw new Error(`crm_simulate failed: ${e.stderr || e.message}`);
     });
-    // Operation records carry the wall clock; the cluster lives on the virtual one.
+    // Operation records carry the wall clock; the cluster lives on the virtual one: what this run
+    // wrote (a time within it) is moved to now on the virtual clock.
+    const wallAfter = Math.floor(Date.now() / 1000) + 2;
+    const fresh = (v: string) => Number(v) >= wallBefore && Number(v) <= wallAfter;
     const at = String(Math.floor(clock / 1000));
     const text = (await readFile(out, 'utf8'))
-      .replace(/(last-rc-change|last-run)="(\d+)"/g, (m, k: string, v: string) => (Number(v) >= wallBefore ? `${k}="${at}"` : m))
-      .replace(/(name="last-failure-[^"]*" value=")(\d+)"/g, (m, k: string, v: string) => (Number(v) >= wallBefore ? `${k}${at}"` : m));
+      .replace(/(last-rc-change|last-run)="(\d+)"/g, (m, k: string, v: string) => (fresh(v) ? `${k}="${at}"` : m))
+      .replace(/(name="last-failure-[^"]*" value=")(\d+)"/g, (m, k: string, v: string) => (fresh(v) ? `${k}${at}"` : m));
     await save(text);
     return r.stdout;
   }
