@@ -28,9 +28,9 @@ export function listJson(vms: readonly VmView[], source: string) {
       priority: v.priority,
       tags: v.tags,
       constraints: v.constraints,
+      failCounts: Object.fromEntries(Object.entries(v.failCounts).map(([n, c]) => [n, Number.isFinite(c) ? c : 'INFINITY'])),
       // The node that holds the VM's disks (domadd --local), or null for shared storage.
       localDisksOn: v.constraints.find((c) => c.kind === 'local')?.nodes?.[0] ?? null,
-      failCounts: Object.fromEntries(Object.entries(v.failCounts).map(([n, c]) => [n, Number.isFinite(c) ? c : 'INFINITY'])),
     })),
   };
 }

@@ -17,6 +17,7 @@ import { configuredHooks, HookVeto, type HookContext } from './hooks.js';
 import * as guest from './guest.js';
 import * as info from './info.js';
 import * as pcmk from './pacemaker.js';
+import { localDisksOn, migrateLocal } from './local-move.js';
 import type { Parsed } from './request.js';
 
 /** How an action tells what happened: to the audit log, to the user, and in the exit code. */
@@ -89,7 +90,12 @@ const HANDLERS: Record<ActionName, Handler> = {
   start: throughPacemaker((ctx, vms) => pcmk.start(ctx, vms)),
   stop: throughPacemaker((ctx, vms) => pcmk.stop(ctx, vms)),
   restart: throughPacemaker((ctx, vms) => pcmk.restart(ctx, vms)),
-  migrate: throughPacemaker((ctx, vms, p) => pcmk.migrate(ctx, vms, p.arg as string | undefined)),
+  // A VM on local disks moves by a change of its vm-NAME-local constraint (lib/ops/local-move.ts).
+  migrate: throughPacemaker(async (ctx, vms, p) => {
+    const local = vms.filter((v) => localDisksOn(v) !== undefined);
+    const shared = vms.filter((v) => localDisksOn(v) === undefined);
+    return [...(shared.length ? await pcmk.migrate(ctx, shared, p.arg as string | undefined) : []), ...(local.length ? await migrateLocal(ctx, local, p.arg as string | undefined) : [])];
+  }),
   clear: throughPacemaker((ctx, vms) => pcmk.clear(ctx, vms)),
   priority: throughPacemaker((ctx, vms, p) => pcmk.priority(ctx, vms, p.arg as number)),
 

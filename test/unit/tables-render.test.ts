@@ -85,6 +85,7 @@ describe('corral list on the recorded cluster', () => {
       'tags',
       'constraints',
       'failCounts',
+      'localDisksOn',
     ]);
     expect(JSON.parse(JSON.stringify(j)).vms.find((v: { name: string }) => v.name === 'db1').constraints[0]).toMatchObject({ kind: 'pin', nodes: ['n3'] });
   });
