@@ -17,6 +17,7 @@ const CORRAL = path.join(ROOT, 'dist/bin/corral');
 const CIB = path.join(ROOT, 'test/fixtures/recorded/steady/cib.xml');
 const PROMTOOL = process.env.PROMTOOL ?? '/usr/bin/promtool';
 const OPENSSL = '/usr/bin/openssl';
+const SYSTEMD_ANALYZE = '/usr/bin/systemd-analyze';
 const TOKEN = 'corral-test-token-0123456789abcdef';
 
 let dir: string;
@@ -189,7 +190,7 @@ describe('what the package ships for Prometheus', () => {
     spawnSync('cp', ['-rn', '/lib/systemd/system/.', path.join(tree, 'lib/systemd/system/')]);
     await copyFile(path.join(ROOT, 'debian/corral.corral-serve.service'), path.join(tree, 'lib/systemd/system/corral-serve.service'));
     await copyFile(CORRAL, path.join(tree, 'usr/sbin/corral'));
-    const r = spawnSync('systemd-analyze', ['verify', '--man=no', '--root', tree, '/lib/systemd/system/corral-serve.service'], { encoding: 'utf8' });
+    const r = spawnSync(SYSTEMD_ANALYZE, ['verify', '--man=no', '--root', tree, '/lib/systemd/system/corral-serve.service'], { encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
