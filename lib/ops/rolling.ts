@@ -19,29 +19,20 @@
 // CORRAL_NODES the turn's node (its nodes, with --groups): pre before its drain starts — a veto
 // stops the run there, nothing of that turn changed, the progress kept for --resume — and post
 // once it is undrained.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { changeCib } from '../cib/change.js';
 import { CibDoc } from '../cib/edit.js';
 import { setClusterOption, setNodeAttribute } from '../cib/nodes.js';
 import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
-import { hostCibPort } from '../host/pacemaker/cib.js';
-import { simulate } from '../host/pacemaker/simulate.js';
-import { getTransientNodeAttribute, setTransientNodeAttribute } from '../host/pacemaker/status.js';
-import { startDetached } from '../host/remote.js';
-import { version } from '../host/virsh.js';
+import { hostClusterPort, type ClusterPort } from '../host/pacemaker/cluster-port.js';
 import { planDrain, type PlannedMove, type PlannedStop } from '../plan/drain.js';
 import { groupNodes } from '../plan/rolling-groups.js';
 import { commandFor, nodeUri, type Config } from './config.js';
 import { HookVeto, type Hooks } from './hooks.js';
 import { applySteering, drainNodes, MaintenanceInputError, planDrainOf, planUndrainOf, undrainNode, type SteerHint } from './maintenance.js';
+import { snapshotOf } from './wait.js';
 
 export const PROGRESS_OPTION = 'corral-rolling-reboot';
 const BOOT_MARK = 'corral-boot-mark';
-/** Where the reboot command's own output goes (it runs on its own, see startDetached). */
-const REBOOT_LOG = '/var/log/corral/reboot-command.log';
 /** How much a leaving VM prefers a node that was already rebooted (stickiness is 100 in the lab). */
 const STEER_SCORE = '1000';
 
@@ -110,6 +101,8 @@ export interface PlanOptions {
   nodes?: readonly string[];
   /** The node this runs on (goes last but for the DC). */
   local?: string;
+  /** The cluster (default: this host's, hostClusterPort). */
+  cluster?: ClusterPort;
 }
 
 /** Which nodes a rolling reboot covers (--nodes, or every node), and the ones it must skip. */
@@ -143,25 +136,19 @@ function steering(snap: Snapshot, node: string, rebooted: readonly string[]): St
  * the VMs leaving them steered towards REBOOTED; then the nodes back, empty, the hints gone, and
  * Pacemaker settled (stickiness keeps the VMs where they went).
  */
-async function simulateTurn(state: Snapshot, nodes: readonly string[], rebooted: readonly string[], dir: string, tag: string): Promise<{ step: RollingStep; next: Snapshot }> {
+async function simulateTurn(port: ClusterPort, state: Snapshot, nodes: readonly string[], rebooted: readonly string[]): Promise<{ step: RollingStep; next: Snapshot }> {
   const hints = nodes.flatMap((n) => steering(state, n, rebooted));
   const cd = CibDoc.parse(state.xml);
   for (const n of nodes) setNodeAttribute(cd, n, 'standby', 'on');
   applySteering(cd, hints);
-  const file = join(dir, `${tag}.xml`);
-  const after = join(dir, `${tag}-after.xml`);
-  await writeFile(file, cd.toXml(), { mode: 0o600 });
-  const sim = await simulate(file, { saveOutput: after });
+  const { sim, after } = await port.simulate(cd.toXml(), { output: true });
   const plan = planDrain(state.view, nodes, sim);
   const dc = nodes.some((n) => state.view.hosts.find((h) => h.name === n)?.dc);
-  const back = CibDoc.parse(await readFile(after, 'utf8'));
+  const back = CibDoc.parse(after as string);
   for (const n of nodes) setNodeAttribute(back, n, 'standby', undefined);
   applySteering(back, hints, true);
-  const backFile = join(dir, `${tag}-back.xml`);
-  const settled = join(dir, `${tag}-settled.xml`);
-  await writeFile(backFile, back.toXml(), { mode: 0o600 });
-  await simulate(backFile, { saveOutput: settled });
-  return { step: { node: nodes.join(','), dc, moves: plan.moves, stops: plan.stops }, next: await takeSnapshot({ cibXml: await readFile(settled, 'utf8') }) };
+  const settled = (await port.simulate(back.toXml(), { output: true })).after as string;
+  return { step: { node: nodes.join(','), dc, moves: plan.moves, stops: plan.stops }, next: await takeSnapshot({ cibXml: settled }) };
 }
 
 function tally(snap: Snapshot, steps: readonly RollingStep[]): { migrations: number; vms: number; migrationsPerVm: number } {
@@ -174,21 +161,17 @@ function tally(snap: Snapshot, steps: readonly RollingStep[]): { migrations: num
 export async function planRollingReboot(snap: Snapshot, opts: PlanOptions = {}): Promise<RollingPlan> {
   const { nodes, skipped } = coveredNodes(snap, opts.nodes);
   const order = rollingOrder(snap, nodes, opts.local);
-  const dir = await mkdtemp(join(tmpdir(), 'corral-rolling-'));
-  try {
-    const steps: RollingStep[] = [];
-    let state = snap;
-    const rebooted: string[] = [];
-    for (const [i, node] of order.entries()) {
-      const t = await simulateTurn(state, [node], rebooted, dir, `step-${i}`);
-      steps.push(t.step);
-      state = t.next;
-      rebooted.push(node);
-    }
-    return { order, steps, skipped, ...tally(snap, steps) };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const port = opts.cluster ?? hostClusterPort();
+  const steps: RollingStep[] = [];
+  let state = snap;
+  const rebooted: string[] = [];
+  for (const node of order) {
+    const t = await simulateTurn(port, state, [node], rebooted);
+    steps.push(t.step);
+    state = t.next;
+    rebooted.push(node);
   }
+  return { order, steps, skipped, ...tally(snap, steps) };
 }
 
 /** One group of the grouped plan: its nodes go into standby, reboot and come back together. */
@@ -224,19 +207,18 @@ export async function planRollingGroups(snap: Snapshot, opts: PlanOptions = {}):
   const last = new Set(order.filter((n) => n === opts.local || snap.view.hosts.find((h) => h.name === n)?.dc));
   const up = snap.view.hosts.filter((h) => h.online && !h.standby && !h.maintenance).length;
   const single = await planRollingReboot(snap, opts);
-  const dir = await mkdtemp(join(tmpdir(), 'corral-rolling-'));
-  try {
+  const port = opts.cluster ?? hostClusterPort();
+  {
     let state = snap;
     const rebooted: string[] = [];
-    let turn = 0;
     const grouped = await groupNodes<RollingStep>(order, last, up, {
       check: async (group) => {
         const hints = group.flatMap((n) => steering(state, n, rebooted));
-        const c = await planDrainOf(state, group, hints);
+        const c = await planDrainOf(state, group, hints, port);
         return { moves: c.plan.moves, stops: c.plan.stops, sideEffects: c.plan.sideEffects, nPlusOne: c.capacityAfter.nPlusOne };
       },
       commit: async (group) => {
-        const t = await simulateTurn(state, group, rebooted, dir, `group-${turn++}`);
+        const t = await simulateTurn(port, state, group, rebooted);
         state = t.next;
         rebooted.push(...group);
         return t.step;
@@ -252,8 +234,6 @@ export async function planRollingGroups(snap: Snapshot, opts: PlanOptions = {}):
       ...t,
       oneAtATime: { steps: single.steps.length, migrations: single.migrations, migrationsPerVm: single.migrationsPerVm },
     };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -267,6 +247,8 @@ export interface ExecOptions {
   hooks?: Hooks;
   /** How long a node may take to come back (ms). */
   bootTimeoutMs?: number;
+  /** The cluster (default: this host's, hostClusterPort). */
+  cluster?: ClusterPort;
 }
 
 export interface ExecOutcome {
@@ -283,8 +265,8 @@ export interface ExecOutcome {
   seconds: number;
 }
 
-async function saveProgress(progress: readonly TurnProgress[]): Promise<void> {
-  await changeCib(hostCibPort(), (cd) => {
+async function saveProgress(port: ClusterPort, progress: readonly TurnProgress[]): Promise<void> {
+  await changeCib(port.cib, (cd) => {
     setClusterOption(cd, PROGRESS_OPTION, progress.length && progress.some((p) => p.state !== 'done') ? formatProgress(progress) : undefined);
     return { notes: [], warnings: [] };
   });
@@ -294,10 +276,10 @@ async function saveProgress(progress: readonly TurnProgress[]): Promise<void> {
  * Starts the reboot of NODE (reboot_command) on its own: it goes on when this command is
  * interrupted, and when NODE is the node this runs on.
  */
-async function reboot(node: string, opts: ExecOptions): Promise<void> {
+async function reboot(port: ClusterPort, node: string, opts: ExecOptions): Promise<void> {
   const argv = commandFor(opts.config.rebootCommand, node);
   opts.progress(`${node}: rebooting (${argv.join(' ')})`);
-  await startDetached(argv, REBOOT_LOG);
+  await port.reboot(node, argv);
 }
 
 /** How long a node may stay up and unrebooted after its reboot was asked before it is asked again. */
@@ -309,53 +291,50 @@ const ASK_AGAIN_MS = 90_000;
  * is asked again (a run interrupted between recording "rebooting" and the reboot starting leaves
  * exactly that behind), at most twice.
  */
-async function waitBack(node: string, opts: ExecOptions): Promise<void> {
-  const t0 = Date.now();
+async function waitBack(port: ClusterPort, node: string, opts: ExecOptions): Promise<void> {
+  const t0 = port.now();
   const deadline = t0 + (opts.bootTimeoutMs ?? 20 * 60_000);
   let said = '';
   const say = (s: string) => {
-    if (s !== said) opts.progress(`${node}: ${s} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    if (s !== said) opts.progress(`${node}: ${s} (${((port.now() - t0) / 1000).toFixed(1)} s)`);
     said = s;
   };
-  let upSince = Date.now();
+  let upSince = port.now();
   let asked = 0;
   for (;;) {
-    if (Date.now() > deadline) throw new Error(`${node} did not come back within ${Math.round((opts.bootTimeoutMs ?? 20 * 60_000) / 60_000)} min`);
-    const snap = await takeSnapshot().catch(() => undefined);
+    if (port.now() > deadline) throw new Error(`${node} did not come back within ${Math.round((opts.bootTimeoutMs ?? 20 * 60_000) / 60_000)} min`);
+    const snap = await snapshotOf(port).catch(() => undefined);
     const h = snap?.view.hosts.find((x) => x.name === node);
     // The mark is a transient attribute: Pacemaker forgets it when the node leaves the cluster.
-    const mark = h?.online ? await getTransientNodeAttribute(node, BOOT_MARK).then((v) => v !== undefined, () => undefined) : undefined;
+    const mark = h?.online ? await port.getNodeMark(node, BOOT_MARK).then((v) => v !== undefined, () => undefined) : undefined;
     if (!snap || mark === undefined && h?.online) {
       say('no answer from the cluster');
     } else if (!h?.online) {
       say('down');
-      upSince = Date.now();
+      upSince = port.now();
     } else if (mark) {
       say('not rebooted yet');
-      if (Date.now() - upSince > ASK_AGAIN_MS && asked < 2) {
+      if (port.now() - upSince > ASK_AGAIN_MS && asked < 2) {
         asked++;
         opts.progress(`${node}: still up and not rebooted after ${Math.round(ASK_AGAIN_MS / 1000)} s; asking again`);
-        await reboot(node, opts);
-        upSince = Date.now();
+        await reboot(port, node, opts);
+        upSince = port.now();
       }
     } else {
-      const libvirt = await version({ uri: nodeUri(opts.config.libvirtUri, node), timeoutMs: 10_000 }).then(
-        () => true,
-        () => false,
-      );
+      const libvirt = await port.libvirtAnswers(node, nodeUri(opts.config.libvirtUri, node));
       if (libvirt) {
         say('back: in the cluster, libvirt answers');
         return;
       }
       say('in the cluster, waiting for libvirt');
     }
-    await sleep(1000);
+    await port.sleep(1000);
   }
 }
 
 /** Waits for every node of NODES to come back; the first that does not is the error. */
-async function waitAllBack(nodes: readonly string[], opts: ExecOptions): Promise<void> {
-  const r = await Promise.allSettled(nodes.map((n) => waitBack(n, opts)));
+async function waitAllBack(port: ClusterPort, nodes: readonly string[], opts: ExecOptions): Promise<void> {
+  const r = await Promise.allSettled(nodes.map((n) => waitBack(port, n, opts)));
   const failed = r.find((x): x is PromiseRejectedResult => x.status === 'rejected');
   if (failed) throw failed.reason;
 }
@@ -367,13 +346,14 @@ async function waitAllBack(nodes: readonly string[], opts: ExecOptions): Promise
  * each. Stops at the first failure, saying what state the cluster is in.
  */
 export async function execRollingReboot(turns: readonly (readonly string[])[], recorded: TurnProgress[] | undefined, opts: ExecOptions): Promise<ExecOutcome> {
-  const t0 = Date.now();
+  const port = opts.cluster ?? hostClusterPort();
+  const t0 = port.now();
   const progress: TurnProgress[] = recorded?.length ? recorded.map((p) => ({ nodes: [...p.nodes], state: p.state })) : turns.map((nodes) => ({ nodes: [...nodes], state: 'pending' as StepState }));
   const migrations: Record<string, number> = {};
   const rebooted: string[] = [];
   const problems: string[] = [];
-  const out = (ok: boolean, extra: Partial<ExecOutcome> = {}): ExecOutcome => ({ ok, rebooted, migrations, problems, seconds: (Date.now() - t0) / 1000, ...extra });
-  await saveProgress(progress);
+  const out = (ok: boolean, extra: Partial<ExecOutcome> = {}): ExecOutcome => ({ ok, rebooted, migrations, problems, seconds: (port.now() - t0) / 1000, ...extra });
+  await saveProgress(port, progress);
   for (const step of progress) {
     if (step.state === 'done') continue;
     const nodes = step.nodes;
@@ -382,15 +362,15 @@ export async function execRollingReboot(turns: readonly (readonly string[])[], r
     if (step.state === 'pending' || step.state === 'draining') {
       // A node of the cluster may be rejoining after the previous step (a new DC, a node that
       // restarted): wait until every node of this turn is online again.
-      let snap = await takeSnapshot();
+      let snap = await snapshotOf(port);
       const offline = () => nodes.filter((n) => !snap.view.hosts.find((h) => h.name === n)?.online);
       for (let waited = 0; waited < 300 && offline().length; waited++) {
         if (waited === 0) opts.progress(`${offline().join(', ')}: waiting for ${offline().length === 1 ? 'it' : 'them'} to be online`);
-        await sleep(1000);
-        snap = await takeSnapshot();
+        await port.sleep(1000);
+        snap = await snapshotOf(port);
       }
       const hints = nodes.flatMap((n) => steering(snap, n, done));
-      const check = await planDrainOf(snap, nodes, hints);
+      const check = await planDrainOf(snap, nodes, hints, port);
       if (check.plan.stops.length && !opts.force) {
         problems.push(`draining ${name} would stop ${check.plan.stops.map((s) => `${s.vm} (${s.why})`).join(', ')}; stopped before ${name} (nothing changed on ${nodes.length === 1 ? 'it' : 'them'}); --force goes ahead`);
         return out(false);
@@ -405,47 +385,47 @@ export async function execRollingReboot(turns: readonly (readonly string[])[], r
         }
       }
       step.state = 'draining';
-      await saveProgress(progress);
+      await saveProgress(port, progress);
       opts.progress(`${name}: draining (${check.plan.moves.length} VM${check.plan.moves.length === 1 ? '' : 's'})`);
-      const r = await drainNodes(nodes, check, snap, { parallel: opts.parallel, steer: hints, progress: (l) => opts.progress(`  ${l}`) });
+      const r = await drainNodes(nodes, check, snap, { parallel: opts.parallel, steer: hints, progress: (l) => opts.progress(`  ${l}`), cluster: port });
       for (const l of r.left) if (l.how === 'migrated') migrations[l.vm] = (migrations[l.vm] ?? 0) + 1;
       if (!r.ok) {
         problems.push(`draining ${name} failed: ${[...r.problems, ...r.failures].join('; ') || `${r.remaining.join(', ')} still there`}; ${name} ${nodes.length === 1 ? 'stays' : 'stay'} in standby, the rest of the cluster runs as before: fix it, then corral rolling-reboot --exec --resume`);
         return out(false);
       }
       // Mark the boot: the transient attribute is gone once the node has left and rejoined.
-      const mark = `${Date.now()}`;
-      for (const n of nodes) await setTransientNodeAttribute(n, BOOT_MARK, mark);
+      const mark = `${port.now()}`;
+      for (const n of nodes) await port.setNodeMark(n, BOOT_MARK, mark);
       step.state = 'rebooting';
-      await saveProgress(progress);
-      for (const n of nodes) if (n !== opts.local) await reboot(n, opts);
+      await saveProgress(port, progress);
+      for (const n of nodes) if (n !== opts.local) await reboot(port, n, opts);
       // This node's own turn: the caller says so first, then starts the reboot as its last act
       // (the reboot ends this process); the others of its turn are waited for by --resume.
       if (opts.local !== undefined && nodes.includes(opts.local)) {
         const self = opts.local;
-        return out(true, { resumeAfterOwnReboot: self, rebootSelf: () => reboot(self, { ...opts, progress: () => undefined }) });
+        return out(true, { resumeAfterOwnReboot: self, rebootSelf: () => reboot(port, self, { ...opts, progress: () => undefined }) });
       }
       try {
-        await waitAllBack(nodes, opts);
+        await waitAllBack(port, nodes, opts);
       } catch (e) {
         problems.push(`${(e as Error).message}; ${name} ${nodes.length === 1 ? 'is' : 'are'} still in standby with the drain recorded: once back, corral rolling-reboot --exec --resume`);
         return out(false);
       }
     } else if (step.state === 'rebooting') {
       try {
-        await waitAllBack(nodes, opts);
+        await waitAllBack(port, nodes, opts);
       } catch (e) {
         problems.push((e as Error).message);
         return out(false);
       }
     }
     for (const n of nodes) {
-      const undrain = await planUndrainOf(await takeSnapshot(), n, false);
-      await undrainNode(undrain, { returnVms: false, progress: (l) => opts.progress(`  ${l}`) });
+      const undrain = await planUndrainOf(await snapshotOf(port), n, false, port);
+      await undrainNode(undrain, { returnVms: false, progress: (l) => opts.progress(`  ${l}`), cluster: port });
     }
     step.state = 'done';
     rebooted.push(...nodes);
-    await saveProgress(progress);
+    await saveProgress(port, progress);
     opts.progress(`${name}: done`);
     await opts.hooks?.post('node-reboot', { nodes });
   }
