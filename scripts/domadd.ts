@@ -1,6 +1,5 @@
 // domadd: put a VM into the cluster (or update it) in one atomic CIB change. A thin shell over
 // lib/cib/vm.ts (what changes) and lib/cib/change.ts (how it is applied).
-import { hostname } from 'node:os';
 import { Command } from 'commander';
 import { runCli, withCliConventions } from '../lib/cli/errors.js';
 import { applyCibChange } from '../lib/cli/cib-change.js';
@@ -32,7 +31,7 @@ Placement (repeatable options take one value each time, or a comma-separated lis
                              tag and one colocation set); the score belongs to the group
   --pin NODE                 run on NODE whenever NODE is up
   --only-on NODE[,NODE...]   never run anywhere else
-  --local [NODE]             its file disks live on NODE only (default: this node): it runs only
+  --local NODE               its file disks live on NODE only: it runs only
                              there (constraint vm-NAME-local, agent parameter storage=local), a
                              node failure cannot restart it elsewhere, and vm NAME migrate NODE
                              moves it by a live copy of its disks
@@ -69,7 +68,7 @@ async function main(argv: readonly string[]): Promise<void> {
     .option('--no-pin', 'with --replace: drop the pin')
     .option('--only-on <nodes>', 'run on these nodes only (repeatable, or NODE,NODE)', collect)
     .option('--no-only-on', 'with --replace: drop the restriction')
-    .option('--local [node]', 'its disks live on NODE only (default: this node)')
+    .option('--local <node>', 'its disks live on NODE only: it runs there, moves by a live disk copy')
     .option('--no-local', 'with --replace: its disks are shared now')
     .option('--after <other[:mandatory]>', 'start after VM OTHER (repeatable)', collect)
     .option('--no-after', 'with --replace: drop every --after')
@@ -90,7 +89,7 @@ async function main(argv: readonly string[]): Promise<void> {
   // The operator's hooks domadd-pre.d and domadd-post.d (README "Hooks"): a pre hook's veto changes nothing.
   const hooks = await loadHooks((l) => process.stderr.write(`${COMMAND}: ${l}\n`));
   const result = await hooks.around('domadd', { vms: [doc.name], dryRun: o.dryRun === true }, () =>
-    applyCibChange(COMMAND, (cd, cib) => planAddVm(cd, cib, { doc, fixup, placement, replace: o.replace === true, params, nodeDisks: nodeDiskIds(), thisNode: hostname() }), o.dryRun === true),
+    applyCibChange(COMMAND, (cd, cib) => planAddVm(cd, cib, { doc, fixup, placement, replace: o.replace === true, params, nodeDisks: nodeDiskIds() }), o.dryRun === true),
   );
   if (!result) return;
   if (!result.applied) {

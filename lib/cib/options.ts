@@ -96,8 +96,8 @@ export interface Placement {
   pin?: string | false;
   onlyOn?: string[];
   after?: { name: string; kind: 'Optional' | 'Mandatory' }[];
-  /** The node that holds the VM's disks (--local NODE); true: the node domadd runs on; false: shared disks. */
-  local?: string | true | false;
+  /** The node that holds the VM's disks (--local NODE); false: shared disks (--no-local). */
+  local?: string | false;
 }
 
 /** The raw options as commander hands them over (repeatable options as arrays, --no-X as false). */
@@ -174,11 +174,9 @@ export function parsePlacement(raw: RawPlacement): Placement {
   if (onlyOn !== undefined) {
     out.onlyOn = onlyOn === false ? [] : [...new Set(onlyOn.map((n) => parseWith(nodeName, n, '--only-on')))];
   }
-  if (raw.local === false || raw.local === true) out.local = raw.local;
+  if (raw.local === false) out.local = false;
   else if (typeof raw.local === 'string') out.local = parseWith(nodeName, raw.local, '--local');
-  if (typeof out.local === 'string' || out.local === true) {
-    if (out.onlyOn?.length) throw new OptionError('--local keeps the VM on the node that holds its disks: leave out --only-on');
-  }
+  if (typeof out.local === 'string' && out.onlyOn?.length) throw new OptionError('--local keeps the VM on the node that holds its disks: leave out --only-on');
   const after = list(raw.after);
   if (after !== undefined) {
     out.after = after === false ? [] : after.map(parseAfter);

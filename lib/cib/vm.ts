@@ -62,8 +62,6 @@ export interface AddVmRequest {
    * device or one file here are one disk, whatever their paths. Without it, only the text is compared.
    */
   nodeDisks?: NodeDiskIds;
-  /** The node this command runs on (what a bare --local names). */
-  thisNode?: string;
 }
 
 function listOr(items: readonly string[], none: string): string {
@@ -81,7 +79,7 @@ export function planAddVm(cd: CibDoc, cib: Cib, req: AddVmRequest): Plan {
   for (const c of pinConsoleLog(doc, consoleLogFile(doc.name, logDir))) notes.push(`console log: ${c}`);
 
   const existing = checkIdentity(cib, rid, doc, req, warnings);
-  const placement = resolvePlacement(cib, req.doc.name, req.placement, req.thisNode);
+  const placement = resolvePlacement(cib, req.doc.name, req.placement);
   writeSettings(cd, rid, doc, { ...req, params: storageParams(req, placement) }, existing, notes);
   writePlacement(cd, rid, placement, notes);
   return { notes, warnings };
@@ -141,7 +139,7 @@ function storageParams(req: AddVmRequest, placement: ResolvedPlacement): AddVmRe
 }
 
 /** Placement: the VMs, nodes and groups the request names exist (and agree), as the constraints will name them. */
-function resolvePlacement(cib: Cib, name: string, p: Placement, thisNode?: string): ResolvedPlacement {
+function resolvePlacement(cib: Cib, name: string, p: Placement): ResolvedPlacement {
   const vmNames = corralVms(cib).map((v) => v.name);
   const otherVm = (other: string, option: string): string => {
     if (other === name) throw new PlanError(`${option} ${other}: a VM cannot refer to itself`);
@@ -165,14 +163,7 @@ function resolvePlacement(cib: Cib, name: string, p: Placement, thisNode?: strin
   if (typeof pin === 'string' && onlyOn?.length && !onlyOn.includes(pin)) {
     throw new PlanError(`--pin ${pin} contradicts --only-on ${onlyOn.join(',')}`);
   }
-  let local: string | false | undefined;
-  if (p.local === true) {
-    if (!thisNode || !cib.node(thisNode)) {
-      throw new PlanError(`--local: this machine${thisNode ? ` (${thisNode})` : ''} is not a node of the cluster; name the node that holds the disks: --local NODE`);
-    }
-    local = thisNode;
-  } else if (typeof p.local === 'string') local = node(p.local, '--local');
-  else local = p.local;
+  const local = typeof p.local === 'string' ? node(p.local, '--local') : p.local;
   if (local && typeof pin === 'string' && pin !== local) throw new PlanError(`--pin ${pin} contradicts --local ${local}: the VM runs only where its disks are`);
   for (const t of p.groupApart ?? []) {
     const owner = cib.ids.get(t.tag);

@@ -202,7 +202,8 @@ function poolNameFor(dir: string): string {
  */
 export async function ensureDirPool(c: Virsh, dir: string): Promise<string> {
   let name = poolNameFor(dir);
-  const made = await virsh(c, ['pool-create-as', name, 'dir', '--target', dir]);
+  // --build makes the directory when the node has none yet.
+  const made = await virsh(c, ['pool-create-as', name, 'dir', '--target', dir, '--build']);
   if (made.exitCode === 0) return name;
   const text = `${made.stderr}\n${made.stdout}`;
   // "Storage source conflict with pool: 'default'" / "pool 'NAME' already exists": it has one.

@@ -205,10 +205,8 @@ describe('local disks (domadd --local, vm NAME migrate NODE)', () => {
     expect(words).toEqual(['local:n1']);
   });
 
-  it('a bare --local names this node, which must be a cluster node; --pin elsewhere and --param storage=shared contradict it', () => {
-    const xml = step(EMPTY, (cd, cib) => planAddVm(cd, cib, { doc: domain('gum'), placement: { local: true }, replace: false, thisNode: 'n2' }));
-    expect(kids(kid(constraints(xml).find((x) => x.attrs.id === 'vm-gum-local'), 'rule')).map((e) => e.attrs.value)).toEqual(['n2']);
-    expect(() => step(EMPTY, (cd, cib) => planAddVm(cd, cib, { doc: domain('gum'), placement: { local: true }, replace: false, thisNode: 'elsewhere' }))).toThrow(/this machine \(elsewhere\) is not a node/);
+  it('--local names a cluster node; --pin elsewhere and --param storage=shared contradict it', () => {
+    expect(() => step(EMPTY, (cd, cib) => planAddVm(cd, cib, { doc: domain('gum'), placement: { local: 'n7' }, replace: false }))).toThrow(/--local n7: there is no node n7/);
     expect(() => step(EMPTY, (cd, cib) => planAddVm(cd, cib, { doc: domain('gum'), placement: { local: 'n1', pin: 'n2' }, replace: false }))).toThrow(PlanError);
     expect(() => step(EMPTY, (cd, cib) => planAddVm(cd, cib, { doc: domain('gum'), placement: { local: 'n1' }, replace: false, params: { storage: 'shared' } }))).toThrow(/contradicts --param storage=shared/);
   });
