@@ -59,6 +59,8 @@ export interface CephStatus {
   quorum: string[];
   monitors: number;
   osds: { total: number; up: number; in: number };
+  /** An active manager (Ceph reports no placement groups without one), and its standbys. */
+  mgr: { active: boolean; standbys: number };
   /** Placement groups: how many, and how many active+clean. */
   pgs: { total: number; activeClean: number; states: Record<string, number> };
 }
@@ -69,6 +71,7 @@ interface StatusJson {
   quorum_names?: string[];
   monmap?: { num_mons?: number; mons?: unknown[] };
   osdmap?: { num_osds?: number; num_up_osds?: number; num_in_osds?: number; osdmap?: { num_osds?: number; num_up_osds?: number; num_in_osds?: number } };
+  mgrmap?: { available?: boolean; num_standbys?: number };
   pgmap?: { num_pgs?: number; pgs_by_state?: { state_name: string; count: number }[] };
 }
 
@@ -85,6 +88,7 @@ export async function cephStatus(opts: { via?: Via; client?: CephClient } = {}):
     quorum: j.quorum_names ?? [],
     monitors: j.monmap?.num_mons ?? j.monmap?.mons?.length ?? 0,
     osds: { total: osd.num_osds ?? 0, up: osd.num_up_osds ?? 0, in: osd.num_in_osds ?? 0 },
+    mgr: { active: j.mgrmap?.available === true, standbys: j.mgrmap?.num_standbys ?? 0 },
     pgs: { total: j.pgmap?.num_pgs ?? 0, activeClean: states['active+clean'] ?? 0, states },
   };
 }

@@ -1,8 +1,10 @@
 // Ceph in the lab (`corral lab up --storage ceph`): a real Ceph 16 cluster from Debian 12's
 // packages, one monitor, one manager and one OSD per lab node, each running in that node's
 // namespaces, so that crashing or fencing a lab node takes its daemons with it as on real hardware.
-// Bootstrapped by hand (ceph-authtool, monmaptool, ceph-mon --mkfs, ceph osd new, ceph-osd
-// --mkfs), as Ceph's manual deployment documents it; no cephadm, no systemd.
+// Bootstrapped by hand as Ceph's manual deployment documents it (keyrings, monmaptool, ceph-mon
+// --mkfs, ceph osd new, ceph-osd --mkfs); no cephadm, no systemd. The keys are made here in
+// ceph-authtool's format (cephxKey) and written as keyring files: one program less per key on a
+// host where every program started in a node costs.
 //
 // Files (STATE/L is the lab's state directory, A a node):
 //   STATE/L/ceph.json                  the Ceph cluster's definition (fsid, pool, monitors, the OSD
@@ -20,8 +22,8 @@
 // is kept small: each OSD's osd_memory_target at Ceph's minimum (896 MiB: a ceiling the cache
 // grows to under load, not what an idle OSD holds), the monitors' target and RocksDB cache small,
 // and the manager with no optional module (mgr_initial_modules = iostat only).
-import { randomUUID } from 'node:crypto';
-import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ceph, cephStatus, type CephStatus } from '../host/ceph.js';
@@ -248,104 +250,103 @@ export async function createCeph(lab: Lab, opts: CephUpOptions = {}): Promise<Ce
     osds: {},
   };
 
-  // Files: ceph.conf everywhere; the monitors' and the admin's keys and the monitor map made once
-  // (in a private directory of the lab), then each node's monitor store made from them.
+  c.osds = Object.fromEntries(lab.nodes.map((n, i) => [n.name, i]));
+
+  // Every key is made here and handed to the monitors' first store (ceph-mon --mkfs imports the
+  // keyring with its caps), so that the managers start with the monitors and no later call has to
+  // ask for a key: mon., client.admin, mgr.NODE, and client.corral with `profile rbd` on the pool
+  // only. Each node gets ceph.conf, the admin's key and client.corral's (0600), and its manager's.
   const conf = cephConf(lab, c);
+  const admin = keyringEntry('client.admin', cephxKey(), { mds: 'allow *', mgr: 'allow *', mon: 'allow *', osd: 'allow *' });
+  const clientEntry = keyringEntry(`client.${c.client}`, cephxKey(), { mgr: `profile rbd pool=${c.pool}`, mon: 'profile rbd', osd: `profile rbd pool=${c.pool}` });
+  const managers = new Map(lab.nodes.map((n) => [n.name, keyringEntry(`mgr.${n.name}`, cephxKey(), { mds: 'allow *', mon: 'allow profile mgr', osd: 'allow *' })]));
   const boot = path.join(lab.dir, 'ceph-bootstrap');
   await mkdir(boot, { recursive: true, mode: 0o700 });
+  const monKeyring = path.join(boot, 'mon.keyring');
+  const monmap = path.join(boot, 'monmap');
+  await writeFile(monKeyring, [keyringEntry('mon.', cephxKey(), { mon: 'allow *' }), admin, clientEntry, ...managers.values()].join(''), { mode: 0o600 });
   for (const n of lab.nodes) {
     const d = nodeCephDirs(n);
-    for (const dir of [d.etc, d.log, ...['mon', 'mgr', 'osd', 'tmp'].map((s) => path.join(d.lib, s))]) await mkdir(dir, { recursive: true, mode: 0o755 });
+    const mgrDir = path.join(d.lib, 'mgr', `ceph-${n.name}`);
+    for (const dir of [d.etc, d.log, mgrDir, ...['mon', 'osd', 'tmp'].map((x) => path.join(d.lib, x))]) await mkdir(dir, { recursive: true, mode: 0o755 });
     await writeFile(path.join(d.etc, 'ceph.conf'), conf, { mode: 0o644 });
+    await writeFile(path.join(d.etc, 'ceph.client.admin.keyring'), admin, { mode: 0o600 });
+    await writeFile(path.join(d.etc, `ceph.client.${c.client}.keyring`), clientEntry, { mode: 0o600 });
+    await writeFile(path.join(mgrDir, 'keyring'), managers.get(n.name) as string, { mode: 0o600 });
   }
-  await Promise.all(lab.nodes.map((n) => mountCephDirs(n)));
-  const monKeyring = path.join(boot, 'mon.keyring');
-  const adminKeyring = path.join(boot, 'admin.keyring');
-  const monmap = path.join(boot, 'monmap');
-  await inNode(first, 'ceph-authtool', ['--create-keyring', monKeyring, '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *']);
-  await inNode(first, 'ceph-authtool', [
-    '--create-keyring', adminKeyring, '--gen-key', '-n', 'client.admin',
-    '--cap', 'mon', 'allow *', '--cap', 'osd', 'allow *', '--cap', 'mds', 'allow *', '--cap', 'mgr', 'allow *',
-  ]);
-  await inNode(first, 'ceph-authtool', [monKeyring, '--import-keyring', adminKeyring]);
   const addv = lab.nodes.flatMap((n) => ['--addv', n.name, `[v2:${n.address}:3300,v1:${n.address}:6789]`]);
   await inNode(first, 'monmaptool', ['--create', '--fsid', c.fsid, ...addv, monmap]);
-  for (const n of lab.nodes) {
-    const dst = path.join(nodeCephDirs(n).etc, 'ceph.client.admin.keyring');
-    await copyFile(adminKeyring, dst);
-    await chmod(dst, 0o600);
-  }
   await Promise.all(
     lab.nodes.map(async (n) => {
+      await mountCephDirs(n);
       await inNode(n, 'ceph-mon', ['--mkfs', '-i', n.name, '--monmap', monmap, '--keyring', monKeyring]);
-      await startCephDaemons(n, c, ['mon']);
+      await startCephDaemons(n, c, ['mon', 'mgr']);
     }),
   );
   await rm(boot, { recursive: true, force: true });
-  const via = cephVia(first);
-  await deadlineWait('the monitors formed no quorum', Math.min(deadline, Date.now() + 60_000), async () => {
-    const q = JSON.parse(await ceph(['quorum_status', '--format', 'json'], { via: cephVia(first, 10_000) })) as { quorum_names?: string[] };
-    const names = q.quorum_names ?? [];
-    return { done: names.length === lab.nodes.length, value: names, missing: `quorum ${names.join(',') || 'none'}` };
-  });
-  log(`ceph: ${lab.nodes.length} monitors in quorum (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-
-  // The rest goes on at once, each part waiting only for what it needs (the CLI's calls and a
-  // manager's start take seconds each on a busy host): the managers, the OSDs, the client's key
-  // and the pool (whose `rbd pool init` waits for the OSDs).
-  c.osds = Object.fromEntries(lab.nodes.map((n, i) => [n.name, i]));
   // From here on a node that boots (a power cycle, a fence) starts its Ceph daemons itself.
   await writeFile(cephFilePath(lab), `${JSON.stringify(c, null, 2)}\n`);
-  const managers = Promise.all(
-    lab.nodes.map(async (n) => {
-      // A manager per node: one active, the others standby.
-      const keyring = await ceph(['auth', 'get-or-create', `mgr.${n.name}`, 'mon', 'allow profile mgr', 'osd', 'allow *', 'mds', 'allow *'], { via: cephVia(n) });
-      const dir = path.join(nodeCephDirs(n).lib, 'mgr', `ceph-${n.name}`);
-      await mkdir(dir, { recursive: true, mode: 0o755 });
-      await writeFile(path.join(dir, 'keyring'), `${keyring.trim()}\n`, { mode: 0o600 });
-      await startCephDaemons(n, c, ['mgr']);
-    }),
-  );
+  log(`ceph: ${lab.nodes.length} monitors and managers started (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  // No wait for the quorum here: the next calls wait for the monitors themselves (a call of the
+  // CLI alone takes seconds on a busy host), and the health wait at the end checks the quorum.
+  const via = cephVia(first, 90_000);
+
+  // The OSDs and the pool at once (the CLI's calls take seconds each on a busy host): each node
+  // registers its OSD (`ceph osd new` with the id and a key made here), makes its BlueStore file
+  // (ceph-osd --mkfs) and starts it; the pool is made meanwhile (size and min_size from ceph.conf's
+  // defaults), and its `rbd pool init` waits for the OSDs.
   const osds = Promise.all(
     lab.nodes.map(async (n) => {
-      // An OSD per node, its id given (node order); its key made here, registered with `ceph osd
-      // new`, then its BlueStore file made by ceph-osd --mkfs.
       const id = c.osds[n.name] as number;
-      const key = (await inNode(n, 'ceph-authtool', ['--gen-print-key'])).trim();
+      const key = cephxKey();
       const uuid = randomUUID();
-      const got = (await ceph(['osd', 'new', uuid, String(id), '-i', '-'], { via: cephVia(n), input: JSON.stringify({ cephx_secret: key }) })).trim();
+      const got = (
+        await ceph(['osd', 'new', uuid, String(id), '-i', '-'], { via: cephVia(n, 90_000), input: JSON.stringify({ cephx_secret: key }) }).catch((e: unknown) => {
+          throw new Error(`${n.name}: registering OSD ${id} (do the monitors form a quorum?): ${(e as Error).message}`);
+        })
+      ).trim();
       if (got !== String(id)) throw new Error(`ceph osd new gave OSD id ${JSON.stringify(got)} for ${n.name}, not ${id}`);
       const dir = path.join(nodeCephDirs(n).lib, 'osd', `ceph-${id}`);
       await mkdir(dir, { recursive: true, mode: 0o755 });
-      await writeFile(path.join(dir, 'keyring'), `[osd.${id}]\n\tkey = ${key}\n`, { mode: 0o600 });
+      await writeFile(path.join(dir, 'keyring'), keyringEntry(`osd.${id}`, key, {}), { mode: 0o600 });
       await inNode(n, 'ceph-osd', ['--cluster', 'ceph', '-i', String(id), '--mkfs', '--osd-uuid', uuid], { timeoutMs: 120_000 });
       await startCephDaemons(n, c, ['osd']);
     }),
   );
-  const client = (async () => {
-    const keyring = await ceph(
-      ['auth', 'get-or-create', `client.${c.client}`, 'mon', 'profile rbd', 'osd', `profile rbd pool=${c.pool}`, 'mgr', `profile rbd pool=${c.pool}`],
-      { via },
-    );
-    for (const n of lab.nodes) await writeFile(path.join(nodeCephDirs(n).etc, `ceph.client.${c.client}.keyring`), `${keyring.trim()}\n`, { mode: 0o600 });
-  })();
   const pool = (async () => {
     await ceph(['osd', 'pool', 'create', c.pool, String(POOL_PGS), String(POOL_PGS), 'replicated'], { via });
-    await ceph(['osd', 'pool', 'set', c.pool, 'size', String(c.size)], { via });
-    await ceph(['osd', 'pool', 'set', c.pool, 'min_size', String(c.minSize)], { via });
     await osds;
     await inNode(first, 'rbd', ['pool', 'init', c.pool], { timeoutMs: Math.max(10_000, deadline - Date.now()) });
   })();
-  const parts = [managers, osds, client, pool];
-  parts.forEach((p) => p.catch(() => undefined)); // each awaited below; the first failure is the one said
+  pool.catch(() => undefined); // awaited below, after the OSDs, whose failure is the one to say
   await osds;
   log(`ceph: ${lab.nodes.length} OSDs made and started (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  await Promise.all(parts);
+  await pool;
   log(`ceph: pool ${c.pool} (size ${c.size}, min_size ${c.minSize}, ${POOL_PGS} PGs), client.${c.client} (${clientKeyring(c.client)} on every node) (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 
   const s = await waitCephHealthy(lab, { timeoutMs: Math.max(1000, deadline - Date.now()) });
   log(`ceph: ${s.health}, ${s.quorum.length} monitors in quorum, ${s.osds.up} OSDs up and in, ${s.pgs.activeClean}/${s.pgs.total} PGs active+clean (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   return c;
+}
+
+/**
+ * A new cephx secret as ceph-authtool --gen-print-key makes it: base64 of the key's type (1: AES,
+ * 16 bits), its creation time (seconds and nanoseconds, 32 bits each), its length (16, 16 bits)
+ * and 16 random bytes, all little-endian.
+ */
+function cephxKey(now = Date.now()): string {
+  const b = Buffer.alloc(28);
+  b.writeUInt16LE(1, 0);
+  b.writeUInt32LE(Math.floor(now / 1000), 2);
+  b.writeUInt32LE((now % 1000) * 1_000_000, 6);
+  b.writeUInt16LE(16, 10);
+  randomBytes(16).copy(b, 12);
+  return b.toString('base64');
+}
+
+/** One entity of a keyring file (Ceph's ini format): its key and caps. */
+function keyringEntry(entity: string, key: string, caps: Record<string, string>): string {
+  return `[${entity}]\n\tkey = ${key}\n${Object.entries(caps).map(([k, v]) => `\tcaps ${k} = "${v}"\n`).join('')}`;
 }
 
 /** Health checks that are understood and allowed in the lab (none today: the lab's settings avoid
@@ -359,6 +360,7 @@ function notHealthy(s: CephStatus, nodes: number, want: { osds: number; monitors
   if (s.health !== 'HEALTH_OK' && raised.length > 0) problems.push(`${s.health} (${raised.join('; ')})`);
   if (s.quorum.length < want.monitors) problems.push(`${s.quorum.length} of ${nodes} monitors in quorum`);
   if (s.osds.up < want.osds || s.osds.in < want.osds) problems.push(`${s.osds.up} of ${nodes} OSDs up, ${s.osds.in} in`);
+  if (!s.mgr.active) problems.push('no active manager');
   if (s.pgs.total === 0 || s.pgs.activeClean !== s.pgs.total) {
     const other = Object.entries(s.pgs.states).filter(([k]) => k !== 'active+clean').map(([k, v]) => `${v} ${k}`);
     problems.push(`${s.pgs.activeClean}/${s.pgs.total} PGs active+clean${other.length ? ` (${other.join(', ')})` : ''}`);
@@ -395,7 +397,8 @@ export async function labCephStatus(lab: Lab, timeoutMs = 15_000): Promise<CephS
 /** One line for people: health, quorum, OSDs, placement groups. */
 export function cephSummary(s: CephStatus): string {
   const checks = s.checks.length ? ` (${s.checks.join('; ')})` : '';
-  return `${s.health}${checks}; ${s.quorum.length}/${s.monitors} monitors in quorum (${s.quorum.join(' ')}); ${s.osds.up}/${s.osds.total} OSDs up, ${s.osds.in} in; ${s.pgs.activeClean}/${s.pgs.total} PGs active+clean`;
+  const mgr = s.mgr.active ? `a manager active, ${s.mgr.standbys} standby` : 'no active manager';
+  return `${s.health}${checks}; ${s.quorum.length}/${s.monitors} monitors in quorum (${s.quorum.join(' ')}); ${s.osds.up}/${s.osds.total} OSDs up, ${s.osds.in} in; ${mgr}; ${s.pgs.activeClean}/${s.pgs.total} PGs active+clean`;
 }
 
 async function firstRunning(lab: Lab): Promise<LabNode> {

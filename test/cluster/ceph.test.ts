@@ -3,7 +3,8 @@
 // client.corral key may and may not do, I/O going on with one node crashed (2 of 3) and the node's
 // daemons back after Pacemaker has fenced and rebooted it, and `lab down` leaving nothing.
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,13 +17,14 @@ import { nodeProcesses } from '../../lib/lab/node.js';
 import { labDir, type LabNode } from '../../lib/lab/state.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const CORRAL = path.join(ROOT, 'dist/bin/corral');
+/** A private copy of this build (a build started meanwhile empties dist/ first). */
+let dist = '';
 const LAB = process.env.CORRAL_CEPH_LAB ?? 'cephit';
 const SUBNET = process.env.CORRAL_CEPH_SUBNET ?? '10.213.121';
 const client = { id: CEPH_CLIENT };
 
 async function corral(...args: string[]) {
-  const r = await run(process.execPath, [CORRAL, ...args], { cwd: ROOT, timeoutMs: 420_000 });
+  const r = await run(process.execPath, [path.join(dist, 'bin/corral'), ...args], { cwd: ROOT, timeoutMs: 420_000, env: { CORRAL_DIST: dist } });
   return { code: r.exitCode, out: r.stdout, err: r.stderr };
 }
 
@@ -39,12 +41,15 @@ let lab: ClusterLab;
 let upMs = 0;
 
 beforeAll(async () => {
-  expect(existsSync(CORRAL), 'npm run build first').toBe(true);
+  expect(existsSync(path.join(ROOT, 'dist/bin/corral')), 'npm run build first').toBe(true);
+  dist = await mkdtemp(path.join(tmpdir(), 'corral-ceph-dist-'));
+  await cp(path.join(ROOT, 'dist'), dist, { recursive: true });
   await destroyClusterLab(LAB);
 }, 60_000);
 
 afterAll(async () => {
   await destroyClusterLab(LAB).catch(() => undefined);
+  if (dist) await rm(dist, { recursive: true, force: true });
 }, 60_000);
 
 describe('corral lab up --storage ceph', () => {
