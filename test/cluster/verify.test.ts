@@ -127,7 +127,7 @@ describe('corral verify on the lab cluster', () => {
       expect(r.exitCode).toBe(1);
       const lines = problems(r.lines).filter((l) => l.check === 'migration');
       expect(lines.map((l) => l.node).sort(), r.text).toEqual(['n1', 'n2']);
-      for (const l of lines) expect(l.message).toMatch(/^cannot reach n3's libvirt with qemu\+tcp:\/\/n3\/system \(the migration URI of vfy-local, vfy-shared\): .*a live migration from n\d to n3 would fail$/);
+      for (const l of lines) expect(l.message).toMatch(/^cannot reach n3's libvirt with qemu\+tcp:\/\/n3\/system \(the migration URI of vfy-shared, vfy-local\): .*a live migration from n\d to n3 would fail$/);
       expect(problems(r.lines).find((l) => l.check === 'libvirt')?.node).toBe('n3');
     } finally {
       await crm(n3, 'iptables', ['-D', ...rule]);
@@ -201,7 +201,7 @@ describe('corral verify on the lab cluster', () => {
       const r = await verify();
       expect(r.exitCode).toBe(1);
       expect(problems(r.lines).filter((l) => l.check === 'clock').map((l) => `${l.node}: ${l.message}`), r.text).toEqual([
-        expect.stringMatching(/^n2: clock 300\.\d s ahead of the cluster's \(the median of 3 nodes, ±\d+\.\d s; limit 2\.0 s\)$/),
+        expect.stringMatching(/^n2: clock 3\d\d\.\d s ahead of the cluster's \(the median of 3 nodes, ±\d+\.\d s; limit 2\.0 s\)$/),
       ]);
     } finally {
       await crm(n2, 'umount', ['/usr/bin/date']);
