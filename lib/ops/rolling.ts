@@ -21,8 +21,9 @@
 // once it is undrained.
 import { changeCib } from '../cib/change.js';
 import { CibDoc } from '../cib/edit.js';
-import { setClusterOption, setNodeAttribute } from '../cib/nodes.js';
+import { DRAINED_ATTR, setClusterOption, setNodeAttribute } from '../cib/nodes.js';
 import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
+import { configNodes } from '../cluster/view.js';
 import { hostClusterPort, type ClusterPort } from '../host/pacemaker/cluster-port.js';
 import { planDrain, type PlannedMove, type PlannedStop } from '../plan/drain.js';
 import { groupNodes } from '../plan/rolling-groups.js';
@@ -420,7 +421,14 @@ export async function execRollingReboot(turns: readonly (readonly string[])[], r
       }
     }
     for (const n of nodes) {
-      const undrain = await planUndrainOf(await snapshotOf(port), n, false, port);
+      const now = await snapshotOf(port);
+      // Undrained already: a run interrupted between the undrain and the record of "done".
+      const h = now.view.hosts.find((x) => x.name === n);
+      if (h && !h.standby && !h.drainState && !configNodes(now.cib).find((x) => x.uname === n)?.attrs[DRAINED_ATTR]) {
+        opts.progress(`  ${n}: out of standby already`);
+        continue;
+      }
+      const undrain = await planUndrainOf(now, n, false, port);
       await undrainNode(undrain, { returnVms: false, progress: (l) => opts.progress(`  ${l}`), cluster: port });
     }
     step.state = 'done';
