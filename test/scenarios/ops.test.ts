@@ -20,7 +20,9 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { drainNodes, planDrainOf, planUndrainOf, undrainNode } from '../../lib/ops/maintenance.js';
+import type { Config } from '../../lib/ops/config.js';
 import { planRebalanceOf, runRebalance } from '../../lib/ops/rebalance.js';
+import { execRollingReboot, parseProgress, planRollingReboot, PROGRESS_OPTION } from '../../lib/ops/rolling.js';
 import { snapshotOf } from '../../lib/ops/wait.js';
 import { parseFaults, simCluster, type SimCluster } from '../support/sim-cluster.js';
 
@@ -85,6 +87,24 @@ async function runCommand(sim: SimCluster, cmd: string[], say: (line: string) =>
       say(`outcome: ${JSON.stringify(r)}`);
       return;
     }
+    case 'rolling-reboot': {
+      const snap = await snapshotOf(sim);
+      const config = { rebootCommand: ['ssh', '{node}', 'reboot'], libvirtUri: 'qemu+tcp://{node}/system' } as Config;
+      const recorded = parseProgress(snap.cib.options[PROGRESS_OPTION]);
+      let turns: string[][];
+      if (args.includes('--resume')) {
+        say(`recorded: ${recorded.map((p) => `${p.nodes.join(',')}:${p.state}`).join(' ') || 'nothing'}`);
+        turns = recorded.map((p) => p.nodes);
+      } else {
+        const nodes = flag(args, '--nodes');
+        const plan = await planRollingReboot(snap, { cluster: sim, ...(nodes ? { nodes: nodes.split(',') } : {}) });
+        for (const st of plan.steps) say(`plan: ${st.node}${st.dc ? ' (DC)' : ''}: ${st.moves.map((m) => `${m.vm} → ${m.to}`).join(', ') || 'no VM'}${st.stops.length ? `; stops ${st.stops.map((x) => x.vm).join(', ')}` : ''}`);
+        turns = plan.order.map((n) => [n]);
+      }
+      const r = await execRollingReboot(turns, args.includes('--resume') ? recorded : undefined, { config, progress, cluster: sim, force: args.includes('--force') });
+      say(`outcome: ${JSON.stringify(r)}`);
+      return;
+    }
     default:
       throw new Error(`unknown command: ${cmd.join(' ')}`);
   }
@@ -96,21 +116,30 @@ async function runCase(folder: string): Promise<string> {
   const spec = await readFile(join(cluster, 'spec.txt'), 'utf8');
   const sim = await simCluster(await readFile(join(cluster, 'cib.xml'), 'utf8'), parseFaults(await read('faults')));
   const stamp = () => `[${((sim.now() - Date.UTC(2030, 0, 1)) / 1000).toFixed(1).padStart(6)}s]`;
-  const say = (line: string) => sim.log.push(`${stamp()} ${line}`);
+  // A process that was interrupted says nothing more.
+  const say = (line: string) => void (sim.dead() ? undefined : sim.log.push(`${stamp()} ${line}`));
   try {
     const lines = spec.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
     sim.log.push(`cluster: ${lines.join(' | ')}`);
     const faults = (await read('faults')).split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
     if (faults.length) sim.log.push(`faults: ${faults.join(' | ')}`);
+    let interrupted = false;
     for (const line of (await read('cmd')).split('\n').map((l) => l.trim()).filter(Boolean)) {
       const cmd = line.split(/\s+/);
+      // After an interrupted command the next one is a new process, once the cluster ran on.
+      if (interrupted) await sim.revive(60_000);
+      interrupted = false;
       say(`$ ${cmd.join(' ')}`);
       try {
         await runCommand(sim, cmd, say);
       } catch (e) {
         say(`error (${(e as Error).name}): ${(e as Error).message}`);
       }
-      say(`end: ${await placement(sim)}`);
+      if (sim.dead()) {
+        await sim.revive(0);
+        interrupted = true;
+        say(`end (interrupted): ${await placement(sim)}`);
+      } else say(`end: ${await placement(sim)}`);
     }
     return `${sim.log.join('\n')}\n`;
   } finally {
@@ -133,5 +162,5 @@ describe.concurrent('ops scenarios (simulated cluster)', () => {
       throw new Error(`${name} had no expected.log: written now; read it, then commit it`);
     }
     expect(log).toBe(await readFile(file, 'utf8'));
-  });
+  }, 600_000);
 });

@@ -14,6 +14,9 @@
 //   no-return NODE                   a reboot of NODE never comes back
 //   race before|after WRITE node NODE NAME VALUE|-     another writer changes the CIB just before
 //   race before|after WRITE option NAME VALUE|-        (or just after) corral's CIB write WRITE
+//   interrupt after WRITE            the command's process dies right after its CIB write WRITE:
+//                                    every later call of the port fails (Interrupted) until
+//                                    revive(), which lets the cluster run on for a while first
 //
 // Everything that happens is a line of the log, stamped with the virtual time.
 import { execFile } from 'node:child_process';
@@ -42,6 +45,7 @@ interface Race {
 }
 
 export interface Faults {
+  interrupt: number[];
   opFail: string[];
   crash: { node: string; at: number }[];
   noReturn: string[];
@@ -50,13 +54,14 @@ export interface Faults {
 
 /** The faults file of a scenario (see the top), one fault a line, "#" starts a comment. */
 export function parseFaults(text: string): Faults {
-  const f: Faults = { opFail: [], crash: [], noReturn: [], race: [] };
+  const f: Faults = { interrupt: [], opFail: [], crash: [], noReturn: [], race: [] };
   for (const raw of text.split('\n')) {
     const w = raw.replace(/#.*/, '').trim().split(/\s+/).filter(Boolean);
     if (!w.length) continue;
     if (w[0] === 'fail' && w[1]) f.opFail.push(w[1]);
     else if (w[0] === 'crash' && w[1] && w[2] === 'at') f.crash.push({ node: w[1], at: Number(w[3]) });
     else if (w[0] === 'no-return' && w[1]) f.noReturn.push(w[1]);
+    else if (w[0] === 'interrupt' && w[1] === 'after' && w[2]) f.interrupt.push(Number(w[2]));
     else if (w[0] === 'race' && (w[1] === 'before' || w[1] === 'after') && (w[3] === 'node' || w[3] === 'option')) {
       const node = w[3] === 'node' ? w[4] : undefined;
       const rest = w.slice(w[3] === 'node' ? 5 : 4);
@@ -70,7 +75,7 @@ export function parseFaults(text: string): Faults {
 /** The virtual clock starts here (2030-01-01): after every operation record of a built CIB. */
 const EPOCH_MS = Date.UTC(2030, 0, 1);
 /** How long a rebooted node stays away. */
-const BOOT_MS = 45_000;
+const BOOT_MS = 10_000;
 
 /** What the configuration says, one label per element with an id: "n1 standby=on", "cluster migration-limit=4", "location vm-a n2 INFINITY". */
 function configItems(xml: string): Map<string, string> {
@@ -107,8 +112,17 @@ function versionOf(xml: string): CibVersion {
   return { adminEpoch: num('admin_epoch'), epoch: num('epoch'), numUpdates: num('num_updates') };
 }
 
+/** What every call of the port throws once the command's process is gone (the fault interrupt). */
+export class Interrupted extends Error {
+  override name = 'Interrupted';
+}
+
 export interface SimCluster extends ClusterPort {
   log: string[];
+  /** The command's process is gone (interrupt): it says nothing more. */
+  dead(): boolean;
+  /** A new process: the cluster first runs on for MS of virtual time (nodes come back, transitions end). */
+  revive(ms: number): Promise<void>;
   /** The CIB now. */
   xml(): string;
   /** Stops with the removal of the scratch directory. */
@@ -235,18 +249,33 @@ export async function simCluster(cibXml: string, faults: Faults = parseFaults(''
       else child.stdin?.end();
     });
 
+  let dead = false;
+  const alive = () => {
+    if (dead) throw new Interrupted('the command was interrupted');
+  };
+
   const port: SimCluster = {
     log,
+    dead: () => dead,
+    revive: async (ms) => {
+      dead = false;
+      if (ms > 0) say(`the cluster runs on for ${ms / 1000} s`);
+      for (let t = 0; t < ms; t += 1000) {
+        clock += 1000;
+        await work();
+      }
+    },
     xml: () => xml,
     close: () => rm(dir, { recursive: true, force: true }),
-    query: async () => xml,
-    settled: async () => !(await wantsAction()),
+    query: async () => (alive(), xml),
+    settled: async () => (alive(), !(await wantsAction())),
     cib: {
       query: async () => xml,
       verify: async (text) => verifyCibFile(await scratch(text)),
       version: async () => versionOf(xml),
       lock: async () => async () => {},
       patch: async (patch) => {
+        alive();
         const n = writes + 1;
         for (const r of due('before', n)) await otherWriter(r);
         const before = xml;
@@ -260,17 +289,23 @@ export async function simCluster(cibXml: string, faults: Faults = parseFaults(''
         xml = await readFile(file, 'utf8');
         say(`CIB write ${n}: ${describeChange(before, xml)}`);
         for (const x of due('after', n)) await otherWriter(x);
+        if (faults.interrupt.includes(n)) {
+          dead = true;
+          say(`the command is interrupted after CIB write ${n}`);
+        }
         return 'applied';
       },
     },
     simulate: async (text, opts = {}) => {
+      alive();
       const out = join(dir, `sim-${files++}.xml`);
       const sim = await simulate(await scratch(text), { ...(opts.nodesFailed ? { nodesFailed: opts.nodesFailed } : {}), ...(opts.output ? { saveOutput: out } : {}) });
       return opts.output ? { sim, after: await readFile(out, 'utf8') } : { sim };
     },
-    setNodeMark: async (node, name, value) => void marks.set(`${node}\u0000${name}`, value),
-    getNodeMark: async (node, name) => marks.get(`${node}\u0000${name}`),
+    setNodeMark: async (node, name, value) => (alive(), void marks.set(`${node}\u0000${name}`, value)),
+    getNodeMark: async (node, name) => (alive(), marks.get(`${node}\u0000${name}`)),
     reboot: async (node, argv) => {
+      alive();
       say(`reboot ${node}: ${argv.join(' ')}`);
       for (const k of [...marks.keys()]) if (k.startsWith(`${node}\u0000`)) marks.delete(k);
       await transition(['--node-down', node]);
@@ -278,9 +313,10 @@ export async function simCluster(cibXml: string, faults: Faults = parseFaults(''
       downs.set(node, never ? Number.POSITIVE_INFINITY : clock + BOOT_MS);
       say(`${node} is down${never ? ' (and will not come back)' : ''}`);
     },
-    libvirtAnswers: async (node) => !downs.has(node),
+    libvirtAnswers: async (node) => (alive(), !downs.has(node)),
     now: () => clock,
     sleep: async (ms) => {
+      alive();
       clock += ms;
       await work();
     },
