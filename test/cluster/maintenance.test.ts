@@ -2,7 +2,7 @@
 // a node by live migration (their tick counters go on, no guest boots again, no VM is ever seen
 // on two nodes), `corral node undrain --return` brings them back, a drain that must fail fails
 // before moving anything, and bad input changes nothing. Run inside a node, as an operator would.
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
@@ -198,6 +198,55 @@ describe('corral node drain / undrain on the lab cluster', () => {
     }
     const config = await cib();
     expect(config).not.toMatch(/corral-rolling-reboot|corral-steer-|corral-drained|corral-saved|name="standby" value="on"|migration-limit/);
+  }, 1_800_000);
+
+  it('rolling-reboot --exec: a node-reboot-pre hook that vetoes the second node stops the run after the first, with the reason and the progress kept', async () => {
+    // p1 may run only on n2: stopped, so that no turn would stop it (the earlier test may have done so).
+    await ok(inNode(n1, 'vm', ['p1', 'stop', '--yes'], { timeoutMs: 240_000 }));
+    await waitClusterIdle(lab, { timeoutMs: 300_000 });
+    // Run from the DC, which goes last: the first two turns are the other nodes.
+    const dry = JSON.parse((await ok(inNode(n1, 'corral', ['rolling-reboot', '--json']))).stdout) as { plan: { steps: { node: string; dc: boolean }[] } };
+    const dcName = dry.plan.steps.find((st) => st.dc)?.node as string;
+    const dc = lab.nodes.find((n) => n.name === dcName) as LabNode;
+    const order = (JSON.parse((await ok(inNode(dc, 'corral', ['rolling-reboot', '--json']))).stdout) as { plan: { order: string[] } }).plan.order;
+    expect(order[2]).toBe(dcName);
+    const [first, second] = order as [string, string];
+    // The hooks, in the DC's own /etc/corral/hooks (the lab node's /etc/corral), root's, 0755.
+    const hooksDir = path.join(labDir(lab.name), 'nodes', dcName, 'fs/etc/corral/hooks');
+    const trace = path.join(labDir(lab.name), 'nodes', dcName, 'fs/var/log/corral-hooks.trace');
+    await rm(hooksDir, { recursive: true, force: true });
+    await rm(trace, { force: true });
+    const hook = async (point: string, name: string, body: string) => {
+      await mkdir(path.join(hooksDir, point), { recursive: true, mode: 0o755 });
+      await chmod(hooksDir, 0o755);
+      const f = path.join(hooksDir, point, name);
+      await writeFile(f, `#!/bin/sh\necho "$CORRAL_OPERATION $CORRAL_PHASE [$CORRAL_NODES] dry=$CORRAL_DRY_RUN" >> /var/log/corral-hooks.trace\n${body}\n`);
+      await chmod(f, 0o755);
+    };
+    await hook('node-reboot-pre.d', '10-on-call', `if [ "$CORRAL_NODES" = "${second}" ]; then echo "${second}: the on-call engineer says not now"; exit 1; fi`);
+    await hook('node-reboot-post.d', '10-trace', 'exit 0');
+    await hook('rolling-reboot-post.d', '10-trace', 'exit 0');
+    const restarts = async (node: string) => (await readFile(path.join(labDir(lab.name), 'power.log'), 'utf8')).split('\n').filter((l) => l.includes(`${node}: power off (restart`)).length;
+    const before = new Map<string, number>();
+    for (const n of lab.nodes) before.set(n.name, await restarts(n.name));
+    try {
+      const r = await inNode(dc, 'corral', ['rolling-reboot', '--exec'], { timeoutMs: 900_000 });
+      expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(1);
+      expect(r.stderr).toContain(`corral: vetoed by hook node-reboot-pre.d/10-on-call (exit status 1): ${second}: the on-call engineer says not now; nothing was done; stopped before ${second}`);
+      expect(r.stdout).toMatch(new RegExp(`${first}: done`));
+      for (const n of lab.nodes) expect(await restarts(n.name), `${n.name}'s reboots`).toBe((before.get(n.name) ?? 0) + (n.name === first ? 1 : 0));
+      expect(await readFile(trace, 'utf8')).toBe(
+        [`node-reboot pre [${first}] dry=0`, `node-reboot post [${first}] dry=0`, `node-reboot pre [${second}] dry=0`, `rolling-reboot post [${order.join(' ')}] dry=0`, ''].join('\n'),
+      );
+      const config = await cib();
+      expect(config).toMatch(new RegExp(`name="corral-rolling-reboot" value="${first}:done ${second}:pending ${dcName}:pending"`));
+      expect(config).not.toMatch(/name="standby" value="on"|corral-drain-state/);
+    } finally {
+      await rm(hooksDir, { recursive: true, force: true });
+      // The run is not resumed: its record goes, the cluster is as before but one node rebooted.
+      await clusterExec(n1, 'crm_attribute', ['--type', 'crm_config', '--name', 'corral-rolling-reboot', '--delete']);
+      await waitClusterIdle(lab, { timeoutMs: 300_000 });
+    }
   }, 1_800_000);
 
   it('the watcher never saw a VM on two nodes, nor one vanish from the CIB', async () => {
