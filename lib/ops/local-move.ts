@@ -71,6 +71,14 @@ export async function migrateLocal(ctx: Context, vms: readonly VmView[], node: s
       continue;
     }
     const cluster = clusterWatch(ctx.cluster ?? hostClusterPort());
+    // The scheduler needs a moment to take up the new constraint: until it has (the VM migrating,
+    // or Pacemaker busy), "settled on the source" would be read too early.
+    const until = Date.now() + 20_000;
+    while (Date.now() < until) {
+      const look = (await cluster.look()).view.byResource.get(v.resource);
+      if (look?.node !== source || look.state !== 'running' || !(await cluster.settled())) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const stop = new AbortController();
     const shown = showCopy(ctx, v, source, stop.signal);
     const timeoutMs = ctx.options.timeoutSeconds !== undefined ? ctx.options.timeoutSeconds * 1000 : 900_000;
