@@ -14,8 +14,7 @@ import { computeRates } from '../cluster/stats.js';
 import type { ClusterView } from '../cluster/view.js';
 import { setClusterOption } from '../cib/nodes.js';
 import { changeCib } from '../cib/change.js';
-import { hostCibPort } from '../host/pacemaker/cib.js';
-import { clusterSettled } from '../host/pacemaker/status.js';
+import { hostClusterPort, type ClusterPort } from '../host/pacemaker/cluster-port.js';
 import { checkMoves, runRebalance } from './rebalance.js';
 import { HookVeto, loadHooks, type Hooks } from './hooks.js';
 import { PROGRESS_OPTION } from './rolling.js';
@@ -36,9 +35,9 @@ export function recordedMoves(snap: Snapshot): BalancerMove[] {
 }
 
 /** Adds MOVE to the record (one CIB change), forgetting moves older than a day or dated in the future (recordAfter). */
-async function recordMove(move: BalancerMove, earlier: readonly BalancerMove[]): Promise<void> {
+async function recordMove(move: BalancerMove, earlier: readonly BalancerMove[], cluster: ClusterPort = hostClusterPort()): Promise<void> {
   const keep = recordAfter(move, earlier);
-  await changeCib(hostCibPort(), (cd) => {
+  await changeCib(cluster.cib, (cd) => {
     setClusterOption(cd, BALANCER_MOVES_OPTION, keep.map((m) => `${m.vm}:${m.from}:${m.to}:${m.at}`).join(' '));
     return { notes: [], warnings: [] };
   });
@@ -49,10 +48,10 @@ async function recordMove(move: BalancerMove, earlier: readonly BalancerMove[]):
  * (lib/ops/rebalance.ts checkMoves: crm_simulate must migrate it there live, move nothing else,
  * and keep it there once the hint is gone).
  */
-export async function checkMove(snap: Snapshot, vm: string, from: string, to: string): Promise<boolean> {
+export async function checkMove(snap: Snapshot, vm: string, from: string, to: string, cluster: ClusterPort = hostClusterPort()): Promise<boolean> {
   const v = snap.view.vms.find((x) => x.name === vm);
   if (!v || v.state !== 'running' || v.node !== from || from === to) return false;
-  return (await checkMoves(snap, [{ vm, from, to }])).length === 0;
+  return (await checkMoves(snap, [{ vm, from, to }], cluster)).length === 0;
 }
 
 /**
@@ -60,8 +59,8 @@ export async function checkMove(snap: Snapshot, vm: string, from: string, to: st
  * watched until it is there, then dropped; stickiness keeps it). Throws when it did not end there
  * by a live migration.
  */
-export async function moveLive(snap: Snapshot, vm: string, from: string, to: string, log: (line: string) => void): Promise<void> {
-  const r = await runRebalance({ plan: { moves: [{ vm, from, to }], rounds: [[0]] } }, snap, { progress: log, timeoutMs: 300_000 });
+export async function moveLive(snap: Snapshot, vm: string, from: string, to: string, log: (line: string) => void, cluster: ClusterPort = hostClusterPort()): Promise<void> {
+  const r = await runRebalance({ plan: { moves: [{ vm, from, to }], rounds: [[0]] } }, snap, { progress: log, timeoutMs: 300_000, cluster });
   if (!r.ok) throw new Error([...r.failures, ...r.problems].join('; ') || `${vm} did not reach ${to}`);
 }
 
@@ -74,8 +73,8 @@ export function maintenanceUnderWay(snap: Snapshot): string | undefined {
 }
 
 /** Why the balancer must not move a VM now, from SNAP and Pacemaker: maintenance under way, or transitions running. */
-export async function clusterBusy(snap: Snapshot): Promise<string | undefined> {
-  return maintenanceUnderWay(snap) ?? ((await clusterSettled()) ? undefined : 'Pacemaker is still carrying out a transition');
+export async function clusterBusy(snap: Snapshot, cluster: ClusterPort = hostClusterPort()): Promise<string | undefined> {
+  return maintenanceUnderWay(snap) ?? ((await cluster.settled()) ? undefined : 'Pacemaker is still carrying out a transition');
 }
 
 /** The id `corral balance enable` gives the balancer's primitive. */
@@ -136,6 +135,8 @@ export interface BalancerDeps {
   read: (view: ClusterView) => Promise<NodeSample[]>;
   /** Keeps a move on record (default: in the CIB, recordMove). */
   record?: (move: BalancerMove, earlier: readonly BalancerMove[]) => Promise<void>;
+  /** The cluster the default record is written to (default: this host's). */
+  cluster?: ClusterPort;
   /** A fresh cluster snapshot. */
   snapshot: () => Promise<Snapshot>;
   /** Pacemaker's judgement of one move on SNAP (constraints, capacity, standby): checkMove. */
@@ -165,7 +166,7 @@ export interface BalancerDeps {
  */
 export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | undefined> {
   const s = d.settings;
-  const record = d.record ?? recordMove;
+  const record = d.record ?? ((m: BalancerMove, earlier: readonly BalancerMove[]) => recordMove(m, earlier, d.cluster));
   const history: LoadSample[] = [];
   let snap = await d.snapshot();
   let previous = await d.read(snap.view);
