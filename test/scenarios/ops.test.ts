@@ -20,7 +20,11 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { drainNodes, planDrainOf, planUndrainOf, undrainNode } from '../../lib/ops/maintenance.js';
+import type { NodeSample } from '../../lib/cluster/facts.js';
+import type { DomainCounters } from '../../lib/cluster/libvirt.js';
+import { checkMove, clusterBusy, moveLive, runBalancer } from '../../lib/ops/balance.js';
 import type { Config } from '../../lib/ops/config.js';
+import { DEFAULT_BALANCER } from '../../lib/plan/balance.js';
 import { planRebalanceOf, runRebalance } from '../../lib/ops/rebalance.js';
 import { execRollingReboot, parseProgress, planRollingReboot, PROGRESS_OPTION } from '../../lib/ops/rolling.js';
 import { snapshotOf } from '../../lib/ops/wait.js';
@@ -45,7 +49,7 @@ async function placement(sim: SimCluster): Promise<string> {
   return [`vms ${vms.join(' ')}`, nodes.length ? `nodes ${nodes.join(' ')}` : '', opts.length ? `options ${opts.join(' ')}` : '', left.length ? `constraints ${left.join(' ')}` : ''].filter(Boolean).join('; ');
 }
 
-async function runCommand(sim: SimCluster, cmd: string[], say: (line: string) => void): Promise<void> {
+async function runCommand(sim: SimCluster, cmd: string[], say: (line: string) => void, load: Record<string, number>): Promise<void> {
   const [what, ...args] = cmd;
   const progress = (l: string) => say(l);
   switch (what) {
@@ -105,6 +109,44 @@ async function runCommand(sim: SimCluster, cmd: string[], say: (line: string) =>
       say(`outcome: ${JSON.stringify(r)}`);
       return;
     }
+    case 'balance': {
+      // libvirt's counters: each VM burns its load (cores) wherever it runs, on the virtual clock.
+      const busy = new Map<string, number>();
+      let last = sim.now();
+      const burn = () => {
+        for (const [vm, cores] of Object.entries(load)) busy.set(vm, (busy.get(vm) ?? 0) + cores * (sim.now() - last) * 1e6);
+        last = sim.now();
+      };
+      const read = async (): Promise<NodeSample[]> => {
+        burn();
+        const snap = await snapshotOf(sim);
+        return snap.view.hosts
+          .filter((h) => h.online)
+          .map((h) => ({
+            node: h.name,
+            at: sim.now(),
+            domains: snap.view.vms.filter((v) => v.state === 'running' && v.node === h.name).map((v) => ({ name: v.name, state: 1, cpuTimeNs: busy.get(v.name) ?? 0, vcpus: v.vcpus }) as DomainCounters),
+            cpu: null,
+            memory: null,
+            problems: [],
+          }));
+      };
+      const d = await runBalancer({
+        settings: { ...DEFAULT_BALANCER, thresholdPct: 60, holdS: 60, intervalS: 10, cooldownS: 600 },
+        read,
+        snapshot: () => snapshotOf(sim),
+        check: (snap, vm, from, to) => checkMove(snap, vm, from, to, sim),
+        move: (snap, vm, from, to) => moveLive(snap, vm, from, to, progress, sim),
+        busy: (snap) => clusterBusy(snap, sim),
+        cluster: sim,
+        log: progress,
+        now: () => Math.floor(sim.now() / 1000),
+        sleep: (ms) => sim.sleep(ms),
+        rounds: Number(args[0] ?? 10),
+      });
+      say(`last decision: ${d?.move ? `${d.move.vm} ${d.move.from} → ${d.move.to}` : 'no move'} (${d?.reason ?? 'none'})`);
+      return;
+    }
     default:
       throw new Error(`unknown command: ${cmd.join(' ')}`);
   }
@@ -131,7 +173,7 @@ async function runCase(folder: string): Promise<string> {
       interrupted = false;
       say(`$ ${cmd.join(' ')}`);
       try {
-        await runCommand(sim, cmd, say);
+        await runCommand(sim, cmd, say, Object.fromEntries((await read('load')).split(/\s+/).filter(Boolean).map((w) => [w.split('=')[0] as string, Number(w.split('=')[1])])));
       } catch (e) {
         say(`error (${(e as Error).name}): ${(e as Error).message}`);
       }
