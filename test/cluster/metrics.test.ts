@@ -1,0 +1,207 @@
+// corral serve on a real 3-node lab cluster, scraped by a real Prometheus (Debian's package): each
+// node runs `corral serve` on its lab address (not loopback, so with TLS and a bearer token, as
+// corral.conf must say), a Prometheus inside n1 (its network namespace: the lab's addresses are
+// reached from inside the lab, as the nodes reach each other) scrapes all three, and after
+// `corral node drain n1` a PromQL query shows the VMs on their new nodes and n1 with none. One lab
+// start; the lab is undrained and destroyed afterwards (kept with CORRAL_KEEP_LAB=1).
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
+import type { LabNode } from '../../lib/lab/state.js';
+import { addVms, built, copyBuild, endLabTest, ok } from '../support/ops-lab.js';
+import { requireRoot } from '../support/root.js';
+
+const LAB = { name: process.env.CORRAL_METRICS_LAB ?? 'met', subnet: process.env.CORRAL_METRICS_SUBNET ?? '10.213.97' };
+const VMS = ['p1', 'p2'];
+const PORT = 9777;
+const PROM_PORT = 9090;
+const TOKEN = 'corral-metrics-lab-token-0123456789';
+/** Files every node sees (the nodes see the host's /var/cache/corral). */
+const DIR = '/var/cache/corral/it/metrics';
+const ETC = path.join(DIR, 'etc');
+const PROM = path.join(DIR, 'prometheus');
+/** Pid files inside the nodes (each node has its own /run). */
+const SERVE_PID = '/run/corral-serve-test.pid';
+const PROM_PID = '/run/prometheus-test.pid';
+const OPENSSL = '/usr/bin/openssl';
+const DAEMON_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+let lab: ClusterLab;
+let n1: LabNode;
+
+interface Row {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** EXPR through Prometheus' HTTP API, asked inside n1 (where it listens) with promtool. */
+async function query(expr: string): Promise<Row[]> {
+  const r = await ok(clusterExec(n1, 'promtool', ['query', 'instant', '-o', 'json', `http://127.0.0.1:${PROM_PORT}`, expr], { timeoutMs: 30_000 }));
+  return JSON.parse(r.stdout) as Row[];
+}
+
+/** Polls F every 2 s until it gives a value, for at most MS. */
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    const v = await f().catch((e: unknown) => {
+      last = e;
+      return undefined;
+    });
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(2000);
+  }
+}
+
+/** vm → node by corral list, run in n1. */
+async function listed(): Promise<Record<string, string>> {
+  const list = JSON.parse((await ok(clusterExec(n1, built('corral'), ['list', '--json']))).stdout) as { vms: { name: string; node: string | null }[] };
+  return Object.fromEntries(list.vms.map((v) => [v.name, String(v.node)]).sort());
+}
+
+/** vm → node as PromQL has it, when all three targets say the same; else undefined. */
+async function placement(): Promise<Record<string, string> | undefined> {
+  const rows = await query('count by (vm, node) (corral_vm_node == 1)');
+  if (rows.some((r) => r.value[1] !== '3')) return undefined;
+  return Object.fromEntries(rows.map((r) => [r.metric.vm as string, r.metric.node as string]).sort());
+}
+
+describe('corral serve scraped by Prometheus on the lab', () => {
+  beforeAll(async () => {
+    requireRoot('the metrics suite on the lab', 'it runs a lab cluster');
+    await destroyClusterLab(LAB.name).catch(() => undefined);
+    lab = await createClusterLab({ name: LAB.name, nodes: 3, subnet: LAB.subnet, timeoutMs: 300_000 });
+    n1 = lab.nodes[0] as LabNode;
+    await copyBuild();
+    await addVms(lab, VMS.map((name) => ({ name })));
+    await waitClusterIdle(lab, { timeoutMs: 300_000 });
+    // Both on n1, the way an operator would gather them, then no constraint left: the drain moves both.
+    await ok(clusterExec(n1, built('vm'), ['p*', 'migrate', 'n1', '--yes'], { timeoutMs: 300_000 }));
+    await ok(clusterExec(n1, built('vm'), ['p*', 'clear', '--yes']));
+    await waitClusterIdle(lab, { timeoutMs: 300_000 });
+
+    // TLS for the nodes' addresses and a token: what corral serve needs off loopback.
+    await rm(DIR, { recursive: true, force: true });
+    await mkdir(ETC, { recursive: true, mode: 0o755 });
+    await mkdir(PROM, { recursive: true, mode: 0o755 });
+    for (const d of ['/var/cache/corral', '/var/cache/corral/it', DIR, ETC, PROM]) await chmod(d, 0o755);
+    const san = lab.nodes.map((n) => `IP:${n.address}`).join(',');
+    const gen = spawnSync(OPENSSL, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ETC}/serve.key`, '-out', `${ETC}/serve.pem`, '-days', '1', '-subj', '/CN=corral-lab', '-addext', `subjectAltName=${san}`], { encoding: 'utf8' });
+    if (gen.status !== 0) throw new Error(`openssl: ${gen.stderr}`);
+    await chmod(`${ETC}/serve.key`, 0o600);
+    await writeFile(`${ETC}/serve.token`, `${TOKEN}\n`, { mode: 0o600 });
+    await writeFile(
+      `${ETC}/corral.conf`,
+      `libvirt_uri = qemu+tcp://{node}/system\nserve_tls_cert = ${ETC}/serve.pem\nserve_tls_key = ${ETC}/serve.key\nserve_token_file = ${ETC}/serve.token\n`,
+      { mode: 0o644 },
+    );
+
+    for (const n of lab.nodes) {
+      await ok(
+        clusterExec(
+          n,
+          'start-stop-daemon',
+          ['--start', '--background', '--make-pidfile', '--pidfile', SERVE_PID, '--output', '/var/log/corral/serve-test.log', '--exec', built('corral'), '--',
+            'serve', '--listen', `${n.address}:${PORT}`, '--capacity-interval', '10', '--sample-interval', '5'],
+          { cleanEnv: true, env: { CORRAL_ETC: ETC, PATH: DAEMON_PATH }, timeoutMs: 30_000 },
+        ),
+      );
+    }
+
+    await writeFile(path.join(PROM, 'token'), TOKEN, { mode: 0o600 });
+    await writeFile(
+      path.join(PROM, 'prometheus.yml'),
+      'global:\n  scrape_interval: 2s\n  scrape_timeout: 2s\nscrape_configs:\n  - job_name: corral\n    scheme: https\n' +
+        `    tls_config:\n      ca_file: ${ETC}/serve.pem\n    authorization:\n      credentials_file: ${PROM}/token\n` +
+        `    static_configs:\n      - targets: [${lab.nodes.map((n) => `'${n.address}:${PORT}'`).join(', ')}]\n`,
+    );
+    await ok(
+      clusterExec(
+        n1,
+        'start-stop-daemon',
+        ['--start', '--background', '--make-pidfile', '--pidfile', PROM_PID, '--output', '/var/log/corral/prometheus-test.log', '--exec', '/usr/bin/prometheus', '--',
+          `--config.file=${PROM}/prometheus.yml`, `--storage.tsdb.path=${PROM}/data`, `--web.listen-address=127.0.0.1:${PROM_PORT}`, '--storage.tsdb.retention.time=1h'],
+        { cleanEnv: true, env: { PATH: DAEMON_PATH }, timeoutMs: 30_000 },
+      ),
+    );
+    await until('Prometheus to scrape every node', async () => {
+      const up = await query('up{job="corral"} == 1');
+      return up.length === 3 ? up : undefined;
+    });
+  }, 900_000);
+
+  afterAll(async () => {
+    if (!lab) return;
+    for (const n of lab.nodes) {
+      const pids = n === n1 ? [SERVE_PID, PROM_PID] : [SERVE_PID];
+      for (const pid of pids) await clusterExec(n, 'start-stop-daemon', ['--stop', '--pidfile', pid, '--remove-pidfile', '--retry', '10'], { timeoutMs: 30_000 }).catch(() => undefined);
+    }
+    // Reusable when kept: n1 back in service (the VMs stay where they went).
+    if (n1) await clusterExec(n1, built('corral'), ['node', 'undrain', 'n1'], { timeoutMs: 120_000 }).catch(() => undefined);
+    await rm(PROM, { recursive: true, force: true });
+    await endLabTest(lab, undefined);
+  }, 300_000);
+
+  it('off loopback, corral serve refuses to start without TLS and a token', async () => {
+    const refused = await clusterExec(n1, built('corral'), ['serve', '--listen', `${n1.address}:${PORT + 1}`], { cleanEnv: true, env: { CORRAL_ETC: '/nonexistent', PATH: DAEMON_PATH }, timeoutMs: 30_000 });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/not loopback, without TLS and a bearer token/);
+  });
+
+  it('every node answers Prometheus, over TLS with the token, what corral list says', async () => {
+    const want = await listed();
+    expect(Object.keys(want)).toEqual(VMS);
+    const got = await until('every target to agree with corral list', async () => {
+      const p = await placement();
+      return JSON.stringify(p) === JSON.stringify(want) ? p : undefined;
+    });
+    expect(got).toEqual(want);
+    expect((await query('min(ha_cluster_corosync_quorate)'))[0]?.value[1]).toBe('1');
+    // Each node's libvirt answered its own serve.
+    const libvirt = await until('every libvirt up', async () => {
+      const rows = await query('corral_node_libvirt_up == 1');
+      return rows.length === 3 ? rows : undefined;
+    });
+    expect(libvirt.map((r) => r.metric.node).sort()).toEqual(['n1', 'n2', 'n3']);
+  }, 300_000);
+
+  it('after corral node drain n1, PromQL shows the VMs on their new nodes and n1 with none', async () => {
+    const before = await listed();
+    expect(before).toEqual({ p1: 'n1', p2: 'n1' });
+    await ok(clusterExec(n1, built('corral'), ['node', 'drain', 'n1'], { timeoutMs: 600_000 }));
+    await waitClusterIdle(lab, { timeoutMs: 300_000 });
+    const want = await listed();
+    expect(Object.keys(want)).toEqual(VMS);
+    expect(Object.values(want)).not.toContain('n1');
+    expect(Object.values(want).every((n) => n === 'n2' || n === 'n3')).toBe(true);
+
+    const got = await until('the drain in Prometheus', async () => {
+      const p = await placement();
+      return JSON.stringify(p) === JSON.stringify(want) ? p : undefined;
+    });
+    expect(got).toEqual(want);
+    console.log(`metrics lab: before the drain ${JSON.stringify(before)}, after it (PromQL count by (vm, node) (corral_vm_node == 1)) ${JSON.stringify(got)}`);
+    // n1 holds nothing and is drained, in what every target exports.
+    expect(await query('corral_vm_node{node="n1"}')).toEqual([]);
+    const onN1 = await query('corral_node_vms{node="n1"}');
+    expect(onN1.map((r) => r.value[1])).toEqual(['0', '0', '0']);
+    const drained = await until('n1 drained on every target', async () => {
+      const rows = await query('corral_node_state{node="n1",state="drained"} == 1');
+      return rows.length === 3 ? rows : undefined;
+    });
+    expect(drained).toHaveLength(3);
+    // Both left n1 live: their migration counters went up.
+    for (const vm of VMS) {
+      const moved = await until(`${vm}'s migration counted`, async () => {
+        const rows = await query(`max(corral_vm_migrations_total{vm="${vm}"})`);
+        return Number(rows[0]?.value[1]) > 0 ? rows : undefined;
+      }, 60_000);
+      expect(Number(moved[0]?.value[1])).toBeGreaterThan(0);
+    }
+  }, 900_000);
+});
