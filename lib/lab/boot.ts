@@ -269,8 +269,8 @@ export function nodeVia(node: LabNode, timeoutMs?: number): Via {
 
 /**
  * Powers NODE on and boots it: namespaces and mounts (startNode), corral's overlays, the
- * node-command service, virtlogd and libvirtd, Ceph's daemons in a Ceph lab, Corosync, Pacemaker. Idempotent: what runs
- * already is left alone.
+ * node-command service, virtlogd and libvirtd, Ceph's daemons in a Ceph lab, Corosync,
+ * Pacemaker. Idempotent: what runs already is left alone.
  */
 export async function bootNode(lab: Lab, node: LabNode, opts: BootOptions = {}): Promise<void> {
   const log = opts.log ?? (() => undefined);

@@ -229,9 +229,9 @@ export interface CephUpOptions {
 
 /**
  * Creates the lab's Ceph cluster on its running nodes and waits until it is healthy (see
- * waitCephHealthy): keys, monitor map, a monitor per node (quorum), a manager per node, an OSD per
- * node, the VM pool (size 3, min_size 2) with `rbd pool init`, and client.corral's key on every
- * node. Timed steps go to LOG. Throws with what was missing when a step overruns its bound.
+ * waitCephHealthy): keys, monitor map, a monitor and a manager per node, an OSD per node (OSD i-1
+ * on node i), the VM pool (size 3, min_size 2) with `rbd pool init`, and client.corral's key on
+ * every node. Progress goes to LOG. Throws with what was missing when a step overruns its bound.
  */
 export async function createCeph(lab: Lab, opts: CephUpOptions = {}): Promise<CephFile> {
   const log = opts.log ?? (() => undefined);
@@ -247,10 +247,8 @@ export async function createCeph(lab: Lab, opts: CephUpOptions = {}): Promise<Ce
     minSize: 2,
     client: CEPH_CLIENT,
     monitors: lab.nodes.map((n) => ({ node: n.name, address: n.address })),
-    osds: {},
+    osds: Object.fromEntries(lab.nodes.map((n, i) => [n.name, i])),
   };
-
-  c.osds = Object.fromEntries(lab.nodes.map((n, i) => [n.name, i]));
 
   // Every key is made here and handed to the monitors' first store (ceph-mon --mkfs imports the
   // keyring with its caps), so that the managers start with the monitors and no later call has to
