@@ -105,7 +105,7 @@ describe('the package', () => {
     expect(parseConfigText(text)).toEqual({}); // all commented out: the defaults
     const keys = [...text.matchAll(/^#([a-z_]+) = (.*)$/gm)].map((m) => [m[1], m[2]] as const);
     const uncommented = parseConfigText(keys.map(([k, v]) => `${k} = ${v}`).join('\n'));
-    expect(Object.keys(uncommented).sort()).toEqual(['access_file', 'audit_log', 'boot_undrain', 'libvirt_uri', 'move_lifetime', 'node_command', 'serve_listen', 'shutdown_drain', 'shutdown_drain_timeout']);
+    expect(Object.keys(uncommented).sort()).toEqual(['access_file', 'audit_log', 'boot_undrain', 'hook_timeout', 'libvirt_uri', 'move_lifetime', 'node_command', 'serve_listen', 'shutdown_drain', 'shutdown_drain_timeout']);
     // …and the values shown are the defaults: the file uncommented means the same as no file.
     const dir = await mkdtemp(join(tmpdir(), 'corral-conf-'));
     try {
