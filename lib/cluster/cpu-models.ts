@@ -17,6 +17,7 @@
 //   feature another node's has, is warned about (a superset of the same model is not).
 // - no <cpu> model (TCG's default, or topology only): the hypervisor's default model (qemu64),
 //   which every x86 node provides: nothing to ask.
+import { callLimit } from './limit.js';
 import { kid, kids, parseXNode, type XNode } from '../cib/model.js';
 import type { VmView } from './view.js';
 
@@ -208,35 +209,6 @@ function platformKey(p: Platform): string {
   return JSON.stringify([p.virttype ?? '', p.emulator ?? '', p.arch ?? '', p.machine ?? '']);
 }
 
-/** Runs at most N of the tasks at once; a task not started before the deadline rejects. */
-function limiter(n: number, deadline: number, now: () => number) {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  const next = () => {
-    if (active >= n) return;
-    const go = queue.shift();
-    if (go) go();
-  };
-  return <T>(task: () => Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      queue.push(() => {
-        if (now() > deadline) {
-          reject(new Error('not asked: the check ran out of time'));
-          next();
-          return;
-        }
-        active++;
-        task()
-          .then(resolve, reject)
-          .finally(() => {
-            active--;
-            next();
-          });
-      });
-      next();
-    });
-}
-
 /**
  * Asks what VMS need asked (each question once, at most PARALLEL at a time, none started after
  * the budget) and says which VM's CPU which node cannot provide. HOSTS: each asked node's own CPU
@@ -249,7 +221,7 @@ export async function checkCpuModels(
   opts: CpuCheckOptions = {},
 ): Promise<CpuCheck> {
   const now = opts.now ?? Date.now;
-  const limit = limiter(Math.max(1, opts.parallel ?? 8), now() + (opts.budgetMs ?? 20_000), now);
+  const limit = callLimit(Math.max(1, opts.parallel ?? 8), { deadline: now() + (opts.budgetMs ?? 20_000), now });
   let calls = 0;
   const memo = new Map<string, Promise<unknown>>();
   const once = <T>(key: string, f: () => Promise<T>): Promise<T> => {

@@ -16,7 +16,8 @@ import { migrationUris } from '../vm/migrate.js';
 import { capacityOf } from './maintenance.js';
 import { balancerLines, capacityLines, fencingLines, leftoverLines, membershipLines, quorumLines, type FenceRegistry } from './verify/cluster.js';
 import { diskLines, disksOf, type VmDisks } from './verify/disks.js';
-import { callLimit, probeNode, type NodeProbe } from './verify/probe.js';
+import { callLimit } from '../cluster/limit.js';
+import { probeNode, type NodeProbe } from './verify/probe.js';
 import { CLUSTER, makeReport, pass, problem, type CheckLine, type VerifyReport } from './verify/report.js';
 import { clockLines, versionLines } from './verify/rules.js';
 

@@ -47,22 +47,6 @@ export interface ProbeRequest {
   limit: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
-/** A bound of N calls in flight: each waits for room before it starts (and before its time runs). */
-export function callLimit(n: number): <T>(call: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async <T>(call: () => Promise<T>): Promise<T> => {
-    if (active >= n) await new Promise<void>((go) => waiting.push(go));
-    active++;
-    try {
-      return await call();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}
-
 /** A failed run through the node command that says nothing about the node: it was not reached. */
 function unreached(r: RunResult): string | null {
   if (r.failedToStart) return `cannot run ${r.command.split(' ')[0]}: ${r.stderr.trim()}`;
