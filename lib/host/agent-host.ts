@@ -41,6 +41,8 @@ export const realHost: AgentHost = {
   ensureDirPool: virsh.ensureDirPool,
   removeVolume: virsh.removeVolume,
   virshInstalled: virsh.installed,
+  // Only for a domain with an RBD disk that has <auth>: the module is loaded then.
+  cephSecret: async (c, auth, refresh) => (await import('./ceph-secret.js')).ensureCephSecret(c, auth, refresh),
 
   async peers(self, timeoutMs) {
     // `crm_node -l`: "ID NAME STATE" a line. Outside a cluster (ocf-tester) it fails: no peers.

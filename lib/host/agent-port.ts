@@ -12,6 +12,8 @@
 //   virtual clock).
 // The safety rules (DESIGN.md) are properties of lib/vm alone, given this port.
 
+import type { CephAuth } from '../domain/rbd.js';
+
 /** A domain as the agent knows it: its name and, when the configuration has one, its uuid. */
 export interface Identity {
   name: string;
@@ -53,6 +55,18 @@ export interface JobProgress {
 
 /** What removing a disk file or volume did: removed, there was none, or why it failed. */
 export type RemoveOutcome = { kind: 'removed' } | { kind: 'absent' } | { kind: 'failed'; message: string };
+
+/**
+ * What making sure of a Ceph client's libvirt secret did: libvirt had it (present), it was made or
+ * given its key again from this node's key file, the node has no key file for the client (no-key),
+ * or it failed (libvirt's words).
+ */
+export type CephSecretOutcome =
+  | { kind: 'present' }
+  | { kind: 'made' }
+  | { kind: 'refreshed' }
+  | { kind: 'no-key'; message: string }
+  | { kind: 'failed'; message: string };
 
 /** notFound: libvirt said it has no such domain to migrate. */
 export type MigrateOutcome = { ok: true } | { ok: false; message: string; notFound: boolean };
@@ -125,6 +139,12 @@ export interface AgentHost extends FastHost {
   ensureDirPool(c: Conn, dir: string): Promise<string>;
   /** Removes the disk file PATH through the libvirt at C (a migration target), if it has one. Never throws. */
   removeVolume(c: Conn, path: string): Promise<RemoveOutcome>;
+  /**
+   * Makes sure the libvirt at C has the secret AUTH names, made from this node's key file for the
+   * Ceph user (/etc/ceph/ceph.client.NAME.keyring) when it has none, and with REFRESH given that
+   * key again when it has one. The key is never an argument of any program. Never throws.
+   */
+  cephSecret(c: Conn, auth: CephAuth, refresh: boolean): Promise<CephSecretOutcome>;
   /** What keeps libvirt's QEMU from using /dev/kvm on this node (one line with the fix), or undefined. */
   kvmProblem(): string | undefined;
   /** libvirt's client is installed. */

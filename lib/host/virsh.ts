@@ -236,6 +236,33 @@ export async function jobAbort(c: Virsh, name: string): Promise<void> {
   await virsh(c, ['domjobabort', name]);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Secrets (lib/host/ceph-secret.ts): the value never appears in an argument; it goes in a file.
+
+/** `virsh secret-dumpxml UUID` at C: the secret's XML, or undefined when libvirt has no such secret. Throws VirshError otherwise. */
+export async function secretXml(c: Virsh, uuid: string): Promise<string | undefined> {
+  const r = await virsh(c, ['secret-dumpxml', uuid]);
+  if (r.exitCode === 0) return r.stdout;
+  if (/Secret not found|no secret with matching uuid/i.test(`${r.stderr}${r.stdout}`)) return undefined;
+  const l = classify(r);
+  throw new VirshError(`secret-dumpxml ${uuid}: ${l && 'message' in l ? l.message : message(r)}`, l?.kind === 'unreachable');
+}
+
+/** `virsh secret-define FILE` at C (FILE: the secret's XML, no value in it). Throws VirshError. */
+export async function secretDefine(c: Virsh, file: string): Promise<void> {
+  await ok(c, ['secret-define', file]);
+}
+
+/** `virsh secret-set-value UUID --file FILE --plain` at C: the value is FILE's bytes as they are. Throws VirshError. */
+export async function secretSetValueFromFile(c: Virsh, uuid: string, file: string): Promise<void> {
+  await ok(c, ['secret-set-value', uuid, '--file', file, '--plain']);
+}
+
+/** `virsh secret-undefine UUID` at C; never throws (a cleanup). */
+export async function secretUndefine(c: Virsh, uuid: string): Promise<void> {
+  await virsh(c, ['secret-undefine', uuid]);
+}
+
 /** libvirt's client is installed and runs. */
 export async function installed(): Promise<boolean> {
   const v = await run('virsh', ['--version'], { timeoutMs: 5000 });

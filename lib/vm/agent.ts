@@ -7,6 +7,7 @@ import { metadataXml } from '../ocf/params.js';
 import { makeContext, requireConfig, type Ctx } from './context.js';
 import type { AgentHost } from '../host/agent-port.js';
 import { transientDomainSpec } from '../ocf/transient-domain.js';
+import { cephAuths } from '../domain/rbd.js';
 
 const USAGE = `usage: TransientDomain {start|stop|monitor|status|migrate_to|migrate_from|reload|meta-data|validate-all|usage}
 A libvirt transient domain whose XML lives in the CIB (OCF_RESKEY_config). See meta-data.`;
@@ -46,6 +47,17 @@ function ensureConsoleLogDir(ctx: Ctx): void {
   }
 }
 
+/**
+ * A probe of a domain with RBD disks that have <auth> makes the Ceph clients' libvirt secrets this
+ * node lacks (lib/vm/ceph-secret.ts): Pacemaker probes every node when the resource is added and
+ * when a node joins, so every node that may start the domain or receive it by migration has them.
+ */
+async function probeCephSecrets(ctx: Ctx): Promise<void> {
+  if (!ctx.probe || !ctx.doc) return;
+  const auths = cephAuths(ctx.doc);
+  if (auths.length) await (await import('./ceph-secret.js')).secretsForProbe(ctx, auths);
+}
+
 /** Runs ACTION on HOST (the real node unless given) and returns its OCF exit code. */
 export async function runAction(action: string, env: NodeJS.ProcessEnv, host?: AgentHost): Promise<number> {
   // Pacemaker's timeout runs from the fork: the real agent counts its deadline from its own start,
@@ -70,6 +82,7 @@ export async function runAction(action: string, env: NodeJS.ProcessEnv, host?: A
   try {
     const ctx = makeContext(action, env, host, startedAt);
     ensureConsoleLogDir(ctx);
+    await probeCephSecrets(ctx);
     code = await fn(ctx);
   } catch (e) {
     if (e instanceof OcfError) {

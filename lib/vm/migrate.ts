@@ -5,6 +5,7 @@ import { fail, OCF, type OcfCode } from '../ocf/exit.js';
 import type { TransientDomainParams } from '../ocf/transient-domain.js';
 import { requireConfig, type Ctx } from './context.js';
 import { describe } from './observe.js';
+import { cephAuths } from '../domain/rbd.js';
 import { bytesHere, cleanSource, cleanTarget, CopyProgress, disksToCopy, prepareTarget } from './local-storage.js';
 
 /** node2 + "-mig" → node2-mig; node2.example.org → node2-mig.example.org. */
@@ -32,7 +33,7 @@ const NODE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export async function migrateTo(ctx: Ctx): Promise<OcfCode> {
   const { host } = ctx;
-  const { params, id } = requireConfig(ctx);
+  const { params, doc, id } = requireConfig(ctx);
   const target = ctx.env.OCF_RESKEY_CRM_meta_migrate_target;
   if (!target || !NODE.test(target)) throw fail.args(`migrate_to needs a valid migrate_target (got "${target ?? ''}")`);
   // No look before the leap: virsh migrate itself says when the domain does not run here, and
@@ -46,6 +47,9 @@ export async function migrateTo(ctx: Ctx): Promise<OcfCode> {
     'info',
     `migrating ${id.name} to ${target} (${destUri}${migrateUri ? `, data ${migrateUri}` : ''})${copy ? ` with a copy of its local disks ${copy.map((d) => `${d.target} ${d.file}`).join(', ')}` : ''}`,
   );
+  // RBD disks with <auth>: the target's QEMU opens them as the migration begins.
+  const auths = cephAuths(doc);
+  if (auths.length) await (await import('./ceph-secret.js')).secretsOnTarget(ctx, targetConn(), target, auths);
   if (copy) await prepareTarget(ctx, targetConn(), target, copy);
   host.writeState({ resource: ctx.resource, ...id, phase: 'migrating' });
   // Abort early enough that libvirt can roll back before our own timeout.

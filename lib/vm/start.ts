@@ -6,6 +6,7 @@ import { migrationUris } from './migrate.js';
 import { describe, observe, STOPPED_STATES } from './observe.js';
 import { prepareForCreate } from './prepare.js';
 import { requireLocalDisks } from './local-storage.js';
+import { cephAuths } from '../domain/rbd.js';
 import { awaitStartupSignal, SIGNAL_CHANNEL } from './signal.js';
 
 async function destroyQuietly(ctx: Ctx, id: Identity): Promise<void> {
@@ -73,6 +74,9 @@ export async function start(ctx: Ctx): Promise<OcfCode> {
   }
   // storage=local: never boot where the disks are not (OCF_ERR_INSTALLED keeps Pacemaker off this node).
   requireLocalDisks(ctx);
+  // RBD disks with <auth>: the Ceph clients' libvirt secrets, from this node's key files.
+  const auths = cephAuths(doc);
+  if (auths.length) await (await import('./ceph-secret.js')).secretsForStart(ctx, id.name, auths);
 
   // A fresh libvirtd probes the emulator for tens of seconds on first use. Let that happen in a
   // call without side effects, so a start that times out there leaves nothing behind; it runs

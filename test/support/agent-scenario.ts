@@ -10,6 +10,10 @@
 //                             console), with a startup_signal channel if "signal", the serial console
 //                             logging to /PATH if given; the default is "config gum"
 //   config NAME local         storage=local: domain NAME with the file disk /var/lib/libvirt/images/NAME.qcow2 (vda)
+//   config NAME rbd           domain NAME on the RBD image corral-vms/NAME (vda), as client.corral
+//                             with the libvirt secret RBD_SECRET
+//   ceph key USER             this node has /etc/ceph/ceph.client.USER.keyring
+//   ceph secret USER          libvirt here has the secret RBD_SECRET of client.USER
 //   config broken | config none | config /PATH
 //   domain NAME [state=S] [owner=RES|owner=none]   libvirt runs NAME here, as start left it
 //   qemu NAME                 a qemu process runs NAME here, unknown to libvirt
@@ -66,8 +70,15 @@ export function duration(text: string): number {
   return Math.round(Number(m[1]) * { ms: 1, s: 1000, min: 60_000 }[m[2] as 'ms' | 's' | 'min']);
 }
 
-export function configXml(name: string, signal = false, log?: string, localDisk?: string): string {
-  const disk = localDisk ? `<disk type="file" device="disk"><driver name="qemu" type="qcow2"/><source file="${localDisk}"/><target dev="vda" bus="virtio"/></disk>` : '';
+/** The libvirt secret of the RBD scenarios' client.corral. */
+const RBD_SECRET = '5b0e8f9a-2c1d-4e3f-8a7b-6c5d4e3f2a1b';
+
+export function configXml(name: string, signal = false, log?: string, localDisk?: string, rbd = false): string {
+  const disk = localDisk
+    ? `<disk type="file" device="disk"><driver name="qemu" type="qcow2"/><source file="${localDisk}"/><target dev="vda" bus="virtio"/></disk>`
+    : rbd
+      ? `<disk type="network" device="disk"><driver name="qemu" type="raw" cache="writeback"/><auth username="corral"><secret type="ceph" uuid="${RBD_SECRET}"/></auth><source protocol="rbd" name="corral-vms/${name}"/><target dev="vda" bus="virtio"/></disk>`
+      : '';
   const channel = signal ? '<channel type="unix"><target type="virtio" name="startup_signal"/></channel>' : '';
   const logEl = log ? `<log file="${log}" append="on"/>` : '';
   return (
@@ -126,6 +137,8 @@ class Scenario {
   signal = false;
   /** storage=local, with the disk localDisk(domain). */
   local = false;
+  /** An RBD disk with <auth> (configXml's rbd). */
+  rbd = false;
   /** Nodes where a stop of the domain succeeded, and no start came since. */
   readonly stoppedOn = new Set<SimNode>();
 
@@ -151,13 +164,14 @@ class Scenario {
         this.domain = name!;
         this.signal = rest.includes('signal');
         this.local = rest.includes('local');
-        this.config = configXml(this.domain, this.signal, rest.find((r) => r.startsWith('log='))?.slice(4), this.local ? localDisk(this.domain) : undefined);
+        this.rbd = rest.includes('rbd');
+        this.config = configXml(this.domain, this.signal, rest.find((r) => r.startsWith('log='))?.slice(4), this.local ? localDisk(this.domain) : undefined, this.rbd);
       }
     } else if ((m = /^domain (\S+)(.*)$/.exec(b))) {
       const name = m[1]!;
       const o = options(m[2]!);
       const owner = o.values.get('owner') ?? `vm-${name}`;
-      const base = DomainDoc.parse(configXml(name, name === this.domain && this.signal, undefined, name === this.domain && this.local ? localDisk(name) : undefined));
+      const base = DomainDoc.parse(configXml(name, name === this.domain && this.signal, undefined, name === this.domain && this.local ? localDisk(name) : undefined, name === this.domain && this.rbd));
       const xml = owner === 'none' ? base.toXml() : prepareForCreate(base, { consoleLogDir: '/var/log/corral/console', resource: owner }).xml;
       node.addDomain(xml, o.values.get('state')?.replace(/-/g, ' ') ?? 'running');
     } else if ((m = /^qemu (\S+)$/.exec(b))) {
@@ -168,6 +182,9 @@ class Scenario {
       node.states.set(resource, { resource, name: m[1]!, uuid: uuidFor(m[1]!), phase: (o.values.get('phase') ?? 'running') as 'running' });
     } else if ((m = /^disk (\S+)(.*)$/.exec(b))) {
       node.files.set(m[1]!, Number(options(m[2]!).values.get('size') ?? 256) * 1024 * 1024);
+    } else if ((m = /^ceph (key|secret) (\S+)$/.exec(b))) {
+      if (m[1] === 'key') node.cephKeys.add(m[2]!);
+      else node.cephSecrets.set(RBD_SECRET, m[2]!);
     } else if ((m = /^pool (\S+)$/.exec(b))) {
       node.pools.add(m[1]!);
     } else if ((m = /^libvirtd (up|down|hangs)$/.exec(b))) {

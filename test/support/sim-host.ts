@@ -12,7 +12,9 @@
 // next event (fireNext). Every asynchronous port call resolves through an event, so a loop that
 // forgets to sleep cannot spin outside the runner's control.
 import { createHash } from 'node:crypto';
+import type { CephAuth } from '../../lib/domain/rbd.js';
 import type {
+  CephSecretOutcome,
   AgentHost,
   Conn,
   CreateOutcome,
@@ -132,6 +134,9 @@ export class SimNode {
   /** Disk image files on this node (path → bytes), and the directories libvirt has an active storage pool for. */
   readonly files = new Map<string, number>();
   readonly pools = new Set<string>();
+  /** libvirt's Ceph secrets here (uuid → client name), and the Ceph users whose key file this node has. */
+  readonly cephSecrets = new Map<string, string>();
+  readonly cephKeys = new Set<string>();
   createMs = 0;
   createHangs = false;
   createError?: string;
@@ -220,6 +225,7 @@ export class SimNode {
     for (const [name, n] of this.creates) parts.push(`${n} create of ${name} in flight`);
     for (const s of this.states.values()) parts.push(`${s.resource} recorded: ${s.name} ${s.phase}`);
     for (const [f, size] of this.files) parts.push(`disk ${f} (${Math.round(size / MiB)} MiB)`);
+    for (const [uuid, user] of this.cephSecrets) parts.push(`ceph secret ${uuid} of client.${user}`);
     return parts.length ? parts.join('; ') : 'nothing';
   }
 }
@@ -730,6 +736,26 @@ export class SimProcess implements AgentHost {
       (v) => (v instanceof Error ? `error (${v.message})` : v),
       n,
     ).then((v) => (v instanceof Error ? this.thrown(v.message) : v.split(' ')[0]!));
+  }
+
+  cephSecret(c: Conn, auth: CephAuth, refresh: boolean): Promise<CephSecretOutcome> {
+    const n = this.nodeOf(c);
+    if (!n) return this.after(0, () => ({ kind: 'failed', message: UNREACHABLE }) as CephSecretOutcome);
+    return this.libvirt<CephSecretOutcome>(
+      c,
+      `ceph secret ${auth.secretUuid} of client.${auth.username} at ${n.name}${refresh ? ' (refresh)' : ''}`,
+      () => {
+        const had = n.cephSecrets.has(auth.secretUuid);
+        if (had && !refresh) return { kind: 'present' };
+        // The key comes from this node's key file, wherever the secret is made.
+        if (!this.node.cephKeys.has(auth.username)) return { kind: 'no-key', message: `/etc/ceph/ceph.client.${auth.username}.keyring: no such file` };
+        n.cephSecrets.set(auth.secretUuid, auth.username);
+        return { kind: had ? 'refreshed' : 'made' };
+      },
+      (message) => ({ kind: 'failed', message }),
+      (v) => ('message' in v ? `${v.kind} (${v.message})` : v.kind),
+      n,
+    );
   }
 
   removeVolume(c: Conn, path: string): Promise<RemoveOutcome> {

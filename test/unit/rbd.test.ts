@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { DomainDoc } from '../../lib/domain/doc.js';
+import { cephAuths, rbdDisks } from '../../lib/domain/rbd.js';
+import { keyFromKeyring } from '../../lib/host/ceph-secret.js';
+
+const UUID = '5B0E8F9A-2C1D-4E3F-8A7B-6C5D4E3F2A1B';
+const disk = (name: string, extra = '', auth = true) =>
+  `<disk type="network" device="disk"><driver name="qemu" type="raw"/>${auth ? `<auth username="corral"><secret type="ceph" uuid="${UUID}"/></auth>` : ''}<source protocol="rbd" name="${name}"><host name="10.0.0.1"/></source><target dev="vd${name.length % 26 === 0 ? 'z' : 'a'}" bus="virtio"/>${extra}</disk>`;
+const doc = (devices: string) => DomainDoc.parse(`<domain type="kvm"><name>gum</name><devices>${devices}</devices></domain>`);
+
+describe('a domain\'s RBD disks', () => {
+  it('names each image (pool rbd when unsaid), the client and the secret (lower case), and which may be shared', () => {
+    const d = doc(`${disk('corral-vms/gum')}${disk('old', '<readonly/>', false)}<disk type="file" device="disk"><source file="/x"/><target dev="vdc"/></disk>` +
+      '<disk type="network" device="disk"><source protocol="nbd" name="x"/><target dev="vdd"/></disk>');
+    expect(rbdDisks(d)).toEqual([
+      { target: 'vda', name: 'corral-vms/gum', username: 'corral', secretUuid: UUID.toLowerCase(), shared: false },
+      { target: 'vda', name: 'rbd/old', shared: true },
+    ]);
+  });
+
+  it('lists each cephx identity once, and none for disks without <auth>', () => {
+    expect(cephAuths(doc(`${disk('p/a')}${disk('p/b')}`))).toEqual([{ username: 'corral', secretUuid: UUID.toLowerCase() }]);
+    expect(cephAuths(doc(disk('p/a', '', false)))).toEqual([]);
+  });
+});
+
+describe('a client\'s key in a keyring file', () => {
+  const key = Buffer.from('0123456789abcdef0123456789ab');
+  const text = `[client.admin]\n\tkey = ${Buffer.alloc(28, 1).toString('base64')}\n[client.corral]\n\tkey = ${key.toString('base64')}\n\tcaps mon = "profile rbd"\n`;
+
+  it('is the decoded key of that client\'s section only', () => {
+    expect(keyFromKeyring(text, 'client.corral')).toEqual(key);
+    expect(keyFromKeyring(text, 'client.other')).toBeUndefined();
+    expect(keyFromKeyring('[client.corral]\n\tcaps mon = "x"\n', 'client.corral')).toBeUndefined();
+    expect(keyFromKeyring('[client.corral]\nkey = short==\n', 'client.corral')).toBeUndefined();
+  });
+});
