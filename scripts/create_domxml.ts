@@ -3,7 +3,8 @@
 import { Command } from 'commander';
 import { runCli, UsageError, withCliConventions, zodIssueLines } from '../lib/cli/errors.js';
 import { checkOutputFile, writeOutputFile } from '../lib/cli/output.js';
-import { domainXmlFromArgs, flagOfIssuePath, type CreateDomxmlArgs } from '../lib/domain/flags.js';
+import { domainXmlFromArgs, flagOfIssuePath, withCephDefaults, type CreateDomxmlArgs } from '../lib/domain/flags.js';
+import { loadConfig } from '../lib/ops/config.js';
 import { MAX_VCPUS } from '../lib/domain/spec.js';
 import { validateDomainXml } from '../lib/cli/target.js';
 
@@ -31,6 +32,10 @@ crash after moving; use it only where every node has the same CPU. On a cluster 
 a named model every node provides (virsh hypervisor-cpu-baseline computes one); corral hosts warns
 about every VM whose model a node it may run on cannot provide. A TCG guest (--virt-type qemu) gets
 QEMU's default model, emulated alike on every node.
+
+On a node whose corral.conf sets ceph_client and ceph_secret (and ceph_monitors), --rbd POOL/IMAGE
+alone is enough; TransientDomain makes that libvirt secret on every node from the node's
+/etc/ceph/ceph.client.USER.keyring.
 
 Examples:
   create_domxml --name gum --cpus 16 --mem 8g --ovs vh --iface 150 --disk /dev/vm/gum /dev/data/gum > gum.xml
@@ -68,9 +73,9 @@ async function main(argv: readonly string[]): Promise<void> {
     .option('--mac <mac...>', 'MAC address of the interfaces, in order (default: none, fixup_domxml)', collect)
     .option('--disk <path...>', 'disk: /dev/… (block), FILE, FILE.qcow2, raw:PATH, qcow2:PATH', collectDisk('disk'))
     .option('--rbd <pool/image...>', 'Ceph RBD disk', collectDisk('rbd'))
-    .option('--ceph-mon <host[:port]...>', 'Ceph monitor (default: the host\'s ceph.conf)', collect)
-    .option('--ceph-user <user>', 'Ceph user for RBD disks, without "client."')
-    .option('--ceph-secret <uuid>', 'libvirt secret (type ceph) holding the Ceph user\'s key')
+    .option('--ceph-mon <host[:port]...>', 'Ceph monitor (default: corral.conf\'s ceph_monitors, else the node\'s ceph.conf)', collect)
+    .option('--ceph-user <user>', 'Ceph user for RBD disks, without "client." (default: corral.conf\'s ceph_client)')
+    .option('--ceph-secret <uuid>', 'libvirt secret (type ceph) holding the Ceph user\'s key (default: corral.conf\'s ceph_secret)')
     .option('--numa <mode>', 'auto: NUMA placement by numad (vcpu placement auto, numatune strict auto)')
     .option('--numa-nodes <nodeset>', 'memory strictly from these host NUMA nodes, e.g. 0-1 or 0,2')
     .option(
@@ -90,7 +95,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
   program.parse(argv);
   const o = program.opts<Record<string, unknown>>();
-  const args: CreateDomxmlArgs = {
+  const given: CreateDomxmlArgs = {
     name: o.name as string,
     cpus: o.cpus as string,
     mem: o.mem as string,
@@ -114,6 +119,9 @@ async function main(argv: readonly string[]): Promise<void> {
     startupSignal: o.startupSignal as boolean,
     vnc: o.vnc as boolean,
   };
+  // --rbd: what --ceph-mon, --ceph-user and --ceph-secret leave out comes from corral.conf
+  // (ceph_monitors, ceph_client, ceph_secret); nothing else reads the file.
+  const args = disks.some((d) => d.option === 'rbd') ? withCephDefaults(given, (await loadConfig()).ceph) : given;
 
   let xml: string;
   try {

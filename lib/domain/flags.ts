@@ -258,6 +258,29 @@ export function flagOfIssuePath(path: readonly PropertyKey[], args: CreateDomxml
   }
 }
 
+/** create_domxml --rbd's defaults (corral.conf: ceph_monitors, ceph_client, ceph_secret). */
+export interface CephDefaults {
+  monitors: readonly string[];
+  client?: string;
+  secret?: string;
+}
+
+/**
+ * ARGS with the Ceph settings they leave out taken from DEFAULTS, when they have an --rbd disk:
+ * the monitors when no --ceph-mon is given, the user and secret when neither --ceph-user nor
+ * --ceph-secret is (one of them alone stays the error it is).
+ */
+export function withCephDefaults(args: CreateDomxmlArgs, defaults: CephDefaults): CreateDomxmlArgs {
+  if (!args.disks?.some((d) => d.option === 'rbd')) return args;
+  const out = { ...args };
+  if (!args.cephMon?.length && defaults.monitors.length) out.cephMon = [...defaults.monitors];
+  if (args.cephUser === undefined && args.cephSecret === undefined && defaults.client && defaults.secret) {
+    out.cephUser = defaults.client;
+    out.cephSecret = defaults.secret;
+  }
+  return out;
+}
+
 /** Parses the flags (throws z.ZodError; paths for flagOfIssuePath) and returns the domain XML. */
 export function domainXmlFromArgs(args: CreateDomxmlArgs): string {
   return buildDomainXml(CreateDomxmlArgsSchema.parse(args));

@@ -23,7 +23,7 @@
 // grows to under load, not what an idle OSD holds), the monitors' target and RocksDB cache small,
 // and the manager with no optional module (mgr_initial_modules = iostat only).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ceph, cephStatus, type CephStatus } from '../host/ceph.js';
@@ -66,6 +66,8 @@ export interface CephFile {
   monitors: { node: string; address: string }[];
   /** The OSD id of each node. */
   osds: Record<string, number>;
+  /** The libvirt secret (uuid) of the client, named in every node's corral.conf (ceph_secret). */
+  secretUuid: string;
 }
 
 /** What `corral lab status --json` says about the lab's storage. */
@@ -150,6 +152,21 @@ function cephConf(lab: Lab, c: Pick<CephFile, 'fsid' | 'size' | 'minSize'>): str
     'osd_objectstore = bluestore',
     'bluestore_block_create = true',
     `bluestore_block_size = ${OSD_BLOCK_BYTES}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * The lines a Ceph lab adds to every node's /etc/corral/corral.conf: create_domxml --rbd POOL/IMAGE
+ * then names the monitors, client.corral and its libvirt secret by itself, and the agent makes that
+ * secret on each node from /etc/ceph/ceph.client.corral.keyring.
+ */
+function corralConfCeph(c: CephFile): string {
+  return [
+    '# Ceph (corral lab up --storage ceph): the defaults of create_domxml --rbd POOL/IMAGE.',
+    `ceph_monitors = ${c.monitors.map((m) => m.address).join(' ')}`,
+    `ceph_client = ${c.client}`,
+    `ceph_secret = ${c.secretUuid}`,
     '',
   ].join('\n');
 }
@@ -248,6 +265,7 @@ export async function createCeph(lab: Lab, opts: CephUpOptions = {}): Promise<Ce
     client: CEPH_CLIENT,
     monitors: lab.nodes.map((n) => ({ node: n.name, address: n.address })),
     osds: Object.fromEntries(lab.nodes.map((n, i) => [n.name, i])),
+    secretUuid: randomUUID(),
   };
 
   // Every key is made here and handed to the monitors' first store (ceph-mon --mkfs imports the
@@ -271,6 +289,7 @@ export async function createCeph(lab: Lab, opts: CephUpOptions = {}): Promise<Ce
     await writeFile(path.join(d.etc, 'ceph.client.admin.keyring'), admin, { mode: 0o600 });
     await writeFile(path.join(d.etc, `ceph.client.${c.client}.keyring`), clientEntry, { mode: 0o600 });
     await writeFile(path.join(mgrDir, 'keyring'), managers.get(n.name) as string, { mode: 0o600 });
+    await appendFile(path.join(n.dir, 'fs/etc/corral/corral.conf'), corralConfCeph(c));
   }
   const addv = lab.nodes.flatMap((n) => ['--addv', n.name, `[v2:${n.address}:3300,v1:${n.address}:6789]`]);
   await inNode(first, 'monmaptool', ['--create', '--fsid', c.fsid, ...addv, monmap]);

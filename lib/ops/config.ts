@@ -32,6 +32,14 @@
 //   serve_tls_key = /etc/corral/tls/serve.key       root's only): needed for any address but
 //   serve_token_file = /etc/corral/serve.token      loopback, with the bearer token (one line,
 //                                                   root-only file) every request must carry
+//   ceph_monitors = mon1 mon2 [::1]:6789            create_domxml --rbd: the Ceph monitors its
+//                                                   disks name (HOST, HOST:PORT, [IPV6]:PORT);
+//                                                   unset: none, QEMU reads the node's ceph.conf
+//   ceph_client  = corral                           create_domxml --rbd: the Ceph user (without
+//   ceph_secret  = 5b0e8f9a-…                       "client.") and the libvirt secret's uuid its
+//                                                   disks authenticate with (both or neither);
+//                                                   the agent makes that secret on every node
+//                                                   from /etc/ceph/ceph.client.USER.keyring
 // Anything else, or a value that does not fit, is an error: vm refuses to run on a broken file.
 //
 // The environment: CORRAL_LIBVIRT_URI (e.g. qemu+tcp://{node}/system in the lab), CORRAL_ETC (a
@@ -54,6 +62,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { LIFETIME_RE } from '../cib/durations.js';
 import { NODE_NAME_RE } from '../domain/names.js';
+import { cephMonitorFromText } from '../domain/flags.js';
+import { CephMonitorSchema } from '../domain/spec.js';
 
 const DEFAULT_ETC = '/etc/corral';
 export const DEFAULT_LIBVIRT_URI = 'qemu+ssh://{node}/system';
@@ -94,6 +104,23 @@ const nodeCommand = z
   .refine((argv) => argv.some((a) => a.includes('{node}')), 'the node command must name {node}')
   .refine((argv) => argv.every((a) => /^[A-Za-z0-9_.\/:=,@{}+-]+$/.test(a)), 'the node command is words of letters, digits and _ . / : = , @ { } + - (no shell)');
 
+/** ceph_monitors: monitors as create_domxml's --ceph-mon takes them, separated by spaces. */
+const cephMonitors = z
+  .string()
+  .transform((s) => s.trim().split(/\s+/).filter(Boolean))
+  .refine(
+    (mons) =>
+      mons.length > 0 &&
+      mons.every((m) => {
+        try {
+          return CephMonitorSchema.safeParse(cephMonitorFromText(m)).success;
+        } catch {
+          return false;
+        }
+      }),
+    'expected Ceph monitors separated by spaces, each HOST, HOST:PORT or [IPV6]:PORT',
+  );
+
 const fileSchema = z
   .object({
     libvirt_uri: uriTemplate.optional(),
@@ -117,6 +144,17 @@ const fileSchema = z
     serve_tls_cert: absPath.optional(),
     serve_tls_key: absPath.optional(),
     serve_token_file: absPath.optional(),
+    ceph_monitors: cephMonitors.optional(),
+    ceph_client: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/, 'expected a Ceph user name (letters, digits, _ . -)')
+      .refine((u) => !u.startsWith('client.'), 'give the Ceph user without "client." (libvirt adds it)')
+      .optional(),
+    ceph_secret: z
+      .string()
+      .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'expected the libvirt secret\'s uuid')
+      .transform((u) => u.toLowerCase())
+      .optional(),
     hook_timeout: z
       .string()
       .regex(/^\d+$/, 'expected a number of seconds')
@@ -124,7 +162,8 @@ const fileSchema = z
       .refine((n) => n >= 1 && n <= 3600, 'expected 1 to 3600 seconds')
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((f) => (f.ceph_client === undefined) === (f.ceph_secret === undefined), { message: 'ceph_client and ceph_secret go together (the Ceph user and the libvirt secret holding its key)', path: ['ceph_client'] });
 
 export type ConfigFile = z.infer<typeof fileSchema>;
 
@@ -241,6 +280,8 @@ export interface Config {
   serveTlsCert: string | undefined;
   serveTlsKey: string | undefined;
   serveTokenFile: string | undefined;
+  /** create_domxml --rbd's defaults: monitors (none: the node's ceph.conf), the Ceph user and its libvirt secret. */
+  ceph: { monitors: string[]; client?: string; secret?: string };
   /** The environment overrides were honoured. */
   trustedEnv: boolean;
   /** Things the user should know (overrides ignored). */
@@ -304,6 +345,7 @@ export async function loadConfig(inv: Invocation = currentInvocation(), statFn: 
     serveTlsCert: file.serve_tls_cert,
     serveTlsKey: file.serve_tls_key,
     serveTokenFile: file.serve_token_file,
+    ceph: { monitors: file.ceph_monitors ?? [], ...(file.ceph_client !== undefined && file.ceph_secret !== undefined ? { client: file.ceph_client, secret: file.ceph_secret } : {}) },
     trustedEnv: trust.trusted,
     warnings,
   };

@@ -2,7 +2,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { zodIssueLines } from '../../lib/cli/errors.js';
-import { cephMonitorFromText, diskFromText, domainXmlFromArgs, flagOfIssuePath, ovsNicFromText, type CreateDomxmlArgs } from '../../lib/domain/flags.js';
+import { cephMonitorFromText, diskFromText, domainXmlFromArgs, flagOfIssuePath, ovsNicFromText, withCephDefaults, type CreateDomxmlArgs } from '../../lib/domain/flags.js';
 import { buildDomainXml } from '../../lib/domain/render.js';
 import { diskTarget } from '../../lib/domain/spec.js';
 
@@ -439,5 +439,26 @@ describe('bad input is rejected with a message that names the flag and value', (
   it('accepts the edges of every range', () => {
     expect(problems({ name: 'a', cpus: '4096', mem: '16t', ovs: 'vh', nics: [iface('1'), iface('vh:4094')] })).toEqual([]);
     expect(problems({ ...base, mem: '1' })).toEqual([]);
+  });
+});
+
+describe('--rbd with corral.conf\'s Ceph defaults', () => {
+  const base: CreateDomxmlArgs = { name: 'db', cpus: '1', mem: '1g', disks: [{ option: 'rbd', value: 'corral-vms/db' }] };
+  const defaults = { monitors: ['10.0.0.1', 'mon2:6789'], client: 'corral', secret: '5b0e8f9a-2c1d-4e3f-8a7b-6c5d4e3f2a1b' };
+
+  it('--rbd POOL/IMAGE alone gets the monitors, the user and the secret', () => {
+    const xml = domainXmlFromArgs(withCephDefaults(base, defaults));
+    expect(xml).toContain('<auth username="corral">');
+    expect(xml).toContain('<secret type="ceph" uuid="5b0e8f9a-2c1d-4e3f-8a7b-6c5d4e3f2a1b"/>');
+    expect(xml).toMatch(/<source protocol="rbd" name="corral-vms\/db">\s*<host name="10.0.0.1"\/>\s*<host name="mon2" port="6789"\/>/);
+  });
+
+  it('flags given win; one of --ceph-user/--ceph-secret alone stays an error; no --rbd, nothing taken', () => {
+    const own = withCephDefaults({ ...base, cephMon: ['m9'], cephUser: 'other', cephSecret: '11111111-2222-3333-4444-555555555555' }, defaults);
+    expect(own).toMatchObject({ cephMon: ['m9'], cephUser: 'other', cephSecret: '11111111-2222-3333-4444-555555555555' });
+    expect(() => domainXmlFromArgs(withCephDefaults({ ...base, cephUser: 'other' }, defaults))).toThrow(/needs both --ceph-user and --ceph-secret/);
+    const file = { ...base, disks: [{ option: 'disk' as const, value: '/dev/vm/db' }] };
+    expect(withCephDefaults(file, defaults)).toBe(file);
+    expect(domainXmlFromArgs(withCephDefaults(base, { monitors: [] }))).not.toContain('<auth');
   });
 });

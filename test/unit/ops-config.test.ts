@@ -27,6 +27,11 @@ describe('corral.conf', () => {
     expect(c).toEqual({ libvirt_uri: 'qemu+tcp://{node}/system', move_lifetime: 'none' });
   });
 
+  it('reads the Ceph defaults of create_domxml --rbd: monitors as a list, the user and the secret (lower case) together', () => {
+    const c = parseConfigText('ceph_monitors = 10.0.0.1 mon2:6789 [::1]:3300\nceph_client = corral\nceph_secret = 5B0E8F9A-2C1D-4E3F-8A7B-6C5D4E3F2A1B\n');
+    expect(c).toEqual({ ceph_monitors: ['10.0.0.1', 'mon2:6789', '[::1]:3300'], ceph_client: 'corral', ceph_secret: '5b0e8f9a-2c1d-4e3f-8a7b-6c5d4e3f2a1b' });
+  });
+
   it('splits the node command into words and insists on {node}', () => {
     expect(parseConfigText('node_command = ssh -T {node} --').node_command).toEqual(['ssh', '-T', '{node}', '--']);
     expect(() => parseConfigText('node_command = ssh somewhere')).toThrow(/must name \{node\}/);
@@ -43,6 +48,10 @@ describe('corral.conf', () => {
     ['colour = on', /unknown setting colour/],
     ['libvirt_uri', /expected "key = value"/],
     ['move_lifetime = PT1H\nmove_lifetime = PT2H', /set twice/],
+    ['ceph_monitors = mon1:notaport', /Ceph monitors separated by spaces/],
+    ['ceph_client = client.corral\nceph_secret = 5b0e8f9a-2c1d-4e3f-8a7b-6c5d4e3f2a1b', /without "client."/],
+    ['ceph_client = corral', /ceph_client and ceph_secret go together/],
+    ['ceph_client = corral\nceph_secret = not-a-uuid', /uuid/],
   ])('refuses %j', (text, why) => {
     expect(() => parseConfigText(text)).toThrow(ConfigError);
     expect(() => parseConfigText(text)).toThrow(why);
