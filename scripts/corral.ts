@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { runCli, withCliConventions } from '../lib/cli/errors.js';
 import { registerBalance } from '../lib/cli/corral/balance.js';
+import { registerEvents } from '../lib/cli/corral/events.js';
 import { registerLab } from '../lib/cli/corral/lab.js';
 import { registerMaintenance } from '../lib/cli/corral/maintenance.js';
 import { registerRebalance } from '../lib/cli/corral/rebalance.js';
@@ -20,6 +21,7 @@ runCli(COMMAND, async () => {
   registerRebalance(program);
   registerBalance(program);
   registerServe(program);
+  registerEvents(program);
   registerVerify(program);
   registerLab(program);
   await program.parseAsync(process.argv);

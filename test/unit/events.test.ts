@@ -1,0 +1,199 @@
+// corral events on records of a real 3-node lab (test/fixtures/events/met, README there): the
+// scheduler inputs n3 wrote as DC while two VMs were started, moved to n1 by vm migrate, n1 was
+// drained and undrained, then n2 was crashed and fenced; the live CIB after the drain and after
+// the crash, the fencer's history and vm's audit log from n1. Also the recorded failed monitor
+// (test/fixtures/recorded/failed). What a user would check: which lines, in which order.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventLine, filterEvents, readEvents, type AuditRecord, type CibRecord, type ClusterEvent } from '../../lib/cluster/events.js';
+import { fenceHistory } from '../../lib/host/pacemaker/fencing.js';
+import { parseSince } from '../../lib/cli/corral/events.js';
+import { parseAuditLine } from '../../lib/ops/audit.js';
+import { clusterEvents } from '../../lib/ops/events.js';
+
+const MET = new URL('../fixtures/events/met', import.meta.url).pathname;
+const REC = new URL('../fixtures/recorded', import.meta.url).pathname;
+/** Debian's bzip2 (Pacemaker compresses its scheduler inputs with it). */
+const BZIP2 = '/usr/bin/bzip2';
+const read = (f: string) => readFileSync(path.join(MET, f), 'utf8');
+
+/** The scheduler inputs of the series, as corral events reads them (the file's time: its execution-date). */
+function peInputs(upTo: number, warn = false): CibRecord[] {
+  const names = readdirSync(MET).filter((f) => {
+    const m = /^pe-input-(\d+)\.xml$/.exec(f);
+    return (m && Number(m[1]) <= upTo) || (warn && f === 'pe-warn-0.xml');
+  });
+  return names.map((f) => {
+    const xml = read(f);
+    return { xml, atMs: Number(/execution-date="(\d+)"/.exec(xml)?.[1]) * 1000, source: f.replace('.xml', '') };
+  });
+}
+
+const audit: AuditRecord[] = read('vm.log')
+  .split('\n')
+  .map(parseAuditLine)
+  .filter((e): e is NonNullable<typeof e> => e !== undefined);
+
+async function fencing() {
+  const stdout = read('fencing.xml');
+  return fenceHistory('*', { runner: async () => ({ command: 'stonith_admin', exitCode: 0, stdout, stderr: '', timedOut: false, failedToStart: false }) });
+}
+
+const lines = (es: readonly ClusterEvent[]) => es.map(eventLine);
+const LIVE_AFTER_DRAIN = Date.parse('2026-12-07T18:17:45Z');
+const LIVE_AFTER_CRASH = Date.parse('2026-12-07T18:21:00Z');
+
+describe('corral events from the scheduler inputs and the live CIB', () => {
+  it('the drain of n1: the drain, n1 in standby, each VM migrated live from n1, drained, undrained, in time order', () => {
+    const r = readEvents({ cibs: [...peInputs(9), { xml: read('cib-after-drain.xml'), atMs: LIVE_AFTER_DRAIN, source: 'the live CIB' }] });
+    expect(r.problems).toEqual([]);
+    expect(lines(r.events)).toEqual([
+      '2026-12-07T18:16:53Z  vm p1 started on n2 (ready in 4.6 s)',
+      '2026-12-07T18:16:56Z  vm p2 started on n3 (ready in 3.4 s)',
+      '2026-12-07T18:16:59Z  vm p1: move to n1 requested (crm_resource --move or vm migrate: cli-prefer-vm-p1)',
+      '2026-12-07T18:17:00Z  vm p2: move to n1 requested (crm_resource --move or vm migrate: cli-prefer-vm-p2)',
+      '2026-12-07T18:17:00Z  vm p1 migrated n2 -> n1, live in 1.1 s',
+      '2026-12-07T18:17:01Z  vm p2 migrated n3 -> n1, live in 1.1 s',
+      '2026-12-07T18:17:02Z  vm p1: constraint cli-prefer-vm-p1 removed',
+      '2026-12-07T18:17:02Z  vm p2: constraint cli-prefer-vm-p2 removed',
+      '2026-12-07T18:17:15Z  corral node drain n1 started',
+      '2026-12-07T18:17:15Z  node n1 put in standby',
+      '2026-12-07T18:17:16Z  vm p1 migrated n1 -> n3, live in 1.1 s',
+      '2026-12-07T18:17:16Z  vm p2 migrated n1 -> n2, live in 1.1 s',
+      '2026-12-07T18:17:18Z  node n1 drained (corral node drain)',
+      '2026-12-07T18:17:21Z  node n1 out of standby',
+      '2026-12-07T18:17:21Z  node n1 undrained (corral node undrain)',
+    ]);
+    const moves = r.events.filter((e) => e.kind === 'vm-migrated' && e.from === 'n1');
+    expect(moves.map((e) => ({ vm: e.vm, from: e.from, to: e.to, live: e.live, seconds: e.seconds }))).toEqual([
+      { vm: 'p1', from: 'n1', to: 'n3', live: true, seconds: 1.1 },
+      { vm: 'p2', from: 'n1', to: 'n2', live: true, seconds: 1.1 },
+    ]);
+  });
+
+  it('with the live CIB alone (a node that was not DC): the last starts, migrations and stops on record, no node changes', () => {
+    const r = readEvents({ cibs: [{ xml: read('cib-after-drain.xml'), atMs: LIVE_AFTER_DRAIN, source: 'the live CIB' }] });
+    expect(r.events.every((e) => e.source === 'operation-history')).toBe(true);
+    // The CIB keeps each node's migrate_to and migrate_from beside its last operation.
+    expect(lines(r.events.filter((e) => e.kind === 'vm-migrated'))).toEqual([
+      '2026-12-07T18:17:00Z  vm p1 migrated n2 -> n1, live in 1.1 s',
+      '2026-12-07T18:17:01Z  vm p2 migrated n3 -> n1, live in 1.1 s',
+      '2026-12-07T18:17:16Z  vm p1 migrated n1 -> n3, live in 1.1 s',
+      '2026-12-07T18:17:16Z  vm p2 migrated n1 -> n2, live in 1.1 s',
+    ]);
+  });
+
+  it('the crash of n2: lost, fenced (the fencer says by whom), p2 recovered on n1 after the fence, n2 back', async () => {
+    const r = readEvents({
+      cibs: [...peInputs(10, true), { xml: read('cib-after-crash.xml'), atMs: LIVE_AFTER_CRASH, source: 'the live CIB' }],
+      fencing: await fencing(),
+    });
+    const after = filterEvents(r.events, { sinceMs: Date.parse('2026-12-07T18:20:00Z') });
+    expect(lines(after)).toEqual([
+      '2026-12-07T18:20:10Z  node n2 lost (left uncleanly: to be fenced)',
+      '2026-12-07T18:20:11Z  node n2 fenced (reboot, by n3, asked by n3 (pacemaker-controld.132))',
+      '2026-12-07T18:20:14Z  vm p2 recovered on n1 after n2 was fenced (ready in 2.8 s)',
+      '2026-12-07T18:20:16Z  node n2 joined',
+    ]);
+    const rec = after.find((e) => e.kind === 'vm-recovered');
+    expect(rec).toMatchObject({ vm: 'p2', from: 'n2', to: 'n1', live: false, seconds: 2.8 });
+  });
+
+  it("vm's audit log: the caller of each action, one line per action (its outcome), corral's drain with its VMs", () => {
+    const r = readEvents({ cibs: [], audit });
+    expect(lines(r.events)).toEqual([
+      '2026-12-07T18:17:02Z  vm p1 migrate n1 by root on n1: ok',
+      '2026-12-07T18:17:02Z  vm p2 migrate n1 by root on n1: ok',
+      '2026-12-07T18:17:03Z  vm p1 clear by root on n1: ok',
+      '2026-12-07T18:17:03Z  vm p2 clear by root on n1: ok',
+      '2026-12-07T18:17:18Z  corral node-drain (p1, p2) by root on n1: ok',
+      '2026-12-07T18:17:22Z  corral node-undrain by root on n1: ok',
+    ]);
+    expect(filterEvents(r.events, { vm: 'p2' }).map((e) => e.operation)).toEqual(['migrate n1', 'clear', 'node-drain']);
+  });
+
+  it("a failed monitor: the operation, the node and Pacemaker's result", () => {
+    const xml = readFileSync(path.join(REC, 'failed/cib.xml'), 'utf8');
+    const r = readEvents({ cibs: [{ xml, atMs: Date.now(), source: 'the live CIB' }] });
+    const failed = r.events.filter((e) => e.kind === 'vm-failed');
+    expect(lines(failed)).toEqual(['2026-11-21T06:18:24Z  vm ns2 failed: monitor every 10s on n1: rc 7 (not running)']);
+    expect(failed[0]).toMatchObject({ vm: 'ns2', node: 'n1', operation: 'monitor every 10s', rc: 7, reason: 'rc 7 (not running)' });
+  });
+
+  it('--vm and --node: the events of one VM; of one node, with the moves from and to it', () => {
+    const r = readEvents({ cibs: [...peInputs(9), { xml: read('cib-after-drain.xml'), atMs: LIVE_AFTER_DRAIN, source: 'the live CIB' }] });
+    expect(filterEvents(r.events, { vm: 'p1' }).every((e) => e.vm === 'p1')).toBe(true);
+    expect(lines(filterEvents(r.events, { node: 'n3', sinceMs: Date.parse('2026-12-07T18:17:10Z') }))).toEqual(['2026-12-07T18:17:16Z  vm p1 migrated n1 -> n3, live in 1.1 s']);
+    expect(filterEvents(r.events, { node: 'n1', sinceMs: Date.parse('2026-12-07T18:17:10Z') }).map((e) => e.kind)).toEqual([
+      'node-draining',
+      'node-standby',
+      'vm-migrated',
+      'vm-migrated',
+      'node-drained',
+      'node-online',
+      'node-undrained',
+    ]);
+  });
+
+  it('a record that is not a CIB is named, not fatal', () => {
+    const r = readEvents({ cibs: [{ xml: '<cib><status>', atMs: 0, source: 'pe-input-3' }, { xml: read('cib-after-drain.xml'), atMs: LIVE_AFTER_DRAIN, source: 'the live CIB' }] });
+    expect(r.problems).toHaveLength(1);
+    expect(r.problems[0]).toMatch(/^pe-input-3: /);
+    expect(r.events.length).toBeGreaterThan(0);
+  });
+});
+
+describe('corral events reads the compressed series from the scheduler directory', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'corral-events-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('pe-input-N.bz2 files by their time, the window plus the one before it, and the live CIB (CIB_file)', async () => {
+    for (const r of peInputs(9)) {
+      const file = path.join(dir, `${r.source}.bz2`);
+      writeFileSync(file, execFileSync(BZIP2, ['-c'], { input: r.xml }));
+      utimesSync(file, r.atMs / 1000, r.atMs / 1000);
+    }
+    writeFileSync(path.join(dir, 'pe-input.last'), '9');
+    writeFileSync(path.join(dir, 'cib.xml'), read('cib-after-drain.xml'));
+    const saved = process.env.CIB_file;
+    process.env.CIB_file = path.join(dir, 'cib.xml');
+    try {
+      const report = await clusterEvents({ sinceMs: Date.parse('2026-12-07T18:17:10Z'), auditLog: path.join(MET, 'vm.log'), peDir: dir, now: () => LIVE_AFTER_DRAIN });
+      expect(report.sources[0]).toMatchObject({ records: 4, oldest: '2026-12-07T18:17:02Z' });
+      expect(lines(report.events)).toEqual([
+        '2026-12-07T18:17:15Z  corral node drain n1 started',
+        '2026-12-07T18:17:15Z  node n1 put in standby',
+        '2026-12-07T18:17:16Z  vm p1 migrated n1 -> n3, live in 1.1 s',
+        '2026-12-07T18:17:16Z  vm p2 migrated n1 -> n2, live in 1.1 s',
+        '2026-12-07T18:17:18Z  corral node-drain (p1, p2) by root on n1: ok',
+        '2026-12-07T18:17:18Z  node n1 drained (corral node drain)',
+        '2026-12-07T18:17:21Z  node n1 out of standby',
+        '2026-12-07T18:17:21Z  node n1 undrained (corral node undrain)',
+        '2026-12-07T18:17:22Z  corral node-undrain by root on n1: ok',
+      ]);
+    } finally {
+      if (saved === undefined) delete process.env.CIB_file;
+      else process.env.CIB_file = saved;
+    }
+  });
+});
+
+describe('--since', () => {
+  const now = Date.parse('2026-12-07T18:30:00Z');
+  it('a time back from now, or a date and time (UTC unless it says)', () => {
+    expect(parseSince('30m', now)).toBe(now - 30 * 60_000);
+    expect(parseSince('1h30m', now)).toBe(now - 90 * 60_000);
+    expect(parseSince('2d', now)).toBe(now - 2 * 86_400_000);
+    expect(parseSince('90s', now)).toBe(now - 90_000);
+    expect(parseSince('2026-12-07T18:00', now)).toBe(Date.parse('2026-12-07T18:00:00Z'));
+    expect(parseSince('2026-12-07 19:00+02:00', now)).toBe(Date.parse('2026-12-07T17:00:00Z'));
+  });
+  it('refuses what does not parse, the future, and more than 400 days', () => {
+    for (const bad of ['', '5x', '2 h', 'yesterday', '-1h', '2026-13-45T99:00']) expect(() => parseSince(bad, now), bad).toThrow(/--since .*expected/);
+    expect(() => parseSince('2026-12-08T00:00', now)).toThrow(/in the future/);
+    expect(() => parseSince('401d', now)).toThrow(/at most 400 days/);
+  });
+});
