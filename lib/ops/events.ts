@@ -1,22 +1,29 @@
 // corral events: what happened in the cluster, one event a line, from Pacemaker's own records and
-// corral's (lib/cluster/events.ts reads them): this node's series of scheduler inputs
-// (/var/lib/pacemaker/pengine, kept by the node that was DC), the live CIB, the fencer's history
-// and vm's audit log. --follow polls the same sources and prints what is new.
+// corral's (lib/cluster/events.ts reads them): every node's series of scheduler inputs
+// (/var/lib/pacemaker/pengine: each node keeps those it wrote as DC; the other nodes' are read
+// through the node command), the live CIB, the fencer's history and every node's vm audit log.
+// --follow looks again every interval at what can have changed: the DC's new scheduler inputs, the
+// live CIB, the fencing history, the audit logs.
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { filterEvents, readEvents, type AuditRecord, type CibRecord, type ClusterEvent, type FenceRecord } from '../cluster/events.js';
-import { queryCib } from '../host/pacemaker/cib.js';
+import { takeSnapshot } from '../cluster/snapshot.js';
 import { fenceHistory } from '../host/pacemaker/fencing.js';
-import { listPeInputs, PE_DIR, readPeInputs, type PeInputFile } from '../host/pacemaker/pe-inputs.js';
+import { listPeInputs, listPeInputsVia, PE_DIR, peWindow, readPeInputs, readPeInputsVia, type NodeRunner, type PeInputFile } from '../host/pacemaker/pe-inputs.js';
+import { localNodeName } from '../host/pacemaker/status.js';
+import { runOnNode } from '../host/remote.js';
 import { parseAuditLine } from './audit.js';
+import { nodeCommandArgv } from './config.js';
 
 export interface EventsQuery {
   /** Events at or after this time (ms since the epoch). */
   sinceMs: number;
   vm?: string;
   node?: string;
-  /** vm's audit log (corral.conf audit_log). */
+  /** vm's audit log (corral.conf audit_log), on every node. */
   auditLog: string;
+  /** corral.conf's node_command: how the other nodes' records are read (none: this node's only). */
+  nodeCommand?: readonly string[];
   /** Where the scheduler inputs are (default Pacemaker's). */
   peDir?: string;
   now?: () => number;
@@ -38,7 +45,19 @@ export interface EventsReport {
   problems: string[];
 }
 
-/** Scheduler inputs already read (a file's content never changes under its name and time). */
+/** Bound of one call to another node. */
+const NODE_TIMEOUT_MS = 30_000;
+/** How many lines of another node's audit log are read (the newest). */
+const AUDIT_TAIL_LINES = 20_000;
+
+/** One node's records: read here, or through the node command. */
+interface Reader {
+  node: string;
+  /** Undefined for this node. */
+  runOn?: NodeRunner;
+}
+
+/** Scheduler inputs already read, by node and file (a file's content never changes under its name and time). */
 type PeCache = Map<string, { mtimeMs: number; text: string | Error }>;
 
 interface Collected {
@@ -46,90 +65,149 @@ interface Collected {
   fencing: FenceRecord[];
   audit: AuditRecord[];
   sources: SourceReport[];
+  /** The DC now, if the CIB says. */
+  dc?: string;
 }
 
 function isoOf(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-async function readAudit(file: string, sinceMs: number): Promise<{ records: AuditRecord[]; problem?: string }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    // No file: no vm action was logged on this node.
-    return code === 'ENOENT' ? { records: [] } : { records: [], problem: `${file}: ${(e as Error).message}` };
-  }
-  const records: AuditRecord[] = [];
+function auditRecords(text: string, sinceMs: number): AuditRecord[] {
+  const out: AuditRecord[] = [];
   for (const line of text.split('\n')) {
     const e = parseAuditLine(line);
-    if (e && Date.parse(e.at) >= sinceMs - 1000) records.push(e);
+    if (e && Date.parse(e.at) >= sinceMs - 1000) out.push(e);
   }
-  return { records };
+  return out;
 }
 
-async function collect(q: EventsQuery, fromMs: number, cache: PeCache): Promise<Collected> {
+async function readAudit(r: Reader, file: string, sinceMs: number): Promise<{ records: AuditRecord[]; problem?: string }> {
+  if (r.runOn) {
+    const res = await r.runOn(['tail', '-n', String(AUDIT_TAIL_LINES), file]);
+    if (res.exitCode === 0) return { records: auditRecords(res.stdout, sinceMs) };
+    // No file: no vm action was logged on that node.
+    if (/No such file or directory/.test(res.stderr)) return { records: [] };
+    return { records: [], problem: `tail ${file} exited ${res.exitCode}: ${res.stderr.trim().split('\n').pop() ?? ''}` };
+  }
+  try {
+    return { records: auditRecords(await readFile(file, 'utf8'), sinceMs) };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: [] };
+    return { records: [], problem: `${file}: ${(e as Error).message}` };
+  }
+}
+
+/** Runs ARGV on NODE through the node command, bounded. */
+function nodeRunner(template: readonly string[], node: string): NodeRunner {
+  return (argv) => runOnNode(nodeCommandArgv(template, node, argv), NODE_TIMEOUT_MS);
+}
+
+interface LookOptions {
+  fromMs: number;
+  cache: PeCache;
+  /** Whose scheduler inputs to read (default: every online node). */
+  peNodes?: (all: Reader[], dc: string | undefined) => Reader[];
+  /** Read the other nodes' audit logs too. */
+  remoteAudit: boolean;
+}
+
+async function collect(q: EventsQuery, o: LookOptions): Promise<Collected> {
   const now = q.now ?? Date.now;
   const sources: SourceReport[] = [];
   const cibs: CibRecord[] = [];
-  // The scheduler inputs from FROM on (and the one before, the state the window starts from).
-  let files: PeInputFile[] = [];
-  let peProblem: string | undefined;
+  const dir = q.peDir ?? PE_DIR;
+
+  // The live CIB first: the newest records, the nodes to ask, the DC.
+  let online: string[] = [];
+  let dc: string | undefined;
+  const cibFile = process.env.CIB_file !== undefined;
   try {
-    files = await listPeInputs(fromMs, q.peDir ?? PE_DIR);
-  } catch (e) {
-    peProblem = `${q.peDir ?? PE_DIR}: ${(e as Error).message}`;
-  }
-  const listed = new Set(files.map((f) => f.file));
-  for (const f of [...cache.keys()]) if (!listed.has(f)) cache.delete(f);
-  const fresh = files.filter((f) => cache.get(f.file)?.mtimeMs !== f.mtimeMs);
-  const texts = await readPeInputs(fresh);
-  fresh.forEach((f, i) => cache.set(f.file, { mtimeMs: f.mtimeMs, text: texts[i] as string | Error }));
-  const unread: string[] = [];
-  for (const f of files) {
-    const t = cache.get(f.file)?.text;
-    if (t === undefined || t instanceof Error) {
-      unread.push(t instanceof Error ? t.message : f.file);
-      continue;
-    }
-    cibs.push({ xml: t, atMs: f.mtimeMs, source: `${f.series}-${f.n}` });
-  }
-  const peWithin = files.filter((f) => f.mtimeMs >= fromMs);
-  sources.push({
-    source: `scheduler inputs (${q.peDir ?? PE_DIR})`,
-    records: cibs.length,
-    ...(files[0] ? { oldest: isoOf(files[0].mtimeMs) } : {}),
-    ...(peProblem || unread.length ? { problem: peProblem ?? `not read: ${unread.join('; ')}` } : peWithin.length === 0 ? { problem: 'none written in this window on this node (only the DC writes them)' } : {}),
-  });
-  // The live CIB: the newest operation records, node state and corral's records.
-  try {
-    cibs.push({ xml: await queryCib({ fromFile: true }), atMs: now(), source: 'the live CIB' });
+    const snap = await takeSnapshot();
+    cibs.push({ xml: snap.xml, atMs: now(), source: 'the live CIB' });
+    online = snap.view.hosts.filter((h) => h.online).map((h) => h.name);
+    dc = snap.view.hosts.find((h) => h.dc)?.name;
     sources.push({ source: 'the live CIB', records: 1 });
   } catch (e) {
     sources.push({ source: 'the live CIB', records: 0, problem: (e as Error).message });
   }
-  let fencing: FenceRecord[] = [];
-  try {
-    fencing = await fenceHistory('*', { timeoutMs: 20_000 });
-    sources.push({ source: 'fencing history (stonith_admin --history)', records: fencing.length });
-  } catch (e) {
-    sources.push({ source: 'fencing history (stonith_admin --history)', records: 0, problem: (e as Error).message });
+  // With CIB_file (a CIB read from a file, not a cluster) only this node's records are read.
+  const local = cibFile ? undefined : await localNodeName().catch(() => undefined);
+  const readers: Reader[] = [{ node: local ?? 'this node' }];
+  if (!cibFile && q.nodeCommand) for (const n of online) if (n !== local) readers.push({ node: n, runOn: nodeRunner(q.nodeCommand, n) });
+
+  // Scheduler inputs: every reader's list, one window over all of them, then the files in it.
+  const peReaders = o.peNodes ? o.peNodes(readers, dc) : readers;
+  const listed = await Promise.all(
+    peReaders.map(async (r) => {
+      try {
+        return { r, files: r.runOn ? await listPeInputsVia(r.runOn, dir) : await listPeInputs(dir) };
+      } catch (e) {
+        return { r, files: [] as PeInputFile[], problem: (e as Error).message };
+      }
+    }),
+  );
+  const all = listed.flatMap((l) => l.files.map((f) => ({ ...f, node: l.r.node })));
+  const chosen = peWindow(all, o.fromMs) as (PeInputFile & { node: string })[];
+  const keyOf = (f: PeInputFile & { node: string }) => `${f.node}\u0000${f.file}`;
+  const keep = new Set(chosen.map(keyOf));
+  for (const k of [...o.cache.keys()]) if (!keep.has(k)) o.cache.delete(k);
+  await Promise.all(
+    listed.map(async (l) => {
+      const mine = chosen.filter((f) => f.node === l.r.node && o.cache.get(keyOf(f))?.mtimeMs !== f.mtimeMs);
+      if (!mine.length) return;
+      const texts = l.r.runOn ? await readPeInputsVia(l.r.runOn, mine) : await readPeInputs(mine);
+      mine.forEach((f, i) => o.cache.set(keyOf(f), { mtimeMs: f.mtimeMs, text: texts[i] as string | Error }));
+    }),
+  );
+  for (const l of listed) {
+    const mine = chosen.filter((f) => f.node === l.r.node);
+    const unread: string[] = [];
+    let read = 0;
+    for (const f of mine) {
+      const t = o.cache.get(keyOf(f))?.text;
+      if (typeof t !== 'string') {
+        unread.push(t instanceof Error ? t.message : f.file);
+        continue;
+      }
+      read++;
+      cibs.push({ xml: t, atMs: f.mtimeMs, source: `${f.series}-${f.n} on ${l.r.node}` });
+    }
+    const problem = l.problem ?? (unread.length ? `not read: ${unread.join('; ')}` : undefined);
+    sources.push({ source: `scheduler inputs of ${l.r.node} (${dir})`, records: read, ...(mine[0] ? { oldest: isoOf(mine[0].mtimeMs) } : {}), ...(problem ? { problem } : {}) });
   }
-  const audit = await readAudit(q.auditLog, fromMs);
-  sources.push({ source: `vm's audit log (${q.auditLog})`, records: audit.records.length, ...(audit.problem ? { problem: audit.problem } : {}) });
-  return { cibs, fencing, audit: audit.records, sources };
+  if (!chosen.some((f) => f.mtimeMs >= o.fromMs)) {
+    sources.push({ source: 'scheduler inputs', records: 0, problem: `none written since ${isoOf(o.fromMs)} on the nodes read (only the DC writes them${q.nodeCommand ? '' : '; the other nodes are read through node_command'})` });
+  }
+
+  let fencing: FenceRecord[] = [];
+  if (!cibFile) {
+    try {
+      fencing = await fenceHistory('*', { timeoutMs: 20_000 });
+      sources.push({ source: 'fencing history (stonith_admin --history)', records: fencing.length });
+    } catch (e) {
+      sources.push({ source: 'fencing history (stonith_admin --history)', records: 0, problem: (e as Error).message });
+    }
+  }
+  const audited = await Promise.all((o.remoteAudit ? readers : readers.filter((r) => !r.runOn)).map(async (r) => ({ r, a: await readAudit(r, q.auditLog, o.fromMs) })));
+  const audit: AuditRecord[] = [];
+  for (const { r, a } of audited) {
+    audit.push(...a.records);
+    sources.push({ source: `vm's audit log of ${r.node} (${q.auditLog})`, records: a.records.length, ...(a.problem ? { problem: a.problem } : {}) });
+  }
+  audit.sort((a, b) => a.at.localeCompare(b.at));
+  return { cibs, fencing, audit, sources, ...(dc ? { dc } : {}) };
 }
 
 /** The events since Q.sinceMs, oldest first, with what each source gave. */
 export async function clusterEvents(q: EventsQuery): Promise<EventsReport> {
-  const c = await collect(q, q.sinceMs, new Map());
+  const c = await collect(q, { fromMs: q.sinceMs, cache: new Map(), remoteAudit: true });
   const r = readEvents({ cibs: c.cibs, fencing: c.fencing, audit: c.audit });
   return {
     since: isoOf(q.sinceMs),
     events: filterEvents(r.events, { sinceMs: q.sinceMs, ...(q.vm ? { vm: q.vm } : {}), ...(q.node ? { node: q.node } : {}) }),
     sources: c.sources,
-    problems: [...r.problems, ...c.sources.filter((s) => s.problem && s.records === 0 && !s.source.startsWith('scheduler')).map((s) => `${s.source}: ${s.problem}`)],
+    problems: r.problems,
   };
 }
 
@@ -139,31 +217,36 @@ export interface FollowOptions {
   /** Stop after this long (ms; default: until the signal). */
   forMs?: number;
   signal?: AbortSignal;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
 }
 
 /** How far back each look of --follow reads again (events older than this were printed already). */
 const FOLLOW_WINDOW_MS = 10 * 60_000;
 /** A change seen in the live CIB and then again in the scheduler input written for it is one event. */
 const SAME_CHANGE_MS = 10_000;
+/** --follow reads the other nodes' audit logs every this many looks. */
+const REMOTE_AUDIT_EVERY = 5;
 
 /**
- * --follow: the events since Q.sinceMs first, then every INTERVAL the new ones, each handed to EMIT
- * once, until the signal (or FOR). Each look reads the scheduler inputs of the last ten minutes
- * (each file once), the live CIB, the fencing history and the audit log.
+ * --follow: the events since Q.sinceMs first, then every interval the new ones, each handed to
+ * EMIT once, until the signal (or FOR). The first look reads every node; the next ones the DC's
+ * scheduler inputs of the last ten minutes (each file once) and this node's, the live CIB, the
+ * fencing history, this node's audit log (the others' every fifth look).
  */
 export async function followEvents(q: EventsQuery, emit: (e: ClusterEvent) => void, o: FollowOptions = {}): Promise<void> {
   const now = q.now ?? Date.now;
-  const wait = o.sleep ?? ((ms: number, signal?: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => undefined));
   const interval = o.intervalMs ?? 1000;
   const end = o.forMs === undefined ? Number.POSITIVE_INFINITY : now() + o.forMs;
   const cache: PeCache = new Map();
   const printed: { key: string; atMs: number }[] = [];
   const filter = { ...(q.vm ? { vm: q.vm } : {}), ...(q.node ? { node: q.node } : {}) };
-  let first = true;
-  while (!o.signal?.aborted) {
-    const from = first ? q.sinceMs : Math.max(q.sinceMs, now() - FOLLOW_WINDOW_MS);
-    const c = await collect(q, from, cache);
+  for (let look = 0; !o.signal?.aborted; look++) {
+    const fromMs = look === 0 ? q.sinceMs : Math.max(q.sinceMs, now() - FOLLOW_WINDOW_MS);
+    const c = await collect(q, {
+      fromMs,
+      cache,
+      remoteAudit: look % REMOTE_AUDIT_EVERY === 0,
+      ...(look === 0 ? {} : { peNodes: (all: Reader[], dc: string | undefined) => all.filter((r) => !r.runOn || r.node === dc) }),
+    });
     const r = readEvents({ cibs: c.cibs, fencing: c.fencing, audit: c.audit });
     for (const e of filterEvents(r.events, { sinceMs: q.sinceMs, ...filter })) {
       const key = `${e.kind} ${e.text}`;
@@ -175,8 +258,7 @@ export async function followEvents(q: EventsQuery, emit: (e: ClusterEvent) => vo
     // Forget what is too old to come again.
     const keepAfter = now() - FOLLOW_WINDOW_MS - SAME_CHANGE_MS;
     for (let i = printed.length - 1; i >= 0; i--) if ((printed[i] as { atMs: number }).atMs < keepAfter) printed.splice(i, 1);
-    first = false;
     if (now() >= end) return;
-    await wait(Math.min(interval, Math.max(0, end - now())), o.signal);
+    await sleep(Math.min(interval, Math.max(0, end - now())), undefined, { signal: o.signal }).catch(() => undefined);
   }
 }

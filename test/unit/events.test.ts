@@ -162,7 +162,7 @@ describe('corral events reads the compressed series from the scheduler directory
     process.env.CIB_file = path.join(dir, 'cib.xml');
     try {
       const report = await clusterEvents({ sinceMs: Date.parse('2026-12-07T18:17:10Z'), auditLog: path.join(MET, 'vm.log'), peDir: dir, now: () => LIVE_AFTER_DRAIN });
-      expect(report.sources[0]).toMatchObject({ records: 4, oldest: '2026-12-07T18:17:02Z' });
+      expect(report.sources.find((s) => s.source.startsWith('scheduler inputs of'))).toMatchObject({ records: 4, oldest: '2026-12-07T18:17:02Z' });
       expect(lines(report.events)).toEqual([
         '2026-12-07T18:17:15Z  corral node drain n1 started',
         '2026-12-07T18:17:15Z  node n1 put in standby',

@@ -50,8 +50,8 @@ export function registerEvents(program: Command): void {
       `
 Sources (see README, "Events", for how long each keeps what it has):
   - Pacemaker's scheduler inputs, /var/lib/pacemaker/pengine/pe-input-N.bz2: the whole CIB each
-    time the scheduler ran, written by the node that was DC (run corral events there for the
-    full history; elsewhere it sees the live CIB's records only). Their resource operation
+    time the scheduler ran, kept by the node that was DC then: this node's are read here, the
+    other online nodes' through node_command (ls and bzip2). Their resource operation
     history (lrm_rsc_op) gives starts (with the time to ready: the start's exec-time, which
     includes the startup signal), stops, migrations (migrate_to to migrate_from: from, to,
     seconds), moves that restarted a VM, and failures (the operation, the result and the
@@ -60,7 +60,9 @@ Sources (see README, "Events", for how long each keeps what it has):
     constraints (crm_resource --move, vm migrate, corral's steering).
   - the live CIB: the newest records, and the balancer's record of its moves;
   - the fencer's history (stonith_admin --history '*'): fencing, and VMs recovered after it;
-  - vm's audit log (audit_log in corral.conf) on this node: vm actions and who asked.
+  - vm's audit log (audit_log in corral.conf) of every online node: vm actions and corral's
+    node drains with who asked.
+What a source could not give is a "note:" line on stderr ("sources" in --json).
 Times are UTC, to the second (Pacemaker records seconds). Each line is "TIME  WHAT".
 
 Exit codes: 0 the events were listed (none is not an error); 1 the cluster could not be read;
@@ -81,7 +83,7 @@ Examples:
       const intervalMs = interval(o.interval);
       const config = await loadConfig();
       for (const w of config.warnings) process.stderr.write(`corral: warning: ${w}\n`);
-      const q = { sinceMs, auditLog: config.auditLog, ...(o.vm ? { vm: o.vm } : {}), ...(o.node ? { node: o.node } : {}) };
+      const q = { sinceMs, auditLog: config.auditLog, nodeCommand: config.nodeCommand, ...(o.vm ? { vm: o.vm } : {}), ...(o.node ? { node: o.node } : {}) };
       const show = (e: ClusterEvent) => process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : `${printable(eventLine(e))}\n`);
       if (o.follow) {
         const stop = new AbortController();
@@ -95,6 +97,6 @@ Examples:
       if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else for (const e of report.events) show(e);
       for (const p of report.problems) process.stderr.write(`corral: warning: ${printable(p)}\n`);
-      if (!o.json) for (const s of report.sources) if (s.problem && s.records > 0) process.stderr.write(`corral: note: ${printable(`${s.source}: ${s.problem}`)}\n`);
+      if (!o.json) for (const s of report.sources) if (s.problem) process.stderr.write(`corral: note: ${printable(`${s.source}: ${s.problem}`)}\n`);
     });
 }
