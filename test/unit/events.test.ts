@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventLine, filterEvents, readEvents, type AuditRecord, type CibRecord, type ClusterEvent } from '../../lib/cluster/events.js';
 import { fenceHistory } from '../../lib/host/pacemaker/fencing.js';
+import { parseLsFullTime, peWindow } from '../../lib/host/pacemaker/pe-inputs.js';
 import { parseSince } from '../../lib/cli/corral/events.js';
 import { parseAuditLine } from '../../lib/ops/audit.js';
 import { clusterEvents } from '../../lib/ops/events.js';
@@ -178,6 +179,29 @@ describe('corral events reads the compressed series from the scheduler directory
       if (saved === undefined) delete process.env.CIB_file;
       else process.env.CIB_file = saved;
     }
+  });
+});
+
+describe("another node's scheduler inputs (ls --full-time through the node command)", () => {
+  // As the lab's n3 answered, in a zone east of UTC for the offset's sake.
+  const ls = [
+    'total 60',
+    '-rw-r----- 1 hacluster haclient 1159 2026-12-07 18:16:40.551065439 +0000 pe-input-0.bz2',
+    '-rw-r----- 1 hacluster haclient 3119 2026-12-07 19:20:16.287193227 +0100 pe-input-10.bz2',
+    '-rw-r----- 1 hacluster haclient    2 2026-12-07 18:17:21.000000000 +0000 pe-input.last',
+    '-rw-r----- 1 hacluster haclient 3500 2026-12-07 18:20:10.100000000 +0000 pe-warn-0.bz2',
+  ].join('\n');
+  it('reads name, number and time; skips the rest', () => {
+    expect(parseLsFullTime(ls)).toEqual([
+      { file: '/var/lib/pacemaker/pengine/pe-input-0.bz2', series: 'pe-input', n: 0, mtimeMs: Date.parse('2026-12-07T18:16:40.551Z') },
+      { file: '/var/lib/pacemaker/pengine/pe-input-10.bz2', series: 'pe-input', n: 10, mtimeMs: Date.parse('2026-12-07T18:20:16.287Z') },
+      { file: '/var/lib/pacemaker/pengine/pe-warn-0.bz2', series: 'pe-warn', n: 0, mtimeMs: Date.parse('2026-12-07T18:20:10.100Z') },
+    ]);
+  });
+  it('one window over every node: the files since, and the newest one before', () => {
+    const w = peWindow(parseLsFullTime(ls), Date.parse('2026-12-07T18:20:00Z'));
+    expect(w.map((f) => `${f.series}-${f.n}`)).toEqual(['pe-input-0', 'pe-warn-0', 'pe-input-10']);
+    expect(peWindow(parseLsFullTime(ls), Date.parse('2026-12-07T19:00:00Z')).map((f) => f.n)).toEqual([10]);
   });
 });
 
