@@ -2,10 +2,13 @@
 // node runs `corral serve` on its lab address (not loopback, so with TLS and a bearer token, as
 // corral.conf must say), a Prometheus inside n1 (its network namespace: the lab's addresses are
 // reached from inside the lab, as the nodes reach each other) scrapes all three, and after
-// `corral node drain n1` a PromQL query shows the VMs on their new nodes and n1 with none. One lab
-// start; the lab is undrained and destroyed afterwards (kept with CORRAL_KEEP_LAB=1).
+// `corral node drain n1` a PromQL query shows the VMs on their new nodes and n1 with none. The
+// same lab then proves `corral events`: run in n1 (any node: it reads every node's scheduler
+// inputs through the node command), it lists the drain, n1's standby and each VM's live migration
+// from n1, in time order; `--follow` prints a `vm NAME migrate` within seconds. One lab start; the
+// lab is undrained and destroyed afterwards (kept with CORRAL_KEEP_LAB=1).
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,11 +29,27 @@ const PROM = path.join(DIR, 'prometheus');
 /** Pid files inside the nodes (each node has its own /run). */
 const SERVE_PID = '/run/corral-serve-test.pid';
 const PROM_PID = '/run/prometheus-test.pid';
+const FOLLOW_PID = '/run/corral-events-follow-test.pid';
+/** What `corral events --follow --json` prints, in a file the host sees. */
+const FOLLOW_OUT = path.join(DIR, 'events-follow.jsonl');
 const OPENSSL = '/usr/bin/openssl';
 const DAEMON_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 let lab: ClusterLab;
 let n1: LabNode;
+
+/** One event of corral events --json (the fields the test reads). */
+interface Ev {
+  at: string;
+  kind: string;
+  vm?: string;
+  node?: string;
+  from?: string;
+  to?: string;
+  seconds?: number;
+  live?: boolean;
+  text: string;
+}
 
 interface Row {
   metric: Record<string, string>;
@@ -138,7 +157,7 @@ describe('corral serve scraped by Prometheus on the lab', () => {
   afterAll(async () => {
     if (!lab) return;
     for (const n of lab.nodes) {
-      const pids = n === n1 ? [SERVE_PID, PROM_PID] : [SERVE_PID];
+      const pids = n === n1 ? [SERVE_PID, PROM_PID, FOLLOW_PID] : [SERVE_PID];
       for (const pid of pids) await clusterExec(n, 'start-stop-daemon', ['--stop', '--pidfile', pid, '--remove-pidfile', '--retry', '10'], { timeoutMs: 30_000 }).catch(() => undefined);
     }
     // Reusable when kept: n1 back in service (the VMs stay where they went).
@@ -204,4 +223,68 @@ describe('corral serve scraped by Prometheus on the lab', () => {
       expect(Number(moved[0]?.value[1])).toBeGreaterThan(0);
     }
   }, 900_000);
+
+  it('corral events, run in n1, lists the drain, n1 in standby and each VM migrated live from n1, in time order', async () => {
+    const placed = await listed();
+    const r = await ok(clusterExec(n1, built('corral'), ['events', '--since', '30m', '--json'], { timeoutMs: 120_000 }));
+    const report = JSON.parse(r.stdout) as { events: Ev[]; sources: { source: string; records: number; problem?: string }[] };
+    const ev = report.events;
+    console.log(`metrics lab: corral events --since 30m in n1:\n${ev.map((e) => `  ${e.at}  ${e.text}`).join('\n')}\nsources: ${JSON.stringify(report.sources)}`);
+    const times = ev.map((e) => Date.parse(e.at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const drain = ev.findIndex((e) => e.kind === 'node-draining' && e.node === 'n1');
+    const standby = ev.findIndex((e) => e.kind === 'node-standby' && e.node === 'n1');
+    const drained = ev.findIndex((e) => e.kind === 'node-drained' && e.node === 'n1');
+    expect(drain).toBeGreaterThanOrEqual(0);
+    expect(standby).toBeGreaterThan(drain);
+    expect(drained).toBeGreaterThan(standby);
+    for (const vm of VMS) {
+      // The last migration of VM away from n1: to where corral list has it now, live, after n1 went into standby.
+      const i = ev.map((e, k) => (e.kind === 'vm-migrated' && e.vm === vm && e.from === 'n1' ? k : -1)).reduce((a, b) => Math.max(a, b), -1);
+      expect(i, `${vm}'s migration from n1`).toBeGreaterThan(standby);
+      expect(i).toBeLessThan(drained);
+      expect(ev[i]).toMatchObject({ to: placed[vm], live: true });
+      expect(ev[i]?.seconds).toBeGreaterThan(0);
+    }
+    // n1 was not necessarily the DC: the scheduler inputs came from whichever node wrote them.
+    expect(report.sources.filter((s) => s.source.startsWith('scheduler inputs of') && s.records > 0).length).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('corral events --follow prints a vm migrate within seconds', async () => {
+    const placed = await listed();
+    const from = placed.p1 as string;
+    const to = from === 'n2' ? 'n3' : 'n2';
+    await rm(FOLLOW_OUT, { force: true });
+    await ok(
+      clusterExec(
+        n1,
+        'start-stop-daemon',
+        ['--start', '--background', '--make-pidfile', '--pidfile', FOLLOW_PID, '--output', FOLLOW_OUT, '--exec', built('corral'), '--', 'events', '--follow', '--json', '--since', '10s'],
+        { timeoutMs: 30_000 },
+      ),
+    );
+    // Its first look is done once it has printed nothing new for a while; give it a few seconds.
+    await sleep(5000);
+    const t0 = Date.now();
+    await ok(clusterExec(n1, built('vm'), ['p1', 'migrate', to, '--yes'], { timeoutMs: 300_000 }));
+    const done = Date.now();
+    const line = await until(
+      'the migration in corral events --follow',
+      async () => {
+        const text = await readFile(FOLLOW_OUT, 'utf8').catch(() => '');
+        const e = text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Ev)
+          .find((x) => x.kind === 'vm-migrated' && x.vm === 'p1' && x.from === from && x.to === to && Date.parse(x.at) >= t0 - 1000);
+        return e ? { e, seenMs: Date.now() } : undefined;
+      },
+      60_000,
+    );
+    console.log(`metrics lab: vm p1 migrate ${to} took ${((done - t0) / 1000).toFixed(1)} s; corral events --follow printed "${line.e.text}" ${((line.seenMs - done) / 1000).toFixed(1)} s after it returned`);
+    expect(line.e.live).toBe(true);
+    expect(line.seenMs - done).toBeLessThan(10_000);
+    await ok(clusterExec(n1, 'start-stop-daemon', ['--stop', '--pidfile', FOLLOW_PID, '--remove-pidfile', '--retry', '10'], { timeoutMs: 30_000 }));
+    await ok(clusterExec(n1, built('vm'), ['p1', 'clear', '--yes']));
+  }, 600_000);
 });

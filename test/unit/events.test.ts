@@ -103,6 +103,19 @@ describe('corral events from the scheduler inputs and the live CIB', () => {
     expect(rec).toMatchObject({ vm: 'p2', from: 'n2', to: 'n1', live: false, seconds: 2.8 });
   });
 
+  it('a move that could not be live (allow-migrate=false): stopped on n1 and started on n3 in one transition is one line, restarted', () => {
+    // After the crash: crm_resource --move p1 to n2 and --clear, then allow-migrate=false on p2 and --move to n3.
+    const r = readEvents({ cibs: [...peInputs(15, true), { xml: read('cib-after-restart.xml'), atMs: Date.parse('2026-12-07T18:27:40Z'), source: 'the live CIB' }], fencing: [] });
+    expect(lines(filterEvents(r.events, { sinceMs: Date.parse('2026-12-07T18:25:00Z') }))).toEqual([
+      '2026-12-07T18:25:32Z  vm p1: move to n2 requested (crm_resource --move or vm migrate: cli-prefer-vm-p1)',
+      '2026-12-07T18:25:33Z  vm p1 migrated n3 -> n2, live in 1.1 s',
+      '2026-12-07T18:25:45Z  vm p1: constraint cli-prefer-vm-p1 removed',
+      '2026-12-07T18:27:12Z  vm p2: move to n3 requested (crm_resource --move or vm migrate: cli-prefer-vm-p2)',
+      '2026-12-07T18:27:17Z  vm p2 moved n1 -> n3, restarted (not live) in 4.8 s',
+    ]);
+    expect(r.events.find((e) => e.kind === 'vm-moved')).toMatchObject({ vm: 'p2', from: 'n1', to: 'n3', live: false, seconds: 4.8 });
+  });
+
   it("vm's audit log: the caller of each action, one line per action (its outcome), corral's drain with its VMs", () => {
     const r = readEvents({ cibs: [], audit });
     expect(lines(r.events)).toEqual([
