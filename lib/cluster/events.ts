@@ -112,6 +112,8 @@ export interface EventInput {
   cibs: readonly CibRecord[];
   fencing?: readonly FenceRecord[];
   audit?: readonly AuditRecord[];
+  /** vm's actions (lib/ops/actions.ts): an audit line whose action is not one of them is corral's own (a drain, a hook). */
+  vmActions?: ReadonlySet<string>;
 }
 
 export interface EventResult {
@@ -517,7 +519,7 @@ function fenceEvents(fencing: readonly FenceRecord[]): ClusterEvent[] {
     });
 }
 
-function auditEvents(audit: readonly AuditRecord[]): ClusterEvent[] {
+function auditEvents(audit: readonly AuditRecord[], vmActions: ReadonlySet<string> | undefined): ClusterEvent[] {
   const out: ClusterEvent[] = [];
   audit.forEach((a, i) => {
     const ms = Date.parse(a.at);
@@ -525,7 +527,8 @@ function auditEvents(audit: readonly AuditRecord[]): ClusterEvent[] {
     // "started" is followed by the outcome: one line for both, at the outcome.
     if (a.result === 'started' && audit.slice(i + 1).some((b) => b.user === a.user && b.action === a.action && b.vm === a.vm && b.result !== 'started')) return;
     const vms = a.vm === '-' || a.vm === '' ? [] : a.vm.split(',');
-    const one = vms.length === 1 && !a.action.startsWith('node-') ? vms[0] : undefined;
+    const vmAction = vmActions ? vmActions.has(a.action.split(' ')[0] as string) : !a.action.startsWith('node-') && !a.action.startsWith('hook ');
+    const one = vms.length === 1 && vmAction ? vms[0] : undefined;
     const tail = `by ${a.user}${a.node ? ` on ${a.node}` : ''}: ${a.result}${a.detail ? ` (${a.detail})` : ''}`;
     out.push({
       at: iso(ms),
@@ -581,7 +584,7 @@ export function readEvents(input: EventInput): EventResult {
   const fencing = input.fencing ?? [];
   const events: ClusterEvent[] = [...vmEvents([...ops.values()], fencing)];
   for (let i = 1; i < looks.length; i++) events.push(...changeEvents(looks[i - 1] as Look, looks[i] as Look));
-  events.push(...balancerEvents(looks[looks.length - 1]), ...fenceEvents(fencing), ...auditEvents(input.audit ?? []));
+  events.push(...balancerEvents(looks[looks.length - 1]), ...fenceEvents(fencing), ...auditEvents(input.audit ?? [], input.vmActions));
   const seen = new Set<string>();
   const unique = events.filter((e) => {
     const k = `${e.at} ${e.kind} ${e.text}`;

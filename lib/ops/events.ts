@@ -12,6 +12,8 @@ import { fenceHistory } from '../host/pacemaker/fencing.js';
 import { listPeInputs, listPeInputsVia, PE_DIR, peWindow, readPeInputs, readPeInputsVia, type NodeRunner, type PeInputFile } from '../host/pacemaker/pe-inputs.js';
 import { localNodeName } from '../host/pacemaker/status.js';
 import { runOnNode } from '../host/remote.js';
+import { CorralError } from '../errors.js';
+import { ACTIONS } from './actions.js';
 import { parseAuditLine } from './audit.js';
 import { nodeCommandArgv } from './config.js';
 
@@ -45,6 +47,14 @@ export interface EventsReport {
   problems: string[];
 }
 
+/** --vm or --node names nothing the cluster or its records know. */
+class EventsInputError extends CorralError {
+  readonly kind = 'refused';
+  override name = 'EventsInputError';
+}
+
+const VM_ACTIONS: ReadonlySet<string> = new Set(Object.keys(ACTIONS));
+
 /** Bound of one call to another node. */
 const NODE_TIMEOUT_MS = 30_000;
 /** How many lines of another node's audit log are read (the newest). */
@@ -67,6 +77,9 @@ interface Collected {
   sources: SourceReport[];
   /** The DC now, if the CIB says. */
   dc?: string;
+  /** The VMs and nodes the live CIB has. */
+  vms: string[];
+  nodes: string[];
 }
 
 function isoOf(ms: number): string {
@@ -121,12 +134,16 @@ async function collect(q: EventsQuery, o: LookOptions): Promise<Collected> {
   // The live CIB first: the newest records, the nodes to ask, the DC.
   let online: string[] = [];
   let dc: string | undefined;
+  let vms: string[] = [];
+  let nodes: string[] = [];
   const cibFile = process.env.CIB_file !== undefined;
   try {
     const snap = await takeSnapshot();
     cibs.push({ xml: snap.xml, atMs: now(), source: 'the live CIB' });
     online = snap.view.hosts.filter((h) => h.online).map((h) => h.name);
     dc = snap.view.hosts.find((h) => h.dc)?.name;
+    vms = snap.view.vms.map((v) => v.name);
+    nodes = snap.view.hosts.map((h) => h.name);
     sources.push({ source: 'the live CIB', records: 1 });
   } catch (e) {
     sources.push({ source: 'the live CIB', records: 0, problem: (e as Error).message });
@@ -196,13 +213,28 @@ async function collect(q: EventsQuery, o: LookOptions): Promise<Collected> {
     sources.push({ source: `vm's audit log of ${r.node} (${q.auditLog})`, records: a.records.length, ...(a.problem ? { problem: a.problem } : {}) });
   }
   audit.sort((a, b) => a.at.localeCompare(b.at));
-  return { cibs, fencing, audit, sources, ...(dc ? { dc } : {}) };
+  return { cibs, fencing, audit, sources, vms, nodes, ...(dc ? { dc } : {}) };
+}
+
+/**
+ * Refuses --vm and --node names that neither the live CIB nor any event of the records knows (a VM
+ * removed since still has its events). Only when the CIB could be read: without it nothing is known.
+ */
+function checkNames(q: EventsQuery, c: Collected, events: readonly ClusterEvent[]): void {
+  if (!c.nodes.length) return;
+  if (q.vm !== undefined && !c.vms.includes(q.vm) && !events.some((e) => e.vm === q.vm || e.vms?.includes(q.vm as string))) {
+    throw new EventsInputError(`--vm ${q.vm}: no such VM in the cluster, and none in its records since ${isoOf(q.sinceMs)}`);
+  }
+  if (q.node !== undefined && !c.nodes.includes(q.node) && !events.some((e) => e.node === q.node || e.from === q.node || e.to === q.node)) {
+    throw new EventsInputError(`--node ${q.node}: no such node in the cluster (${c.nodes.join(', ')}), and none in its records since ${isoOf(q.sinceMs)}`);
+  }
 }
 
 /** The events since Q.sinceMs, oldest first, with what each source gave. */
 export async function clusterEvents(q: EventsQuery): Promise<EventsReport> {
   const c = await collect(q, { fromMs: q.sinceMs, cache: new Map(), remoteAudit: true });
-  const r = readEvents({ cibs: c.cibs, fencing: c.fencing, audit: c.audit });
+  const r = readEvents({ cibs: c.cibs, fencing: c.fencing, audit: c.audit, vmActions: VM_ACTIONS });
+  checkNames(q, c, r.events);
   return {
     since: isoOf(q.sinceMs),
     events: filterEvents(r.events, { sinceMs: q.sinceMs, ...(q.vm ? { vm: q.vm } : {}), ...(q.node ? { node: q.node } : {}) }),
@@ -247,7 +279,8 @@ export async function followEvents(q: EventsQuery, emit: (e: ClusterEvent) => vo
       remoteAudit: look % REMOTE_AUDIT_EVERY === 0,
       ...(look === 0 ? {} : { peNodes: (all: Reader[], dc: string | undefined) => all.filter((r) => !r.runOn || r.node === dc) }),
     });
-    const r = readEvents({ cibs: c.cibs, fencing: c.fencing, audit: c.audit });
+    const r = readEvents({ cibs: c.cibs, fencing: c.fencing, audit: c.audit, vmActions: VM_ACTIONS });
+    if (look === 0) checkNames(q, c, r.events);
     for (const e of filterEvents(r.events, { sinceMs: q.sinceMs, ...filter })) {
       const key = `${e.kind} ${e.text}`;
       const at = Date.parse(e.at);

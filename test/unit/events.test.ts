@@ -188,6 +188,11 @@ describe('corral events reads the compressed series from the scheduler directory
         '2026-12-07T18:17:21Z  node n1 undrained (corral node undrain)',
         '2026-12-07T18:17:22Z  corral node-undrain by root on n1: ok',
       ]);
+      // Names: a VM or node that neither the CIB nor the records know is refused (exit 2); a known one is not.
+      const q = { sinceMs: Date.parse('2026-12-07T18:17:10Z'), auditLog: path.join(MET, 'vm.log'), peDir: dir, now: () => LIVE_AFTER_DRAIN };
+      await expect(clusterEvents({ ...q, vm: 'nosuch' })).rejects.toMatchObject({ kind: 'refused', message: expect.stringMatching(/^--vm nosuch: no such VM/) });
+      await expect(clusterEvents({ ...q, node: 'n9' })).rejects.toMatchObject({ kind: 'refused', message: expect.stringMatching(/^--node n9: no such node in the cluster \(n1, n2, n3\)/) });
+      expect((await clusterEvents({ ...q, vm: 'p2' })).events.map((e) => e.kind)).toEqual(['vm-migrated', 'corral-action']);
     } finally {
       if (saved === undefined) delete process.env.CIB_file;
       else process.env.CIB_file = saved;

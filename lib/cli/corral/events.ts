@@ -44,7 +44,7 @@ export function registerEvents(program: Command): void {
     .option('--node <node>', 'only the events of this node (and the VMs that left or reached it)')
     .option('--json', 'machine-readable output: {since, events: [{at, kind, vm, node, from, to, seconds, live, operation, rc, reason, user, result, detail, source, text}], sources, problems}; with --follow one event object per line')
     .option('--follow', 'after the events so far, print each new one as it happens (until interrupted)')
-    .option('--interval <seconds>', 'with --follow: how often to look', '1')
+    .option('--interval <seconds>', 'with --follow: how often to look (default 1)')
     .addHelpText(
       'after',
       `
@@ -66,7 +66,8 @@ What a source could not give is a "note:" line on stderr ("sources" in --json).
 Times are UTC, to the second (Pacemaker records seconds). Each line is "TIME  WHAT".
 
 Exit codes: 0 the events were listed (none is not an error); 1 the cluster could not be read;
-2 bad input (a --since that does not parse, a bad name), nothing read.
+2 bad input (a --since that does not parse, a bad name, a VM or node that
+neither the cluster nor its records know), nothing printed.
 
 Examples:
   corral events                          the last two hours
@@ -75,12 +76,13 @@ Examples:
   corral events --follow                 stream (Ctrl-C ends)
   corral events --json --since 2026-12-07T08:00 | jq '.events[] | select(.kind == "vm-failed")'`,
     )
-    .action(async (o: { since: string; vm?: string; node?: string; json?: boolean; follow?: boolean; interval: string }) => {
+    .action(async (o: { since: string; vm?: string; node?: string; json?: boolean; follow?: boolean; interval?: string }) => {
       const now = Date.now();
       const sinceMs = parseSince(o.since, now);
       if (o.vm !== undefined && !VM_NAME_RE.test(o.vm)) throw new UsageError(`--vm ${JSON.stringify(o.vm)}: not a VM name (letters, digits, '_', '.', '-'; at most 63)`);
       if (o.node !== undefined && !NODE_NAME_RE.test(o.node)) throw new UsageError(`--node ${JSON.stringify(o.node)}: not a node name (letters, digits, '_', '.', '-')`);
-      const intervalMs = interval(o.interval);
+      if (o.interval !== undefined && !o.follow) throw new UsageError('--interval goes with --follow');
+      const intervalMs = interval(o.interval ?? '1');
       const config = await loadConfig();
       for (const w of config.warnings) process.stderr.write(`corral: warning: ${w}\n`);
       const q = { sinceMs, auditLog: config.auditLog, nodeCommand: config.nodeCommand, ...(o.vm ? { vm: o.vm } : {}), ...(o.node ? { node: o.node } : {}) };
