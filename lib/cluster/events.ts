@@ -456,8 +456,11 @@ function changeEvents(prev: Look, cur: Look): ClusterEvent[] {
       if (n.state === 'unclean') ev({ kind: 'node-lost', node: name, text: `node ${name} lost (left uncleanly: to be fenced)` });
       else ev({ kind: 'node-left', node: name, text: `node ${name} left` });
     }
-    if (!p.standby && n.standby) ev({ kind: 'node-standby', node: name, text: `node ${name} put in standby` });
-    if (p.standby && !n.standby) ev({ kind: 'node-online', node: name, text: `node ${name} out of standby` });
+    // A standby of lifetime reboot ends when the node leaves: that is the leave, not a change of standby.
+    if (p.online === n.online) {
+      if (!p.standby && n.standby) ev({ kind: 'node-standby', node: name, text: `node ${name} put in standby` });
+      if (p.standby && !n.standby) ev({ kind: 'node-online', node: name, text: `node ${name} out of standby` });
+    }
     const pd = prev.drain.get(name)?.state;
     const d = cur.drain.get(name);
     if (d && d.state !== pd) {

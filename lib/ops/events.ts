@@ -280,7 +280,11 @@ export async function followEvents(q: EventsQuery, emit: (e: ClusterEvent) => vo
       ...(look === 0 ? {} : { peNodes: (all: Reader[], dc: string | undefined) => all.filter((r) => !r.runOn || r.node === dc) }),
     });
     const r = readEvents({ cibs: c.cibs, fencing: c.fencing, audit: c.audit, vmActions: VM_ACTIONS });
-    if (look === 0) checkNames(q, c, r.events);
+    if (look === 0) {
+      const cib = c.sources.find((x) => x.source === 'the live CIB');
+      if (cib?.problem) throw new Error(`cannot read the cluster: ${cib.problem}`);
+      checkNames(q, c, r.events);
+    }
     for (const e of filterEvents(r.events, { sinceMs: q.sinceMs, ...filter })) {
       const key = `${e.kind} ${e.text}`;
       const at = Date.parse(e.at);

@@ -42,7 +42,7 @@ export function registerEvents(program: Command): void {
     .option('--since <when>', 'from this time on: back from now (90s, 30m, 2h, 1d) or a date and time (2026-12-07T18:00, UTC)', '2h')
     .option('--vm <name>', 'only the events of this VM')
     .option('--node <node>', 'only the events of this node (and the VMs that left or reached it)')
-    .option('--json', 'machine-readable output: {since, events: [{at, kind, vm, node, from, to, seconds, live, operation, rc, reason, user, result, detail, source, text}], sources, problems}; with --follow one event object per line')
+    .option('--json', 'machine-readable output: {since, events: [{at, kind, vm, vms, node, from, to, seconds, live, operation, rc, reason, user, result, detail, source, text}], sources, problems}; with --follow one event object per line')
     .option('--follow', 'after the events so far, print each new one as it happens (until interrupted)')
     .option('--interval <seconds>', 'with --follow: how often to look (default 1)')
     .addHelpText(
@@ -65,7 +65,8 @@ Sources (see README, "Events", for how long each keeps what it has):
 What a source could not give is a "note:" line on stderr ("sources" in --json).
 Times are UTC, to the second (Pacemaker records seconds). Each line is "TIME  WHAT".
 
-Exit codes: 0 the events were listed (none is not an error); 1 the cluster could not be read;
+Exit codes: 0 the events were listed (none is not an error); 1 the cluster (its CIB) could not
+be read (what the other sources gave is still printed; --follow stops);
 2 bad input (a --since that does not parse, a bad name, a VM or node that
 neither the cluster nor its records know), nothing printed.
 
@@ -94,11 +95,15 @@ Examples:
         return;
       }
       const report = await clusterEvents(q);
-      const cib = report.sources.find((s) => s.source === 'the live CIB');
-      if (cib?.problem && !report.sources.some((s) => s.records > 0)) throw new Error(`cannot read the cluster: ${cib.problem}`);
       if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else for (const e of report.events) show(e);
       for (const p of report.problems) process.stderr.write(`corral: warning: ${printable(p)}\n`);
       if (!o.json) for (const s of report.sources) if (s.problem) process.stderr.write(`corral: note: ${printable(`${s.source}: ${s.problem}`)}\n`);
+      // What could be read is printed; without the CIB it is not the cluster's history.
+      const cib = report.sources.find((s) => s.source === 'the live CIB');
+      if (cib?.problem) {
+        process.stderr.write(`corral: cannot read the cluster: ${printable(cib.problem)}\n`);
+        process.exitCode = 1;
+      }
     });
 }
