@@ -544,7 +544,8 @@ function auditEvents(audit: readonly AuditRecord[], vmActions: ReadonlySet<strin
       result: a.result,
       ...(a.detail ? { detail: a.detail } : {}),
       source: 'audit-log',
-      text: one ? `vm ${one} ${a.action} ${tail}` : `corral ${a.action}${vms.length ? ` (${vms.join(', ')})` : ''} ${tail}`,
+      // vm's lines name the node the VM was on; corral's operations the nodes they work on.
+      text: one ? `vm ${one} ${a.action} ${tail}` : `corral ${a.action}${a.node ? ` ${a.node.split(',').join(' ')}` : ''}${vms.length ? ` (${vms.join(', ')})` : ''} by ${a.user}: ${a.result}${a.detail ? ` (${a.detail})` : ''}`,
     });
   });
   return out;
@@ -611,7 +612,7 @@ export function filterEvents(events: readonly ClusterEvent[], f: EventFilter): C
     (e) =>
       (f.sinceMs === undefined || Date.parse(e.at) >= Math.floor(f.sinceMs / 1000) * 1000) &&
       (f.vm === undefined || e.vm === f.vm || (e.vms?.includes(f.vm) ?? false)) &&
-      (f.node === undefined || e.node === f.node || e.from === f.node || e.to === f.node),
+      (f.node === undefined || e.node === f.node || e.from === f.node || e.to === f.node || (e.node?.split(',').includes(f.node) ?? false)),
   );
 }
 

@@ -225,7 +225,7 @@ function checkNames(q: EventsQuery, c: Collected, events: readonly ClusterEvent[
   if (q.vm !== undefined && !c.vms.includes(q.vm) && !events.some((e) => e.vm === q.vm || e.vms?.includes(q.vm as string))) {
     throw new EventsInputError(`--vm ${q.vm}: no such VM in the cluster, and none in its records since ${isoOf(q.sinceMs)}`);
   }
-  if (q.node !== undefined && !c.nodes.includes(q.node) && !events.some((e) => e.node === q.node || e.from === q.node || e.to === q.node)) {
+  if (q.node !== undefined && !c.nodes.includes(q.node) && !events.some((e) => e.node?.split(',').includes(q.node as string) || e.from === q.node || e.to === q.node)) {
     throw new EventsInputError(`--node ${q.node}: no such node in the cluster (${c.nodes.join(', ')}), and none in its records since ${isoOf(q.sinceMs)}`);
   }
 }

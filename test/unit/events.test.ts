@@ -12,7 +12,7 @@ import { eventLine, filterEvents, readEvents, type AuditRecord, type CibRecord, 
 import { fenceHistory } from '../../lib/host/pacemaker/fencing.js';
 import { parseLsFullTime, peWindow } from '../../lib/host/pacemaker/pe-inputs.js';
 import { parseSince } from '../../lib/cli/corral/events.js';
-import { parseAuditLine } from '../../lib/ops/audit.js';
+import { formatAudit, parseAuditLine } from '../../lib/ops/audit.js';
 import { clusterEvents } from '../../lib/ops/events.js';
 
 const MET = new URL('../fixtures/events/met', import.meta.url).pathname;
@@ -123,10 +123,56 @@ describe('corral events from the scheduler inputs and the live CIB', () => {
       '2026-12-07T18:17:02Z  vm p2 migrate n1 by root on n1: ok',
       '2026-12-07T18:17:03Z  vm p1 clear by root on n1: ok',
       '2026-12-07T18:17:03Z  vm p2 clear by root on n1: ok',
-      '2026-12-07T18:17:18Z  corral node-drain (p1, p2) by root on n1: ok',
-      '2026-12-07T18:17:22Z  corral node-undrain by root on n1: ok',
+      '2026-12-07T18:17:18Z  corral node-drain n1 (p1, p2) by root: ok',
+      '2026-12-07T18:17:22Z  corral node-undrain n1 by root: ok',
     ]);
     expect(filterEvents(r.events, { vm: 'p2' }).map((e) => e.operation)).toEqual(['migrate n1', 'clear', 'node-drain']);
+  });
+
+  it("corral's operations as their runner logs them (nodes, VMs), hooks, and --node on any of their nodes", () => {
+    const at = (t: string) => new Date(`2026-12-07T19:${t}Z`);
+    const log = [
+      formatAudit({ user: 'alice', action: 'rolling-reboot', vm: 'p1,p2', node: 'n1,n2', result: 'started' }, at('00:00')),
+      formatAudit({ user: 'alice', action: 'hook node-reboot-pre.d/10-downtime', vm: 'p1', result: 'ok' }, at('00:01')),
+      formatAudit({ user: 'alice', action: 'rolling-reboot', vm: 'p1,p2', node: 'n1,n2', result: 'failed', detail: 'n2 did not come back' }, at('09:30')),
+      formatAudit({ user: 'bob', action: 'rebalance', vm: 'p2', node: 'n3', result: 'refused', detail: 'a drain is under way' }, at('09:31')),
+    ];
+    const r = readEvents({ cibs: [], audit: log.map(parseAuditLine).filter((e) => e !== undefined), vmActions: new Set(['migrate', 'start', 'stop']) });
+    expect(lines(r.events)).toEqual([
+      '2026-12-07T19:00:01Z  corral hook node-reboot-pre.d/10-downtime (p1) by alice: ok',
+      '2026-12-07T19:09:30Z  corral rolling-reboot n1 n2 (p1, p2) by alice: failed (n2 did not come back)',
+      '2026-12-07T19:09:31Z  corral rebalance n3 (p2) by bob: refused (a drain is under way)',
+    ]);
+    expect(r.events.every((e) => e.kind === 'corral-action')).toBe(true);
+    expect(filterEvents(r.events, { node: 'n2' }).map((e) => e.operation)).toEqual(['rolling-reboot']);
+    expect(filterEvents(r.events, { vm: 'p2' }).map((e) => e.operation)).toEqual(['rolling-reboot', 'rebalance']);
+  });
+
+  it("the rolling reboot's progress and the balancer's moves, as corral records them in the CIB", () => {
+    const base = read('cib-after-drain.xml');
+    const withOptions = (opts: Record<string, string>) =>
+      base.replace(
+        '<cluster_property_set id="cib-bootstrap-options">',
+        `<cluster_property_set id="cib-bootstrap-options">${Object.entries(opts)
+          .map(([k, v]) => `<nvpair id="cib-bootstrap-options-${k}" name="${k}" value="${v}"/>`)
+          .join('')}`,
+      );
+    const t = (m: string) => Date.parse(`2026-12-07T19:${m}:00Z`);
+    const moved = Date.parse('2026-12-07T19:03:30Z');
+    const r = readEvents({
+      cibs: [
+        { xml: base, atMs: t('00'), source: 'a' },
+        { xml: withOptions({ 'corral-rolling-reboot': 'n1:draining n2:pending' }), atMs: t('01'), source: 'b' },
+        { xml: withOptions({ 'corral-rolling-reboot': 'n1:done n2:rebooting' }), atMs: t('02'), source: 'c' },
+        { xml: withOptions({ 'corral-balancer-moves': `p1:n3:n2:${moved}` }), atMs: t('04'), source: 'd' },
+      ],
+    });
+    expect(lines(r.events.filter((e) => e.source !== 'operation-history'))).toEqual([
+      '2026-12-07T19:01:00Z  corral rolling-reboot: n1:draining n2:pending',
+      '2026-12-07T19:02:00Z  corral rolling-reboot: n1:done n2:rebooting',
+      '2026-12-07T19:03:30Z  corral balance moved vm p1 n3 -> n2',
+      '2026-12-07T19:04:00Z  corral rolling-reboot: finished',
+    ]);
   });
 
   it("a failed monitor: the operation, the node and Pacemaker's result", () => {
@@ -182,11 +228,11 @@ describe('corral events reads the compressed series from the scheduler directory
         '2026-12-07T18:17:15Z  node n1 put in standby',
         '2026-12-07T18:17:16Z  vm p1 migrated n1 -> n3, live in 1.1 s',
         '2026-12-07T18:17:16Z  vm p2 migrated n1 -> n2, live in 1.1 s',
-        '2026-12-07T18:17:18Z  corral node-drain (p1, p2) by root on n1: ok',
+        '2026-12-07T18:17:18Z  corral node-drain n1 (p1, p2) by root: ok',
         '2026-12-07T18:17:18Z  node n1 drained (corral node drain)',
         '2026-12-07T18:17:21Z  node n1 out of standby',
         '2026-12-07T18:17:21Z  node n1 undrained (corral node undrain)',
-        '2026-12-07T18:17:22Z  corral node-undrain by root on n1: ok',
+        '2026-12-07T18:17:22Z  corral node-undrain n1 by root: ok',
       ]);
       // Names: a VM or node that neither the CIB nor the records know is refused (exit 2); a known one is not.
       const q = { sinceMs: Date.parse('2026-12-07T18:17:10Z'), auditLog: path.join(MET, 'vm.log'), peDir: dir, now: () => LIVE_AFTER_DRAIN };
