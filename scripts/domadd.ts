@@ -7,7 +7,8 @@ import { readDomainArg } from '../lib/cli/input.js';
 import { parseAgentParams, parsePlacement, DEFAULT_AVOID_SCORE, type RawPlacement } from '../lib/cib/options.js';
 import { planAddVm } from '../lib/cib/vm.js';
 import { checkDomain } from '../lib/domain/fixup.js';
-import { nodeDiskIds } from '../lib/cli/target.js';
+import { nodeDiskIds, runningNodes } from '../lib/cli/target.js';
+import { checkRbdImages } from '../lib/cli/rbd-check.js';
 import { loadHooks } from '../lib/ops/hooks.js';
 
 const COMMAND = 'domadd';
@@ -22,7 +23,9 @@ that is not stable instead. No two VMs may share a name, uuid, MAC address or di
 <shareable/> or <readonly/>, and CD-ROMs, excepted). A disk is known by what it is, not by the path
 written: /dev/VG/LV and /dev/mapper/VG-LV are one logical volume, pool/image one RBD image; and
 where this machine sees both paths, one block device (major:minor) or one file (device and inode:
-a hard link, a symbolic link, a bind mount) is one disk.
+a hard link, a symbolic link, a bind mount) is one disk. An RBD image must exist, and no other
+client may have it open (rbd status shows no watcher but this VM's own running QEMU); Ceph is
+asked as the disk's <auth> user through the monitors it names (else /etc/ceph/ceph.conf).
 
 Placement (repeatable options take one value each time, or a comma-separated list):
   --avoid OTHER[:SCORE]      keep away from VM OTHER; SCORE ${DEFAULT_AVOID_SCORE} unless given, negative;
@@ -85,6 +88,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const params = parseAgentParams(o.param);
 
   const doc = await readDomainArg(file, checkDomain);
+  // RBD disks: each image exists and no other client has it open (this VM's own running QEMU may).
+  for (const w of await checkRbdImages(doc, () => runningNodes(`vm-${doc.name}`))) process.stderr.write(`${COMMAND}: warning: ${w}\n`);
   const fixup = o.fixup !== false;
   // The operator's hooks domadd-pre.d and domadd-post.d (README "Hooks"): a pre hook's veto changes nothing.
   const hooks = await loadHooks((l) => process.stderr.write(`${COMMAND}: ${l}\n`));

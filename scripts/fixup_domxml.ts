@@ -7,7 +7,8 @@ import { knownVms } from '../lib/cib/vms.js';
 import { configForCib } from '../lib/cib/config.js';
 import { serialize } from '../lib/xml/dom.js';
 import { FixupError, clashes, fixupDomain, identityOf, type KnownVm } from '../lib/domain/fixup.js';
-import { cibTarget, nodeDiskIds, readCibIfReachable } from '../lib/cli/target.js';
+import { cibTarget, nodeDiskIds, readCibIfReachable, runningNodes } from '../lib/cli/target.js';
+import { checkRbdImages } from '../lib/cli/rbd-check.js';
 
 const COMMAND = 'fixup_domxml';
 
@@ -21,7 +22,9 @@ What it does (and leaves alone when already done, so running it twice changes no
   - the name must be a valid VM name; uuid and MAC addresses must be well-formed;
   - when a CIB is reachable (a live cluster, or CIB_file=PATH), no other VM there may have the
     same name, uuid or any of the MAC addresses, nor a disk of this VM under any name (see
-    domadd --help).
+    domadd --help);
+  - an RBD image must exist, and no other client may have it open (rbd status shows no watcher
+    but this VM's own QEMU where the cluster runs it).
 
 Examples:
   create_domxml --name gum --cpus 2 --mem 4g --bridge br0 | fixup_domxml - > gum.xml
@@ -73,6 +76,10 @@ async function main(argv: readonly string[]): Promise<void> {
         'a copy of another VM\'s XML? give it its own name, delete its <uuid> and <mac> lines, and run fixup_domxml again',
     );
   }
+  // RBD disks: each image exists and no other client has it open (this VM's own running QEMU may,
+  // when the cluster says it runs it).
+  const cibRead = o.cib && known.length > 0;
+  for (const w of await checkRbdImages(doc, async () => (cibRead ? runningNodes(`vm-${doc.name}`) : []))) process.stderr.write(`${COMMAND}: warning: ${w}\n`);
   if (o.verbose) {
     for (const c of changes) process.stderr.write(`${COMMAND}: ${c}\n`);
     if (!changes.length) process.stderr.write(`${COMMAND}: already stable, nothing changed\n`);

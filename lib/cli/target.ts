@@ -1,8 +1,9 @@
 // What the authoring commands (domadd, domdel, fixup_domxml, nodecap, create_domxml) read from
 // where they run: the CIB they target (the live cluster, or CIB_file), where Pacemaker runs a
-// resource, the disks this node sees, libvirt's schema. The commands reach lib/host only through
-// here and lib/cli/cib-change.ts (docs/ARCHITECTURE.md: scripts import lib/cli, lib/ops and the pure
-// models), so each of these is read the same way by every command.
+// resource, the disks this node sees, libvirt's schema, what Ceph says about an RBD image. The
+// commands reach lib/host only through here and lib/cli/cib-change.ts (docs/ARCHITECTURE.md:
+// scripts import lib/cli, lib/ops and the pure models), so each of these is read the same way by
+// every command.
 import { Cib } from '../cib/model.js';
 import { CibUnreachableError, cibTarget, queryCib } from '../host/pacemaker/cib.js';
 import { locateResource } from '../host/pacemaker/resources.js';
@@ -10,6 +11,7 @@ import { locateResource } from '../host/pacemaker/resources.js';
 export { cibTarget };
 export { nodeDiskIds } from '../host/disk-identity.js';
 export { validateDomainXml } from '../host/virt-xml-validate.js';
+export { rbdImageState } from '../host/ceph.js';
 
 /** The CIB the command works on, read once. */
 export async function readCib(): Promise<Cib> {

@@ -12,7 +12,9 @@ export interface RbdDisk {
   username?: string;
   /** The libvirt secret (usage type ceph) that holds that user's key. */
   secretUuid?: string;
-  /** <readonly/> or <shareable/>: another client may have it open. */
+  /** The monitors its <source> names (HOST, HOST:PORT, [IPV6]:PORT); none: the node's ceph.conf. */
+  monitors: string[];
+  /** <readonly/> or <shareable/>, a CD-ROM or floppy: another client may have it open. */
   shared: boolean;
 }
 
@@ -34,11 +36,21 @@ export function rbdDisks(doc: DomainDoc): RbdDisk[] {
     const auth = child(d, 'auth');
     const secret = auth ? child(auth, 'secret') : undefined;
     const device = d.getAttribute('device') ?? 'disk';
+    const monitors = Array.from(source.childNodes)
+      .filter((n): n is Element => n.nodeType === 1 && (n as Element).tagName === 'host')
+      .map((h) => {
+        const host = h.getAttribute('name') ?? '';
+        const port = h.getAttribute('port');
+        const shown = host.includes(':') ? `[${host}]` : host;
+        return port ? `${shown}:${port}` : shown;
+      })
+      .filter((m) => m && m !== '[]');
     out.push({
       target: child(d, 'target')?.getAttribute('dev') ?? '',
       name,
       ...(auth?.getAttribute('username') ? { username: auth.getAttribute('username') as string } : {}),
       ...(secret?.getAttribute('uuid') ? { secretUuid: (secret.getAttribute('uuid') as string).toLowerCase() } : {}),
+      monitors,
       shared: device === 'cdrom' || device === 'floppy' || child(d, 'readonly') !== undefined || child(d, 'shareable') !== undefined,
     });
   }

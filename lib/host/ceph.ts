@@ -92,3 +92,46 @@ export async function cephStatus(opts: { via?: Via; client?: CephClient } = {}):
     pgs: { total: j.pgmap?.num_pgs ?? 0, activeClean: states['active+clean'] ?? 0, states },
   };
 }
+
+/** What Ceph says about one RBD image: it does not exist, it exists (and which clients have it open), or no answer. */
+export type RbdImageState =
+  | { kind: 'absent' }
+  | { kind: 'present'; watchers: string[] }
+  | { kind: 'unknown'; message: string }
+  | { kind: 'no-tool' };
+
+/**
+ * `rbd status --format json NAME` as CLIENT (its keyring from /etc/ceph; default admin), asking
+ * MONITORS when given (else ceph.conf's): the watchers' addresses without port and nonce (each a
+ * client that has the image open: a QEMU, a kernel mapping), or absent when Ceph says there is no
+ * such image; no-tool when rbd (ceph-common) is not installed here.
+ */
+export async function rbdImageState(name: string, opts: { client?: string; monitors?: readonly string[]; timeoutMs?: number } = {}): Promise<RbdImageState> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const args = [
+    ...(opts.client ? ['--id', opts.client] : []),
+    ...(opts.monitors?.length ? ['-m', opts.monitors.join(',')] : []),
+    // rbd has no --connect-timeout: Ceph's own bound on finding a monitor, below the runner's.
+    '--client-mount-timeout', String(Math.max(1, Math.floor(timeoutMs / 1000) - 2)),
+    'status', '--format', 'json', name,
+  ];
+  const r = await run('rbd', args, { timeoutMs });
+  if (r.failedToStart) return { kind: 'no-tool' };
+  if (r.exitCode === 0) {
+    try {
+      const j = JSON.parse(r.stdout) as { watchers?: { address?: string }[] };
+      return { kind: 'present', watchers: (j.watchers ?? []).map((w) => watcherHost(w.address ?? '')) };
+    } catch {
+      return { kind: 'unknown', message: `rbd status ${name}: unreadable answer` };
+    }
+  }
+  if (/\(2\) No such file or directory/.test(r.stderr)) return { kind: 'absent' };
+  return { kind: 'unknown', message: new CephCommandError(r, `rbd status ${name}`).message };
+}
+
+/** A watcher's address as Ceph prints it (10.0.0.1:0/3522, v1:10.0.0.1:0/3522, [::1]:0/12) without port and nonce. */
+function watcherHost(address: string): string {
+  const a = address.replace(/^v\d:/, '');
+  const v6 = /^\[([^\]]+)\]/.exec(a);
+  return v6 ? (v6[1] as string) : (a.split(':')[0] as string);
+}

@@ -13,9 +13,14 @@ describe('a domain\'s RBD disks', () => {
     const d = doc(`${disk('corral-vms/gum')}${disk('old', '<readonly/>', false)}<disk type="file" device="disk"><source file="/x"/><target dev="vdc"/></disk>` +
       '<disk type="network" device="disk"><source protocol="nbd" name="x"/><target dev="vdd"/></disk>');
     expect(rbdDisks(d)).toEqual([
-      { target: 'vda', name: 'corral-vms/gum', username: 'corral', secretUuid: UUID.toLowerCase(), shared: false },
-      { target: 'vda', name: 'rbd/old', shared: true },
+      { target: 'vda', name: 'corral-vms/gum', username: 'corral', secretUuid: UUID.toLowerCase(), monitors: ['10.0.0.1'], shared: false },
+      { target: 'vda', name: 'rbd/old', monitors: ['10.0.0.1'], shared: true },
     ]);
+  });
+
+  it('names its monitors as rbd -m takes them', () => {
+    const d = doc('<disk type="network" device="disk"><source protocol="rbd" name="p/i"><host name="mon1" port="6789"/><host name="::1" port="3300"/><host name="10.0.0.3"/></source><target dev="vda"/></disk>');
+    expect(rbdDisks(d)[0]?.monitors).toEqual(['mon1:6789', '[::1]:3300', '10.0.0.3']);
   });
 
   it('lists each cephx identity once, and none for disks without <auth>', () => {
