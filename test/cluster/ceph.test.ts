@@ -1,9 +1,11 @@
 // `corral lab up --storage ceph` as a user runs it (the built dist/bin/corral), on one 3-node lab
 // for the whole file: what `ceph -s` says from a node, the VM pool's replication, what the
-// client.corral key may and may not do, I/O going on with one node crashed (2 of 3) and the node's
+// client.corral key may and may not do, an RBD VM end to end (create_domxml --rbd POOL/IMAGE with
+// the node's corral.conf, domadd, the agent's libvirt secret on every node, start, live migration,
+// failover when its node crashes), I/O going on with one node crashed (2 of 3) and the node's
 // daemons back after Pacemaker has fenced and rebooted it, and `lab down` leaving nothing.
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,8 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../lib/host/exec.js';
 import { cephStatus, rbd } from '../../lib/host/ceph.js';
 import { netnsList } from '../../lib/host/netns.js';
-import { CEPH_CLIENT, CEPH_POOL, waitCephHealthy } from '../../lib/lab/ceph.js';
-import { clusterExec, destroyClusterLab, loadClusterLab, nodeVia, type ClusterLab } from '../../lib/lab/cluster.js';
+import { CEPH_CLIENT, CEPH_POOL, readCephFile, waitCephHealthy } from '../../lib/lab/ceph.js';
+import { clusterExec, clusterStatus, destroyClusterLab, loadClusterLab, nodeVia, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
+import { ensureTestGuest } from '../../lib/lab/test-guest.js';
+import { ticks } from '../../lib/lab/vms.js';
+import { bootsOf, consoleLogOn, waitUntil } from '../support/ops-lab.js';
 import { nodeProcesses } from '../../lib/lab/node.js';
 import { labDir, type LabNode } from '../../lib/lab/state.js';
 
@@ -39,6 +44,66 @@ function labNetns(names: string[]): string[] {
 
 let lab: ClusterLab;
 let upMs = 0;
+
+/** The RBD VM: its image in the VM pool, its files where every node sees them. */
+const VM = 'rbdvm';
+const IMAGE = `${CEPH_POOL}/${VM}`;
+const VM_DIR = '/var/cache/corral/it/ceph';
+const IMAGE_MIB = 32;
+let imageSum = '';
+/** The crash test's node crash: when, and where the RBD VM then ran (watched from then on). */
+let failover: Promise<{ node: string; ms: number }> | undefined;
+
+/** A command of this build as installed in the lab's nodes (/usr/sbin), with the node's own corral.conf. */
+function inLab(node: LabNode, command: string, args: readonly string[], timeoutMs = 120_000) {
+  return clusterExec(node, `/usr/sbin/${command}`, args, { timeoutMs });
+}
+
+function nodeNamed(name: string): LabNode {
+  const n = lab.nodes.find((x) => x.name === name);
+  if (!n) throw new Error(`no node ${name}`);
+  return n;
+}
+
+/** Where Pacemaker runs the RBD VM (one node once started). */
+async function vmNodes(): Promise<string[]> {
+  return (await clusterStatus(lab)).resources.get(`vm-${VM}`)?.nodes ?? [];
+}
+
+/** The clients that have IMAGE open (`rbd status`): their addresses without port and nonce. */
+async function watchers(node: LabNode, image = IMAGE): Promise<string[]> {
+  const r = await rbd(['status', '--format', 'json', image], { via: nodeVia(node, 60_000), client });
+  expect(r.exitCode, r.stderr).toBe(0);
+  return ((JSON.parse(r.stdout) as { watchers?: { address: string }[] }).watchers ?? []).map((w) => w.address.replace(/^v\d:/, '').split(':')[0] as string);
+}
+
+async function imageSha(node: LabNode): Promise<string> {
+  const r = await clusterExec(node, 'sh', ['-c', `rbd --id ${CEPH_CLIENT} export ${IMAGE} - 2>/dev/null | sha256sum`], { timeoutMs: 120_000 });
+  expect(r.exitCode, r.stderr).toBe(0);
+  return r.stdout.split(/\s+/)[0] as string;
+}
+
+/** Waits until NODE's QEMU is the image's one client (a client that went away unannounced, as
+ *  with a crashed node, keeps its watch until Ceph's 30 s watch timeout). */
+async function onlyWatcher(node: LabNode): Promise<void> {
+  let seen: string[] = [];
+  await waitUntil(`${node.name} the only client of ${IMAGE} (now: ${seen.join(' ')})`, async () => {
+    seen = await watchers(node);
+    return (seen.length === 1 && seen[0] === node.address) || undefined;
+  }, 90_000, 1000);
+}
+
+/** vm VM migrate TO as an operator types it in a node, then its move constraint dropped; the time it took. */
+async function migrate(to: string): Promise<number> {
+  const t = Date.now();
+  const r = await inLab(nodeNamed(to), 'vm', [VM, 'migrate', to, '--yes'], 300_000);
+  const ms = Date.now() - t;
+  expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+  expect(await vmNodes()).toEqual([to]);
+  const c = await inLab(nodeNamed(to), 'vm', [VM, 'clear']);
+  expect(c.exitCode, c.stderr).toBe(0);
+  return ms;
+}
 
 beforeAll(async () => {
   expect(existsSync(path.join(ROOT, 'dist/bin/corral')), 'npm run build first').toBe(true);
@@ -145,6 +210,145 @@ describe('corral lab up --storage ceph', () => {
     expect(pools.stdout.split('\n')).not.toContain('not-allowed');
   }, 180_000);
 
+  it('an RBD VM: create_domxml --rbd POOL/IMAGE alone takes the Ceph settings from corral.conf; it starts, with a private libvirt secret on every node and the key in no argument and not in the CIB', async () => {
+    const [n1] = lab.nodes as [LabNode, ...LabNode[]];
+    const ceph = await readCephFile(lab);
+    expect(ceph?.secretUuid).toMatch(/^[0-9a-f-]{36}$/);
+    const uuid = ceph?.secretUuid as string;
+    // The image: random bytes imported as client.corral (a file every node sees).
+    await mkdir(VM_DIR, { recursive: true, mode: 0o755 });
+    for (const d of ['/var/cache/corral', '/var/cache/corral/it', VM_DIR]) await chmod(d, 0o755);
+    const raw = path.join(VM_DIR, `${VM}.img`);
+    expect((await clusterExec(n1, 'sh', ['-c', `head -c ${IMAGE_MIB}M /dev/urandom > ${raw}`])).exitCode).toBe(0);
+    const imported = await rbd(['import', raw, IMAGE], { via: nodeVia(n1, 120_000), client });
+    expect(imported.exitCode, imported.stderr).toBe(0);
+    imageSum = (await clusterExec(n1, 'sha256sum', [raw])).stdout.split(/\s+/)[0] as string;
+    await rm(raw, { force: true });
+
+    const guest = await ensureTestGuest();
+    const made = await inLab(n1, 'create_domxml', [
+      '--name', VM, '--cpus', '1', '--mem', '128m', '--virt-type', 'qemu', '--no-vnc',
+      '--kernel', guest.kernel, '--initrd', guest.initrd, '--cmdline', 'console=ttyS0 corral.tick=1',
+      '--rbd', IMAGE,
+    ]);
+    expect(made.exitCode, made.stderr).toBe(0);
+    expect(made.stdout).toContain('<auth username="corral">');
+    expect(made.stdout).toContain(`<secret type="ceph" uuid="${uuid}"/>`);
+    for (const n of lab.nodes) expect(made.stdout).toContain(`<host name="${n.address}"/>`);
+    const file = path.join(VM_DIR, `${VM}.xml`);
+    await writeFile(file, made.stdout, { mode: 0o644 });
+    const t = Date.now();
+    const added = await inLab(n1, 'domadd', ['--param', 'migration_transport=tcp', file]);
+    expect(added.exitCode, `${added.stdout}\n${added.stderr}`).toBe(0);
+    await waitClusterIdle(lab, { resources: [`vm-${VM}`], timeoutMs: 240_000 });
+    const startMs = Date.now() - t;
+    const [on] = await vmNodes();
+    expect(on).toBeDefined();
+    const node = nodeNamed(on as string);
+    await waitUntil('the guest ticks', async () => ticks(await consoleLogOn(lab, node.name, VM)).length >= 1 || undefined, 60_000, 500);
+    process.stderr.write(`RBD VM ${VM}: domadd to started (startup signal) on ${node.name} in ${(startMs / 1000).toFixed(1)} s\n`);
+    // QEMU there has the image open (its one watcher), through the secret the agent made.
+    await onlyWatcher(node);
+
+    // Every node has the secret (the probes made it from each node's own key file): persistent,
+    // private (libvirt never gives the value back), for client.corral.
+    const key = (await readFile(path.join(n1.dir, 'fs/etc/ceph/ceph.client.corral.keyring'), 'utf8')).match(/key = (\S+)/)?.[1] as string;
+    expect(key).toBeTruthy();
+    for (const n of lab.nodes) {
+      const x = await clusterExec(n, 'virsh', ['-c', 'qemu:///system', 'secret-dumpxml', uuid]);
+      expect(x.exitCode, `${n.name}: ${x.stderr}`).toBe(0);
+      expect(x.stdout).toMatch(/<secret ephemeral='no' private='yes'>/);
+      expect(x.stdout).toContain('<name>client.corral secret</name>');
+      const v = await clusterExec(n, 'virsh', ['-c', 'qemu:///system', 'secret-get-value', uuid]);
+      expect(v.exitCode).not.toBe(0);
+      expect(v.stdout).not.toContain(key);
+      // No temporary key file left behind.
+      expect((await clusterExec(n, 'sh', ['-c', 'ls -d /run/corral-secret-* 2>/dev/null | wc -l'])).stdout.trim()).toBe('0');
+    }
+    // Never in the CIB, never in QEMU's arguments.
+    const cib = await clusterExec(n1, 'cibadmin', ['-Q']);
+    expect(cib.stdout).toContain(`vm-${VM}`);
+    expect(cib.stdout).not.toContain(key);
+    const qemu = (await nodeProcesses(node)).filter((p) => p.comm.startsWith('qemu-system'));
+    expect(qemu.length).toBe(1);
+    const argv = await readFile(`/proc/${qemu[0]?.pid}/cmdline`, 'utf8');
+    // libvirt hands QEMU the key encrypted with a per-domain master key (a secret object), never as is.
+    expect(argv).toMatch(/"driver":"rbd","pool":"corral-vms","image":"rbdvm"/);
+    expect(argv).toContain('"user":"corral"');
+    expect(argv).toMatch(/"qom-type":"secret","id":"libvirt-\d+-storage-auth-secret0","data":"[^"]+","keyid":"masterKey0"/);
+    expect(argv).not.toContain(key);
+  }, 480_000);
+
+  it('domadd and fixup_domxml refuse an RBD image that does not exist and one another client has open, changing nothing; the running VM\'s own image is allowed', async () => {
+    const [n1, , n3] = lab.nodes as [LabNode, LabNode, LabNode];
+    const guest = await ensureTestGuest();
+    const xmlOf = async (name: string) => {
+      const made = await inLab(n1, 'create_domxml', ['--name', name, '--cpus', '1', '--mem', '128m', '--virt-type', 'qemu', '--no-vnc', '--kernel', guest.kernel, '--initrd', guest.initrd, '--rbd', `${CEPH_POOL}/${name}`]);
+      expect(made.exitCode, made.stderr).toBe(0);
+      const file = path.join(VM_DIR, `${name}.xml`);
+      await writeFile(file, made.stdout, { mode: 0o644 });
+      return file;
+    };
+    const cibBefore = (await clusterExec(n1, 'cibadmin', ['-Q', '-o', 'resources'])).stdout;
+
+    // No such image.
+    const ghost = await xmlOf('ghost');
+    for (const [cmd, args] of [['domadd', ['--param', 'migration_transport=tcp', ghost]], ['fixup_domxml', ['-i', ghost]]] as const) {
+      const r = await inLab(n1, cmd, args);
+      expect(r.exitCode, `${cmd}: ${r.stdout}${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`vda: the RBD image ${CEPH_POOL}/ghost does not exist`);
+    }
+
+    // An image another client has open: `rbd watch` in n3 holds a watch on it, as a QEMU or a mapping would.
+    expect((await rbd(['create', '--size', '8M', `${CEPH_POOL}/held`], { via: nodeVia(n3, 60_000), client })).exitCode).toBe(0);
+    // (rbd watch holds until a line or the end of its input: a sleep keeps the input open.)
+    const holder = clusterExec(n3, 'sh', ['-c', `sleep 117 | rbd --id ${CEPH_CLIENT} watch ${CEPH_POOL}/held`], { timeoutMs: 150_000 });
+    try {
+      await waitUntil('the watch on held', async () => (await watchers(n3, `${CEPH_POOL}/held`)).length > 0 || undefined, 60_000, 500);
+      const held = await xmlOf('held');
+      for (const [cmd, args] of [['domadd', ['--param', 'migration_transport=tcp', held]], ['fixup_domxml', [held]]] as const) {
+        const r = await inLab(n1, cmd, args);
+        expect(r.exitCode, `${cmd}: ${r.stdout}${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`vda: the RBD image ${CEPH_POOL}/held is open by another client (rbd status: watcher at ${n3.address})`);
+      }
+    } finally {
+      const mine = (await nodeProcesses(n3)).filter((x) => (x.comm === 'rbd' && x.cmdline.includes('watch')) || x.cmdline.join(' ') === 'sleep 117');
+      for (const p of mine) process.kill(p.pid, 'SIGTERM');
+      await holder;
+    }
+    expect((await clusterExec(n1, 'cibadmin', ['-Q', '-o', 'resources'])).stdout).toBe(cibBefore);
+
+    // The VM's own image, open by its own QEMU where Pacemaker runs it: fixup_domxml and domadd --replace take it.
+    const config = await clusterExec(n1, 'crm_resource', ['--resource', `vm-${VM}`, '--get-parameter', 'config']);
+    expect(config.exitCode, config.stderr).toBe(0);
+    const own = path.join(VM_DIR, `${VM}-cib.xml`);
+    await writeFile(own, config.stdout, { mode: 0o644 });
+    const fixed = await inLab(n1, 'fixup_domxml', [own]);
+    expect(fixed.exitCode, fixed.stderr).toBe(0);
+    const replaced = await inLab(n1, 'domadd', ['--replace', '--param', 'migration_transport=tcp', own]);
+    expect(replaced.exitCode, `${replaced.stdout}${replaced.stderr}`).toBe(0);
+    expect(replaced.stdout).toContain('already like this; nothing changed');
+    expect(await vmNodes()).toHaveLength(1);
+  }, 300_000);
+
+  it('the RBD VM live-migrates with vm NAME migrate NODE: one boot, its ticks go on, the image\'s watcher moves with it, its bytes unchanged', async () => {
+    const [from] = await vmNodes();
+    // It ends on n1, the node the crash test crashes.
+    const hops = from === 'n1' ? ['n2', 'n1'] : ['n1'];
+    const boots = await bootsOf(lab, VM);
+    let last = from as string;
+    for (const to of hops) {
+      const before = ticks(await consoleLogOn(lab, last, VM));
+      const ms = await migrate(to);
+      await waitUntil(`ticks on ${to}`, async () => ticks(await consoleLogOn(lab, to, VM)).some((x) => x > (before[before.length - 1] ?? 0)) || undefined, 60_000, 500);
+      await onlyWatcher(nodeNamed(to));
+      process.stderr.write(`RBD VM ${VM}: vm migrate ${last} -> ${to} in ${(ms / 1000).toFixed(1)} s\n`);
+      last = to;
+    }
+    expect(await bootsOf(lab, VM)).toBe(boots);
+    expect(await imageSha(nodeNamed('n3'))).toBe(imageSum);
+  }, 660_000);
+
   it('with a node crashed, I/O goes on with 2 of 3; fenced and rebooted, the node\'s daemons rejoin and Ceph is healthy again', async () => {
     const [n1, n2] = lab.nodes as [LabNode, LabNode, ...LabNode[]];
     const before = (await nodeProcesses(n1)).filter((p) => p.comm.startsWith('ceph-')).map((p) => p.pid);
@@ -152,9 +356,21 @@ describe('corral lab up --storage ceph', () => {
     // Pacemaker fences a crashed node at once and the reboot starts its Ceph again within seconds:
     // `noup` keeps n1's OSD down while the test writes, so that the writes are served by 2 of 3.
     expect((await cephIn(n2, ['osd', 'set', 'noup'])).exitCode).toBe(0);
+    expect(await vmNodes()).toEqual([n1.name]);
     const crash = await corral('lab', 'crash', '--name', LAB, n1.name);
     expect(crash.code, crash.err).toBe(0);
     const t = Date.now();
+    // The RBD VM on n1 (the migration test left it there): watched until it runs elsewhere.
+    failover = waitUntil(
+      `${VM} running on another node`,
+      async () => {
+        const on = await vmNodes().catch(() => []);
+        return on.length === 1 && on[0] !== n1.name ? { node: on[0] as string, ms: Date.now() - t } : undefined;
+      },
+      300_000,
+      1000,
+    );
+    failover.catch(() => undefined); // awaited by the next test
     const via = nodeVia(n2, 60_000);
     // Every placement group has a copy on n1's OSD (size 3 on 3 OSDs): a write completes only once
     // Ceph has marked that OSD down and the other two serve the group.
@@ -187,7 +403,16 @@ describe('corral lab up --storage ceph', () => {
     expect(after.map((p) => p.comm).sort()).toEqual(['ceph-mgr', 'ceph-mon', 'ceph-osd']);
     expect(after.some((p) => before.includes(p.pid))).toBe(false);
     const ls = await rbd(['ls', CEPH_POOL], { via: nodeVia(n1, 60_000), client });
-    expect(ls.stdout.split('\n').sort()).toEqual(['disk1', 'during-outage']);
+    expect(ls.stdout.split('\n').sort()).toEqual(['disk1', 'during-outage', 'held', VM]);
+  }, 420_000);
+
+  it('the RBD VM on the crashed node was started on another node (fenced first), its image intact', async () => {
+    const f = await (failover as Promise<{ node: string; ms: number }>);
+    process.stderr.write(`RBD VM ${VM}: node crash to running on ${f.node} in ${(f.ms / 1000).toFixed(1)} s\n`);
+    const node = nodeNamed(f.node);
+    await waitUntil(`the guest ticks on ${f.node}`, async () => ticks(await consoleLogOn(lab, f.node, VM)).length >= 1 || undefined, 120_000, 500);
+    await onlyWatcher(node);
+    expect(await imageSha(node)).toBe(imageSum);
   }, 420_000);
 
   it('lab down stops every Ceph daemon and removes their data', async () => {
