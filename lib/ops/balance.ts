@@ -17,7 +17,7 @@ import { changeCib } from '../cib/change.js';
 import { hostClusterPort, type ClusterPort } from '../host/pacemaker/cluster-port.js';
 import { checkMoves, runRebalance } from './rebalance.js';
 import { HookVeto, loadHooks, type Hooks } from './hooks.js';
-import { PROGRESS_OPTION } from './rolling.js';
+import { maintenanceUnderWay } from './operation.js';
 import { decideBalancer, recordAfter, type Allowed, type BalancerDecision, type BalancerMove, type BalancerSettings, type LoadSample } from '../plan/balance.js';
 
 /** Where the balancer keeps the moves it made: "VM:FROM:TO:EPOCH_SECONDS" words, newest last. */
@@ -64,17 +64,10 @@ export async function moveLive(snap: Snapshot, vm: string, from: string, to: str
   if (!r.ok) throw new Error([...r.failures, ...r.problems].join('; ') || `${vm} did not reach ${to}`);
 }
 
-/** The maintenance under way in SNAP (a drain, a rolling reboot), which moves VMs with hints of its own, or undefined. */
-export function maintenanceUnderWay(snap: Snapshot): string | undefined {
-  const draining = snap.view.hosts.filter((h) => h.drainState === 'draining').map((h) => h.name);
-  if (draining.length) return `${draining.join(', ')} ${draining.length === 1 ? 'is' : 'are'} being drained`;
-  if (snap.cib.options[PROGRESS_OPTION]) return 'a rolling reboot is under way';
-  return undefined;
-}
 
 /** Why the balancer must not move a VM now, from SNAP and Pacemaker: maintenance under way, or transitions running. */
 export async function clusterBusy(snap: Snapshot, cluster: ClusterPort = hostClusterPort()): Promise<string | undefined> {
-  return maintenanceUnderWay(snap) ?? ((await cluster.settled()) ? undefined : 'Pacemaker is still carrying out a transition');
+  return maintenanceUnderWay(snap)?.what ?? ((await cluster.settled()) ? undefined : 'Pacemaker is still carrying out a transition');
 }
 
 /** The id `corral balance enable` gives the balancer's primitive. */

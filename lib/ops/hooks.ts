@@ -270,9 +270,18 @@ export function configuredHooks(config: Config, user: string, say: (line: string
 
 /** The hooks of this machine for a corral command: its corral.conf, the caller who ran it. */
 export async function loadHooks(say: (line: string) => void): Promise<Hooks> {
+  return (await loadOperationSupport(say)).hooks;
+}
+
+/**
+ * What a cluster operation (lib/ops/operation.ts) runs with on this machine: the hooks, and the
+ * audit trail its own lines go to (audit_log of corral.conf, as the hooks' lines), for the caller.
+ */
+export async function loadOperationSupport(say: (line: string) => void): Promise<{ hooks: Hooks; audit: { user: string; write: AuditLog['write'] }; config: Config }> {
   // A copy of the environment: reading the settings here drops nothing from this process's own.
   const inv = currentInvocation();
   const config = await loadConfig({ ...inv, env: { ...inv.env } });
   const caller = await identifyCaller(inv).catch(() => ({ user: userInfo().username }));
-  return configuredHooks(config, caller.user, say);
+  const log = new AuditLog(config.auditLog);
+  return { hooks: configuredHooks(config, caller.user, say, log), audit: { user: caller.user, write: (e) => log.write(e) }, config };
 }

@@ -22,7 +22,7 @@ export const DEFAULT_PARALLEL = 4;
 
 /** Input the user must fix (exit 2); nothing was changed. */
 export class MaintenanceInputError extends CorralError {
-  readonly kind = 'failed';
+  readonly kind = 'refused';
   override name = 'MaintenanceInputError';
 }
 

@@ -18,7 +18,8 @@ import type { DomainCounters } from '../cluster/libvirt.js';
 import type { Snapshot } from '../cluster/snapshot.js';
 import type { HostView, VmView } from '../cluster/view.js';
 import type { FenceEvent } from '../host/pacemaker/fencing.js';
-import { balancerResource, maintenanceUnderWay, recordedMoves } from './balance.js';
+import { balancerResource, recordedMoves } from './balance.js';
+import { maintenanceUnderWay } from './operation.js';
 
 /** The VM states of `corral list`, each a line of corral_vm_state. */
 const VM_STATES = ['running', 'stopped', 'disabled', 'starting', 'stopping', 'migrating', 'failed', 'unknown'] as const;
@@ -270,8 +271,8 @@ function clusterMetrics(w: Writer, snap: Snapshot, input: MetricsInput): void {
   w.family('corral_cluster_dc', 'gauge', 'The designated controller (1 on its node).', hosts.filter((h) => h.dc).map((h) => [{ node: h.name }, 1]));
   const maintenance = maintenanceUnderWay(snap);
   w.family('corral_maintenance_in_progress', 'gauge', 'corral maintenance under way (1): a drain or a rolling reboot, by kind.', [
-    [{ kind: 'drain' }, b(hosts.some((h) => h.drainState === 'draining'))],
-    [{ kind: 'rolling_reboot' }, b(maintenance !== undefined && !hosts.some((h) => h.drainState === 'draining'))],
+    [{ kind: 'drain' }, b((maintenance?.draining.length ?? 0) > 0)],
+    [{ kind: 'rolling_reboot' }, b(maintenance?.rolling !== undefined)],
   ]);
   w.family('corral_cluster_maintenance_mode', 'gauge', "Pacemaker's maintenance-mode cluster option.", [[{}, b(/^(true|on|yes|y|1)$/i.test(cib.options['maintenance-mode'] ?? ''))]]);
   w.family('corral_rebalance_score', 'gauge', "corral rebalance's score of the placement now (lower is better balanced; 0 is even).", [[{}, rebalanceScore(snap)]]);

@@ -13,13 +13,22 @@ import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
 import { localNodeName } from '../host/pacemaker/status.js';
 import { systemState } from '../host/systemd.js';
 import type { Config } from './config.js';
-import { drainNodes, MaintenanceInputError, planDrainOf, planUndrainOf, undrainNode } from './maintenance.js';
+import { MaintenanceInputError } from './maintenance.js';
+import { runOperation, type OperationIo } from './operation.js';
+import { drainOperation } from './operations/drain.js';
+import { undrainOperation } from './operations/undrain.js';
 
 /** The reason a drain at shutdown records on the node (corral-drain-reason). */
 const SHUTDOWN_REASON = 'shutdown';
 
 export interface LifecycleIo {
   log: (line: string) => void;
+}
+
+/** The runner's words as the unit's lines (the journal): everything through LOG. */
+function lifecycleIo(log: (line: string) => void): OperationIo {
+  const lines = (text: string) => text.replace(/\n$/, '').split('\n').forEach((l) => log(l));
+  return { out: lines, err: lines, json: (v) => log(JSON.stringify(v)) };
 }
 
 /** How the command was started: by systemd (INVOCATION_ID is set for a unit's processes) or by hand. */
@@ -78,9 +87,12 @@ export async function onShutdown(cfg: Pick<Config, 'shutdownDrain' | 'shutdownDr
     return 0;
   }
   log(`draining ${node} before its cluster stack stops (${decision.why}; at most ${timeout} s)`);
-  let check;
+  // corral node drain NODE --force through the runner, without the maintenance lock and the hooks:
+  // the machine goes down either way, and the VMs that cannot run elsewhere stop with it (standby
+  // stops them cleanly, Pacemaker's stop: ACPI, then destroy) while the rest leave.
+  let run;
   try {
-    check = await planDrainOf(snap, [node]);
+    run = await runOperation(drainOperation({ nodes: [node], reason: SHUTDOWN_REASON, timeoutMs: timeout * 1000, unlocked: true }), { dryRun: opts.dryRun === true, force: true, json: false, io: lifecycleIo(log), snapshot: snap });
   } catch (e) {
     if (e instanceof MaintenanceInputError) {
       log(`cannot drain ${node}: ${e.message}; Pacemaker stops its VMs when it stops`);
@@ -88,27 +100,9 @@ export async function onShutdown(cfg: Pick<Config, 'shutdownDrain' | 'shutdownDr
     }
     throw e;
   }
-  const { plan } = check;
-  log(`${plan.moves.length} VM${plan.moves.length === 1 ? '' : 's'} move, ${plan.stops.length} cannot run elsewhere`);
-  for (const m of plan.moves) log(`  ${m.vm}: ${m.from} → ${m.to}${m.live ? ' (live migration)' : ' (stop and start: not live)'}`);
-  for (const s of plan.stops) log(`  ${s.vm}: will STOP with ${node}: ${s.why}`);
-  for (const w of check.warnings) log(`warning: ${w}`);
-  if (opts.dryRun) {
-    log('dry run: nothing was changed');
-    return 0;
-  }
-  // The VMs that cannot run elsewhere stop with the node either way; standby stops them cleanly
-  // (Pacemaker's stop: ACPI, then destroy) while the rest leave.
-  const r = await drainNodes([node], check, snap, { timeoutMs: timeout * 1000, reason: SHUTDOWN_REASON, progress: log });
-  for (const f of r.failures) log(`failed operation: ${f}`);
-  for (const p of r.problems) log(p);
-  if (r.ok) {
-    log(`${node} drained: ${r.left.length} VM${r.left.length === 1 ? '' : 's'} moved live in ${r.seconds.toFixed(1)} s`);
-    return 0;
-  }
-  log(
-    `${node} is not fully drained${r.remaining.length ? ` (still here: ${r.remaining.join(', ')})` : ''}: it stays in standby, and Pacemaker moves or stops what is left when it stops`,
-  );
+  const r = run.result;
+  if (!r || r.ok) return 0;
+  log(`${node} is not fully drained${r.remaining.length ? ` (still here: ${r.remaining.join(', ')})` : ''}: it stays in standby, and Pacemaker moves or stops what is left when it stops`);
   return 1;
 }
 
@@ -147,10 +141,7 @@ export async function onBoot(cfg: Pick<Config, 'bootUndrain'>, io: LifecycleIo, 
     return 0;
   }
   const wantReturn = cfg.bootUndrain === 'return';
-  const check = await planUndrainOf(snap as Snapshot, node, wantReturn);
-  log(`undraining ${node} (boot_undrain = ${cfg.bootUndrain})${wantReturn ? `: ${check.back.length} VM${check.back.length === 1 ? '' : 's'} come back` : ''}`);
-  const r = await undrainNode(check, { returnVms: wantReturn, progress: log });
-  for (const s of r.stayed) log(`${s.vm} stays: ${s.why}`);
-  for (const p of r.problems) log(p);
-  return r.ok ? 0 : 1;
+  log(`undraining ${node} (boot_undrain = ${cfg.bootUndrain})`);
+  const run = await runOperation(undrainOperation({ node, returnVms: wantReturn }), { dryRun: false, force: false, json: false, io: lifecycleIo(log), snapshot: snap as Snapshot });
+  return run.code;
 }

@@ -24,8 +24,8 @@ import { applySteering, arrival, steerId, type SteerHint } from './maintenance.j
 import { clusterWatch, snapshotOf, vmState, watch } from './wait.js';
 
 /** Input the user must fix (exit 2); nothing was changed. */
-export class RebalanceInputError extends CorralError {
-  readonly kind = 'failed';
+class RebalanceInputError extends CorralError {
+  readonly kind = 'refused';
   override name = 'RebalanceInputError';
 }
 

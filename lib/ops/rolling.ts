@@ -26,7 +26,7 @@ import { takeSnapshot, type Snapshot } from '../cluster/snapshot.js';
 import { configNodes } from '../cluster/view.js';
 import { hostClusterPort, type ClusterPort } from '../host/pacemaker/cluster-port.js';
 import { planDrain, type PlannedMove, type PlannedStop } from '../plan/drain.js';
-import { groupNodes } from '../plan/rolling-groups.js';
+import { groupNodes, quorate } from '../plan/rolling-groups.js';
 import { commandFor, nodeUri, type Config } from './config.js';
 import { HookVeto, type Hooks } from './hooks.js';
 import { applySteering, drainNodes, MaintenanceInputError, planDrainOf, planUndrainOf, undrainNode, type SteerHint } from './maintenance.js';
@@ -122,6 +122,11 @@ function coveredNodes(snap: Snapshot, wanted: readonly string[] | undefined): { 
     } else nodes.push(n);
   }
   if (snap.view.hosts.filter((h) => h.online && !h.standby).length < 2) throw new MaintenanceInputError('a rolling reboot needs at least two nodes online and out of standby');
+  // Each turn takes a node out of the membership: the rest must stay quorate, or no-quorum-policy stops every VM.
+  const members = snap.view.hosts.filter((h) => h.online).length;
+  if (nodes.length && !quorate({ members, votes: known.length }, 1)) {
+    throw new MaintenanceInputError(`rebooting a node would leave ${members - 1} of ${known.length} votes: the cluster would lose quorum and stop every VM; bring ${snap.view.hosts.filter((h) => !h.online).map((h) => h.name).join(', ')} back first`);
+  }
   return { nodes, skipped };
 }
 
@@ -224,7 +229,7 @@ export async function planRollingGroups(snap: Snapshot, opts: PlanOptions = {}):
         rebooted.push(...group);
         return t.step;
       },
-    });
+    }, 2, { members: snap.view.hosts.filter((h) => h.online).length, votes: snap.view.hosts.length });
     const groups = grouped.groups.map((g) => ({ nodes: g.nodes, moves: g.step.moves, stops: g.step.stops }));
     const t = tally(snap, grouped.groups.map((g) => g.step));
     return {
@@ -371,7 +376,15 @@ export async function execRollingReboot(turns: readonly (readonly string[])[], r
         snap = await snapshotOf(port);
       }
       const hints = nodes.flatMap((n) => steering(snap, n, done));
-      const check = await planDrainOf(snap, nodes, hints, port);
+      let check;
+      try {
+        check = await planDrainOf(snap, nodes, hints, port);
+      } catch (e) {
+        // Refused input up front is exit 2; the same refusal in the middle of a run is its failure, with the progress kept.
+        if (!(e instanceof MaintenanceInputError)) throw e;
+        problems.push(`cannot drain ${name}: ${e.message}; stopped before ${name} (nothing changed on ${nodes.length === 1 ? 'it' : 'them'}): corral rolling-reboot --exec --resume continues once it can`);
+        return out(false);
+      }
       if (check.plan.stops.length && !opts.force) {
         problems.push(`draining ${name} would stop ${check.plan.stops.map((s) => `${s.vm} (${s.why})`).join(', ')}; stopped before ${name} (nothing changed on ${nodes.length === 1 ? 'it' : 'them'}); --force goes ahead`);
         return out(false);

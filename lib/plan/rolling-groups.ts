@@ -14,6 +14,9 @@
 //   draining onto the same full node cause;
 // - N+1 holds with the group drained: any one of the remaining nodes may fail and every VM would
 //   still run (a group that breaks it is split: the node that broke it waits for a later group).
+// - the cluster keeps quorum while the group reboots: the members that stay (online, standby or
+//   not) hold more than half of the votes (one per configured node, Corosync's expected votes);
+//   else no-quorum-policy would stop every VM in the cluster. Checked before Pacemaker is asked.
 // A node alone is one step of the one-at-a-time plan, accepted as that plan accepts it (its stops
 // are shown, and refuse without --force). Nodes that must go alone and last (the DC, the node the
 // command runs on) are never grouped.
@@ -39,6 +42,22 @@ export function groupRefusal(a: GroupAnswer): string | undefined {
   return undefined;
 }
 
+/** The cluster's membership: members online now, and the votes of all configured nodes. */
+export interface Quorum {
+  members: number;
+  votes: number;
+}
+
+/**
+ * Whether the members left with AWAY of them rebooting still hold more than half of the votes. A
+ * cluster of two nodes is taken to run Corosync's two_node mode (as corral's clusters do), where
+ * the survivor keeps quorum.
+ */
+export function quorate(q: Quorum, away: number): boolean {
+  const left = q.members - away;
+  return q.votes === 2 ? left >= 1 : left * 2 > q.votes;
+}
+
 export interface GroupOracle<Step> {
   /** Pacemaker's answer for GROUP in standby together, from the state the groups before it leave. */
   check(group: readonly string[]): Promise<GroupAnswer>;
@@ -56,9 +75,10 @@ export interface GroupedPlan<Step> {
  * Groups ORDER (the one-at-a-time order) greedily: each group starts with the first node not yet
  * rebooted and takes every later node, in order, with which the group passes groupRefusal. The
  * nodes of LAST go alone at the end, in ORDER's order. A group never takes so many nodes that
- * fewer than MIN_LEFT nodes stay up (N+1 cannot hold on one node; the oracle is not asked).
+ * fewer than MIN_LEFT nodes stay up (N+1 cannot hold on one node; the oracle is not asked), nor
+ * so many that the members left would not be quorate (QUORUM; not asked either).
  */
-export async function groupNodes<Step>(order: readonly string[], last: ReadonlySet<string>, up: number, oracle: GroupOracle<Step>, minLeft = 2): Promise<GroupedPlan<Step>> {
+export async function groupNodes<Step>(order: readonly string[], last: ReadonlySet<string>, up: number, oracle: GroupOracle<Step>, minLeft = 2, quorum?: Quorum): Promise<GroupedPlan<Step>> {
   let rest = order.filter((n) => !last.has(n));
   const groups: { nodes: string[]; step: Step }[] = [];
   const split: { nodes: string[]; why: string }[] = [];
@@ -67,6 +87,11 @@ export async function groupNodes<Step>(order: readonly string[], last: ReadonlyS
     for (const cand of rest.slice(1)) {
       if (up - group.length - 1 < minLeft) {
         split.push({ nodes: [...group, cand], why: `${up - group.length - 1} node${up - group.length - 1 === 1 ? '' : 's'} would stay up: N+1 needs ${minLeft}` });
+        break;
+      }
+      if (quorum && !quorate(quorum, group.length + 1)) {
+        const left = quorum.members - group.length - 1;
+        split.push({ nodes: [...group, cand], why: `${left} of ${quorum.votes} votes would stay: the cluster would lose quorum (more than half is needed)` });
         break;
       }
       const why = groupRefusal(await oracle.check([...group, cand]));

@@ -85,7 +85,7 @@ describe('corral node drain / undrain on the lab cluster', () => {
     await ok(clusterExec(n1, 'crm_attribute', ['--node', 'n3', '--name', 'corral-drain-state', '--update', 'draining']));
     const second = await inNode(n1, 'corral', ['node', 'drain', 'n2']);
     expect(second.exitCode).toBe(2);
-    expect(second.stderr).toMatch(/a drain of n3 is under way/);
+    expect(second.stderr).toMatch(/not now: n3 is being drained; nothing was changed \(run corral node drain n3 again to finish that drain, or undrain it\)/);
     await ok(clusterExec(n1, 'crm_attribute', ['--node', 'n3', '--name', 'corral-drain-state', '--delete']));
   });
 
@@ -186,7 +186,7 @@ describe('corral node drain / undrain on the lab cluster', () => {
     expect(doneNode, progress).toBeDefined();
     const again = await inNode(doneNode, 'corral', ['rolling-reboot', '--exec'], { timeoutMs: 60_000 });
     expect(again.exitCode).toBe(2);
-    expect(again.stderr).toMatch(/a rolling reboot is under way or was interrupted .*: --exec --resume continues it/);
+    expect(again.stderr).toMatch(/not now: a rolling reboot is under way; nothing was changed \(its progress: .*n3:rebooting.*; --exec --resume continues it\)/);
     const resumed = await inNode(doneNode, 'corral', ['rolling-reboot', '--exec', '--resume'], { timeoutMs: 900_000 });
     expect(resumed.exitCode, `${resumed.stdout}\n${resumed.stderr}`).toBe(0);
     await waitClusterIdle(lab, { timeoutMs: 300_000 });

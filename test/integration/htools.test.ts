@@ -293,12 +293,13 @@ describe("rolling reboot: hroller's groups beside corral's drain of each group",
 
 // The number of reboot groups: corral rolling-reboot --groups beside hroller on the same cluster
 // text. Where hroller needs fewer, one of its groups, drained (corral node drain GROUP --dry-run),
-// leaves a cluster that is not N+1, which corral's grouping never accepts.
+// leaves a cluster that is not N+1, or takes so many nodes down at once that the rest lose quorum
+// (hroller knows nothing of Corosync's votes), which corral's grouping never accepts.
 const GROUPS: { scenario: string; corral: string[][]; hroller: string[][]; slack?: true; why: string }[] = [
-  { scenario: 'rolling-groups-together', corral: [['n1', 'n2', 'n3'], ['n4'], ['n5']], hroller: [['n1', 'n2', 'n3', 'n4'], ['n5']], why: 'hroller reboots four of five nodes at once and leaves one up; corral keeps two up (N+1) and the DC alone' },
+  { scenario: 'rolling-groups-together', corral: [['n1', 'n2'], ['n3', 'n4'], ['n5']], hroller: [['n1', 'n2', 'n3', 'n4'], ['n5']], why: 'hroller reboots four of five nodes at once and leaves one up (no quorum); corral keeps three of five votes up (quorum, so also N+1) and the DC alone' },
   { scenario: 'rolling-groups-split', corral: [['n1', 'n2'], ['n3', 'n4'], ['n5']], hroller: [['n1', 'n2', 'n3'], ['n4', 'n5']], why: 'hroller reboots n1, n2, n3 together although neither n4 nor n5 alone holds the ten VMs; corral splits that group, and keeps the DC alone' },
   { scenario: 'rolling-groups-none', slack: true, corral: [['n1'], ['n2'], ['n3'], ['n4']], hroller: [['n1'], ['n2'], ['n3'], ['n4']], why: 'no two nodes can go together: one node at a time in both (hroller given 1 MiB of slack, without which it refuses the full cluster)' },
-  { scenario: 'rolling-groups-dc-last', corral: [['n2', 'n3', 'n4'], ['n5'], ['n1']], hroller: [['n5'], ['n2', 'n3', 'n4', 'n1']], why: 'both reboot the DC last: hroller in a group of four that leaves one node up, corral alone' },
+  { scenario: 'rolling-groups-dc-last', corral: [['n2', 'n3'], ['n4', 'n5'], ['n1']], hroller: [['n5'], ['n2', 'n3', 'n4', 'n1']], why: 'both reboot the DC last: hroller in a group of four that leaves one node up (no quorum), corral alone after pairs that keep three of five votes' },
   { scenario: 'rolling-three', corral: [['n2'], ['n3'], ['n1']], hroller: [['n3'], ['n2', 'n1']], why: 'three nodes: two together leave one node up, so corral goes one at a time; hroller pairs the master with n2' },
 ];
 

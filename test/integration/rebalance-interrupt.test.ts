@@ -47,7 +47,8 @@ it('--exec refuses while a drain is under way (its hints are of the same kind), 
   const child = spawn(join(ROOT, 'dist/bin/corral'), ['rebalance', '--exec'], { env });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  expect(await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))).toBe(1);
-  expect(stderr).toContain('corral: not now: n2 is being drained; nothing was changed');
+  // Refused like any other input that cannot be acted on now: exit 2 (lib/ops/operation.ts's lock).
+  expect(await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))).toBe(2);
+  expect(stderr).toContain('corral: not now: n2 is being drained; nothing was changed (run corral rebalance --exec again once it is done)');
   expect(await readFile(cib, 'utf8')).toBe(before);
 }, 120_000);

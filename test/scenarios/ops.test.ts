@@ -5,9 +5,15 @@
 //                 its cib.xml built from that (the planners' scenario clusters are reused; a new
 //                 one: a folder under ops/_clusters/ with a spec.txt, then
 //                 npm run build && npx tsx test/scenarios/build.ts test/scenarios/ops/_clusters/NAME)
-//   cmd           the commands, one a line, run one after the other on the same cluster:
-//                 drain N... [--parallel P] [--force] | undrain N [--return] |
-//                 rebalance [--max-moves M] | rolling-reboot [--nodes N,...] [--resume] | balance ROUNDS
+//   cmd           the commands, one a line, run one after the other on the same cluster, each
+//                 as its corral command runs it (the Operation and its runner, lib/ops/operation.ts:
+//                 the plan's text, the lock, --force, --dry-run, hooks, the outcome and exit code):
+//                 drain N... [--parallel P] [--force] [--dry-run] | undrain N [--return] [--dry-run] |
+//                 rebalance [--max-moves M] [--dry-run] |
+//                 rolling-reboot [--nodes N,...] [--groups] [--resume] [--force] [--dry-run] | balance ROUNDS
+//   hooks         (optional) the operator's hooks, scripted: "veto POINT-pre [NODE] [: REASON]"
+//                 vetoes POINT's pre hook (for NODE only, when named), "fail POINT-post" fails a
+//                 post hook; every hook run is a line of the log
 //   faults        (optional) what goes wrong (sim-cluster.ts's fault lines)
 //   load          (optional, balance) each VM's CPU load in cores: "a=1.5 b=0.2"
 //   expected.log  every step: the CIB writes, the transitions Pacemaker ran, the executor's own
@@ -19,14 +25,18 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { drainNodes, planDrainOf, planUndrainOf, undrainNode } from '../../lib/ops/maintenance.js';
+import { HookVeto, Hooks, type HookContext } from '../../lib/ops/hooks.js';
+import { runOperation, type Operation, type OperationIo, type Outcome } from '../../lib/ops/operation.js';
+import { drainOperation } from '../../lib/ops/operations/drain.js';
+import { rebalanceOperation } from '../../lib/ops/operations/rebalance.js';
+import { rollingRebootOperation } from '../../lib/ops/operations/rolling-reboot.js';
+import { undrainOperation } from '../../lib/ops/operations/undrain.js';
 import type { NodeSample } from '../../lib/cluster/facts.js';
 import type { DomainCounters } from '../../lib/cluster/libvirt.js';
 import { checkMove, clusterBusy, moveLive, runBalancer } from '../../lib/ops/balance.js';
 import type { Config } from '../../lib/ops/config.js';
 import { DEFAULT_BALANCER } from '../../lib/plan/balance.js';
-import { planRebalanceOf, runRebalance } from '../../lib/ops/rebalance.js';
-import { execRollingReboot, parseProgress, planRollingReboot, PROGRESS_OPTION } from '../../lib/ops/rolling.js';
+import { parseProgress, PROGRESS_OPTION } from '../../lib/ops/rolling.js';
 import { snapshotOf } from '../../lib/ops/wait.js';
 import { parseFaults, simCluster, type SimCluster } from '../support/sim-cluster.js';
 
@@ -49,65 +59,70 @@ async function placement(sim: SimCluster): Promise<string> {
   return [`vms ${vms.join(' ')}`, nodes.length ? `nodes ${nodes.join(' ')}` : '', opts.length ? `options ${opts.join(' ')}` : '', left.length ? `constraints ${left.join(' ')}` : ''].filter(Boolean).join('; ');
 }
 
-async function runCommand(sim: SimCluster, cmd: string[], say: (line: string) => void, load: Record<string, number>): Promise<void> {
+/** The operator's hooks as the scenario's hooks file scripts them: a line per hook run, vetoes and failures as asked. */
+class ScriptedHooks extends Hooks {
+  constructor(
+    private readonly rules: string[],
+    private readonly say: (line: string) => void,
+  ) {
+    super({ dir: '/nonexistent', timeoutMs: 1000, user: 'root', say, log: async () => undefined });
+  }
+
+  private rule(kind: string, point: string, phase: string, ctx: HookContext): string | undefined {
+    for (const r of this.rules) {
+      const m = /^(\w+)\s+([a-z-]+)-(pre|post)(?:\s+([^:\s]+))?\s*(?::\s*(.*))?$/.exec(r);
+      if (m && m[1] === kind && m[2] === point && m[3] === phase && (!m[4] || ctx.nodes?.includes(m[4]))) return m[5] ?? `${kind} by the scenario`;
+    }
+    return undefined;
+  }
+
+  override async pre(point: string, ctx: HookContext): Promise<void> {
+    this.say(`hook ${point}-pre.d: nodes=${ctx.nodes?.join(',') ?? ''} vms=${ctx.vms?.join(',') ?? ''}${ctx.dryRun ? ' dry-run' : ''}`);
+    const veto = this.rule('veto', point, 'pre', ctx);
+    if (veto) throw new HookVeto(`vetoed by hook ${point}-pre.d/scripted (exit status 1): ${veto}; nothing was done`);
+  }
+
+  override async post(point: string, ctx: HookContext, ok = true): Promise<string[]> {
+    this.say(`hook ${point}-post.d: nodes=${ctx.nodes?.join(',') ?? ''} result=${ok ? 'ok' : 'failed'}`);
+    const fail = this.rule('fail', point, 'post', ctx);
+    if (!fail) return [];
+    const line = `hook ${point}-post.d/scripted failed (exit status 1): ${fail}; the ${point} stands as done`;
+    this.say(`stderr: ${line}`);
+    return [line];
+  }
+}
+
+async function runCommand(sim: SimCluster, cmd: string[], say: (line: string) => void, load: Record<string, number>, hooks: Hooks): Promise<void> {
   const [what, ...args] = cmd;
   const progress = (l: string) => say(l);
+  const lines = (prefix: string) => (text: string) => text.replace(/\n$/, '').split('\n').forEach((l) => say(`${prefix}${l}`));
+  const io: OperationIo = { out: lines(''), err: lines('stderr: '), json: (v) => say(`json: ${JSON.stringify(v)}`) };
+  const flags = { dryRun: args.includes('--dry-run'), force: args.includes('--force'), json: false, io, cluster: sim, hooks };
+  const names = args.filter((a, i) => !a.startsWith('--') && !/^--(parallel|max-moves|nodes)$/.test(args[i - 1] ?? ''));
+  const run = async <P, R extends Outcome>(op: Operation<P, R>, o = flags) => {
+    const { code, result } = await runOperation(op, o);
+    if (result) say(`outcome: ${JSON.stringify(result)}`);
+    say(`exit ${code}`);
+  };
   switch (what) {
     case 'drain': {
-      const nodes = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--parallel'));
       const parallel = flag(args, '--parallel');
-      const snap = await snapshotOf(sim);
-      const check = await planDrainOf(snap, nodes, [], sim);
-      for (const m of check.plan.moves) say(`plan: ${m.vm} ${m.from} → ${m.to}${m.live ? '' : ' (not live)'}`);
-      for (const s of check.plan.stops) say(`plan: ${s.vm} stops (${s.why})`);
-      for (const w of check.warnings) say(`warning: ${w}`);
-      if (check.plan.stops.length && !args.includes('--force')) {
-        say('refused: the drain would stop VMs (--force goes ahead)');
-        return;
-      }
-      const r = await drainNodes(nodes, check, snap, { progress, cluster: sim, ...(parallel ? { parallel: Number(parallel) } : {}) });
-      say(`outcome: ${JSON.stringify(r)}`);
-      return;
+      return run(drainOperation({ nodes: names, cluster: sim, ...(parallel ? { parallel: Number(parallel) } : {}) }));
     }
-    case 'undrain': {
-      const node = args.find((a) => !a.startsWith('--')) as string;
-      const ret = args.includes('--return');
-      const check = await planUndrainOf(await snapshotOf(sim), node, ret, sim);
-      for (const m of check.back) say(`plan: ${m.vm} ${m.from} → ${m.to}${m.live ? '' : ' (not live)'}`);
-      for (const s of check.stay) say(`plan: ${s.vm} stays (${s.why})`);
-      const r = await undrainNode(check, { returnVms: ret, progress, cluster: sim });
-      say(`outcome: ${JSON.stringify(r)}`);
-      return;
-    }
+    case 'undrain':
+      return run(undrainOperation({ node: names[0] as string, returnVms: args.includes('--return'), cluster: sim }));
     case 'rebalance': {
       const max = flag(args, '--max-moves');
-      const snap = await snapshotOf(sim);
-      const check = await planRebalanceOf(snap, max ? { maxMoves: Number(max) } : {}, sim);
-      for (const m of check.plan.moves) say(`plan: ${m.vm} ${m.from} → ${m.to}`);
-      say(`plan: rounds ${JSON.stringify(check.plan.rounds)}`);
-      for (const x of check.rejected) say(`rejected: ${x.vm} → ${x.to}: ${x.why}`);
-      for (const w of check.warnings) say(`warning: ${w}`);
-      const r = await runRebalance(check, snap, { progress, cluster: sim });
-      say(`outcome: ${JSON.stringify(r)}`);
-      return;
+      return run(rebalanceOperation({ cluster: sim, ...(max ? { maxMoves: Number(max) } : {}) }));
     }
     case 'rolling-reboot': {
-      const snap = await snapshotOf(sim);
       const config = { rebootCommand: ['ssh', '{node}', 'reboot'], libvirtUri: 'qemu+tcp://{node}/system' } as Config;
-      const recorded = parseProgress(snap.cib.options[PROGRESS_OPTION]);
-      let turns: string[][];
-      if (args.includes('--resume')) {
-        say(`recorded: ${recorded.map((p) => `${p.nodes.join(',')}:${p.state}`).join(' ') || 'nothing'}`);
-        turns = recorded.map((p) => p.nodes);
-      } else {
-        const nodes = flag(args, '--nodes');
-        const plan = await planRollingReboot(snap, { cluster: sim, ...(nodes ? { nodes: nodes.split(',') } : {}) });
-        for (const st of plan.steps) say(`plan: ${st.node}${st.dc ? ' (DC)' : ''}: ${st.moves.map((m) => `${m.vm} → ${m.to}`).join(', ') || 'no VM'}${st.stops.length ? `; stops ${st.stops.map((x) => x.vm).join(', ')}` : ''}`);
-        turns = plan.order.map((n) => [n]);
-      }
-      const r = await execRollingReboot(turns, args.includes('--resume') ? recorded : undefined, { config, progress, cluster: sim, force: args.includes('--force') });
-      say(`outcome: ${JSON.stringify(r)}`);
-      return;
+      const nodes = flag(args, '--nodes');
+      const resume = args.includes('--resume');
+      if (resume) say(`recorded: ${parseProgress((await snapshotOf(sim)).cib.options[PROGRESS_OPTION]).map((p) => `${p.nodes.join(',')}:${p.state}`).join(' ') || 'nothing'}`);
+      const op = rollingRebootOperation({ groups: args.includes('--groups'), resume, force: flags.force, config, hooks, cluster: sim, ...(nodes ? { nodes: nodes.split(',') } : {}) });
+      // Without --exec a rolling reboot only plans: the scenarios carry it out unless --dry-run.
+      return run(op);
     }
     case 'balance': {
       // libvirt's counters: each VM burns its load (cores) wherever it runs, on the virtual clock.
@@ -165,6 +180,9 @@ async function runCase(folder: string): Promise<string> {
     sim.log.push(`cluster: ${lines.join(' | ')}`);
     const faults = (await read('faults')).split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
     if (faults.length) sim.log.push(`faults: ${faults.join(' | ')}`);
+    const hookRules = (await read('hooks')).split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+    if (hookRules.length) sim.log.push(`hooks: ${hookRules.join(' | ')}`);
+    const hooks = new ScriptedHooks(hookRules, say);
     let interrupted = false;
     for (const line of (await read('cmd')).split('\n').map((l) => l.trim()).filter(Boolean)) {
       const cmd = line.split(/\s+/);
@@ -173,7 +191,7 @@ async function runCase(folder: string): Promise<string> {
       interrupted = false;
       say(`$ ${cmd.join(' ')}`);
       try {
-        await runCommand(sim, cmd, say, Object.fromEntries((await read('load')).split(/\s+/).filter(Boolean).map((w) => [w.split('=')[0] as string, Number(w.split('=')[1])])));
+        await runCommand(sim, cmd, say, Object.fromEntries((await read('load')).split(/\s+/).filter(Boolean).map((w) => [w.split('=')[0] as string, Number(w.split('=')[1])])), hooks);
       } catch (e) {
         say(`error (${(e as Error).name}): ${(e as Error).message}`);
       }

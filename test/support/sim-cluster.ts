@@ -194,6 +194,11 @@ export async function simCluster(cibXml: string, faults: Faults = parseFaults(''
     return answer;
   }
 
+  /** The work of the sleepers so far, one after the other. */
+  let working: Promise<void> = Promise.resolve();
+  /** When a sleep of MS from now ends. */
+  const sleptFrom = (ms: number) => clock + ms;
+
   /** Whatever is due: nodes coming back, then at most one transition. */
   async function work(): Promise<void> {
     for (const [node, upAt] of [...downs]) {
@@ -315,10 +320,14 @@ export async function simCluster(cibXml: string, faults: Faults = parseFaults(''
     },
     libvirtAnswers: async (node) => (alive(), !downs.has(node)),
     now: () => clock,
+    // Sleepers may wait side by side (a group's nodes coming back): each wakes at its own time
+    // (the clock never runs back nor adds up their waits), and what is due is done once, in turn.
     sleep: async (ms) => {
       alive();
-      clock += ms;
-      await work();
+      clock = Math.max(clock, sleptFrom(ms));
+      const run = working.then(work);
+      working = run.catch(() => undefined);
+      await run;
     },
   };
   return port;

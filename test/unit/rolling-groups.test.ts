@@ -2,7 +2,7 @@
 // oracle: which groups it asks about, which it keeps, which it splits and why. Pacemaker's own
 // answers are in the scenario folders (test/scenarios/maintenance/rolling-groups-*).
 import { describe, expect, it } from 'vitest';
-import { groupNodes, groupRefusal, type GroupAnswer } from '../../lib/plan/rolling-groups.js';
+import { groupNodes, groupRefusal, quorate, type GroupAnswer } from '../../lib/plan/rolling-groups.js';
 
 const clean: GroupAnswer = { moves: [{ vm: 'a', live: true }], stops: [], sideEffects: [], nPlusOne: true };
 
@@ -35,7 +35,26 @@ describe('groupRefusal', () => {
   });
 });
 
+describe('quorate', () => {
+  it('more than half of the votes must stay; two nodes are two_node (the survivor keeps quorum)', () => {
+    expect([1, 2, 3].map((away) => quorate({ members: 5, votes: 5 }, away))).toEqual([true, true, false]);
+    expect(quorate({ members: 3, votes: 3 }, 1)).toBe(true);
+    expect(quorate({ members: 2, votes: 3 }, 1)).toBe(false);
+    expect(quorate({ members: 4, votes: 4 }, 2)).toBe(false);
+    expect(quorate({ members: 2, votes: 2 }, 1)).toBe(true);
+    expect(quorate({ members: 1, votes: 2 }, 1)).toBe(false);
+  });
+});
+
 describe('groupNodes', () => {
+  it('never takes so many nodes that the rest would lose quorum, without asking Pacemaker', async () => {
+    const o = oracle(() => undefined);
+    const r = await groupNodes(['n1', 'n2', 'n3', 'n4', 'n5'], new Set(), 5, o, 2, { members: 5, votes: 5 });
+    expect(r.groups.map((g) => g.nodes)).toEqual([['n1', 'n2'], ['n3', 'n4'], ['n5']]);
+    expect(o.asked).toEqual(['n1+n2', 'n3+n4']);
+    expect(r.split[0]).toEqual({ nodes: ['n1', 'n2', 'n3'], why: '2 of 5 votes would stay: the cluster would lose quorum (more than half is needed)' });
+  });
+
   it('takes every later node that passes, and leaves at least two nodes up without asking', async () => {
     const o = oracle(() => undefined);
     const r = await groupNodes(['n1', 'n2', 'n3', 'n4', 'n5'], new Set(), 5, o);

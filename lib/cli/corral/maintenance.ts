@@ -5,67 +5,26 @@ import type { Command } from 'commander';
 import { printable, printableLines } from '../../cluster/format.js';
 import { takeSnapshot } from '../../cluster/snapshot.js';
 import { parseSizeMiB, SizeError } from '../../domain/size.js';
-import {
-  capacityOf,
-  DEFAULT_PARALLEL,
-  drainNodes,
-  MaintenanceInputError,
-  planDrainOf,
-  planUndrainOf,
-  undrainNode,
-  type DrainCheck,
-} from '../../ops/maintenance.js';
+import { capacityOf, DEFAULT_PARALLEL } from '../../ops/maintenance.js';
 import { localNodeName } from '../../host/pacemaker/status.js';
 import { loadConfig, SHUTDOWN_DRAIN_TIMEOUT_RANGE } from '../../ops/config.js';
-import { loadHooks } from '../../ops/hooks.js';
 import { onBoot, onShutdown } from '../../ops/node-lifecycle.js';
-import { execRollingReboot, formatProgress, parseProgress, planRollingGroups, planRollingReboot, PROGRESS_OPTION, type GroupedRollingPlan } from '../../ops/rolling.js';
+import { drainOperation } from '../../ops/operations/drain.js';
+import { rollingRebootOperation } from '../../ops/operations/rolling-reboot.js';
+import { undrainOperation } from '../../ops/operations/undrain.js';
+import { PROGRESS_OPTION } from '../../ops/rolling.js';
 import { checkAction, checkExitCodes, setUnanswered, UsageError } from '../errors.js';
+import { runCliOperation } from '../operation.js';
 
 // Text for people shows control and bidi characters escaped (node names); JSON stays exact.
 const out = (s: string) => process.stdout.write(printableLines(s));
 const json = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 const err = (s: string) => process.stderr.write(`corral: ${printable(s)}\n`);
 
-/** Runs FN, turning input errors into usage errors (exit 2). */
-async function guarded<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof MaintenanceInputError) throw new UsageError(e.message);
-    throw e;
-  }
-}
-
 function parallelOf(text: string | undefined): number {
   if (text === undefined) return DEFAULT_PARALLEL;
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 100) throw new UsageError(`--parallel ${JSON.stringify(text)}: a whole number from 1 to 100`);
   return Number(text);
-}
-
-function planText(check: DrainCheck): string {
-  const lines: string[] = [];
-  const { plan } = check;
-  lines.push(`drain ${plan.nodes.join(', ')}: ${plan.moves.length} VM${plan.moves.length === 1 ? '' : 's'} move, ${plan.stops.length} would stop`);
-  for (const m of plan.moves) lines.push(`  ${m.vm}: ${m.from} → ${m.to}${m.live ? ' (live migration)' : ' (stop and start: not live)'}`);
-  for (const s of plan.stops) lines.push(`  ${s.vm}: would STOP on ${s.from}: ${s.why}`);
-  for (const s of plan.sideEffects) lines.push(`  also: ${s}`);
-  return `${lines.join('\n')}\n`;
-}
-
-/** The grouped plan for people: a line per group, its moves, then the groups refused and why. */
-function groupsText(plan: GroupedRollingPlan, dc: string | undefined): string {
-  const lines: string[] = [];
-  const n = plan.groups.length;
-  lines.push(`rolling reboot in ${n} group${n === 1 ? '' : 's'}: ${plan.groups.map((g) => g.nodes.join('+')).join(', ')} (in this order)${plan.skipped.length ? `; skipped: ${plan.skipped.map((s) => `${s.node} (${s.why})`).join(', ')}` : ''}`);
-  for (const g of plan.groups) {
-    lines.push(`  ${g.nodes.join(', ')}${dc !== undefined && g.nodes.includes(dc) ? ' (DC)' : ''}: ${g.moves.length ? g.moves.map((m) => `${m.vm} → ${m.to}${m.live ? '' : ' (not live)'}`).join(', ') : 'no VM to move'}`);
-    for (const s of g.stops) lines.push(`    ${s.vm} would STOP: ${s.why}`);
-  }
-  for (const s of plan.split) lines.push(`  not together: ${s.nodes.join(', ')}: ${s.why}`);
-  const per = (m: number, v: number) => `${m} migration${m === 1 ? '' : 's'} for ${v} running VM${v === 1 ? '' : 's'} (${(v ? m / v : 0).toFixed(2)} per VM)`;
-  lines.push(`${per(plan.migrations, plan.vms)}; one node at a time: ${plan.oneAtATime.steps} step${plan.oneAtATime.steps === 1 ? '' : 's'}, ${per(plan.oneAtATime.migrations, plan.vms)}`);
-  return `${lines.join('\n')}\n`;
 }
 
 export function registerMaintenance(program: Command): void {
@@ -98,38 +57,7 @@ Examples:
     )
     .action(async (nodes: string[], o: { dryRun?: boolean; parallel?: string; force?: boolean; json?: boolean }) => {
       const parallel = parallelOf(o.parallel);
-      const snap = await takeSnapshot();
-      const check = await guarded(() => planDrainOf(snap, nodes));
-      const others = snap.view.hosts.filter((h) => !nodes.includes(h.name) && h.drainState === 'draining');
-      if (others.length && !o.dryRun) throw new UsageError(`a drain of ${others.map((h) => h.name).join(', ')} is under way (or was interrupted: run corral node drain ${others[0]?.name} again to finish it, or undrain it)`);
-      const planJson = { moves: check.plan.moves, stops: check.plan.stops, sideEffects: check.plan.sideEffects };
-      if (!o.json) {
-        out(planText(check));
-        for (const w of check.warnings) err(`warning: ${w}`);
-      }
-      if (check.plan.stops.length && !o.force) {
-        if (o.json) json({ nodes, dryRun: o.dryRun === true, plan: planJson, warnings: check.warnings, nPlusOneAfter: check.capacityAfter.nPlusOne, refused: true });
-        err(`refusing: ${check.plan.stops.map((s) => s.vm).join(', ')} would stop (--force drains anyway); nothing was changed`);
-        process.exitCode = 1;
-        return;
-      }
-      // The operator's hooks node-drain-pre.d (also in a dry run: a veto is exit 1) and -post.d.
-      const hooks = await loadHooks(err);
-      const leaving = [...check.plan.moves, ...check.plan.stops].map((m) => m.vm).sort();
-      const r = await hooks.around('node-drain', { nodes, vms: leaving, dryRun: o.dryRun === true }, async () => {
-        if (!o.dryRun) return drainNodes(nodes, check, snap, { parallel, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
-        if (o.json) json({ nodes, dryRun: true, plan: planJson, warnings: check.warnings, nPlusOneAfter: check.capacityAfter.nPlusOne });
-        else out('dry run: nothing was changed\n');
-        return undefined;
-      }, (x) => x?.ok !== false);
-      if (!r) return;
-      if (o.json) json({ nodes, dryRun: false, plan: planJson, warnings: check.warnings, nPlusOneAfter: check.capacityAfter.nPlusOne, result: r });
-      else {
-        for (const f of r.failures) err(`failed operation: ${f}`);
-        for (const p of r.problems) err(p);
-        out(r.ok ? `${nodes.join(', ')} drained: ${r.left.length} VM${r.left.length === 1 ? '' : 's'} moved live in ${r.seconds.toFixed(1)} s\n` : '');
-      }
-      if (!r.ok) process.exitCode = 1;
+      await runCliOperation(() => drainOperation({ nodes, parallel }), { dryRun: o.dryRun === true, force: o.force, json: o.json });
     });
 
   node
@@ -153,28 +81,7 @@ Examples:
     )
     .action(async (name: string, o: { return?: boolean; parallel?: string; dryRun?: boolean; json?: boolean }) => {
       const parallel = parallelOf(o.parallel);
-      const snap = await takeSnapshot();
-      const check = await guarded(() => planUndrainOf(snap, name, o.return === true));
-      // The operator's hooks node-undrain-pre.d (also in a dry run) and -post.d; CORRAL_VMS: the VMs that come back.
-      const hooks = await loadHooks(err);
-      const r = await hooks.around('node-undrain', { nodes: [name], vms: check.back.map((m) => m.vm), dryRun: o.dryRun === true }, async () => {
-        if (!o.dryRun) return undrainNode(check, { parallel, returnVms: o.return === true, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
-        if (o.json) json({ node: name, dryRun: true, owed: check.owed, back: check.back, stay: check.stay });
-        else {
-          out(`undrain ${name}: out of standby${o.return ? `; ${check.back.length} VM${check.back.length === 1 ? '' : 's'} would come back` : ` (${check.owed.length} VM${check.owed.length === 1 ? '' : 's'} it owes stay where they are; --return brings them back)`}\n`);
-          for (const m of check.back) out(`  ${m.vm}: ${m.from} → ${m.to}\n`);
-          for (const s of check.stay) out(`  ${s.vm} stays: ${s.why}\n`);
-          out('dry run: nothing was changed\n');
-        }
-        return undefined;
-      }, (x) => x?.ok !== false);
-      if (!r) return;
-      if (o.json) json({ node: name, dryRun: false, owed: check.owed, back: check.back, stay: check.stay, result: r });
-      else {
-        for (const s of r.stayed) out(`${s.vm} stays: ${s.why}\n`);
-        for (const p of r.problems) err(p);
-      }
-      if (!r.ok) process.exitCode = 1;
+      await runCliOperation(() => undrainOperation({ node: name, returnVms: o.return === true, parallel }), { dryRun: o.dryRun === true, json: o.json });
     });
 
   node
@@ -272,64 +179,15 @@ Examples:
     .action(async (o: { exec?: boolean; nodes?: string; resume?: boolean; groups?: boolean; parallel?: string; force?: boolean; json?: boolean }) => {
       const parallel = parallelOf(o.parallel);
       if (o.resume && !o.exec) throw new UsageError('--resume continues a rolling reboot: give --exec too');
-      const wanted = o.nodes === undefined ? undefined : o.nodes.split(',').map((n) => n.trim());
-      if (wanted?.some((n) => !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(n))) throw new UsageError(`--nodes ${JSON.stringify(o.nodes)}: node names separated by commas`);
-      const snap = await takeSnapshot();
+      const nodes = o.nodes === undefined ? undefined : o.nodes.split(',').map((n) => n.trim());
+      if (nodes?.some((n) => !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(n))) throw new UsageError(`--nodes ${JSON.stringify(o.nodes)}: node names separated by commas`);
       const local = await localNodeName().catch(() => undefined);
-      const recorded = parseProgress(snap.cib.options[PROGRESS_OPTION]);
-      if (recorded.length && !o.resume && o.exec) throw new UsageError(`a rolling reboot is under way or was interrupted (${formatProgress(recorded)}): --exec --resume continues it`);
-      if (o.resume && recorded.length === 0) throw new UsageError('there is no rolling reboot to resume');
-      // Resuming follows the recorded turns; nodes may be down or rejoining right now, so nothing is planned again up front.
-      let summary: Record<string, unknown>;
-      let turns: string[][];
-      let stops = false;
-      if (o.resume) {
-        turns = recorded.map((p) => p.nodes);
-        summary = { order: turns.flat(), ...(recorded.some((p) => p.nodes.length > 1) || o.groups ? { groups: [] } : { steps: [] }), skipped: [], migrations: 0, vms: 0, migrationsPerVm: 0 };
-      } else if (o.groups) {
-        const plan = await guarded(() => planRollingGroups(snap, { nodes: wanted, local }));
-        turns = plan.groups.map((g) => g.nodes);
-        stops = plan.groups.some((g) => g.stops.length > 0);
-        summary = { ...plan };
-        if (!o.exec && !o.json) out(groupsText(plan, snap.view.hosts.find((h) => h.dc)?.name));
-      } else {
-        const plan = await guarded(() => planRollingReboot(snap, { nodes: wanted, local }));
-        turns = plan.order.map((n) => [n]);
-        stops = plan.steps.some((s) => s.stops.length > 0);
-        summary = { order: plan.order, steps: plan.steps, skipped: plan.skipped, migrations: plan.migrations, vms: plan.vms, migrationsPerVm: plan.migrationsPerVm };
-        if (!o.exec && !o.json) {
-          out(`rolling reboot of ${plan.order.join(', ')} (in this order)${plan.skipped.length ? `; skipped: ${plan.skipped.map((s) => `${s.node} (${s.why})`).join(', ')}` : ''}\n`);
-          for (const st of plan.steps) {
-            out(`  ${st.node}${st.dc ? ' (DC)' : ''}: ${st.moves.length ? st.moves.map((m) => `${m.vm} → ${m.to}${m.live ? '' : ' (not live)'}`).join(', ') : 'no VM to move'}\n`);
-            for (const s of st.stops) out(`    ${s.vm} would STOP: ${s.why}\n`);
-          }
-          out(`${plan.migrations} migration${plan.migrations === 1 ? '' : 's'} for ${plan.vms} running VM${plan.vms === 1 ? '' : 's'} (${plan.migrationsPerVm.toFixed(2)} per VM)\n`);
-        }
-      }
-      // The operator's hooks: rolling-reboot-pre.d (also for the plan alone, CORRAL_DRY_RUN=1) and
-      // -post.d around the run; node-reboot-pre.d and -post.d around each turn (lib/ops/rolling.ts).
-      const hooks = await loadHooks(err);
-      const order = turns.flat();
-      const vmsOn = snap.view.vms.filter((v) => v.nodes.some((n) => order.includes(n))).map((v) => v.name);
-      const config = await loadConfig();
-      const r = await hooks.around('rolling-reboot', { nodes: order, vms: vmsOn, dryRun: !o.exec }, async () => {
-        if (o.exec) return execRollingReboot(turns, o.resume ? recorded : undefined, { parallel, force: o.force === true, config, local, hooks, progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
-        if (o.json) json({ dryRun: true, plan: summary });
-        else out('dry run: nothing was changed (--exec carries it out)\n');
-        if (stops && !o.force) process.exitCode = 1;
-        return undefined;
-      }, (x) => x?.ok !== false);
-      if (!r) return;
-      const { rebootSelf, ...result } = r;
-      if (o.json) json({ dryRun: false, plan: summary, result });
-      else {
-        for (const p of r.problems) err(p);
-        if (r.resumeAfterOwnReboot) out(`${r.resumeAfterOwnReboot} (this node) reboots now: once it is back, run corral rolling-reboot --exec --resume\n`);
-        else if (r.ok) out(`rolling reboot done: ${r.rebooted.join(', ')} in ${r.seconds.toFixed(0)} s; ${Object.values(r.migrations).reduce((a, b) => a + b, 0)} live migrations\n`);
-      }
-      if (!r.ok) process.exitCode = 1;
+      const r = await runCliOperation(
+        ({ hooks, config }) => rollingRebootOperation({ ...(nodes ? { nodes } : {}), groups: o.groups === true, resume: o.resume === true, parallel, force: o.force === true, ...(local ? { local } : {}), config, hooks }),
+        { dryRun: !o.exec, force: o.force, json: o.json },
+      );
       // Last: this node's own reboot, which ends this process (everything above is out by now).
-      if (rebootSelf) await new Promise<void>((done) => process.stdout.write('', () => done())).then(rebootSelf);
+      if (r?.rebootSelf) await new Promise<void>((done) => process.stdout.write('', () => done())).then(r.rebootSelf);
     });
 
   program

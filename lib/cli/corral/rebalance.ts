@@ -5,20 +5,16 @@ import type { Command } from 'commander';
 import { printable, printableLines } from '../../cluster/format.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { takeSnapshot } from '../../cluster/snapshot.js';
-import { planRebalanceOf, RebalanceInputError, runRebalance, type RebalanceCheck } from '../../ops/rebalance.js';
-import { loadSample, maintenanceUnderWay, readNodes } from '../../ops/balance.js';
-import { loadHooks } from '../../ops/hooks.js';
+import { loadSample, readNodes } from '../../ops/balance.js';
+import { rebalanceOperation } from '../../ops/operations/rebalance.js';
 import { nodeAccess } from './tables.js';
 import { DEFAULT_MIN_GAIN, MIN_GAIN_LIMIT } from '../../plan/rebalance.js';
 import { UsageError } from '../errors.js';
+import { runCliOperation } from '../operation.js';
 
-// Text for people shows control and bidi characters escaped (node names); JSON stays exact.
+// Text for people shows control and bidi characters escaped (node names).
 const out = (s: string) => process.stdout.write(printableLines(s));
-const json = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 const err = (s: string) => process.stderr.write(`corral: ${printable(s)}\n`);
-
-/** Scores as hbal prints them: 8 decimals. */
-const score = (x: number) => Number(x.toFixed(8));
 
 function maxMovesOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -30,33 +26,6 @@ function minGainOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+(\.\d+)?$|^\.\d+$/.test(text.trim())) throw new UsageError(`--min-gain ${JSON.stringify(text)}: a number, 0 or more (a score difference, e.g. 0.05)`);
   return Number(text);
-}
-
-function planJson(check: RebalanceCheck) {
-  const { plan } = check;
-  return {
-    score: { before: score(plan.score.before), after: score(plan.score.after) },
-    moves: plan.moves.map((m) => ({ vm: m.vm, from: m.from, to: m.to })),
-    rounds: plan.rounds.map((r) => r.map((i) => plan.moves[i]?.vm as string)),
-    parts: plan.parts,
-    rejected: check.rejected,
-    fixed: plan.fixed,
-    warnings: check.warnings,
-  };
-}
-
-function planText(check: RebalanceCheck): string {
-  const { plan } = check;
-  const lines: string[] = [];
-  lines.push(`score ${plan.score.before.toFixed(8)} → ${plan.score.after.toFixed(8)} (lower is better balanced): ${plan.moves.length} move${plan.moves.length === 1 ? '' : 's'} in ${plan.rounds.length} round${plan.rounds.length === 1 ? '' : 's'}`);
-  plan.rounds.forEach((r, ri) => {
-    for (const i of r) {
-      const m = plan.moves[i];
-      if (m) lines.push(`  ${ri + 1}. ${m.vm}: ${m.from} → ${m.to}  (score ${m.score.toFixed(8)})`);
-    }
-  });
-  for (const r of check.rejected) lines.push(`  not ${r.vm} → ${r.to}: ${r.why}`);
-  return `${lines.join('\n')}\n`;
 }
 
 export function registerRebalance(program: Command): void {
@@ -107,48 +76,7 @@ Examples:
         load = new Map(Object.values(sample.nodes).flatMap((n) => Object.entries(n.vms)));
         if (!o.json) out(`CPU load over ${o.measure} s: ${[...load].map(([vm, c]) => `${vm} ${c.toFixed(2)}`).join(', ') || 'no VM runs'} cores\n`);
       }
-      let check: RebalanceCheck;
-      try {
-        check = await planRebalanceOf(snap, { maxMoves, minGain, ...(load ? { load } : {}) });
-      } catch (e) {
-        if (e instanceof RebalanceInputError) throw new UsageError(e.message);
-        throw e;
-      }
-      if (!o.json) {
-        out(planText(check));
-        for (const w of check.warnings) err(`warning: ${w}`);
-      }
       const measured = load ? { measuredLoad: { seconds: Number(o.measure), vms: Object.fromEntries([...load].map(([vm, c]) => [vm, Math.round(c * 1000) / 1000])) } } : {};
-      if (check.plan.moves.length === 0) {
-        if (o.json) json({ dryRun: !o.exec, ...planJson(check), ...measured });
-        else out('nothing to do: no move lowers the score enough\n');
-        return;
-      }
-      // Not in the middle of maintenance: a drain or rolling reboot steers VMs with hints of the same
-      // kind (that Pacemaker is idle, the plan's check has made sure).
-      const busy = o.exec ? maintenanceUnderWay(await takeSnapshot()) : undefined;
-      if (busy) {
-        err(`not now: ${busy}; nothing was changed (run corral rebalance --exec again once it is done)`);
-        process.exitCode = 1;
-        return;
-      }
-      // The operator's hooks rebalance-pre.d (also for the plan alone, CORRAL_DRY_RUN=1: a veto is exit 1) and -post.d.
-      const hooks = await loadHooks(err);
-      const hookCtx = { vms: check.plan.moves.map((m) => m.vm), nodes: [...new Set(check.plan.moves.flatMap((m) => [m.from, m.to]))].sort(), dryRun: !o.exec };
-      const r = await hooks.around('rebalance', hookCtx, async () => {
-        if (o.exec) return runRebalance(check, snap, { progress: (l) => (o.json ? undefined : out(`${l}\n`)) });
-        if (o.json) json({ dryRun: true, ...planJson(check), ...measured });
-        else out('dry run: nothing was changed (--exec carries it out)\n');
-        return undefined;
-      }, (x) => x?.ok !== false);
-      if (!r) return;
-      if (o.json) json({ dryRun: false, ...planJson(check), ...measured, result: r });
-      else {
-        for (const f of r.failures) err(`failed operation: ${f}`);
-        for (const p of r.problems) err(p);
-        if (r.notRun.length) err(`not run: ${r.notRun.map((m) => `${m.vm} ${m.from} → ${m.to}`).join(', ')}`);
-        if (r.ok) out(`rebalanced: ${r.moved.length} VM${r.moved.length === 1 ? '' : 's'} moved live in ${r.seconds.toFixed(1)} s\n`);
-      }
-      if (!r.ok) process.exitCode = 1;
+      await runCliOperation(() => rebalanceOperation({ maxMoves, minGain, ...(load ? { load } : {}), extraJson: measured }), { dryRun: !o.exec, json: o.json }, { snapshot: snap });
     });
 }
