@@ -83,6 +83,8 @@ export interface CibRecord {
   atMs: number;
   /** pe-input-12 on n1, the live CIB … */
   source: string;
+  /** The live CIB: newer than every scheduler input, whatever the clocks say (the DC's may run ahead of this node's). */
+  latest?: boolean;
 }
 
 /** One fencing action as the fencer recorded it. */
@@ -581,8 +583,11 @@ const KIND_ORDER: EventKind[] = [
 export function readEvents(input: EventInput): EventResult {
   const problems: string[] = [];
   const ops = new Map<string, Op>();
-  const looks = input.cibs
-    .map((c) => readLook(c, ops, problems))
+  const read = input.cibs.map((c) => ({ c, look: readLook(c, ops, problems) }));
+  const newest = Math.max(0, ...read.filter((r) => !r.c.latest && r.look).map((r) => (r.look as Look).atMs));
+  for (const r of read) if (r.c.latest && r.look) r.look.atMs = Math.max(r.look.atMs, newest);
+  const looks = read
+    .map((r) => r.look)
     .filter((l): l is Look => l !== undefined)
     .sort((a, b) => a.atMs - b.atMs);
   const fencing = input.fencing ?? [];

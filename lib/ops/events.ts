@@ -139,7 +139,7 @@ async function collect(q: EventsQuery, o: LookOptions): Promise<Collected> {
   const cibFile = process.env.CIB_file !== undefined;
   try {
     const snap = await takeSnapshot();
-    cibs.push({ xml: snap.xml, atMs: now(), source: 'the live CIB' });
+    cibs.push({ xml: snap.xml, atMs: now(), source: 'the live CIB', latest: true });
     online = snap.view.hosts.filter((h) => h.online).map((h) => h.name);
     dc = snap.view.hosts.find((h) => h.dc)?.name;
     vms = snap.view.vms.map((v) => v.name);
@@ -249,6 +249,8 @@ export interface FollowOptions {
   /** Stop after this long (ms; default: until the signal). */
   forMs?: number;
   signal?: AbortSignal;
+  /** Called after each look (tests change the records between looks). */
+  onLook?: () => void;
 }
 
 /** How far back each look of --follow reads again (events older than this were printed already). */
@@ -295,6 +297,7 @@ export async function followEvents(q: EventsQuery, emit: (e: ClusterEvent) => vo
     // Forget what is too old to come again.
     const keepAfter = now() - FOLLOW_WINDOW_MS - SAME_CHANGE_MS;
     for (let i = printed.length - 1; i >= 0; i--) if ((printed[i] as { atMs: number }).atMs < keepAfter) printed.splice(i, 1);
+    o.onLook?.();
     if (now() >= end) return;
     await sleep(Math.min(interval, Math.max(0, end - now())), undefined, { signal: o.signal }).catch(() => undefined);
   }

@@ -13,7 +13,7 @@ import { fenceHistory } from '../../lib/host/pacemaker/fencing.js';
 import { parseLsFullTime, peWindow } from '../../lib/host/pacemaker/pe-inputs.js';
 import { parseSince } from '../../lib/cli/corral/events.js';
 import { formatAudit, parseAuditLine } from '../../lib/ops/audit.js';
-import { clusterEvents } from '../../lib/ops/events.js';
+import { clusterEvents, followEvents } from '../../lib/ops/events.js';
 
 const MET = new URL('../fixtures/events/met', import.meta.url).pathname;
 const REC = new URL('../fixtures/recorded', import.meta.url).pathname;
@@ -244,6 +244,64 @@ describe('corral events reads the compressed series from the scheduler directory
       else process.env.CIB_file = saved;
     }
   });
+});
+
+describe('--follow', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'corral-events-follow-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("prints each event once: a change seen first in the live CIB and then in the scheduler input written for it is one line; the live CIB is the newest state even when this clock is behind the DC's", async () => {
+    const series = peInputs(9).sort((a, b) => a.atMs - b.atMs);
+    const put = (r: CibRecord) => {
+      const file = path.join(dir, `${r.source}.bz2`);
+      writeFileSync(file, execFileSync(BZIP2, ['-c'], { input: r.xml }));
+      utimesSync(file, r.atMs / 1000, r.atMs / 1000);
+    };
+    // Before the drain: inputs 0-6, the live CIB as input 6 had it.
+    for (const r of series.slice(0, 7)) put(r);
+    const cib = path.join(dir, 'cib.xml');
+    // The live CIB has no execution-date: its time is when it is read.
+    const live = (r: CibRecord) => r.xml.replace(/ execution-date="\d+"/, '');
+    writeFileSync(cib, live(series[6] as CibRecord));
+    const saved = process.env.CIB_file;
+    process.env.CIB_file = cib;
+    // A clock that starts at 18:17:16 (the fixtures' time, just after the drain's scheduler input) and runs as the real one.
+    const start = Date.now();
+    const now = () => Date.parse('2026-12-07T18:17:16Z') + (Date.now() - start);
+    const got: ClusterEvent[] = [];
+    let step = 0;
+    try {
+      await followEvents({ sinceMs: Date.parse('2026-12-07T18:17:05Z'), auditLog: path.join(dir, 'no-audit.log'), peDir: dir, now }, (e) => {
+        got.push(e);
+      }, {
+        intervalMs: 100,
+        forMs: 3000,
+        // Between looks: the drain reaches the live CIB (input 7's CIB) a look before its scheduler input, then the rest.
+        onLook: () => {
+          step++;
+          if (step === 2) writeFileSync(cib, live(series[7] as CibRecord));
+          if (step === 4) put(series[7] as CibRecord);
+          if (step === 6) {
+            put(series[8] as CibRecord);
+            put(series[9] as CibRecord);
+            writeFileSync(cib, read('cib-after-drain.xml'));
+          }
+        },
+      });
+    } finally {
+      if (saved === undefined) delete process.env.CIB_file;
+      else process.env.CIB_file = saved;
+    }
+    expect(got.map((e) => e.text)).toEqual([
+      'corral node drain n1 started',
+      'node n1 put in standby',
+      'vm p1 migrated n1 -> n3, live in 1.1 s',
+      'vm p2 migrated n1 -> n2, live in 1.1 s',
+      'node n1 drained (corral node drain)',
+      'node n1 out of standby',
+      'node n1 undrained (corral node undrain)',
+    ]);
+  }, 30_000);
 });
 
 describe("another node's scheduler inputs (ls --full-time through the node command)", () => {
