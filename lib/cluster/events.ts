@@ -85,6 +85,8 @@ export interface CibRecord {
   source: string;
   /** The live CIB: newer than every scheduler input, whatever the clocks say (the DC's may run ahead of this node's). */
   latest?: boolean;
+  /** What makes this record the same as one read before (a file and its time, the CIB's version): its reading is then taken from the cache. */
+  key?: string;
 }
 
 /** One fencing action as the fencer recorded it. */
@@ -116,7 +118,19 @@ export interface EventInput {
   audit?: readonly AuditRecord[];
   /** vm's actions (lib/ops/actions.ts): an audit line whose action is not one of them is corral's own (a drain, a hook). */
   vmActions?: ReadonlySet<string>;
+  /** Readings of keyed records, kept from one call to the next (--follow reads the same inputs every look); keys not given this time are dropped. */
+  cache?: ReadingCache;
 }
+
+/** What one CIB record says, read once. */
+interface Reading {
+  look: Look;
+  /** The CIB's execution-date (ms), if it has one. */
+  executedMs?: number;
+  ops: [string, Op][];
+}
+
+export type ReadingCache = Map<string, Reading>;
 
 export interface EventResult {
   /** Every event found, oldest first. */
@@ -226,7 +240,7 @@ function clusterOptions(root: XNode): Record<string, string> {
   return nvpairs(kid(kid(root, 'configuration'), 'crm_config'), 'cluster_property_set');
 }
 
-function readLook(rec: CibRecord, ops: Map<string, Op>, problems: string[]): Look | undefined {
+function readCib(rec: CibRecord, problems: string[]): Reading | undefined {
   let root: XNode;
   try {
     root = readXml(rec.xml, rec.source, { keep: { lrm_rsc_op: OP_FIELDS }, error: CibError });
@@ -240,7 +254,7 @@ function readLook(rec: CibRecord, ops: Map<string, Op>, problems: string[]): Loo
   }
   const cib = new Cib(root);
   const executed = Number(root.attrs['execution-date']);
-  const atMs = Number.isFinite(executed) && executed > 0 ? executed * 1000 : rec.atMs;
+  const executedMs = Number.isFinite(executed) && executed > 0 ? executed * 1000 : undefined;
   const vms = corralVms(cib);
   const vmOf = new Map(vms.map((v) => [v.resourceId, v.name]));
   const cfgNodes = configNodes(cib);
@@ -257,8 +271,10 @@ function readLook(rec: CibRecord, ops: Map<string, Op>, problems: string[]): Loo
     if (!node) continue;
     moves.set(id, { rid: c.attrs.rsc, node, score: c.attrs.score ?? rule?.attrs.score ?? '' });
   }
+  const ops = new Map<string, Op>();
   collectOps(root, vmOf, ops);
-  return { atMs, source: rec.source, nodes: new Map(status.nodes.map((n) => [n.name, n])), drain, options: clusterOptions(root), moves, vmOf };
+  const look = { atMs: executedMs ?? rec.atMs, source: rec.source, nodes: new Map(status.nodes.map((n) => [n.name, n])), drain, options: clusterOptions(root), moves, vmOf };
+  return { look, ...(executedMs !== undefined ? { executedMs } : {}), ops: [...ops] };
 }
 
 /** The VM a resource's history belongs to: a TransientDomain (by the status section's own record of its agent, so that a VM removed since still counts). */
@@ -583,7 +599,19 @@ const KIND_ORDER: EventKind[] = [
 export function readEvents(input: EventInput): EventResult {
   const problems: string[] = [];
   const ops = new Map<string, Op>();
-  const read = input.cibs.map((c) => ({ c, look: readLook(c, ops, problems) }));
+  const used = new Set<string>();
+  const read = input.cibs.map((c) => {
+    let reading = c.key !== undefined ? input.cache?.get(c.key) : undefined;
+    if (!reading) {
+      reading = readCib(c, problems);
+      if (reading && c.key !== undefined) input.cache?.set(c.key, reading);
+    }
+    if (c.key !== undefined) used.add(c.key);
+    for (const [k, op] of reading?.ops ?? []) if (!ops.has(k)) ops.set(k, op);
+    // A CIB without execution-date (the live one) is as of when it was read: this time's.
+    return { c, look: reading ? { ...reading.look, atMs: reading.executedMs ?? c.atMs } : undefined };
+  });
+  if (input.cache) for (const k of [...input.cache.keys()]) if (!used.has(k)) input.cache.delete(k);
   const newest = Math.max(0, ...read.filter((r) => !r.c.latest && r.look).map((r) => (r.look as Look).atMs));
   for (const r of read) if (r.c.latest && r.look) r.look.atMs = Math.max(r.look.atMs, newest);
   const looks = read

@@ -6,8 +6,9 @@
 // live CIB, the fencing history, the audit logs.
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { filterEvents, readEvents, type AuditRecord, type CibRecord, type ClusterEvent, type FenceRecord } from '../cluster/events.js';
+import { filterEvents, readEvents, type AuditRecord, type CibRecord, type ClusterEvent, type FenceRecord, type ReadingCache } from '../cluster/events.js';
 import { takeSnapshot } from '../cluster/snapshot.js';
+import { hostCibPort } from '../host/pacemaker/cib.js';
 import { fenceHistory } from '../host/pacemaker/fencing.js';
 import { listPeInputs, listPeInputsVia, PE_DIR, peWindow, readPeInputs, readPeInputsVia, type NodeRunner, type PeInputFile } from '../host/pacemaker/pe-inputs.js';
 import { localNodeName } from '../host/pacemaker/status.js';
@@ -116,9 +117,40 @@ function nodeRunner(template: readonly string[], node: string): NodeRunner {
   return (argv) => runOnNode(nodeCommandArgv(template, node, argv), NODE_TIMEOUT_MS);
 }
 
+/** The live CIB as one look needs it. */
+interface LiveCib {
+  xml: string;
+  /** Its version (admin_epoch.epoch.num_updates): the key of its reading. */
+  version: string;
+  online: string[];
+  dc?: string;
+  vms: string[];
+  nodes: string[];
+}
+
+async function readLiveCib(): Promise<LiveCib> {
+  const snap = await takeSnapshot();
+  const a = snap.root.attrs;
+  const dc = snap.view.hosts.find((h) => h.dc)?.name;
+  return {
+    xml: snap.xml,
+    version: `${a.admin_epoch ?? ''}.${a.epoch ?? ''}.${a.num_updates ?? ''}`,
+    online: snap.view.hosts.filter((h) => h.online).map((h) => h.name),
+    ...(dc ? { dc } : {}),
+    vms: snap.view.vms.map((v) => v.name),
+    nodes: snap.view.hosts.map((h) => h.name),
+  };
+}
+
+/** --follow's last reading of the live CIB: read again only when the CIB's version changed (one cibadmin call for the root). */
+interface LiveCache {
+  last?: LiveCib;
+}
+
 interface LookOptions {
   fromMs: number;
   cache: PeCache;
+  live?: LiveCache;
   /** Whose scheduler inputs to read (default: every online node). */
   peNodes?: (all: Reader[], dc: string | undefined) => Reader[];
   /** Read the other nodes' audit logs too. */
@@ -138,12 +170,19 @@ async function collect(q: EventsQuery, o: LookOptions): Promise<Collected> {
   let nodes: string[] = [];
   const cibFile = process.env.CIB_file !== undefined;
   try {
-    const snap = await takeSnapshot();
-    cibs.push({ xml: snap.xml, atMs: now(), source: 'the live CIB', latest: true });
-    online = snap.view.hosts.filter((h) => h.online).map((h) => h.name);
-    dc = snap.view.hosts.find((h) => h.dc)?.name;
-    vms = snap.view.vms.map((v) => v.name);
-    nodes = snap.view.hosts.map((h) => h.name);
+    let live: LiveCib | undefined;
+    if (o.live?.last) {
+      const v = await hostCibPort()
+        .version()
+        .then((x) => `${x.adminEpoch}.${x.epoch}.${x.numUpdates}`)
+        .catch(() => undefined);
+      if (v === o.live.last.version) live = o.live.last;
+    }
+    live ??= await readLiveCib();
+    if (o.live) o.live.last = live;
+    cibs.push({ xml: live.xml, atMs: now(), source: 'the live CIB', latest: true, key: `the live CIB ${live.version}` });
+    ({ online, vms, nodes } = live);
+    dc = live.dc;
     sources.push({ source: 'the live CIB', records: 1 });
   } catch (e) {
     sources.push({ source: 'the live CIB', records: 0, problem: (e as Error).message });
@@ -188,7 +227,7 @@ async function collect(q: EventsQuery, o: LookOptions): Promise<Collected> {
         continue;
       }
       read++;
-      cibs.push({ xml: t, atMs: f.mtimeMs, source: `${f.series}-${f.n} on ${l.r.node}` });
+      cibs.push({ xml: t, atMs: f.mtimeMs, source: `${f.series}-${f.n} on ${l.r.node}`, key: `${keyOf(f)}\u0000${f.mtimeMs}` });
     }
     const problem = l.problem ?? (unread.length ? `not read: ${unread.join('; ')}` : undefined);
     sources.push({ source: `scheduler inputs of ${l.r.node} (${dir})`, records: read, ...(mine[0] ? { oldest: isoOf(mine[0].mtimeMs) } : {}), ...(problem ? { problem } : {}) });
@@ -271,6 +310,8 @@ export async function followEvents(q: EventsQuery, emit: (e: ClusterEvent) => vo
   const interval = o.intervalMs ?? 1000;
   const end = o.forMs === undefined ? Number.POSITIVE_INFINITY : now() + o.forMs;
   const cache: PeCache = new Map();
+  const readings: ReadingCache = new Map();
+  const live: LiveCache = {};
   const printed: { key: string; atMs: number }[] = [];
   const filter = { ...(q.vm ? { vm: q.vm } : {}), ...(q.node ? { node: q.node } : {}) };
   for (let look = 0; !o.signal?.aborted; look++) {
@@ -278,10 +319,11 @@ export async function followEvents(q: EventsQuery, emit: (e: ClusterEvent) => vo
     const c = await collect(q, {
       fromMs,
       cache,
+      live,
       remoteAudit: look % REMOTE_AUDIT_EVERY === 0,
       ...(look === 0 ? {} : { peNodes: (all: Reader[], dc: string | undefined) => all.filter((r) => !r.runOn || r.node === dc) }),
     });
-    const r = readEvents({ cibs: c.cibs, fencing: c.fencing, audit: c.audit, vmActions: VM_ACTIONS });
+    const r = readEvents({ cibs: c.cibs, fencing: c.fencing, audit: c.audit, vmActions: VM_ACTIONS, cache: readings });
     if (look === 0) {
       const cib = c.sources.find((x) => x.source === 'the live CIB');
       if (cib?.problem) throw new Error(`cannot read the cluster: ${cib.problem}`);
