@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { runCli, withCliConventions } from '../lib/cli/errors.js';
 import { mkDebianInstaller, CACHE_DIR } from '../lib/ops/installer.js';
+import { loadConfig } from '../lib/ops/config.js';
 import { SUITES, type PlanInput } from '../lib/image/plan.js';
 
 const COMMAND = 'mk_debian_installer';
@@ -27,6 +28,11 @@ partition table or file system, unless --force; a disk smaller than 2 GiB; an un
 Interrupted (SIGINT, SIGTERM) or failed, it removes its mounts and loop devices (and an image file
 it created) before it exits 1.
 
+rbd:POOL/IMAGE (with --size) makes a new Ceph RBD image: the system is built in a sparse file
+under /var/tmp, then imported with rbd import (runs of zeros skipped) as corral.conf's ceph_client
+(else admin) through its ceph_monitors (else /etc/ceph/ceph.conf), and the file removed. An image
+that exists already is refused; a failed or interrupted import removes the half-made image.
+
 --post-install SCRIPT runs on this host after the system is written, with TARGET (the mounted root
 file system, or installer mode's boot partition), BLOCKDEV (the loop device of the disk), DISK,
 ROOT_DEV (ESP_DEV, BOOT_DEV), HOSTNAME and SUITE in its environment (as Ganeti's OS hooks).
@@ -34,6 +40,7 @@ ROOT_DEV (ESP_DEV, BOOT_DEV), HOSTNAME and SUITE in its environment (as Ganeti's
 Examples:
   lvcreate -n gum -L 30g vm && mk_debian_installer --hostname gum --ssh-key ~/.ssh/id_ed25519.pub /dev/vm/gum
   mk_debian_installer --size 4g --hostname gum --ip 192.0.2.10/24 --gateway 192.0.2.1 --dns 192.0.2.53 /var/lib/corral/gum.img
+  mk_debian_installer --size 8g --hostname db rbd:corral-vms/db
   mk_debian_installer --di ./bookworm-netboot --hostname gum --root-password-file pw.txt /dev/vm/gum`;
 
 /** The flags: the plan's own (PlanInput, checked in lib/image/plan.ts) and this command's. */
@@ -48,7 +55,7 @@ interface Opts extends PlanInput {
 async function main(argv: readonly string[]): Promise<void> {
   const program = withCliConventions(new Command(COMMAND), COMMAND)
     .description('Install Debian on a disk or image file for a corral VM (debootstrap), or put a preseeded Debian installer on it (--di).')
-    .argument('<disk>', 'block device (e.g. /dev/vm/gum) or image file (created with --size)')
+    .argument('<disk>', 'block device (e.g. /dev/vm/gum), image file (created with --size), or rbd:POOL/IMAGE (a new Ceph RBD image, with --size)')
     .option('--di <dir>', "installer mode: DIR holds a Debian installer's linux and initrd.gz (netboot)")
     .option('--size <size>', 'size of the image file to create when DISK does not exist, e.g. 4g (a plain number is MiB)')
     .option('--suite <suite>', `Debian release: ${SUITES.join(', ')} (default: bookworm)`)
@@ -69,7 +76,9 @@ async function main(argv: readonly string[]): Promise<void> {
   const o = program.opts<Opts>();
   const disk = program.args[0] as string;
   const say = (line: string) => process.stdout.write(`${COMMAND}: ${line}\n`);
-  const r = await mkDebianInstaller({ ...o, disk }, say);
+  // rbd:POOL/IMAGE: imported as corral.conf's ceph_client through its ceph_monitors (else admin, ceph.conf).
+  const rbd = disk.startsWith('rbd:') ? (await loadConfig()).ceph : undefined;
+  const r = await mkDebianInstaller({ ...o, disk, ...(rbd ? { rbd: { ...(rbd.client ? { client: rbd.client } : {}), monitors: rbd.monitors } } : {}) }, say);
   const parts = [`${r.seconds.toFixed(0)} s in all`];
   if (r.debootstrapSeconds !== undefined) parts.push(`debootstrap and packages ${r.debootstrapSeconds.toFixed(0)} s`);
   if (r.cached) parts.push('root file system from the cache');

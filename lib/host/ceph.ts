@@ -135,3 +135,32 @@ function watcherHost(address: string): string {
   const v6 = /^\[([^\]]+)\]/.exec(a);
   return v6 ? (v6[1] as string) : (a.split(':')[0] as string);
 }
+
+/** Who talks to Ceph for an rbd call from corral's commands: the user (default admin) and the monitors (default ceph.conf's). */
+export interface RbdAccess {
+  client?: string;
+  monitors?: readonly string[];
+}
+
+function accessArgs(a: RbdAccess): string[] {
+  return [...(a.client ? ['--id', a.client] : []), ...(a.monitors?.length ? ['-m', a.monitors.join(',')] : [])];
+}
+
+/**
+ * `rbd import FILE NAME`: a new image NAME with FILE's bytes (runs of zeros are skipped: a sparse
+ * file costs what it holds). Resolves when Ceph has it; throws with rbd's own words otherwise
+ * (exists: the image was there already, and is not touched).
+ */
+export async function rbdImport(file: string, name: string, a: RbdAccess, opts: { timeoutMs: number; cancel?: AbortSignal }): Promise<void> {
+  const r = await run('rbd', [...accessArgs(a), '--no-progress', 'import', file, name], { timeoutMs: opts.timeoutMs, ...(opts.cancel ? { cancel: opts.cancel } : {}) });
+  if (r.exitCode !== 0) {
+    const e = new CephCommandError(r, `rbd import ${name}`);
+    throw Object.assign(e, { exists: /\(17\) File exists/.test(r.stderr) });
+  }
+}
+
+/** `rbd rm NAME` (a half-made image); never throws, says what went wrong. */
+export async function rbdRemove(name: string, a: RbdAccess): Promise<string | undefined> {
+  const r = await run('rbd', [...accessArgs(a), '--no-progress', 'rm', name], { timeoutMs: 120_000 });
+  return r.exitCode === 0 ? undefined : new CephCommandError(r, `rbd rm ${name}`).message;
+}

@@ -9,7 +9,7 @@
 //
 // The parts: installer/check.ts (phase 1), installer/cleanup.ts (the cleanup transaction),
 // installer/debootstrap.ts and installer/installer-mode.ts (the two modes), installer/grub.ts,
-// installer/common.ts (what they share).
+// installer/common.ts (what they share), installer/rbd.ts (an RBD image: built as a file, imported).
 import { open, mkdtemp, rm } from 'node:fs/promises';
 import { CorralError } from '../errors.js';
 import { partitionTable } from '../image/text.js';
@@ -20,6 +20,7 @@ import { Cleanup, removeEmptyDirs } from './installer/cleanup.js';
 import type { Inputs, MkOptions, MkResult, ModeResult, Partitions, Say } from './installer/common.js';
 import { debootstrapMode } from './installer/debootstrap.js';
 import { installerMode } from './installer/installer-mode.js';
+import { mkOnRbd, rbdTarget } from './installer/rbd.js';
 
 export { CACHE_DIR } from './installer/common.js';
 
@@ -27,8 +28,14 @@ class Interrupted extends CorralError {
   readonly kind = 'failed';
 }
 
-/** Runs the work under a cleanup that also runs on SIGINT/SIGTERM. */
+/** Runs the work under a cleanup that also runs on SIGINT/SIGTERM; rbd:POOL/IMAGE through a file (installer/rbd.ts). */
 export async function mkDebianInstaller(o: MkOptions, say: Say): Promise<MkResult> {
+  const rbd = rbdTarget(o.disk);
+  return rbd ? mkOnRbd(o, rbd, o.rbd ?? {}, say, onDisk) : onDisk(o, say);
+}
+
+/** The work on a block device or an image file. */
+async function onDisk(o: MkOptions, say: Say): Promise<MkResult> {
   const started = Date.now();
   const inputs = await check(o);
   say(`${inputs.plan.mode} mode: Debian ${inputs.plan.suite} from ${inputs.plan.mirror}${o.mirror === undefined ? " (this host's apt sources)" : ''}, host name ${inputs.plan.hostname}`);

@@ -18,6 +18,7 @@ import { clusterExec, clusterStatus, destroyClusterLab, loadClusterLab, nodeVia,
 import { ensureTestGuest } from '../../lib/lab/test-guest.js';
 import { ticks } from '../../lib/lab/vms.js';
 import { bootsOf, consoleLogOn, waitUntil } from '../support/ops-lab.js';
+import { ensureDebianInstaller } from '../support/debian-installer.js';
 import { nodeProcesses } from '../../lib/lab/node.js';
 import { labDir, type LabNode } from '../../lib/lab/state.js';
 
@@ -414,6 +415,44 @@ describe('corral lab up --storage ceph', () => {
     await onlyWatcher(node);
     expect(await imageSha(node)).toBe(imageSum);
   }, 420_000);
+
+  it('mk_debian_installer --size 2g rbd:POOL/IMAGE makes the image (built in a file under /var/tmp, imported, the file gone; an existing image refused), and a VM on it boots its installer from RBD', async () => {
+    const n2 = nodeNamed('n2');
+    const di = await ensureDebianInstaller();
+    const args = ['--di', di, '--size', '2g', '--hostname', 'inst', `rbd:${CEPH_POOL}/inst`];
+    const t = Date.now();
+    const r = await inLab(n2, 'mk_debian_installer', args, 600_000);
+    const ms = Date.now() - t;
+    expect(r.exitCode, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/imported into rbd:corral-vms\/inst \([\d.]+ s\)/);
+    const info = JSON.parse((await rbd(['info', '--format', 'json', `${CEPH_POOL}/inst`], { via: nodeVia(n2, 60_000), client })).stdout) as { size: number; features: string[] };
+    expect(info.size).toBe(2 * 1024 ** 3);
+    expect(info.features).toContain('exclusive-lock');
+    expect((await clusterExec(n2, 'sh', ['-c', 'ls -d /var/tmp/mk_debian_installer-rbd.* 2>/dev/null | wc -l'])).stdout.trim()).toBe('0');
+    process.stderr.write(`mk_debian_installer --di --size 2g rbd:${CEPH_POOL}/inst: ${(ms / 1000).toFixed(1)} s\n${r.stdout.trimEnd()}\n`);
+    const again = await inLab(n2, 'mk_debian_installer', args, 120_000);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toContain(`rbd:${CEPH_POOL}/inst exists already`);
+
+    // README's flow with the image: create_domxml --rbd, domadd; SeaBIOS and GRUB read the disk through QEMU's RBD driver.
+    const made = await inLab(n2, 'create_domxml', ['--name', 'inst', '--cpus', '1', '--mem', '512m', '--virt-type', 'qemu', '--no-vnc', '--no-startup-signal', '--rbd', `${CEPH_POOL}/inst`]);
+    expect(made.exitCode, made.stderr).toBe(0);
+    const file = path.join(VM_DIR, 'inst.xml');
+    await writeFile(file, made.stdout, { mode: 0o644 });
+    const added = await inLab(n2, 'domadd', ['--param', 'migration_transport=tcp', file]);
+    expect(added.exitCode, `${added.stdout}${added.stderr}`).toBe(0);
+    const t2 = Date.now();
+    const booted = await waitUntil(
+      'the installer\'s kernel on inst\'s console',
+      async () => {
+        for (const n of lab.nodes) if (/Linux version 6\.\d+\.\d+-\d+-amd64/.test(await consoleLogOn(lab, n.name, 'inst'))) return n.name;
+        return undefined;
+      },
+      180_000,
+      1000,
+    );
+    process.stderr.write(`VM inst on rbd:${CEPH_POOL}/inst: the installer's kernel booted on ${booted} ${((Date.now() - t2) / 1000).toFixed(1)} s after domadd\n`);
+  }, 600_000);
 
   it('lab down stops every Ceph daemon and removes their data', async () => {
     const pids: number[] = [];

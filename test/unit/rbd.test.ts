@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DomainDoc } from '../../lib/domain/doc.js';
 import { cephAuths, rbdDisks } from '../../lib/domain/rbd.js';
 import { keyFromKeyring } from '../../lib/host/ceph-secret.js';
+import { rbdTarget } from '../../lib/ops/installer/rbd.js';
 
 const UUID = '5B0E8F9A-2C1D-4E3F-8A7B-6C5D4E3F2A1B';
 const disk = (name: string, extra = '', auth = true) =>
@@ -38,5 +39,14 @@ describe('a client\'s key in a keyring file', () => {
     expect(keyFromKeyring(text, 'client.other')).toBeUndefined();
     expect(keyFromKeyring('[client.corral]\n\tcaps mon = "x"\n', 'client.corral')).toBeUndefined();
     expect(keyFromKeyring('[client.corral]\nkey = short==\n', 'client.corral')).toBeUndefined();
+  });
+});
+
+describe('mk_debian_installer\'s rbd:POOL/IMAGE', () => {
+  it('is told from a path, and a malformed one is refused', () => {
+    expect(rbdTarget('rbd:corral-vms/db')).toBe('corral-vms/db');
+    expect(rbdTarget('/dev/vm/db')).toBeUndefined();
+    expect(rbdTarget('/var/lib/corral/rbd:x.img')).toBeUndefined();
+    for (const bad of ['rbd:db', 'rbd:a/b/c', 'rbd:/db', 'rbd:p/-x', 'rbd:p/a b']) expect(() => rbdTarget(bad)).toThrow(/rbd:POOL\/IMAGE/);
   });
 });

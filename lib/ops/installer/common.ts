@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { ImagePlan, PlanInput } from '../../image/plan.js';
 import { mkfsVfat, runHook, type Ctl } from '../../host/image-build.js';
 import type { DiskInfo } from '../../host/disk.js';
+import type { RbdAccess } from '../../host/ceph.js';
 
 /** Where downloads and the prepared root file systems are kept between runs. */
 export const CACHE_DIR = '/var/cache/corral/mk_debian_installer';
@@ -16,6 +17,8 @@ export interface MkOptions extends PlanInput {
   rootPasswordFile?: string;
   postInstall?: string;
   refreshCache?: boolean;
+  /** rbd:POOL/IMAGE: who imports it (corral.conf's ceph_client and ceph_monitors). */
+  rbd?: RbdAccess;
 }
 
 export interface MkResult {
