@@ -2,8 +2,7 @@
 // with a lifetime, clear, meta attributes), never behind its back, then (unless --no-wait) a
 // wait with progress until the cluster has done it or has settled without doing it.
 import type { VmView } from '../cluster/view.js';
-import { cleanupResource, clearResource, moveResource, setResourceMeta } from '../host/pacemaker/resources.js';
-import { hostClusterPort } from '../host/pacemaker/cluster-port.js';
+import { hostClusterPort, type ResourceRequests } from '../host/pacemaker/cluster-port.js';
 import { pacemakerMs } from '../cib/durations.js';
 import { kids } from '../cib/model.js';
 import type { Context } from './context.js';
@@ -49,19 +48,25 @@ function requested(vms: readonly VmView[], what: (v: VmView) => string): Outcome
   return vms.map((v) => ({ vm: v.name, ok: true, message: what(v), node: v.node }));
 }
 
-async function setRole(vms: readonly VmView[], role: 'Started' | 'Stopped'): Promise<void> {
+/** Where the requests go: the context's cluster (default this host's). */
+function requests(ctx: Context): ResourceRequests {
+  return (ctx.cluster ?? hostClusterPort()).resources;
+}
+
+async function setRole(ctx: Context, vms: readonly VmView[], role: 'Started' | 'Stopped'): Promise<void> {
+  const rq = requests(ctx);
   for (const v of vms) {
     if (role === 'Started' && (Object.keys(v.failCounts).length || v.state === 'failed')) {
       // Old failures keep Pacemaker from trying where they happened: start means "try again".
-      await cleanupResource(v.resource);
+      await rq.cleanup(v.resource);
     }
-    await setResourceMeta(v.resource, 'target-role', role);
+    await rq.setMeta(v.resource, 'target-role', role);
   }
 }
 
 /** Sets target-role ROLE on VMS and, unless --no-wait, waits until Pacemaker has done it. */
 async function setRoleAndWait(ctx: Context, vms: readonly VmView[], role: 'Started' | 'Stopped'): Promise<Outcome[]> {
-  await setRole(vms, role);
+  await setRole(ctx, vms, role);
   const [op, kind] = role === 'Started' ? (['start', 'running'] as const) : (['stop', 'stopped'] as const);
   if (!ctx.options.wait) return requested(vms, () => `${op} requested (target-role ${role})`);
   return wait(
@@ -81,7 +86,7 @@ export function stop(ctx: Context, vms: readonly VmView[]): Promise<Outcome[]> {
 
 /** Stop (always waited for: the start must not overtake it), then start (waited for unless --no-wait). */
 export async function restart(ctx: Context, vms: readonly VmView[]): Promise<Outcome[]> {
-  await setRole(vms, 'Stopped');
+  await setRole(ctx, vms, 'Stopped');
   const stopped = await wait(
     ctx,
     vms.map((v) => ({ vm: v.name, resource: v.resource, goal: { kind: 'stopped' } })),
@@ -90,7 +95,7 @@ export async function restart(ctx: Context, vms: readonly VmView[]): Promise<Out
   const down = vms.filter((v) => stopped.find((o) => o.vm === v.name)?.ok);
   const failed = stopped.filter((o) => !o.ok);
   if (!down.length) return failed;
-  await setRole(down, 'Started');
+  await setRole(ctx, down, 'Started');
   if (!ctx.options.wait) return [...failed, ...requested(down, () => 'stopped; start requested')];
   const started = await wait(
     ctx,
@@ -116,8 +121,8 @@ export async function migrate(ctx: Context, vms: readonly VmView[], node: string
     }
     // A new move replaces the earlier ones: left in place, the bans of earlier "away from here"
     // moves add up until no node is left for the VM.
-    if (v.constraints.some((c) => c.kind === 'moved' || c.kind === 'banned')) await clearResource(v.resource);
-    await moveResource(v.resource, { ...(node !== undefined ? { node } : {}), ...(lifetime ? { lifetime } : {}) });
+    if (v.constraints.some((c) => c.kind === 'moved' || c.kind === 'banned')) await requests(ctx).clear(v.resource);
+    await requests(ctx).move(v.resource, { ...(node !== undefined ? { node } : {}), ...(lifetime ? { lifetime } : {}) });
     const goal: Goal = node !== undefined ? { kind: 'running', on: node } : { kind: 'running', ...(v.node ? { notOn: v.node } : {}) };
     targets.push({ vm: v.name, resource: v.resource, goal });
   }
@@ -130,20 +135,20 @@ export async function migrate(ctx: Context, vms: readonly VmView[], node: string
   return [...outcomes, ...done.map((o) => (o.ok ? { ...o, message: `${o.message} (the move constraint stays ${how})` } : o))];
 }
 
-export async function clear(_ctx: Context, vms: readonly VmView[]): Promise<Outcome[]> {
+export async function clear(ctx: Context, vms: readonly VmView[]): Promise<Outcome[]> {
   const out: Outcome[] = [];
   for (const v of vms) {
     const had = v.constraints.filter((c) => c.kind === 'moved' || c.kind === 'banned').map((c) => c.id);
-    await clearResource(v.resource);
+    await requests(ctx).clear(v.resource);
     out.push({ vm: v.name, ok: true, message: had.length ? `removed ${had.join(', ')}` : 'had no move or ban constraints', node: v.node });
   }
   return out;
 }
 
-export async function priority(_ctx: Context, vms: readonly VmView[], value: number): Promise<Outcome[]> {
+export async function priority(ctx: Context, vms: readonly VmView[], value: number): Promise<Outcome[]> {
   const out: Outcome[] = [];
   for (const v of vms) {
-    await setResourceMeta(v.resource, 'priority', String(value));
+    await requests(ctx).setMeta(v.resource, 'priority', String(value));
     out.push({ vm: v.name, ok: true, message: `priority ${value} (was ${v.priority})`, node: v.node });
   }
   return out;

@@ -10,7 +10,9 @@
 //                 the plan's text, the lock, --force, --dry-run, hooks, the outcome and exit code):
 //                 drain N... [--parallel P] [--force] [--dry-run] | undrain N [--return] [--dry-run] |
 //                 rebalance [--max-moves M] [--dry-run] |
-//                 rolling-reboot [--nodes N,...] [--groups] [--resume] [--force] [--dry-run] | balance ROUNDS
+//                 rolling-reboot [--nodes N,...] [--groups] [--resume] [--force] [--dry-run] |
+//                 vm start|stop|restart|clear NAME [--no-wait] | vm migrate NAME [NODE] | vm priority NAME N |
+//                 balance ROUNDS
 //   hooks         (optional) the operator's hooks, scripted: "veto POINT-pre [NODE] [: REASON]"
 //                 vetoes POINT's pre hook (for NODE only, when named), "fail POINT-post" fails a
 //                 post hook; every hook run is a line of the log
@@ -37,6 +39,8 @@ import { checkMove, clusterBusy, moveLive, runBalancer } from '../../lib/ops/bal
 import type { Config } from '../../lib/ops/config.js';
 import { DEFAULT_BALANCER } from '../../lib/plan/balance.js';
 import { parseProgress, PROGRESS_OPTION } from '../../lib/ops/rolling.js';
+import type { Context } from '../../lib/ops/context.js';
+import * as vmRequests from '../../lib/ops/pacemaker.js';
 import { snapshotOf } from '../../lib/ops/wait.js';
 import { parseFaults, simCluster, type SimCluster } from '../support/sim-cluster.js';
 
@@ -123,6 +127,31 @@ async function runCommand(sim: SimCluster, cmd: string[], say: (line: string) =>
       const op = rollingRebootOperation({ groups: args.includes('--groups'), resume, force: flags.force, config, hooks, cluster: sim, ...(nodes ? { nodes: nodes.split(',') } : {}) });
       // Without --exec a rolling reboot only plans: the scenarios carry it out unless --dry-run.
       return run(op);
+    }
+    case 'vm': {
+      // vm ACTION NAME [ARG]: the request to Pacemaker and the wait, as vm makes them (lib/ops/pacemaker.ts).
+      const [action, name, arg] = args;
+      const snapshot = await snapshotOf(sim);
+      const vm = snapshot.view.vms.find((v) => v.name === name);
+      if (!vm) throw new Error(`no VM ${name}`);
+      const ctx = {
+        config: { moveLifetime: 'PT10M' } as Config,
+        snapshot,
+        io: { out: lines(''), err: lines('stderr: '), confirm: async () => false, interactive: false },
+        options: { yes: true, wait: !args.includes('--no-wait'), json: false, log: false, force: false },
+        cluster: sim,
+      } as unknown as Context;
+      const outcomes =
+        action === 'start' ? await vmRequests.start(ctx, [vm])
+        : action === 'stop' ? await vmRequests.stop(ctx, [vm])
+        : action === 'restart' ? await vmRequests.restart(ctx, [vm])
+        : action === 'migrate' ? await vmRequests.migrate(ctx, [vm], arg && !arg.startsWith('--') ? arg : undefined)
+        : action === 'clear' ? await vmRequests.clear(ctx, [vm])
+        : action === 'priority' ? await vmRequests.priority(ctx, [vm], Number(arg))
+        : undefined;
+      if (!outcomes) throw new Error(`unknown vm action: ${action}`);
+      for (const o of outcomes) say(`outcome: ${o.vm} ${o.ok ? 'ok' : 'FAILED'}${o.node ? ` on ${o.node}` : ''}: ${o.message}`);
+      return;
     }
     case 'balance': {
       // libvirt's counters: each VM burns its load (cores) wherever it runs, on the virtual clock.

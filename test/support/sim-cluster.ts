@@ -88,7 +88,14 @@ function configItems(xml: string): Map<string, string> {
     else if (n.tag === 'crm_config') owner = 'cluster';
     else if (n.tag === 'primitive' && id) owner = id;
     if (id && n.tag === 'nvpair') out.set(id, `${owner} ${n.attrs.name}=${n.attrs.value ?? ''}`);
-    else if (id && n.tag === 'rsc_location') out.set(id, `location ${n.attrs.rsc} ${n.attrs.node} ${n.attrs.score}`);
+    else if (id && n.tag === 'rsc_location') {
+      // A plain one (node and score), or crm_resource's with a rule (#uname eq NODE, a lifetime).
+      const rule = n.children.find((c) => c.tag === 'rule');
+      const expr = rule?.children.find((c) => c.tag === 'expression' && c.attrs.attribute === '#uname');
+      const until = rule?.children.some((c) => c.tag === 'date_expression') ? ' (with a lifetime)' : '';
+      const where = n.attrs.node ?? (expr ? `${expr.attrs.operation === 'ne' ? 'not ' : ''}${expr.attrs.value}` : '?');
+      out.set(id, `location ${n.attrs.rsc} ${where} ${n.attrs.score ?? rule?.attrs.score ?? '?'}${until}`);
+    }
     else if (id && n.tag.startsWith('rsc_')) out.set(id, `${n.tag} ${id}`);
     for (const c of n.children) walk(c, owner);
   };
@@ -254,6 +261,16 @@ export async function simCluster(cibXml: string, faults: Faults = parseFaults(''
       else child.stdin?.end();
     });
 
+  /** crm_resource ARGS on the simulated CIB, said as WHAT. */
+  async function request(what: string, args: string[]): Promise<void> {
+    alive();
+    const before = xml;
+    const r = await run('crm_resource', args, { timeoutMs: 60_000 });
+    if (r.exitCode !== 0) throw new Error(`crm_resource ${args.join(' ')} failed: ${r.stderr.trim()}`);
+    xml = await readFile(file, 'utf8');
+    say(`request: ${what}: ${describeChange(before, xml)}`);
+  }
+
   let dead = false;
   const alive = () => {
     if (dead) throw new Interrupted('the command was interrupted');
@@ -319,6 +336,20 @@ export async function simCluster(cibXml: string, faults: Faults = parseFaults(''
       say(`${node} is down${never ? ' (and will not come back)' : ''}`);
     },
     libvirtAnswers: async (node) => (alive(), !downs.has(node)),
+    // vm's requests: crm_resource itself on the CIB file (a move's lifetime is on the real clock,
+    // as crm_simulate reads date rules); a cleanup, which crm_resource will not do on a file, is
+    // what Pacemaker's does: the resource's operation history and fail counts go, so it is probed.
+    resources: {
+      setMeta: async (id, name, value) => request(`${id} ${name}=${value}`, ['--resource', id, '--meta', '--set-parameter', name, '--parameter-value', value]),
+      move: async (id, o) => request(`move ${id}${o.node ? ` to ${o.node}` : ''}${o.lifetime ? ` for ${o.lifetime}` : ''}`, ['--move', '--resource', id, ...(o.node ? ['--node', o.node] : []), ...(o.lifetime ? ['--lifetime', o.lifetime] : [])]),
+      clear: async (id) => request(`clear ${id}`, ['--clear', '--resource', id]),
+      cleanup: async (id) => {
+        alive();
+        const esc = id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        await save(xml.replace(new RegExp(`<lrm_resource id="${esc}"[\\s\\S]*?</lrm_resource>`, 'g'), '').replace(new RegExp(`<nvpair [^>]*name="(fail-count|last-failure)-${esc}(#[^"]*)?"[^>]*/>`, 'g'), ''));
+        say(`request: cleanup ${id}`);
+      },
+    },
     now: () => clock,
     // Sleepers may wait side by side (a group's nodes coming back): each wakes at its own time
     // (the clock never runs back nor adds up their waits), and what is due is done once, in turn.

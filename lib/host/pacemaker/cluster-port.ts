@@ -2,7 +2,8 @@
 // load balancer's moves) does to the cluster, behind one interface — read the CIB (the snapshot's
 // text), ask whether Pacemaker is done, change the CIB (lib/cib/change.ts's CibPort: patches that
 // carry standby, hints, records, migration-limit), run the scheduler on a copy, mark and reboot a
-// node, ask a node's libvirt, and the clock (now, sleep). Executors watch through lib/ops/wait.ts
+// node, ask a node's libvirt, the requests about one resource that `vm` makes (target-role and
+// other meta attributes, a move or its clearing, a cleanup), and the clock (now, sleep). Executors watch through lib/ops/wait.ts
 // and build snapshots with lib/cluster/snapshot.ts from query().
 //
 // The real side is hostClusterPort() below (the live cluster, or CIB_file); the simulated side,
@@ -17,7 +18,16 @@ import { startDetached } from '../remote.js';
 import { version } from '../virsh.js';
 import { hostCibPort, queryCib } from './cib.js';
 import { simulate, type Simulation } from './simulate.js';
+import { cleanupResource, clearResource, moveResource, setResourceMeta, type MoveOptions } from './resources.js';
 import { clusterSettled, getTransientNodeAttribute, setTransientNodeAttribute } from './status.js';
+
+/** What `vm` asks of Pacemaker about one resource (crm_resource: lib/host/pacemaker/resources.ts). */
+export interface ResourceRequests {
+  setMeta(id: string, name: string, value: string): Promise<void>;
+  move(id: string, opts: MoveOptions): Promise<void>;
+  clear(id: string): Promise<void>;
+  cleanup(id: string): Promise<void>;
+}
 
 interface SimulateCopyOptions {
   /** Nodes that fail before computing (crm_simulate --node-fail). */
@@ -43,6 +53,8 @@ export interface ClusterPort {
   reboot(node: string, argv: readonly string[]): Promise<void>;
   /** Whether libvirt on NODE (at URI) answers. */
   libvirtAnswers(node: string, uri: string): Promise<boolean>;
+  /** Requests about one resource (vm start, stop, migrate, clear, priority). */
+  resources: ResourceRequests;
   /** Milliseconds since the epoch. */
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -80,6 +92,7 @@ export function hostClusterPort(): ClusterPort {
         () => true,
         () => false,
       ),
+    resources: { setMeta: (id, name, value) => setResourceMeta(id, name, value), move: (id, opts) => moveResource(id, opts), clear: (id) => clearResource(id), cleanup: (id) => cleanupResource(id) },
     now: () => Date.now(),
     sleep: (ms) => sleep(ms),
   };
