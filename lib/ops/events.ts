@@ -142,10 +142,26 @@ async function readLiveCib(): Promise<LiveCib> {
   };
 }
 
-/** --follow's last reading of the live CIB: read again only when the CIB's version changed (one cibadmin call for the root). */
+/**
+ * What --follow keeps from one look to the next: the live CIB, read again only when its version
+ * changed (one cibadmin call for the root); when it last changed; the last listings of scheduler
+ * inputs and the last fencing history, looked at again only while the CIB is changing (a new
+ * scheduler input, a fencing, comes with a change of the CIB) and QUIET_AFTER_MS after.
+ */
 interface LiveCache {
   last?: LiveCib;
+  changedAtMs?: number;
+  listed?: Listed[];
+  fencing?: FenceRecord[];
 }
+
+interface Listed {
+  r: Reader;
+  files: PeInputFile[];
+  problem?: string;
+}
+
+const QUIET_AFTER_MS = 5000;
 
 interface LookOptions {
   fromMs: number;
@@ -178,7 +194,10 @@ async function collect(q: EventsQuery, o: LookOptions): Promise<Collected> {
         .catch(() => undefined);
       if (v === o.live.last.version) live = o.live.last;
     }
-    live ??= await readLiveCib();
+    if (!live) {
+      live = await readLiveCib();
+      if (o.live) o.live.changedAtMs = now();
+    }
     if (o.live) o.live.last = live;
     cibs.push({ xml: live.xml, atMs: now(), source: 'the live CIB', latest: true, key: `the live CIB ${live.version}` });
     ({ online, vms, nodes } = live);
@@ -192,17 +211,23 @@ async function collect(q: EventsQuery, o: LookOptions): Promise<Collected> {
   const readers: Reader[] = [{ node: local ?? 'this node' }];
   if (!cibFile && q.nodeCommand) for (const n of online) if (n !== local) readers.push({ node: n, runOn: nodeRunner(q.nodeCommand, n) });
 
+  const quiet = o.live?.changedAtMs !== undefined && now() - o.live.changedAtMs > QUIET_AFTER_MS;
+
   // Scheduler inputs: every reader's list, one window over all of them, then the files in it.
   const peReaders = o.peNodes ? o.peNodes(readers, dc) : readers;
-  const listed = await Promise.all(
-    peReaders.map(async (r) => {
-      try {
-        return { r, files: r.runOn ? await listPeInputsVia(r.runOn, dir) : await listPeInputs(dir) };
-      } catch (e) {
-        return { r, files: [] as PeInputFile[], problem: (e as Error).message };
-      }
-    }),
-  );
+  const listed: Listed[] =
+    quiet && o.live?.listed
+      ? o.live.listed
+      : await Promise.all(
+          peReaders.map(async (r): Promise<Listed> => {
+            try {
+              return { r, files: r.runOn ? await listPeInputsVia(r.runOn, dir) : await listPeInputs(dir) };
+            } catch (e) {
+              return { r, files: [], problem: (e as Error).message };
+            }
+          }),
+        );
+  if (o.live) o.live.listed = listed;
   const all = listed.flatMap((l) => l.files.map((f) => ({ ...f, node: l.r.node })));
   const chosen = peWindow(all, o.fromMs) as (PeInputFile & { node: string })[];
   const keyOf = (f: PeInputFile & { node: string }) => `${f.node}\u0000${f.file}`;
@@ -237,9 +262,11 @@ async function collect(q: EventsQuery, o: LookOptions): Promise<Collected> {
   }
 
   let fencing: FenceRecord[] = [];
-  if (!cibFile) {
+  if (quiet && o.live?.fencing) fencing = o.live.fencing;
+  else if (!cibFile) {
     try {
       fencing = await fenceHistory('*', { timeoutMs: 20_000 });
+      if (o.live) o.live.fencing = fencing;
       sources.push({ source: 'fencing history (stonith_admin --history)', records: fencing.length });
     } catch (e) {
       sources.push({ source: 'fencing history (stonith_admin --history)', records: 0, problem: (e as Error).message });
@@ -297,13 +324,14 @@ const FOLLOW_WINDOW_MS = 10 * 60_000;
 /** A change seen in the live CIB and then again in the scheduler input written for it is one event. */
 const SAME_CHANGE_MS = 10_000;
 /** --follow reads the other nodes' audit logs every this many looks. */
-const REMOTE_AUDIT_EVERY = 5;
+const REMOTE_AUDIT_EVERY = 10;
 
 /**
  * --follow: the events since Q.sinceMs first, then every interval the new ones, each handed to
- * EMIT once, until the signal (or FOR). The first look reads every node; the next ones the DC's
- * scheduler inputs of the last ten minutes (each file once) and this node's, the live CIB, the
- * fencing history, this node's audit log (the others' every fifth look).
+ * EMIT once, until the signal (or FOR). The first look reads every node; the next ones the live
+ * CIB (when its version changed), and while it is changing the DC's and this node's scheduler
+ * inputs of the last ten minutes (each file read once) and the fencing history; this node's audit
+ * log every look, the others' every tenth.
  */
 export async function followEvents(q: EventsQuery, emit: (e: ClusterEvent) => void, o: FollowOptions = {}): Promise<void> {
   const now = q.now ?? Date.now;
