@@ -340,6 +340,15 @@ function failed(op: Op): boolean {
   return op.rc !== (Number.isInteger(op.expectedRc) ? op.expectedRc : 0);
 }
 
+/** The most a migration's migrate_to and migrate_from lie apart. */
+const MIGRATION_PAIR_MS = 120_000;
+
+/** The order of one move's steps that started in the same second. */
+function rank(op: Op): number {
+  const i = ['migrate_to', 'migrate_from', 'stop', 'start'].indexOf(op.operation);
+  return i === -1 ? 4 : i;
+}
+
 function opName(op: Op): string {
   if (op.operation === 'monitor' && op.interval === 0) return 'probe';
   return op.interval ? `${op.operation} every ${op.interval / 1000}s` : op.operation;
@@ -356,7 +365,9 @@ function vmEvents(ops: Op[], fencing: readonly FenceRecord[]): ClusterEvent[] {
   }
   const fenced = fencing.filter((f) => f.status === 'success' && f.completedMs !== undefined && (f.action === 'reboot' || f.action === 'off'));
   for (const [vm, list] of byVm) {
-    list.sort((a, b) => a.startMs - b.startMs || a.callId - b.callId);
+    // Within a second (Pacemaker's records have no finer time) a move's steps in their order; call
+    // ids count per node, so they order only one node's operations.
+    list.sort((a, b) => a.startMs - b.startMs || rank(a) - rank(b) || (a.node === b.node ? a.callId - b.callId : 0));
     const used = new Set<Op>();
     /** Where the VM was last seen started, and since when. */
     let where: { node: string; sinceMs: number } | undefined;
@@ -385,17 +396,21 @@ function vmEvents(ops: Op[], fencing: readonly FenceRecord[]): ClusterEvent[] {
         // the source (Pacemaker keeps the two migrate records beside the last one, so all three
         // are usually on record). The migrate_from may come in a later transition than the
         // migrate_to when the first was aborted.
-        const partner =
-          op.operation === 'migrate_to'
-            ? list.find((o) => !used.has(o) && o.operation === 'migrate_from' && o.rc === 0 && o.migrateSource === from && o.migrateTarget === to && o.startMs >= op.startMs)
-            : undefined;
-        const mFrom = partner ?? op;
-        const mTo = op.operation === 'migrate_to' ? op : undefined;
+        // The other half: the nearest unused one of the same source and target (the nodes' clocks
+        // may differ, so it is looked for on both sides in time).
+        const other = op.operation === 'migrate_to' ? 'migrate_from' : 'migrate_to';
+        const partner = list
+          .filter((o) => !used.has(o) && o !== op && o.operation === other && o.rc === 0 && o.interval === 0 && o.migrateSource === from && o.migrateTarget === to && Math.abs(o.startMs - op.startMs) <= MIGRATION_PAIR_MS)
+          .sort((a, b) => Math.abs(a.startMs - op.startMs) - Math.abs(b.startMs - op.startMs))[0];
         if (partner) used.add(partner);
-        const stop = list.find((o) => !used.has(o) && o.operation === 'stop' && o.rc === 0 && o.node === from && o.startMs >= mFrom.startMs - 1000 && ((mFrom.graph !== undefined && o.graph === mFrom.graph) || o.startMs - mFrom.endMs <= 60_000));
+        const mFrom = op.operation === 'migrate_from' ? op : partner;
+        const mTo = op.operation === 'migrate_to' ? op : partner;
+        // The source's stop that ends it (a migrate_to alone, whose target's record is gone, ends there).
+        const last = mFrom ?? op;
+        const stop = list.find((o) => !used.has(o) && o.operation === 'stop' && o.rc === 0 && o.node === from && o.startMs >= last.startMs - 1000 && ((last.graph !== undefined && o.graph === last.graph) || o.startMs - last.endMs <= 60_000));
         if (stop) used.add(stop);
-        const end = mFrom.endMs;
-        const seconds = mTo ? (end - mTo.startMs) / 1000 : undefined;
+        const end = last.endMs;
+        const seconds = mTo && mFrom ? (end - mTo.startMs) / 1000 : undefined;
         out.push({
           at: iso(end),
           kind: 'vm-migrated',

@@ -87,6 +87,19 @@ describe('corral events from the scheduler inputs and the live CIB', () => {
     ]);
   });
 
+  it("one migration is one line even when the target's clock makes its migrate_from look as early as the migrate_to, or earlier", () => {
+    const xml = read('cib-after-drain.xml');
+    // p1's migrate_from on n3 (n1 -> n3): recorded at 18:17:16 (1796667436), its migrate_to on n1 at 18:17:15.
+    const record = /<lrm_rsc_op id="vm-p1_migrate_from_0"[^>]*on_node="n3"[^>]*last-rc-change="1796667436"/.exec(xml)?.[0] as string;
+    expect(record).toBeDefined();
+    for (const at of ['1796667435', '1796667434']) {
+      const skewed = xml.replace(record, record.replace('last-rc-change="1796667436"', `last-rc-change="${at}"`));
+      const r = readEvents({ cibs: [{ xml: skewed, atMs: LIVE_AFTER_DRAIN, source: 'the live CIB' }] });
+      const moves = r.events.filter((e) => e.kind === 'vm-migrated' && e.vm === 'p1');
+      expect(moves.map((e) => `${e.from} -> ${e.to}`), at).toEqual(['n2 -> n1', 'n1 -> n3']);
+    }
+  });
+
   it('the crash of n2: lost, fenced (the fencer says by whom), p2 recovered on n1 after the fence, n2 back', async () => {
     const r = readEvents({
       cibs: [...peInputs(10, true), { xml: read('cib-after-crash.xml'), atMs: LIVE_AFTER_CRASH, source: 'the live CIB' }],
