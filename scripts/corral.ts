@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { runCli, withCliConventions } from '../lib/cli/errors.js';
 import { registerBalance } from '../lib/cli/corral/balance.js';
+import { registerCapacity } from '../lib/cli/corral/capacity.js';
 import { registerEvents } from '../lib/cli/corral/events.js';
 import { registerLab } from '../lib/cli/corral/lab.js';
 import { registerMaintenance } from '../lib/cli/corral/maintenance.js';
@@ -18,6 +19,7 @@ runCli(COMMAND, async () => {
     .description('Highly available VMs on Pacemaker and libvirt: the cluster at a glance, and the lab.');
   registerTables(program);
   registerMaintenance(program);
+  registerCapacity(program);
   registerRebalance(program);
   registerBalance(program);
   registerServe(program);
