@@ -223,8 +223,9 @@ const MOVE_PREFIXES: [string, string][] = [
   ['corral-return-', 'corral node undrain --return'],
 ];
 
+/** The time to the second, cut as Pacemaker's own records are (not rounded: a line logged at .6 must not come after one of the next second). */
 function iso(ms: number): string {
-  return new Date(Math.round(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 function round1(s: number): number {

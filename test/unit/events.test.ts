@@ -52,7 +52,7 @@ describe('corral events from the scheduler inputs and the live CIB', () => {
     const r = readEvents({ cibs: [...peInputs(9), { xml: read('cib-after-drain.xml'), atMs: LIVE_AFTER_DRAIN, source: 'the live CIB' }] });
     expect(r.problems).toEqual([]);
     expect(lines(r.events)).toEqual([
-      '2026-12-07T18:16:53Z  vm p1 started on n2 (ready in 4.6 s)',
+      '2026-12-07T18:16:52Z  vm p1 started on n2 (ready in 4.6 s)',
       '2026-12-07T18:16:56Z  vm p2 started on n3 (ready in 3.4 s)',
       '2026-12-07T18:16:59Z  vm p1: move to n1 requested (crm_resource --move or vm migrate: cli-prefer-vm-p1)',
       '2026-12-07T18:17:00Z  vm p2: move to n1 requested (crm_resource --move or vm migrate: cli-prefer-vm-p2)',
@@ -109,7 +109,7 @@ describe('corral events from the scheduler inputs and the live CIB', () => {
     expect(lines(after)).toEqual([
       '2026-12-07T18:20:10Z  node n2 lost (left uncleanly: to be fenced)',
       '2026-12-07T18:20:11Z  node n2 fenced (reboot, by n3, asked by n3 (pacemaker-controld.132))',
-      '2026-12-07T18:20:14Z  vm p2 recovered on n1 after n2 was fenced (ready in 2.8 s)',
+      '2026-12-07T18:20:13Z  vm p2 recovered on n1 after n2 was fenced (ready in 2.8 s)',
       '2026-12-07T18:20:16Z  node n2 joined',
     ]);
     const rec = after.find((e) => e.kind === 'vm-recovered');
@@ -124,7 +124,7 @@ describe('corral events from the scheduler inputs and the live CIB', () => {
       '2026-12-07T18:25:33Z  vm p1 migrated n3 -> n2, live in 1.1 s',
       '2026-12-07T18:25:45Z  vm p1: constraint cli-prefer-vm-p1 removed',
       '2026-12-07T18:27:12Z  vm p2: move to n3 requested (crm_resource --move or vm migrate: cli-prefer-vm-p2)',
-      '2026-12-07T18:27:17Z  vm p2 moved n1 -> n3, restarted (not live) in 4.8 s',
+      '2026-12-07T18:27:16Z  vm p2 moved n1 -> n3, restarted (not live) in 4.8 s',
     ]);
     expect(r.events.find((e) => e.kind === 'vm-moved')).toMatchObject({ vm: 'p2', from: 'n1', to: 'n3', live: false, seconds: 4.8 });
   });
@@ -134,10 +134,10 @@ describe('corral events from the scheduler inputs and the live CIB', () => {
     expect(lines(r.events)).toEqual([
       '2026-12-07T18:17:02Z  vm p1 migrate n1 by root on n1: ok',
       '2026-12-07T18:17:02Z  vm p2 migrate n1 by root on n1: ok',
-      '2026-12-07T18:17:03Z  vm p1 clear by root on n1: ok',
-      '2026-12-07T18:17:03Z  vm p2 clear by root on n1: ok',
-      '2026-12-07T18:17:18Z  corral node-drain n1 (p1, p2) by root: ok',
-      '2026-12-07T18:17:22Z  corral node-undrain n1 by root: ok',
+      '2026-12-07T18:17:02Z  vm p1 clear by root on n1: ok',
+      '2026-12-07T18:17:02Z  vm p2 clear by root on n1: ok',
+      '2026-12-07T18:17:17Z  corral node-drain n1 (p1, p2) by root: ok',
+      '2026-12-07T18:17:21Z  corral node-undrain n1 by root: ok',
     ]);
     expect(filterEvents(r.events, { vm: 'p2' }).map((e) => e.operation)).toEqual(['migrate n1', 'clear', 'node-drain']);
   });
@@ -241,11 +241,11 @@ describe('corral events reads the compressed series from the scheduler directory
         '2026-12-07T18:17:15Z  node n1 put in standby',
         '2026-12-07T18:17:16Z  vm p1 migrated n1 -> n3, live in 1.1 s',
         '2026-12-07T18:17:16Z  vm p2 migrated n1 -> n2, live in 1.1 s',
-        '2026-12-07T18:17:18Z  corral node-drain n1 (p1, p2) by root: ok',
+        '2026-12-07T18:17:17Z  corral node-drain n1 (p1, p2) by root: ok',
         '2026-12-07T18:17:18Z  node n1 drained (corral node drain)',
+        '2026-12-07T18:17:21Z  corral node-undrain n1 by root: ok',
         '2026-12-07T18:17:21Z  node n1 out of standby',
         '2026-12-07T18:17:21Z  node n1 undrained (corral node undrain)',
-        '2026-12-07T18:17:22Z  corral node-undrain n1 by root: ok',
       ]);
       // Names: a VM or node that neither the CIB nor the records know is refused (exit 2); a known one is not.
       const q = { sinceMs: Date.parse('2026-12-07T18:17:10Z'), auditLog: path.join(MET, 'vm.log'), peDir: dir, now: () => LIVE_AFTER_DRAIN };
