@@ -50,6 +50,8 @@ const POOL_PGS = 32;
 const OSD_BLOCK_BYTES = 16 * 1024 ** 3;
 /** Ceph's minimum for osd_memory_target (896 MiB). */
 const OSD_MEMORY_TARGET = 896 * 1024 ** 2;
+/** How long Ceph blocklists a client whose image lock was broken (mon_osd_blocklist_default_expire): a week. */
+export const BLOCKLIST_EXPIRE_SECONDS = 7 * 24 * 3600;
 /** Nodes a Ceph lab needs: 3 monitors, so that a quorum survives one node; 3 hosts for size 3. */
 export const CEPH_MIN_NODES = 3;
 
@@ -141,6 +143,11 @@ function cephConf(lab: Lab, c: Pick<CephFile, 'fsid' | 'size' | 'minSize'>): str
     // below 30% free) would keep the cluster in HEALTH_WARN for a disk the lab does not own.
     'mon_data_avail_warn = 10',
     'mon_allow_pool_delete = false',
+    // A client whose exclusive lock on an image another client broke (a frozen or cut-off QEMU)
+    // is blocklisted for this long (Ceph's default: 1 hour, after which it could write again).
+    // A week, set here for the whole cluster: librbd's own rbd_blocklist_expire_seconds makes the
+    // lock break itself fail on Ceph 16 (EINVAL: the new writer never gets the lock).
+    `mon_osd_blocklist_default_expire = ${BLOCKLIST_EXPIRE_SECONDS}`,
     // Small memory: the monitors' cache target and RocksDB cache, the OSDs' target at its minimum.
     `mon_memory_target = ${256 * 1024 ** 2}`,
     `rocksdb_cache_size = ${64 * 1024 ** 2}`,

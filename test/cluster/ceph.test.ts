@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../lib/host/exec.js';
 import { cephStatus, rbd } from '../../lib/host/ceph.js';
 import { netnsList } from '../../lib/host/netns.js';
-import { CEPH_CLIENT, CEPH_POOL, readCephFile, waitCephHealthy } from '../../lib/lab/ceph.js';
+import { BLOCKLIST_EXPIRE_SECONDS, CEPH_CLIENT, CEPH_POOL, readCephFile, waitCephHealthy } from '../../lib/lab/ceph.js';
 import { clusterExec, clusterStatus, destroyClusterLab, loadClusterLab, nodeVia, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
 import { ensureTestGuest } from '../../lib/lab/test-guest.js';
 import { ticks } from '../../lib/lab/vms.js';
@@ -453,6 +453,41 @@ describe('corral lab up --storage ceph', () => {
     );
     process.stderr.write(`VM inst on rbd:${CEPH_POOL}/inst: the installer's kernel booted on ${booted} ${((Date.now() - t2) / 1000).toFixed(1)} s after domadd\n`);
   }, 600_000);
+
+  it('two writers are impossible: a frozen writer\'s lock is broken by the next one, which blocklists it for a week; resumed, its writes fail', async () => {
+    const [n1, n2] = lab.nodes as [LabNode, LabNode, ...LabNode[]];
+    const image = `${CEPH_POOL}/twowriters`;
+    expect((await rbd(['create', '--size', '64M', image], { via: nodeVia(n1, 60_000), client })).exitCode).toBe(0);
+    // The first writer (librbd, as QEMU uses it) holds the image's exclusive lock while it writes.
+    const first = clusterExec(n1, 'rbd', ['--id', CEPH_CLIENT, 'bench', '--io-type', 'write', '--io-size', '4K', '--io-threads', '1', '--io-total', '1G', '--io-pattern', 'rand', image], { timeoutMs: 300_000 });
+    let address = '';
+    await waitUntil('the first writer', async () => {
+      const r = await rbd(['status', '--format', 'json', image], { via: nodeVia(n2, 60_000), client });
+      address = (JSON.parse(r.stdout) as { watchers?: { address: string }[] }).watchers?.[0]?.address ?? '';
+      return address || undefined;
+    }, 60_000, 500);
+    await sleep(3000); // writing by now, so the lock is its own
+    const writer = (await nodeProcesses(n1)).find((p) => p.comm === 'rbd' && p.cmdline.includes('bench'));
+    expect(writer).toBeDefined();
+    // Frozen, as a QEMU on a node that is cut off: no answer to the lock request, its watch times out.
+    process.kill(writer?.pid as number, 'SIGSTOP');
+    try {
+      const t = Date.now();
+      const second = await rbd(['bench', '--io-type', 'write', '--io-size', '4K', '--io-total', '1M', image], { via: nodeVia(n2, 180_000), client });
+      expect(second.exitCode, second.stderr).toBe(0);
+      process.stderr.write(`two writers: the second got the lock ${((Date.now() - t) / 1000).toFixed(1)} s after the first froze\n`);
+      const list = await cephIn(n2, ['osd', 'blocklist', 'ls']);
+      const entry = list.stdout.split('\n').find((l) => l.startsWith(`${address.replace(/^v\d:/, '')} `));
+      expect(entry, list.stdout).toBeDefined();
+      const until = Date.parse(entry?.split(' ')[1] as string);
+      expect(Math.abs(until - (Date.now() + BLOCKLIST_EXPIRE_SECONDS * 1000))).toBeLessThan(3_600_000);
+    } finally {
+      process.kill(writer?.pid as number, 'SIGCONT');
+    }
+    const resumed = await first;
+    expect(resumed.exitCode).not.toBe(0);
+    expect(resumed.stderr).toMatch(/\(108\) Cannot send after transport endpoint shutdown/);
+  }, 300_000);
 
   it('lab down stops every Ceph daemon and removes their data', async () => {
     const pids: number[] = [];
