@@ -352,6 +352,8 @@ export async function followEvents(q: EventsQuery, emit: (e: ClusterEvent) => vo
       ...(look === 0 ? {} : { peNodes: (all: Reader[], dc: string | undefined) => all.filter((r) => !r.runOn || r.node === dc) }),
     });
     const r = readEvents({ cibs: c.cibs, fencing: c.fencing, audit: c.audit, vmActions: VM_ACTIONS, cache: readings });
+    // A scheduler input once read is kept as its reading only (a big cluster's CIB is tens of MB).
+    for (const [k, v] of cache) if (typeof v.text === 'string' && readings.has(`${k}\u0000${v.mtimeMs}`)) v.text = '';
     if (look === 0) {
       const cib = c.sources.find((x) => x.source === 'the live CIB');
       if (cib?.problem) throw new Error(`cannot read the cluster: ${cib.problem}`);
