@@ -33,7 +33,7 @@ function peInputs(upTo: number, warn = false): CibRecord[] {
   });
 }
 
-const audit: AuditRecord[] = read('vm.log')
+const audit: AuditRecord[] = read('vm-audit.txt')
   .split('\n')
   .map(parseAuditLine)
   .filter((e): e is NonNullable<typeof e> => e !== undefined);
@@ -234,7 +234,7 @@ describe('corral events reads the compressed series from the scheduler directory
     const saved = process.env.CIB_file;
     process.env.CIB_file = path.join(dir, 'cib.xml');
     try {
-      const report = await clusterEvents({ sinceMs: Date.parse('2026-12-07T18:17:10Z'), auditLog: path.join(MET, 'vm.log'), peDir: dir, now: () => LIVE_AFTER_DRAIN });
+      const report = await clusterEvents({ sinceMs: Date.parse('2026-12-07T18:17:10Z'), auditLog: path.join(MET, 'vm-audit.txt'), peDir: dir, now: () => LIVE_AFTER_DRAIN });
       expect(report.sources.find((s) => s.source.startsWith('scheduler inputs of'))).toMatchObject({ records: 4, oldest: '2026-12-07T18:17:02Z' });
       expect(lines(report.events)).toEqual([
         '2026-12-07T18:17:15Z  corral node drain n1 started',
@@ -248,7 +248,7 @@ describe('corral events reads the compressed series from the scheduler directory
         '2026-12-07T18:17:21Z  node n1 undrained (corral node undrain)',
       ]);
       // Names: a VM or node that neither the CIB nor the records know is refused (exit 2); a known one is not.
-      const q = { sinceMs: Date.parse('2026-12-07T18:17:10Z'), auditLog: path.join(MET, 'vm.log'), peDir: dir, now: () => LIVE_AFTER_DRAIN };
+      const q = { sinceMs: Date.parse('2026-12-07T18:17:10Z'), auditLog: path.join(MET, 'vm-audit.txt'), peDir: dir, now: () => LIVE_AFTER_DRAIN };
       await expect(clusterEvents({ ...q, vm: 'nosuch' })).rejects.toMatchObject({ kind: 'refused', message: expect.stringMatching(/^--vm nosuch: no such VM/) });
       await expect(clusterEvents({ ...q, node: 'n9' })).rejects.toMatchObject({ kind: 'refused', message: expect.stringMatching(/^--node n9: no such node in the cluster \(n1, n2, n3\)/) });
       expect((await clusterEvents({ ...q, vm: 'p2' })).events.map((e) => e.kind)).toEqual(['vm-migrated', 'corral-action']);
