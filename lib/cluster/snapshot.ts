@@ -54,6 +54,7 @@ const OP_FIELDS = [
   'migrate_source',
   'migrate_target',
   'last-rc-change',
+  'exec-time',
   'exit-reason',
   'on_node',
 ];

@@ -6,6 +6,8 @@
 // by the caller's judge before it is chosen. Each move runs the operator's hooks balance-move-pre.d
 // (a veto skips that move, said in the log; the loop goes on) and balance-move-post.d
 // (lib/ops/hooks.ts); a dry run moves nothing and runs no hooks.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { NodeAccess, NodeSample } from '../cluster/facts.js';
 import { sampleNode } from '../cluster/facts.js';
 import type { Snapshot } from '../cluster/snapshot.js';
@@ -18,7 +20,7 @@ import { hostClusterPort, type ClusterPort } from '../host/pacemaker/cluster-por
 import { checkMoves, runRebalance } from './rebalance.js';
 import { HookVeto, loadHooks, type Hooks } from './hooks.js';
 import { maintenanceUnderWay } from './operation.js';
-import { decideBalancer, recordAfter, type Allowed, type BalancerDecision, type BalancerMove, type BalancerSettings, type LoadSample } from '../plan/balance.js';
+import { DECISION_KINDS, decideBalancer, recordAfter, type Allowed, type DecisionKind, type BalancerDecision, type BalancerMove, type BalancerSettings, type LoadSample } from '../plan/balance.js';
 
 /** Where the balancer keeps the moves it made: "VM:FROM:TO:EPOCH_SECONDS" words, newest last. */
 const BALANCER_MOVES_OPTION = 'corral-balancer-moves';
@@ -147,6 +149,8 @@ export interface BalancerDeps {
   dryRun?: boolean;
   /** The operator's hooks around each move (default: this machine's, read at the first move). */
   hooks?: Hooks;
+  /** Told of every decision (the decision record corral serve reads: DecisionRecord). */
+  decided?: (decision: BalancerDecision, at: number) => Promise<void>;
   /** Stop after this many rounds (default: run until stopped). */
   rounds?: number;
   stopped?: () => boolean;
@@ -166,6 +170,11 @@ export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | u
   let last: BalancerDecision | undefined;
   let halted = false;
   let hooks: Hooks | undefined;
+  // Each decision counted by kind for corral serve (best effort: a file that cannot be written
+  // costs the metric, never the balancer).
+  const tally = async (x: BalancerDecision, at: number) => {
+    await d.decided?.(x, at).catch((e: unknown) => d.log(`problem: the decision record was not written: ${(e as Error).message}`));
+  };
   for (let round = 0; d.rounds === undefined || round < d.rounds; round++) {
     await d.sleep(s.intervalS * 1000);
     if (d.stopped?.()) break;
@@ -187,10 +196,12 @@ export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | u
       if (busy) {
         last = decideBalancer(history, moves, s, now, () => true);
         d.log(`${loads(last)}: no move (${busy}${last.move ? `; would consider ${last.move.vm} ${last.move.from} → ${last.move.to}` : ''})`);
-        last = { ...last, move: null, reason: busy };
+        last = { ...last, move: null, reason: busy, kind: 'busy' };
+        await tally(last, now);
         continue;
       }
       last = await decideChecked(history, moves, s, now, (vm, from, to) => d.check(snap, vm, from, to));
+      await tally(last, now);
       d.log(`${loads(last)}: ${last.move ? `move ${last.move.vm} ${last.move.from} → ${last.move.to}` : 'no move'} (${last.reason})`);
       if (!last.move || d.dryRun || halted) continue;
       // A stop that came while this round looked and judged: no move is started any more.
@@ -229,4 +240,61 @@ export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | u
     }
   }
   return last;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The decision record: what the running balancer has decided, by kind, for corral serve on its node
+
+/** Where the balancer's process keeps it (tmpfs: it goes with the node's boot, as the counts do). */
+export const DECISION_RECORD = '/run/corral/balancer-decisions.json';
+
+interface DecisionFile {
+  pid: number;
+  since: number;
+  counts: Record<DecisionKind, number>;
+  last: { at: number; kind: DecisionKind; reason: string };
+}
+
+/** The running balancer's decisions counted by kind, written to FILE after each one. */
+export class DecisionRecord {
+  private readonly counts = Object.fromEntries(DECISION_KINDS.map((k) => [k, 0])) as Record<DecisionKind, number>;
+  private readonly since = Math.floor(Date.now() / 1000);
+
+  constructor(private readonly file: string = DECISION_RECORD) {}
+
+  async add(x: BalancerDecision, at: number): Promise<void> {
+    this.counts[x.kind]++;
+    const body: DecisionFile = { pid: process.pid, since: this.since, counts: this.counts, last: { at, kind: x.kind, reason: x.reason } };
+    await mkdir(path.dirname(this.file), { recursive: true, mode: 0o755 });
+    const tmp = `${this.file}.${process.pid}`;
+    await writeFile(tmp, `${JSON.stringify(body)}\n`, { mode: 0o644 });
+    await rename(tmp, this.file);
+  }
+}
+
+/**
+ * The decision record on this node, when the balancer that writes it still runs here (its process
+ * is alive); undefined otherwise (no balancer here, or it moved to another node).
+ */
+export async function readDecisionRecord(file: string = DECISION_RECORD, alive: (pid: number) => boolean = pidAlive): Promise<Omit<DecisionFile, 'pid'> | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  let body: DecisionFile;
+  try {
+    body = JSON.parse(text) as DecisionFile;
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(body.pid) || !alive(body.pid) || typeof body.counts !== 'object' || !body.last) return undefined;
+  const counts = Object.fromEntries(DECISION_KINDS.map((k) => [k, Number(body.counts[k]) || 0])) as Record<DecisionKind, number>;
+  return { since: body.since, counts, last: body.last };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -18,7 +18,7 @@ import type { DomainCounters } from '../cluster/libvirt.js';
 import type { Snapshot } from '../cluster/snapshot.js';
 import type { HostView, VmView } from '../cluster/view.js';
 import type { FenceEvent } from '../host/pacemaker/fencing.js';
-import { balancerResource, recordedMoves } from './balance.js';
+import { balancerResource, recordedMoves, type readDecisionRecord } from './balance.js';
 import { maintenanceUnderWay } from './operation.js';
 
 /** The VM states of `corral list`, each a line of corral_vm_state. */
@@ -56,6 +56,8 @@ export interface MetricsInput {
   counters?: OperationCounters;
   /** Seconds the snapshot took (CIB query and reading). */
   snapSeconds?: number;
+  /** The decisions of the balancer running on this node (its decision record), if it runs here. */
+  balancerDecisions?: Awaited<ReturnType<typeof readDecisionRecord>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -113,6 +115,32 @@ export class OperationCounters {
     }
     this.seen = new Map([...now].map(([rid, keys]) => [rid, new Set(keys.keys())]));
   }
+}
+
+/**
+ * How long each VM's newest successful start took, in seconds, and on which node: the start
+ * operation's exec-time. TransientDomain's start returns once the guest has said it is ready when
+ * the domain has the startup_signal channel (README, ocf:corral:TransientDomain), so it is then the
+ * time from Pacemaker's start to the guest ready.
+ */
+function lastStarts(snap: Snapshot): Map<string, { node: string; seconds: number }> {
+  const out = new Map<string, { node: string; seconds: number; at: number }>();
+  const vmOf = new Map(snap.view.vms.map((v) => [v.resource, v.name]));
+  for (const s of kids(kid(snap.root, 'status'), 'node_state')) {
+    const node = s.attrs.uname ?? '';
+    for (const r of kids(kid(kid(s, 'lrm'), 'lrm_resources'), 'lrm_resource')) {
+      const vm = vmOf.get(r.attrs.id ?? '');
+      if (vm === undefined) continue;
+      for (const o of r.children) {
+        if (o.tag !== 'lrm_rsc_op' || o.attrs.operation !== 'start' || o.attrs['rc-code'] !== '0' || o.attrs['op-status'] !== '0') continue;
+        const at = Number(o.attrs['last-rc-change']);
+        const ms = Number(o.attrs['exec-time']);
+        if (!Number.isFinite(ms) || (out.get(vm)?.at ?? -Infinity) >= at) continue;
+        out.set(vm, { node, seconds: ms / 1000, at });
+      }
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,6 +259,12 @@ function clusterMetrics(w: Writer, snap: Snapshot, input: MetricsInput): void {
   w.family('corral_vm_vcpus', 'gauge', "The VM's vCPUs (its utilization cpu).", vms.filter((v) => v.vcpus !== null).map((v) => [{ vm: v.name }, v.vcpus as number]));
   w.family('corral_vm_memory_bytes', 'gauge', "The VM's memory (its utilization hv_memory).", vms.filter((v) => v.memoryMiB !== null).map((v) => [{ vm: v.name }, (v.memoryMiB as number) * MIB]));
   w.family('corral_vm_priority', 'gauge', "The VM's priority meta attribute (who runs first when there is not room for all).", vms.map((v) => [{ vm: v.name }, v.priority]));
+  w.family(
+    'corral_vm_start_seconds',
+    'gauge',
+    "How long the VM's newest start took on the node it ran (the start operation's exec-time): until the guest said ready when the domain has the startup_signal channel, else until it ran.",
+    [...lastStarts(snap)].map(([vm, x]): Sample => [{ vm, node: x.node }, x.seconds]),
+  );
   const c = input.counters;
   if (c) {
     w.family('corral_vm_migrations_total', 'counter', 'Live migrations of the VM (a new migrate_from in the operation history) seen since corral serve started.', vms.map((v) => [{ vm: v.name }, c.migrations.get(v.name) ?? 0]));
@@ -289,6 +323,17 @@ function clusterMetrics(w: Writer, snap: Snapshot, input: MetricsInput): void {
     w.family('corral_balancer_recorded_moves', 'gauge', 'Moves the balancer made in the last day, as it records them in the CIB (corral-balancer-moves).', [[{}, moves.length]]);
     const last = moves[moves.length - 1];
     if (last) w.family('corral_balancer_last_move_timestamp_seconds', 'gauge', "When the balancer's newest recorded move was made.", [[{}, last.at]]);
+  }
+  // Only the node the balancer runs on has its decisions (its process writes them there).
+  const dec = input.balancerDecisions;
+  if (dec) {
+    w.family(
+      'corral_balancer_decisions_total',
+      'counter',
+      'Decisions of the load balancer running on this node since it started, by reason: move, or no move because calm (no node hot), hold (not hot for the hold time yet), cap (moves per hour), no-relief (no move helps enough), busy (maintenance or a transition), no-sample.',
+      Object.entries(dec.counts).map(([reason, n]): Sample => [{ reason }, n]),
+    );
+    w.family('corral_balancer_last_decision_timestamp_seconds', 'gauge', "When the balancer running on this node last decided (every interval while it runs).", [[{ reason: dec.last.kind }, dec.last.at]]);
   }
 }
 

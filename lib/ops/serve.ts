@@ -19,6 +19,7 @@ import { CorralError } from '../errors.js';
 import type { Snapshot } from '../cluster/snapshot.js';
 import type { CapacityReport } from '../plan/capacity.js';
 import type { FenceEvent } from '../host/pacemaker/fencing.js';
+import { readDecisionRecord } from './balance.js';
 import { OperationCounters, renderMetrics, type CapacityState, type LibvirtState } from './metrics.js';
 
 /** Input or settings corral serve will not start with (exit 2). */
@@ -194,7 +195,8 @@ class Collector {
 
   async metrics(): Promise<string> {
     const r = await this.read();
-    return renderMetrics({ snap: r.snap, ...(r.error ? { snapError: r.error } : {}), snapSeconds: r.seconds, capacity: this.capacity, libvirt: this.libvirt, fencing: this.fencing, counters: this.counters });
+    const balancerDecisions = await readDecisionRecord();
+    return renderMetrics({ snap: r.snap, ...(r.error ? { snapError: r.error } : {}), snapSeconds: r.seconds, capacity: this.capacity, libvirt: this.libvirt, fencing: this.fencing, counters: this.counters, ...(balancerDecisions ? { balancerDecisions } : {}) });
   }
 
   /** N+1, when the CIB changed since the last answer; never two at once. */

@@ -105,7 +105,18 @@ export interface BalancerDecision {
   move: (Omit<BalancerMove, 'at'> & { vmCores: number; fromPct: [number, number]; toPct: [number, number]; gainPct: number }) | null;
   /** Why it acts, or why not — with its numbers. */
   reason: string;
+  /** The reason's kind, for counting (corral_balancer_decisions_total). */
+  kind: DecisionKind;
 }
+
+/**
+ * What a decision comes to: move; or no move because there is no sample yet, no node is hot (calm),
+ * a node is above the threshold but not yet for the hold time (hold), the moves of the last hour
+ * reach the cap (cap), no move would relieve a hot node enough (no-relief), or the cluster is busy
+ * with maintenance or a transition (busy: the loop's own, lib/ops/balance.ts).
+ */
+export const DECISION_KINDS = ['move', 'no-sample', 'calm', 'hold', 'cap', 'no-relief', 'busy'] as const;
+export type DecisionKind = (typeof DECISION_KINDS)[number];
 
 /** Placement as Pacemaker allows it: may VM run on NODE (constraints, capacity, standby)? */
 export type Allowed = (vm: string, node: string) => boolean;
@@ -114,7 +125,7 @@ const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 export function decideBalancer(samples: readonly LoadSample[], moves: readonly BalancerMove[], s: BalancerSettings, now: number, allowed: Allowed): BalancerDecision {
   const last = samples[samples.length - 1];
-  if (!last) return { loads: [], move: null, reason: 'no sample yet' };
+  if (!last) return { loads: [], move: null, reason: 'no sample yet', kind: 'no-sample' };
   const window = samples.filter((x) => x.at >= now - s.holdS);
   const covered = samples.some((x) => x.at <= now - s.holdS) && window.length >= 2;
   const mayTouch = (n: string) => s.nodes.length === 0 || s.nodes.includes(n);
@@ -149,12 +160,12 @@ export function decideBalancer(samples: readonly LoadSample[], moves: readonly B
   const hot = loads.filter((l) => l.hot && mayTouch(l.node)).sort((a, b) => b.loadPct - a.loadPct);
   if (hot.length === 0) {
     const over = loads.filter((l) => l.above);
-    if (over.length === 0) return { loads, move: null, reason: `no node above ${s.thresholdPct}%` };
-    if (!covered) return { loads, move: null, reason: `${over.map((l) => l.node).join(', ')} above ${s.thresholdPct}%, but the samples cover less than the hold time (${s.holdS} s)` };
-    return { loads, move: null, reason: `${over.map((l) => `${l.node} above ${s.thresholdPct}% for ${l.overForS} s`).join(', ')}: not yet ${s.holdS} s` };
+    if (over.length === 0) return { loads, move: null, reason: `no node above ${s.thresholdPct}%`, kind: 'calm' };
+    if (!covered) return { loads, move: null, reason: `${over.map((l) => l.node).join(', ')} above ${s.thresholdPct}%, but the samples cover less than the hold time (${s.holdS} s)`, kind: 'hold' };
+    return { loads, move: null, reason: `${over.map((l) => `${l.node} above ${s.thresholdPct}% for ${l.overForS} s`).join(', ')}: not yet ${s.holdS} s`, kind: 'hold' };
   }
   const lastHour = believed(moves, now).filter((m) => m.at > now - 3600);
-  if (lastHour.length >= s.maxMovesPerHour) return { loads, move: null, reason: `${hot[0]?.node} is hot (${hot[0]?.loadPct}%), but ${lastHour.length} moves in the last hour reach the cap (${s.maxMovesPerHour})` };
+  if (lastHour.length >= s.maxMovesPerHour) return { loads, move: null, reason: `${hot[0]?.node} is hot (${hot[0]?.loadPct}%), but ${lastHour.length} moves in the last hour reach the cap (${s.maxMovesPerHour})`, kind: 'cap' };
 
   const byNode = new Map(loads.map((l) => [l.node, l.loadPct]));
   const cooling: string[] = [];
@@ -197,12 +208,13 @@ export function decideBalancer(samples: readonly LoadSample[], moves: readonly B
       loads,
       move: m,
       reason: `${m.from} above ${s.thresholdPct}% for ${hot.find((l) => l.node === m.from)?.overForS} s: move ${m.vm} (${m.vmCores} cores) ${m.from} ${m.fromPct[0]}% → ${m.fromPct[1]}%, ${m.to} ${m.toPct[0]}% → ${m.toPct[1]}%`,
+      kind: 'move',
     };
   }
   const why = [`no move relieves ${hot.map((l) => `${l.node} (${l.loadPct}%)`).join(', ')} by ${s.minGainPct} points while keeping the target under ${s.thresholdPct - s.marginPct}%`];
   if (cooling.length) why.push(`cooling down: ${cooling.join(', ')}`);
   if (refused.length) why.push(`Pacemaker would not place: ${refused.join(', ')}`);
-  return { loads, move: null, reason: why.join('; ') };
+  return { loads, move: null, reason: why.join('; '), kind: 'no-relief' };
 }
 
 /** The decision as lines for people: each node's load, then what it does and why. */

@@ -4,10 +4,13 @@
 // was, and the counters of migrations and restarts follow the operation history.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDomstats } from '../../lib/cluster/libvirt.js';
 import { takeSnapshot, type Snapshot } from '../../lib/cluster/snapshot.js';
+import { DecisionRecord, readDecisionRecord } from '../../lib/ops/balance.js';
 import { OperationCounters, renderMetrics } from '../../lib/ops/metrics.js';
 import { isLoopback, parseListen, serveSecurity } from '../../lib/ops/serve.js';
 
@@ -71,6 +74,9 @@ describe('/metrics on the recorded clusters', () => {
     expect(value(text, 'ha_cluster_pacemaker_resources', { resource: 'vm-db1', node: 'n3', role: 'started', status: 'active' })).toBe(1);
     for (const n of ['n1', 'n2', 'n3']) expect(text.split('\n').filter((l) => l.startsWith(`corral_node_state{node="${n}"`) && l.endsWith(' 1'))).toHaveLength(1);
     expect(value(text, 'corral_node_cpus', { node: 'n1' })).toBe(8);
+    // The newest start's exec-time: Pacemaker's start to ready (db1 started on n3 in 10.5 s).
+    expect(value(text, 'corral_vm_start_seconds', { vm: 'db1', node: 'n3' })).toBe(10.492);
+    expect(value(text, 'corral_vm_start_seconds', { vm: 'off1' })).toBeUndefined();
     // No background answers yet: no N+1 line rather than a guess.
     expect(value(text, 'corral_cluster_n_plus_one')).toBeUndefined();
 
@@ -112,6 +118,30 @@ describe('/metrics on the recorded clusters', () => {
     expect(value(text, 'corral_node_failure_stopped_vms', { node: 'n1' })).toBe(2);
     expect(value(text, 'corral_vm_stopped_if_node_fails', { node: 'n1', vm: 'ns1' })).toBe(1);
     expect(value(text, 'corral_capacity_check_success')).toBe(1);
+  });
+
+  it("counts the balancer's decisions by reason on the node it runs on, from its decision record", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'corral-decisions-'));
+    try {
+      const file = path.join(dir, 'run/corral/balancer-decisions.json');
+      const rec = new DecisionRecord(file);
+      await rec.add({ loads: [], move: null, reason: 'no node above 80%', kind: 'calm' }, 1700000000);
+      await rec.add({ loads: [], move: null, reason: 'no node above 80%', kind: 'calm' }, 1700000010);
+      await rec.add({ loads: [], move: null, reason: 'n1 is being drained', kind: 'busy' }, 1700000020);
+      // This process wrote it and runs: read; a writer that is gone (the balancer moved away): nothing.
+      const read = await readDecisionRecord(file);
+      expect(read?.counts).toMatchObject({ calm: 2, busy: 1, move: 0 });
+      expect(await readDecisionRecord(file, () => false)).toBeUndefined();
+      expect(await readDecisionRecord(path.join(dir, 'none.json'))).toBeUndefined();
+      const text = renderMetrics({ snap: await snap('steady'), ...(read ? { balancerDecisions: read } : {}) });
+      expect(value(text, 'corral_balancer_decisions_total', { reason: 'calm' })).toBe(2);
+      expect(value(text, 'corral_balancer_decisions_total', { reason: 'move' })).toBe(0);
+      expect(value(text, 'corral_balancer_last_decision_timestamp_seconds', { reason: 'busy' })).toBe(1700000020);
+      expect(promtool(text)).toEqual({ code: 0, out: '' });
+      expect(value(renderMetrics({ snap: await snap('steady') }), 'corral_balancer_decisions_total', { reason: 'calm' })).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('escapes label values and still reports when the CIB could not be read', () => {

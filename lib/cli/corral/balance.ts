@@ -13,7 +13,7 @@ import { setNvpair } from '../../cib/nodes.js';
 import { balancerXml } from '../../cib/shapes.js';
 import { hostCibPort } from '../../host/pacemaker/cib.js';
 import { BALANCER_FLAGS, balancerSpec } from '../../ocf/balancer.js';
-import { BALANCER_ID, balancerResource, checkMove, clusterBusy, decideChecked, loadSample, moveLive, readNodes, recordedMoves, runBalancer } from '../../ops/balance.js';
+import { BALANCER_ID, balancerResource, checkMove, clusterBusy, decideChecked, DecisionRecord, loadSample, moveLive, readNodes, recordedMoves, runBalancer } from '../../ops/balance.js';
 import { CLOCK_SKEW_S, DEFAULT_BALANCER, decideBalancer, describeBalancer, recentMoves, type BalancerSettings } from '../../plan/balance.js';
 import type { Snapshot } from '../../cluster/snapshot.js';
 import { checkAction, checkExitCodes, setUnanswered, UsageError } from '../errors.js';
@@ -172,6 +172,8 @@ ${checkExitCodes('no move wanted', 'a move would be made')}`,
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => ((stopped = true), wake.abort()));
     const stamp = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     out(`${stamp()} corral balance run: ${JSON.stringify(settings)}${o.dryRun ? ' (dry run)' : ''}\n`);
+    // Its decisions by kind, for corral serve on this node (corral_balancer_decisions_total).
+    const record = new DecisionRecord();
     await runBalancer({
       settings,
       read: (view) => readNodes(view, access),
@@ -179,6 +181,7 @@ ${checkExitCodes('no move wanted', 'a move would be made')}`,
       check: checkMove,
       move: (snap, vm, from, to) => moveLive(snap, vm, from, to, (line) => out(`${stamp()} ${line.trim()}\n`)),
       busy: clusterBusy,
+      decided: (x, at) => record.add(x, at),
       log: (line) => out(`${stamp()} ${line}\n`),
       now: () => Math.floor(Date.now() / 1000),
       sleep: (ms) => sleep(ms, undefined, { signal: wake.signal }).catch(() => undefined),
