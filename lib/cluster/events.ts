@@ -16,7 +16,9 @@
 // - vm's audit log: each vm action with its caller.
 import { Cib, CibError, corralVms, kid, kids, nvpairs, type XNode } from '../cib/model.js';
 import { DRAIN_REASON_ATTR, DRAIN_STATE_ATTR } from '../cib/nodes.js';
+import type { FenceEvent } from '../host/pacemaker/fencing.js';
 import { readXml } from '../xml/read.js';
+import { OP_FIELDS as SNAPSHOT_OP_FIELDS } from './snapshot.js';
 import { statusFromCib, type NodeStatus } from './status.js';
 import { configNodes } from './view.js';
 
@@ -89,16 +91,8 @@ export interface CibRecord {
   key?: string;
 }
 
-/** One fencing action as the fencer recorded it. */
-export interface FenceRecord {
-  action: string;
-  target: string;
-  executioner?: string;
-  origin?: string;
-  client?: string;
-  status: string;
-  completedMs?: number;
-}
+/** One fencing action as the fencer recorded it (stonith_admin --history). */
+export type FenceRecord = FenceEvent;
 
 /** One line of vm's audit log. */
 export interface AuditRecord {
@@ -138,24 +132,8 @@ export interface EventResult {
   problems: string[];
 }
 
-/** The attributes of an operation record the events are read from. */
-const OP_FIELDS = [
-  'id',
-  'operation',
-  'call-id',
-  'rc-code',
-  'op-status',
-  'interval',
-  'transition-key',
-  'migrate_source',
-  'migrate_target',
-  'last-rc-change',
-  'last-run',
-  'exec-time',
-  'queue-time',
-  'exit-reason',
-  'on_node',
-];
+/** The attributes of an operation record the events are read from: the snapshot's, and when it was run and queued. */
+const OP_FIELDS = [...SNAPSHOT_OP_FIELDS, 'last-run', 'queue-time'];
 
 interface Op {
   rid: string;

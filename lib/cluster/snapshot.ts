@@ -43,7 +43,7 @@ export async function statusOf(xml: string, root: XNode, cib: Cib, opts: Snapsho
 }
 
 /** The attributes of operation records that corral reads (lib/cluster/status.ts, lib/ops). */
-const OP_FIELDS = [
+export const OP_FIELDS = [
   'id',
   'operation',
   'call-id',
