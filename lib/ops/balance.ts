@@ -246,7 +246,7 @@ export async function runBalancer(d: BalancerDeps): Promise<BalancerDecision | u
 // The decision record: what the running balancer has decided, by kind, for corral serve on its node
 
 /** Where the balancer's process keeps it (tmpfs: it goes with the node's boot, as the counts do). */
-export const DECISION_RECORD = '/run/corral/balancer-decisions.json';
+const DECISION_RECORD = '/run/corral/balancer-decisions.json';
 
 interface DecisionFile {
   pid: number;
