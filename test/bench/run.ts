@@ -152,7 +152,7 @@ async function agentBench(): Promise<boolean> {
   }
 }
 
-// BENCH_ONLY=agent, list, metrics, lab, maintenance, rebalance, balance or installer runs one part.
+// BENCH_ONLY=agent, list, metrics, lab, maintenance, rebalance, balance, installer or rbd runs one part.
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
   let ok = true;
@@ -165,6 +165,7 @@ async function main(): Promise<void> {
   if (!only || only === 'rebalance') ok = (await (await import('./rebalance.js')).runRebalanceBench()).ok && ok;
   if (!only || only === 'balance') ok = (await (await import('./balance.js')).runBalanceBench()).ok && ok;
   if (!only || only === 'installer') ok = (await (await import('./installer.js')).runInstallerBench()).ok && ok;
+  if (!only || only === 'rbd') ok = (await (await import('./rbd.js')).runRbdBench()).ok && ok;
   process.exitCode = ok ? 0 : 1;
 }
 
