@@ -33,3 +33,13 @@ export function withContext(e: unknown, context: string): Error {
   err.message += context;
   return err;
 }
+
+/**
+ * E with PREFIX put before its message ("FILE: " or "--size \"x\": "), rethrown as the same error:
+ * like withContext, its class and kind (and so the exit code) stay what they were.
+ */
+export function withPrefix(e: unknown, prefix: string): Error {
+  const err = e instanceof Error ? e : new Error(String(e));
+  err.message = `${prefix}${err.message}`;
+  return err;
+}

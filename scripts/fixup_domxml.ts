@@ -1,6 +1,7 @@
 // fixup_domxml: make a domain XML stable and cluster-ready. A thin shell over lib/domain/fixup.ts.
 import { Command } from 'commander';
 import { runCli, UsageError, withCliConventions } from '../lib/cli/errors.js';
+import { withPrefix } from '../lib/errors.js';
 import { readDomainArg } from '../lib/cli/input.js';
 import { checkOutputFile, writeOutputFile } from '../lib/cli/output.js';
 import { knownVms } from '../lib/cib/vms.js';
@@ -66,7 +67,8 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     changes = fixupDomain(doc, { takenMacs: known.flatMap((k) => k.macs) });
   } catch (e) {
-    if (e instanceof FixupError) throw new UsageError(`${file}: ${e.message}`);
+    // What fixup refuses (kind refused, exit 2), said with the file it is about.
+    if (e instanceof FixupError) throw withPrefix(e, `${file}: `);
     throw e;
   }
   const problems = clashes(identityOf(doc), known, nodeDiskIds());

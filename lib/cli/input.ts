@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { DomainDoc, DomainXmlError } from '../domain/doc.js';
 import { FixupError } from '../domain/fixup.js';
+import { withPrefix } from '../errors.js';
 import { decodeUtf8, DOMAIN_XML_MAX_BYTES } from '../domain/text.js';
 import { UsageError } from './errors.js';
 
@@ -62,7 +63,10 @@ export async function readDomainArg(file: string, check?: (doc: DomainDoc) => vo
     check?.(doc);
     return doc;
   } catch (e) {
-    if (e instanceof DomainXmlError || e instanceof FixupError) throw new UsageError(`${file}: ${e.message}`);
+    // Refused input, said with its file. A DomainXmlError is refused only here: the same error
+    // from XML that libvirt or the agent's config hands over is a failure, not the user's input.
+    if (e instanceof FixupError) throw withPrefix(e, `${file}: `);
+    if (e instanceof DomainXmlError) throw new UsageError(`${file}: ${e.message}`);
     throw e;
   }
 }

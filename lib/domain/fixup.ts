@@ -13,7 +13,7 @@ import { DomainDoc, child, children, type El } from './doc.js';
 import { vmName } from './names.js';
 
 export class FixupError extends CorralError {
-  readonly kind = 'failed';
+  readonly kind = 'refused';
   override name = 'FixupError';
 }
 

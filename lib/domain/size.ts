@@ -14,7 +14,7 @@ const KiB = 1024;
 export const MiB = 1024 * KiB;
 
 export class SizeError extends CorralError {
-  readonly kind = 'failed';
+  readonly kind = 'refused';
   override name = 'SizeError';
 }
 

@@ -1,13 +1,15 @@
 // An error's kind alone decides the exit code: the commands' (cliExitCode) and the resource agent's (ocfExitCode).
 import { describe, expect, it } from 'vitest';
 import { checkAction, cliExitCode, UsageError } from '../../lib/cli/errors.js';
-import { kindOf, withContext, type ErrorKind } from '../../lib/errors.js';
+import { kindOf, withContext, withPrefix, type ErrorKind } from '../../lib/errors.js';
 import { OCF, fail, ocfExitCode } from '../../lib/ocf/exit.js';
 import { PlanError } from '../../lib/cib/vm.js';
 import { OptionError } from '../../lib/cib/options.js';
 import { PatternError } from '../../lib/ops/patterns.js';
 import { VmUsageError } from '../../lib/ops/request.js';
 import { DomainXmlError } from '../../lib/domain/doc.js';
+import { FixupError } from '../../lib/domain/fixup.js';
+import { SizeError } from '../../lib/domain/size.js';
 import { CibUnreachableError } from '../../lib/host/pacemaker/cib.js';
 import { SimulationError } from '../../lib/host/pacemaker/simulate.js';
 
@@ -53,7 +55,7 @@ describe('error kinds', () => {
   });
 
   it('the errors that were rewrapped into usage errors are refused themselves; others failed', () => {
-    for (const e of [new UsageError('x'), new PlanError('x'), new OptionError('x'), new PatternError('x'), new VmUsageError('x')]) {
+    for (const e of [new UsageError('x'), new PlanError('x'), new OptionError('x'), new PatternError('x'), new VmUsageError('x'), new SizeError('x'), new FixupError('x')]) {
       expect([e.name, kindOf(e)]).toEqual([e.name, 'refused']);
       expect(e.message).toBe('x');
     }
@@ -61,6 +63,11 @@ describe('error kinds', () => {
     expect(kindOf(new CibUnreachableError('x'))).toBe('unreachable');
     expect(kindOf(new Error('x'))).toBe('failed');
     expect(kindOf('a string')).toBe('failed');
+  });
+
+  it('a prefix (the file or flag it is about) keeps the error itself too', () => {
+    const e = new FixupError('two <uuid> elements');
+    expect([withPrefix(e, 'vm.xml: '), e.message, kindOf(e), cliExitCode(kindOf(e))]).toEqual([e, 'vm.xml: two <uuid> elements', 'refused', 2]);
   });
 
   it('context added to an error keeps the error itself: its class, its kind, its exit code', () => {
