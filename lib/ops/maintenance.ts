@@ -8,6 +8,7 @@ import { CibDoc } from '../cib/edit.js';
 import { borrowMigrationLimit, DRAIN_REASON_ATTR, DRAIN_STATE_ATTR, DRAINED_ATTR, nodeAttribute, returnMigrationLimit, setNodeAttribute } from '../cib/nodes.js';
 import { kid, kids, parseXNode } from '../cib/model.js';
 import { capacityProbeXml, hintXml, ids } from '../cib/shapes.js';
+import { planMoveLocal } from '../cib/vm.js';
 import { configNodes, type ClusterView, type VmView } from '../cluster/view.js';
 import type { Snapshot } from '../cluster/snapshot.js';
 import { operationHistory } from '../cluster/status.js';
@@ -15,6 +16,7 @@ import { hostClusterPort, type ClusterPort } from '../host/pacemaker/cluster-por
 import { SimulationError, type Simulation } from '../host/pacemaker/simulate.js';
 import { capacityReport, largestFitting, type CapacityReport, type FailureAnswer } from '../plan/capacity.js';
 import { planDrain, type DrainPlan, type PlannedMove } from '../plan/drain.js';
+import { localDisksOn } from './local-move.js';
 import { clusterWatch, snapshotOf, vmState, watch } from './wait.js';
 
 /** Live migrations at a time per node when --parallel is not given. */
@@ -77,7 +79,25 @@ export function applySteering(cd: CibDoc, hints: readonly SteerHint[], remove = 
   }
 }
 
-/** Plans draining NODES on a copy of SNAP's CIB: crm_simulate with the nodes in standby (and STEER's hints). */
+/**
+ * The VMs on local disks that run on NODES (domadd --local): name → the node that holds their
+ * disks. A drain moves them first, each by a live copy of its disks to the node Pacemaker picks.
+ */
+function localLeaving(view: ClusterView, nodes: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of view.vms) {
+    const disks = localDisksOn(v);
+    if (disks && v.nodes.some((n) => nodes.includes(n))) out.set(v.name, disks);
+  }
+  return out;
+}
+
+/**
+ * Plans draining NODES on a copy of SNAP's CIB: crm_simulate with the nodes in standby (and
+ * STEER's hints). A VM on local disks is bound to its node by its constraint: Pacemaker picks its
+ * target on a copy without that constraint, and the plan is asked of a copy whose constraint
+ * names that target, as the drain will write it before the standby.
+ */
 export async function planDrainOf(snap: Snapshot, nodes: readonly string[], steer: readonly SteerHint[] = [], port: ClusterPort = hostClusterPort()): Promise<DrainCheck> {
   checkNodes(snap.view, nodes);
   const left = snap.view.hosts.filter((h) => h.online && !h.standby && !nodes.includes(h.name));
@@ -87,14 +107,32 @@ export async function planDrainOf(snap: Snapshot, nodes: readonly string[], stee
   const cd = CibDoc.parse(snap.xml);
   for (const n of nodes) setNodeAttribute(cd, n, 'standby', 'on');
   applySteering(cd, steer);
+  const local = localLeaving(snap.view, nodes);
+  // Where the disks go after the drain, for N+1 afterwards (the others keep theirs).
+  const disksAfter = localDisksOf(snap.view);
+  if (local.size) {
+    const rid = (name: string) => snap.view.vms.find((v) => v.name === name)?.resource as string;
+    const free = CibDoc.parse(cd.toXml());
+    for (const name of local.keys()) {
+      const el = free.byId(ids.local(rid(name)));
+      if (el) free.remove(el);
+    }
+    const { sim: where } = await port.simulate(free.toXml());
+    for (const name of local.keys()) {
+      const to = (where.placement.get(rid(name)) ?? []).find((n) => !nodes.includes(n));
+      if (to === undefined) continue;
+      planMoveLocal(cd, snap.cib, name, to);
+      disksAfter.set(rid(name), to);
+    }
+  }
   {
     const { sim, after } = await port.simulate(cd.toXml(), { output: true });
-    const plan = planDrain(snap.view, nodes, sim);
-    const capacityAfter = await capacityOfXml(port, after as string, snap.view);
+    const plan = planDrain(snap.view, nodes, sim, local);
+    const capacityAfter = await capacityOfXml(port, after as string, snap.view, disksAfter);
     const warnings: string[] = [];
     if (capacityAfter.nPlusOne === false) {
       const bad = capacityAfter.nodes.filter((n) => n.ifFails.stopped.length);
-      warnings.push(`after the drain the cluster is not N+1: ${bad.map((n) => `if ${n.name} failed, ${n.ifFails.stopped.join(', ')} would stay stopped`).join('; ')}`);
+      warnings.push(`after the drain the cluster is not N+1: ${bad.map((n) => `if ${n.name} failed, ${stoppedWords(n.ifFails)} would stay stopped`).join('; ')}`);
     }
     for (const n of capacityAfter.nodes) {
       if (n.ifFails.errors) warnings.push(`after the drain, Pacemaker could not say what a failure of ${n.name} would stop: ${n.ifFails.errors.join('; ')}`);
@@ -102,6 +140,12 @@ export async function planDrainOf(snap: Snapshot, nodes: readonly string[], stee
     for (const m of plan.moves) if (!m.live) warnings.push(`${m.vm} would be stopped and started on ${m.to}, not migrated live (allow-migrate is off, or its agent cannot migrate)`);
     return { plan, capacityAfter, warnings };
   }
+}
+
+/** The VMs a node's failure stops, those lost with their local disks said so: "a, x (disks local to n2)". */
+export function stoppedWords(ifFails: { stopped: readonly string[]; lost?: readonly { vm: string; why: string }[] }): string {
+  const why = new Map((ifFails.lost ?? []).map((l) => [l.vm, l.why]));
+  return ifFails.stopped.map((vm) => (why.has(vm) ? `${vm} (${why.get(vm)})` : vm)).join(', ');
 }
 
 export interface DrainOptions {
@@ -151,15 +195,137 @@ export function arrival(snap: Snapshot, rid: string, node: string, since: number
 }
 
 /**
+ * The first step of a drain with VMs on local disks (the plan's copies): each one's constraint
+ * (vm-NAME-local) is rewritten to its target in one CIB change, so that Pacemaker migrates them
+ * live and the agent's migrate_to copies their disks; the drain waits for each to run on its
+ * target. One that did not arrive gets its constraint back on its source, which still holds its
+ * disks (the agent removes the source's copy only after a move), and the drain stops there.
+ */
+async function copyLocalDisks(copies: readonly PlannedMove[], snap: Snapshot, port: ClusterPort, opts: DrainOptions, parallel: number): Promise<{ ok: boolean; left: LeftNode[]; failures: string[]; problems: string[] }> {
+  const t0 = port.now();
+  const since = Math.floor(t0 / 1000);
+  const pending = new Map<string, PlannedMove>();
+  for (const m of copies) {
+    const v = snap.view.vms.find((x) => x.name === m.vm);
+    if (!v) continue;
+    pending.set(v.resource, m);
+    // A ban or an older failure on the target would keep Pacemaker from going there.
+    if (v.constraints.some((c) => c.kind === 'moved' || c.kind === 'banned')) await port.resources.clear(v.resource);
+    if (v.failCounts[m.to]) await port.resources.cleanup(v.resource);
+  }
+  const rids = [...pending.keys()];
+  await changeCib(port.cib, (cd, cib) => {
+    for (const m of pending.values()) planMoveLocal(cd, cib, m.vm, m.to);
+    holdOnFailedCopy(cd, rids, true);
+    borrowMigrationLimit(cd, parallel);
+    return { notes: [], warnings: [] };
+  });
+  for (const m of pending.values()) opts.progress(`${m.vm}: its disks are copied live from ${m.from} to ${m.to} (constraint ${ids.local(resourceIdOf(snap, m.vm))} names ${m.to})`);
+  const left: LeftNode[] = [];
+  const failures: string[] = [];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  // Failed operations of the moving VMs since the copy began, from their operation history (with
+  // on-fail=block no fail count is kept to read them from).
+  const watchFailures = (now: Snapshot) => {
+    for (const [rid, m] of pending) {
+      for (const o of operationHistory(now.root, rid)) {
+        if (o['rc-code'] === 0 || o['rc-code'] === 7 || (o['last-rc-change'] ?? 0) < since - 1) continue;
+        const key = `${rid}:${o.node}:${o.operation}:${o['last-rc-change']}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        failures.push(`${m.vm}: ${o.operation} failed on ${o.node} (rc ${o['rc-code']})`);
+        opts.progress(`${m.vm}: ${o.operation} failed on ${o.node}`);
+      }
+    }
+  };
+  const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
+  const { end } = await watch(clusterWatch(port), { timeoutMs, pollMs: opts.pollMs ?? 500, idle: true }, (now) => {
+    watchFailures(now);
+    for (const [rid, m] of [...pending]) {
+      const v = now.view.byResource.get(rid);
+      if (v?.state !== 'running' || v.node !== m.to) continue;
+      const how = arrival(now, rid, m.to, since) ?? 'restarted';
+      const seconds = (port.now() - t0) / 1000;
+      left.push({ vm: m.vm, from: m.from, to: m.to, seconds, how });
+      pending.delete(rid);
+      opts.progress(`${m.vm}: ${m.from} → ${m.to} (${how === 'migrated' ? 'live migration with its disks' : 'stopped and started, not live'}, ${seconds.toFixed(1)} s)`);
+      if (how !== 'migrated') problems.push(`${m.vm} was stopped and started on ${m.to}, not migrated live`);
+    }
+    return { done: pending.size === 0, state: [...pending.keys()].map((rid) => vmState(now.view.byResource.get(rid))).join(' ') };
+  });
+  if (pending.size === 0) {
+    await changeCib(port.cib, (cd) => (holdOnFailedCopy(cd, rids, false), returnMigrationLimit(cd), { notes: [], warnings: [] })).catch((e: unknown) => problems.push(`could not give migration-limit its value back: ${(e as Error).message}`));
+    return { ok: problems.length === 0 && failures.length === 0, left, failures, problems };
+  }
+  // Not arrived: back to the source, where the disks still are (the agent's failed migrate_to
+  // left the domain running there, and on-fail=block kept Pacemaker from recovering it onto the
+  // target); a cleanup lets Pacemaker find it there again.
+  const back = [...pending.entries()];
+  await changeCib(port.cib, (cd, cib) => {
+    for (const [, m] of back) planMoveLocal(cd, cib, m.vm, m.from);
+    holdOnFailedCopy(cd, rids, false);
+    returnMigrationLimit(cd);
+    return { notes: [], warnings: [] };
+  });
+  opts.progress(`${back.map(([, m]) => m.vm).join(', ')}: ${end === 'timeout' ? 'not arrived in time' : 'did not arrive'}; constraint back on ${[...new Set(back.map(([, m]) => m.from))].join(', ')}, where the disks are`);
+  for (const [rid] of back) await port.resources.cleanup(rid);
+  const { last } = await watch(clusterWatch(port), { timeoutMs, pollMs: opts.pollMs ?? 500, idle: true }, (now) => {
+    watchFailures(now);
+    return { done: back.every(([rid, m]) => now.view.byResource.get(rid)?.node === m.from), state: back.map(([rid]) => vmState(now.view.byResource.get(rid))).join(' ') };
+  });
+  for (const [, m] of back) {
+    const v = last.view.vms.find((x) => x.name === m.vm);
+    const here = v?.state === 'running' && v.node === m.from;
+    const how = here ? arrival(last, v.resource, m.from, since) : undefined;
+    problems.push(
+      here
+        ? `${m.vm}: the copy of its disks to ${m.to} did not complete; it runs on ${m.from}, where its disks are${how === 'restarted' ? ' (Pacemaker started it there again: the guest rebooted)' : ''}, and its constraint names ${m.from} again`
+        : `${m.vm}: the copy of its disks to ${m.to} did not complete; its constraint names ${m.from} again, where its disks are, but it is ${v ? `${v.state}${v.nodes.length ? ` on ${v.nodes.join(', ')}` : ''}` : 'gone'} (see vm ${m.vm} status)`,
+    );
+  }
+  return { ok: false, left, failures, problems };
+}
+
+/**
+ * Sets (ON) or drops on-fail=block on the migrate_to operation of RIDS: while a drain copies their
+ * disks, a failed migrate_to (the agent leaves the domain running on its source and removes the
+ * target's half-made copy) must not be recovered by Pacemaker with a stop on the source and a
+ * start on the target, where the disks are not.
+ */
+function holdOnFailedCopy(cd: CibDoc, rids: readonly string[], on: boolean): void {
+  const ops = cd.all('op', (e) => e.getAttribute('name') === 'migrate_to' && rids.includes((e.parentNode?.parentNode as Element | null)?.getAttribute('id') ?? ''));
+  for (const op of ops) {
+    if (on) op.setAttribute('on-fail', 'block');
+    else if (op.getAttribute('on-fail') === 'block') op.removeAttribute('on-fail');
+  }
+}
+
+function resourceIdOf(snap: Snapshot, name: string): string {
+  return snap.view.vms.find((v) => v.name === name)?.resource ?? name;
+}
+
+/**
  * Drains NODES: standby (one CIB change that also records where each VM was and bounds parallel
  * live migrations with migration-limit), then watches Pacemaker until no VM is active on them and
  * the cluster is idle. A VM that was restarted instead of migrated, or stopped, is a failure.
  */
-export async function drainNodes(nodes: readonly string[], check: DrainCheck, snap: Snapshot, opts: DrainOptions): Promise<DrainOutcome> {
+export async function drainNodes(nodes: readonly string[], check: DrainCheck, snapBefore: Snapshot, opts: DrainOptions): Promise<DrainOutcome> {
+  let snap = snapBefore;
   const parallel = opts.parallel ?? DEFAULT_PARALLEL;
   const port = opts.cluster ?? hostClusterPort();
   const t0 = port.now();
   const since = Math.floor(t0 / 1000);
+  const copies = check.plan.moves.filter((m) => m.copy);
+  if (copies.length) {
+    const moved = await copyLocalDisks(copies, snap, port, opts, parallel);
+    if (!moved.ok) {
+      const now = await snapshotOf(port);
+      const remaining = now.view.vms.filter((v) => v.nodes.some((n) => nodes.includes(n))).map((v) => v.name);
+      return { ok: false, left: moved.left, remaining, failures: moved.failures, problems: [...moved.problems, `${nodes.join(', ')} NOT put in standby: the drain stopped after the copies of local disks${remaining.length ? `; ${remaining.join(', ')} still run${remaining.length === 1 ? 's' : ''} there` : ''}`], seconds: (port.now() - t0) / 1000 };
+    }
+    snap = await snapshotOf(port);
+  }
   const leaving = new Map<string, { vm: VmView; from: string }>();
   for (const vm of snap.view.vms) {
     const from = vm.nodes.find((n) => nodes.includes(n));
@@ -385,7 +551,7 @@ export async function undrainNode(check: UndrainCheck, opts: DrainOptions & { re
  * (crm_simulate --node-fail: lost, fenced, its VMs recovered elsewhere). A node whose failure
  * Pacemaker cannot simulate is answered with its errors; the other nodes are still answered.
  */
-async function capacityOfXml(port: ClusterPort, xml: string, view: ClusterView, extra: ReadonlyMap<string, string> = new Map()): Promise<CapacityReport> {
+async function capacityOfXml(port: ClusterPort, xml: string, view: ClusterView, local: ReadonlyMap<string, string>, extra: ReadonlyMap<string, string> = new Map()): Promise<CapacityReport> {
   const names = new Map<string, string>([...view.vms.map((v) => [v.resource, v.name] as [string, string]), ...extra]);
   const { sim: base } = await port.simulate(xml);
   const failed = new Map<string, FailureAnswer>();
@@ -397,7 +563,17 @@ async function capacityOfXml(port: ClusterPort, xml: string, view: ClusterView, 
       failed.set(n, { errors: e.errors });
     }
   }
-  return capacityReport(names, base, failed);
+  return capacityReport(names, base, failed, local);
+}
+
+/** Resource id → the node that holds its disks, for the VMs on local disks (domadd --local). */
+function localDisksOf(view: ClusterView): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of view.vms) {
+    const node = localDisksOn(v);
+    if (node) out.set(v.resource, node);
+  }
+  return out;
 }
 
 /** Nodes online and out of standby after the simulated transition. */
@@ -421,7 +597,10 @@ export interface CapacityAnswer extends CapacityReport {
 /** N+1 and, with SIZE, room for more VMs of that size; on a copy of the CIB. */
 export async function capacityOf(snap: Snapshot, size?: { vcpus: number; memoryMiB: number }, maxCount = 1000, port: ClusterPort = hostClusterPort()): Promise<CapacityAnswer> {
   const settledXml = (await port.simulate(snap.xml, { output: true })).after as string;
-  const report = await capacityOfXml(port, settledXml, snap.view);
+  const local = localDisksOf(snap.view);
+  const report = await capacityOfXml(port, settledXml, snap.view, local);
+  // A VM on local disks is lost with its node whatever the room: room for more is N+1 of the rest.
+  const holds = (r: CapacityReport) => r.nPlusOneShared !== undefined ? r.nPlusOneShared : r.nPlusOne;
   if (!size) return report;
   const runningNow = new Set(report.nodes.length ? snap.view.vms.filter((v) => !report.notRunning.includes(v.name)).map((v) => v.resource) : []);
   const fits = async (k: number): Promise<boolean> => {
@@ -435,12 +614,12 @@ export async function capacityOf(snap: Snapshot, size?: { vcpus: number; memoryM
     const { sim, after: placed } = await port.simulate(cd.toXml(), { output: true });
     for (const id of probes.keys()) if ((sim.placement.get(id) ?? []).length === 0) return false;
     for (const rid of runningNow) if ((sim.placement.get(rid) ?? []).length === 0) return false;
-    const after = await capacityOfXml(port, placed as string, snap.view, probes);
-    if (after.nPlusOne === null) throw new SimulationError(after.nodes.flatMap((n) => n.ifFails.errors ?? []));
-    return after.nPlusOne;
+    const after = await capacityOfXml(port, placed as string, snap.view, local, probes);
+    if (holds(after) === null) throw new SimulationError(after.nodes.flatMap((n) => n.ifFails.errors ?? []));
+    return holds(after) as boolean;
   };
-  if (report.nPlusOne === null) return { ...report, fit: { ...size, count: null } };
-  if (report.nPlusOne === false) return { ...report, fit: { ...size, count: 0 } };
+  if (holds(report) === null) return { ...report, fit: { ...size, count: null } };
+  if (holds(report) === false) return { ...report, fit: { ...size, count: 0 } };
   try {
     return { ...report, fit: { ...size, count: await largestFitting(fits, maxCount) } };
   } catch (e) {

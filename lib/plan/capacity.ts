@@ -12,7 +12,7 @@ export interface CapacityReport {
    * Nodes that were online (the ones whose failure is asked about), each with its answer: the VMs
    * that would stay stopped, or (errors) Pacemaker's reasons why it could not say.
    */
-  nodes: { name: string; ifFails: { stopped: string[]; errors?: string[] } }[];
+  nodes: { name: string; ifFails: { stopped: string[]; errors?: string[]; lost?: LostVm[] } }[];
   /**
    * true: no single node failure leaves any running VM stopped; false: some node's failure does;
    * null: none is known to, but Pacemaker could not say for some node (its ifFails.errors).
@@ -20,6 +20,18 @@ export interface CapacityReport {
   nPlusOne: boolean | null;
   /** VMs that do not run even now (they are not counted against N+1). */
   notRunning: string[];
+  /**
+   * Only when some running VM has local disks: N+1 for the others. A VM on local disks is lost
+   * when its node fails (it cannot run where its disks are not), so N+1 never holds for it; this
+   * says whether it holds for the rest.
+   */
+  nPlusOneShared?: boolean | null;
+}
+
+/** A VM that stays stopped when a node fails because its disks are on that node only (ifFails.lost). */
+interface LostVm {
+  vm: string;
+  why: string;
 }
 
 /** Resource ids running (active on a node) in SIM. */
@@ -33,21 +45,29 @@ function running(sim: Simulated, resources: readonly string[]): string[] {
  * a "no" whatever the others say; without one, a node Pacemaker could not answer for leaves the
  * answer open (null).
  */
-export function capacityReport(names: ReadonlyMap<string, string>, base: Simulated, failed: ReadonlyMap<string, FailureAnswer>): CapacityReport {
+export function capacityReport(names: ReadonlyMap<string, string>, base: Simulated, failed: ReadonlyMap<string, FailureAnswer>, local: ReadonlyMap<string, string> = new Map()): CapacityReport {
   const ids = [...names.keys()];
   const up = new Set(running(base, ids));
-  const nodes = [...failed.entries()].map(([name, answer]) => {
+  const byName = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+  const nodes = [...failed.entries()].map(([name, answer]): CapacityReport['nodes'][number] => {
     if (!('placement' in answer)) return { name, ifFails: { stopped: [], errors: [...answer.errors] } };
-    const stopped = ids.filter((r) => up.has(r) && (answer.placement.get(r) ?? []).length === 0).map((r) => names.get(r) ?? r);
-    return { name, ifFails: { stopped: stopped.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })) } };
+    const gone = ids.filter((r) => up.has(r) && (answer.placement.get(r) ?? []).length === 0);
+    const stopped = gone.map((r) => names.get(r) ?? r).sort(byName);
+    // Its disks are on the failed node: no other node can run it, whatever the room.
+    const lost = gone.filter((r) => local.get(r) === name).map((r) => ({ vm: names.get(r) ?? r, why: `disks local to ${name}` }));
+    lost.sort((a, b) => byName(a.vm, b.vm));
+    return { name, ifFails: { stopped, ...(lost.length ? { lost } : {}) } };
   });
-  nodes.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  nodes.sort((a, b) => byName(a.name, b.name));
   const no = nodes.some((n) => n.ifFails.stopped.length > 0);
   const open = nodes.some((n) => n.ifFails.errors !== undefined);
+  const anyLocal = ids.some((r) => up.has(r) && local.has(r));
+  const noShared = nodes.some((n) => n.ifFails.stopped.length > (n.ifFails.lost?.length ?? 0));
   return {
     nodes,
     nPlusOne: no ? false : open ? null : true,
     notRunning: ids.filter((r) => !up.has(r)).map((r) => names.get(r) ?? r).sort(),
+    ...(anyLocal ? { nPlusOneShared: noShared ? false : open ? null : true } : {}),
   };
 }
 

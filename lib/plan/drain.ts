@@ -26,6 +26,8 @@ export interface PlannedMove {
   to: string;
   /** A live migration (false: Pacemaker would stop it and start it there). */
   live: boolean;
+  /** Its disks are local to FROM: they are copied live to TO with its memory (domadd --local). */
+  copy?: true;
 }
 
 export interface PlannedStop {
@@ -49,9 +51,11 @@ function vmOf(view: ClusterView, rid: string): VmView | undefined {
 
 /**
  * The plan for draining NODES, from VIEW (now) and SIM (crm_simulate on the CIB with NODES in
- * standby). Every VM active on a drained node either moves (live or not) or stops.
+ * standby). Every VM active on a drained node either moves (live or not) or stops. LOCAL (VM name
+ * → the node that holds its disks) names the VMs on local disks: SIM must be asked with each
+ * one's constraint naming its target (lib/ops/maintenance.ts does), and such a VM moves only live.
  */
-export function planDrain(view: ClusterView, nodes: readonly string[], sim: Simulated): DrainPlan {
+export function planDrain(view: ClusterView, nodes: readonly string[], sim: Simulated, local: ReadonlyMap<string, string> = new Map()): DrainPlan {
   const drained = new Set(nodes);
   const moves: PlannedMove[] = [];
   const stops: PlannedStop[] = [];
@@ -73,12 +77,19 @@ export function planDrain(view: ClusterView, nodes: readonly string[], sim: Simu
     }
     const after = (sim.placement.get(vm.resource) ?? []).filter((n) => !drained.has(n));
     const to = after[0];
+    const disks = local.get(vm.name);
     if (to === undefined) {
-      stops.push({ vm: vm.name, from, why: whyStopped(view, vm, drained) });
+      const why = whyStopped(view, vm, drained);
+      stops.push({ vm: vm.name, from, why: disks ? `its disks are local to ${disks}: it leaves only by a live copy of them, and Pacemaker would place it on no other node (${why})` : why });
       continue;
     }
     const live = acts.some((a) => a.action.toLowerCase() === 'migrate');
-    moves.push({ vm: vm.name, from, to, live });
+    if (disks && !live) {
+      // A stop and a start elsewhere would find no disks there: only a live migration copies them.
+      stops.push({ vm: vm.name, from, why: `its disks are local to ${disks} and it cannot migrate live (allow-migrate is off): started on ${to} it would find no disks` });
+      continue;
+    }
+    moves.push({ vm: vm.name, from, to, live, ...(disks ? { copy: true as const } : {}) });
   }
   moves.sort((a, b) => a.from.localeCompare(b.from) || a.vm.localeCompare(b.vm, 'en', { numeric: true }));
   return { nodes: [...nodes], moves, stops, sideEffects };

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { printable, printableLines } from '../../cluster/format.js';
 import { takeSnapshot } from '../../cluster/snapshot.js';
 import { parseSizeMiB, SizeError } from '../../domain/size.js';
-import { capacityOf } from '../../ops/maintenance.js';
+import { capacityOf, stoppedWords } from '../../ops/maintenance.js';
 import { checkAction, checkExitCodes, setUnanswered, UsageError } from '../errors.js';
 
 // Text for people shows control and bidi characters escaped (node names); JSON stays exact.
@@ -25,6 +25,10 @@ export function registerCapacity(program: Command): void {
 For every online node: the VMs that would stay stopped if it failed (crm_simulate --node-fail:
 the node is lost and fenced, its VMs recovered elsewhere). When Pacemaker cannot simulate a
 node's failure, its own reason is printed for that node, and the other nodes are still answered.
+A VM on local disks (domadd --local) is lost when its node fails: no other node has its disks,
+so N+1 never holds for it; the output names it with its node ("disks local to n1"), says N+1
+for the VMs on shared storage apart (JSON: ifFails.lost, nPlusOneShared), and --size counts
+room with N+1 holding for those.
 With --size: how many more VMs of that size Pacemaker would place, all added at once, with N+1
 still holding (hspace's question).
 
@@ -55,11 +59,16 @@ Examples:
       if (o.json) json(r);
       else {
         for (const n of r.nodes) {
-          const answer = n.ifFails.errors ? 'Pacemaker could not say' : n.ifFails.stopped.length ? `${n.ifFails.stopped.join(', ')} would stay stopped` : 'every VM runs elsewhere';
+          const answer = n.ifFails.errors ? 'Pacemaker could not say' : n.ifFails.stopped.length ? `${stoppedWords(n.ifFails)} would stay stopped` : 'every VM runs elsewhere';
           out(`if ${n.name} fails: ${answer}\n`);
         }
         if (r.notRunning.length) out(`not running now (not counted): ${r.notRunning.join(', ')}\n`);
         out(r.nPlusOne === null ? `N+1: could not answer (${unanswered.map((n) => n.name).join(', ')})\n` : r.nPlusOne ? 'N+1: yes\n' : 'N+1: no\n');
+        if (r.nPlusOneShared !== undefined) {
+          const lost = r.nodes.flatMap((n) => (n.ifFails.lost ?? []).map((l) => `${l.vm} (${l.why})`));
+          out(`N+1 cannot hold for VMs on local disks: a node's failure cannot restart them elsewhere${lost.length ? `: ${lost.join(', ')}` : ''}\n`);
+          out(`N+1 for the VMs on shared storage: ${r.nPlusOneShared === null ? 'could not answer' : r.nPlusOneShared ? 'yes' : 'no'}\n`);
+        }
         if (r.fit) {
           const what = `more VMs of ${r.fit.vcpus} vCPU, ${r.fit.memoryMiB} MiB with N+1 holding`;
           out(r.fit.count === null ? `room for ${what}: could not answer\n` : `room for ${r.fit.count} ${r.fit.count === 1 ? what.replace('VMs', 'VM') : what}\n`);

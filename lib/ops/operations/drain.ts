@@ -21,7 +21,10 @@ export interface DrainArgs {
 function planText(check: DrainCheck, nodes: readonly string[]): string {
   const { plan } = check;
   const lines = [`drain ${nodes.join(', ')}: ${vmCount(plan.moves.length)} move, ${plan.stops.length} would stop`];
-  for (const m of plan.moves) lines.push(`  ${m.vm}: ${m.from} → ${m.to}${m.live ? ' (live migration)' : ' (stop and start: not live)'}`);
+  for (const m of plan.moves) {
+    if (m.copy) lines.push(`  ${m.vm}: ${m.from} → ${m.to} (live migration with a copy of its disks, local to ${m.from}: first, before the standby)`);
+    else lines.push(`  ${m.vm}: ${m.from} → ${m.to}${m.live ? ' (live migration)' : ' (stop and start: not live)'}`);
+  }
   for (const s of plan.stops) lines.push(`  ${s.vm}: would STOP on ${s.from}: ${s.why}`);
   for (const s of plan.sideEffects) lines.push(`  also: ${s}`);
   return `${lines.join('\n')}\n`;
