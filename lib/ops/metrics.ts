@@ -180,8 +180,8 @@ class Writer {
 
 const b = (x: boolean): number => (x ? 1 : 0);
 
-/** The one state of HOST for corral_node_state. */
-function nodeState(h: HostView): (typeof NODE_STATES)[number] {
+/** The one state of HOST for corral_node_state (and the web view's node). */
+export function nodeState(h: HostView): (typeof NODE_STATES)[number] {
   if (h.state === 'offline' || h.state === 'unclean' || h.state === 'pending') return h.state;
   if (h.drainState === 'drained' || h.drainState === 'interrupted') return 'drained';
   if (h.drainState === 'draining') return 'draining';
@@ -207,7 +207,7 @@ function haRole(v: VmView): string {
 }
 
 /** The rebalance score of the cluster as it is (corral rebalance's, lower is better). */
-function rebalanceScore(snap: Snapshot): number {
+export function rebalanceScore(snap: Snapshot): number {
   return scoreOf(stateOf(balanceModel(snap.view))).total;
 }
 

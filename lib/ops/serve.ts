@@ -5,11 +5,18 @@
 // at most once per capacity interval and only when the CIB changed since the last answer), this
 // node's libvirt counters and the fencing history (once per sample interval).
 //
-// Security: GET and HEAD of / and /metrics only (405 for other methods, 404 for other paths);
-// bounded header size (8 KiB: 431), header and request timeouts, a bound on connections.
+// It also serves the web view, read-only, from the same readings: the page (/, /vm/NAME,
+// /node/NAME: lib/ops/web-page.ts), its data (/api/state: lib/ops/web.ts) and the same data pushed
+// as server-sent events (/api/events-stream) whenever the reading changes (a new CIB version, a
+// new N+1 answer, new events), so that the page follows the cluster without reloading.
+//
+// Security: GET and HEAD only (405 for other methods, 404 for other paths); bounded header size
+// (8 KiB: 431), header and request timeouts, a bound on connections and on event streams.
 // Listening on anything but loopback needs TLS (certificate and key) and a bearer token (a
 // root-only file), from corral.conf; without them it refuses to start. With a token, every
-// request without it gets 401.
+// request without it gets 401, whatever the path: one rule. A browser, which cannot send a
+// bearer header when it opens a page, may carry the same token as HTTP Basic's password (any user
+// name): the 401 offers both, so the browser asks for it once and sends it with every request.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
@@ -19,8 +26,11 @@ import { CorralError } from '../errors.js';
 import type { Snapshot } from '../cluster/snapshot.js';
 import type { CapacityReport } from '../plan/capacity.js';
 import type { FenceEvent } from '../host/pacemaker/fencing.js';
+import type { ClusterEvent } from '../cluster/events.js';
 import { readDecisionRecord } from './balance.js';
 import { OperationCounters, renderMetrics, type CapacityState, type LibvirtState } from './metrics.js';
+import { webState } from './web.js';
+import { PAGE_CSS, PAGE_JS, pageHtml } from './web-page.js';
 
 /** Input or settings corral serve will not start with (exit 2). */
 class ServeRefused extends CorralError {
@@ -115,6 +125,8 @@ interface ServeSources {
   /** This node's libvirt counters. */
   libvirt?: () => Promise<LibvirtState>;
   fencing?: () => Promise<FenceEvent[]>;
+  /** The cluster's events as they happen (corral events --follow): each new one handed to EMIT, until SIGNAL. */
+  events?: (emit: (e: ClusterEvent) => void, signal: AbortSignal) => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -148,8 +160,38 @@ class Collector {
   private capacityVersion: string | undefined;
   private capacityRunning = false;
   private timers: NodeJS.Timeout[] = [];
+  /** The newest events (at most KEPT_EVENTS), or null when none are read. */
+  private events: ClusterEvent[] | null = null;
+  private readonly stopEvents = new AbortController();
+  /** Called when what the web view shows changed (a new reading, N+1 answer or event). */
+  private readonly listeners = new Set<() => void>();
+  private changeTimer: NodeJS.Timeout | undefined;
+  private lastVersion: string | undefined;
 
   constructor(private readonly o: ServeOptions) {}
+
+  onChange(f: () => void): () => void {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
+  }
+
+  /** Tells the listeners, once for changes that come together (within 100 ms). */
+  private changed(): void {
+    if (this.changeTimer || this.listeners.size === 0) return;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = undefined;
+      for (const f of this.listeners) f();
+    }, 100);
+  }
+
+  /** The web view's JSON from the newest reading. */
+  async state(): Promise<string> {
+    const r = await this.read();
+    const balancerDecisions = await readDecisionRecord();
+    return JSON.stringify(
+      webState({ snap: r.snap, ...(r.error ? { snapError: r.error } : {}), version: r.snap ? cibVersion(r.snap) : '', ...(this.capacity ? { capacity: this.capacity } : {}), ...(balancerDecisions ? { balancerDecisions } : {}), events: this.events }),
+    );
+  }
 
   /**
    * The newest reading of the CIB. The background re-reads it when its version changed (refreshTick);
@@ -164,6 +206,11 @@ class Collector {
     const p = this.o.sources.snapshot().then(
       (snap) => {
         this.counters.observe(snap);
+        const v = cibVersion(snap);
+        if (v !== this.lastVersion) {
+          this.lastVersion = v;
+          this.changed();
+        }
         return { snap, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
       },
       (e: unknown) => {
@@ -212,6 +259,7 @@ class Collector {
       try {
         const report = await cap(snap);
         this.capacity = { report, at: Math.round(Date.now() / 1000), seconds: (Date.now() - t0) / 1000 };
+        this.changed();
         if (report.nPlusOne === null) this.o.sources.log(`N+1: Pacemaker could not say: ${report.nodes.flatMap((n) => n.ifFails.errors ?? []).join('; ')}`);
       } catch (e) {
         const error = (e as Error).message.split('\n')[0] ?? String(e);
@@ -252,25 +300,74 @@ class Collector {
     every(this.o.refreshIntervalS, () => this.refreshTick());
     every(this.o.sampleIntervalS, () => this.sampleTick());
     every(this.o.capacityIntervalS, () => this.capacityTick());
+    const events = this.o.sources.events;
+    if (events) {
+      this.events = [];
+      events((e) => {
+        const list = this.events ?? (this.events = []);
+        list.push(e);
+        if (list.length > KEPT_EVENTS) list.splice(0, list.length - KEPT_EVENTS);
+        this.changed();
+      }, this.stopEvents.signal).catch((e: unknown) => {
+        this.o.sources.log(`the events could not be read, the web view shows none: ${(e as Error).message.split('\n')[0]}`);
+        this.events = null;
+        this.changed();
+      });
+    }
   }
 
   stop(): void {
     for (const t of this.timers) clearInterval(t);
+    if (this.changeTimer) clearTimeout(this.changeTimer);
+    this.stopEvents.abort();
+    this.listeners.clear();
   }
 }
 
-const INDEX = `corral serve: read-only views of the cluster
-  /metrics   Prometheus' text format (README: "Metrics")
-`;
+/** The events the web view keeps (the newest). */
+const KEPT_EVENTS = 200;
+/** Event streams open at once, at most (each holds a connection). */
+const MAX_STREAMS = 64;
 
+/** The token a request carries: as a bearer token, or as HTTP Basic's password (a browser). */
 function tokenOk(req: IncomingMessage, token: string): boolean {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  if (!m) return false;
+  const auth = req.headers.authorization ?? '';
+  let given = /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1];
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(auth)?.[1];
+  if (given === undefined && basic !== undefined) {
+    const text = Buffer.from(basic, 'base64').toString('utf8');
+    const colon = text.indexOf(':');
+    if (colon >= 0) given = text.slice(colon + 1);
+  }
+  if (given === undefined) return false;
   const h = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(h(m[1] as string), h(token));
+  return timingSafeEqual(h(given), h(token));
 }
 
-function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}, head = false): void {
+/** What every answer of the web view carries: nothing from elsewhere runs or frames it. */
+const PAGE_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+const STATIC: Record<string, { type: string; body: string }> = {
+  '/static/corral.css': { type: 'text/css; charset=utf-8', body: PAGE_CSS },
+  '/static/corral.js': { type: 'text/javascript; charset=utf-8', body: PAGE_JS },
+};
+
+/** /vm/NAME or /node/NAME: the kind and the name (decoded), or null; undefined for another path. */
+function namedPage(p: string): { kind: 'vm' | 'node'; name: string } | null | undefined {
+  const m = /^\/(vm|node)\/([^/]+)$/.exec(p);
+  if (!m) return undefined;
+  try {
+    return { kind: m[1] as 'vm' | 'node', name: decodeURIComponent(m[2] as string) };
+  } catch {
+    return null;
+  }
+}
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}, head = false): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-store', ...headers });
   res.end(head ? undefined : body);
 }
@@ -286,14 +383,26 @@ export interface RunningServer {
 /** Starts the server and the background work; resolves once it listens. */
 export async function startServe(o: ServeOptions): Promise<RunningServer> {
   const collector = new Collector(o);
+  const streams = new Set<ServerResponse>();
+  const failed = (what: string, res: ServerResponse, head: boolean) => (e: unknown) => {
+    o.sources.log(`${what} failed: ${(e as Error).message}`);
+    send(res, 500, `${what} could not be made (see the log)\n`, {}, head);
+  };
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     const head = req.method === 'HEAD';
     if (o.security.token !== undefined && !tokenOk(req, o.security.token)) {
-      send(res, 401, 'a bearer token is required\n', { 'WWW-Authenticate': 'Bearer realm="corral"' }, head);
+      send(res, 401, 'a bearer token is required (as "Authorization: Bearer TOKEN", or as the password of HTTP Basic)\n', { 'WWW-Authenticate': ['Bearer realm="corral"', 'Basic realm="corral", charset="UTF-8"'] }, head);
       return;
     }
-    if (path !== '/' && path !== '/metrics') {
+    const named = namedPage(path);
+    if (path === '/favicon.ico' && (req.method === 'GET' || head)) {
+      // No icon: an empty answer rather than a 404 in every browser's console.
+      res.writeHead(204, { 'Cache-Control': 'max-age=86400' });
+      res.end();
+      return;
+    }
+    if (path !== '/' && path !== '/metrics' && path !== '/api/state' && path !== '/api/events-stream' && !STATIC[path] && named === undefined) {
       send(res, 404, 'not found: see /\n', {}, head);
       return;
     }
@@ -301,16 +410,61 @@ export async function startServe(o: ServeOptions): Promise<RunningServer> {
       send(res, 405, 'only GET and HEAD\n', { Allow: 'GET, HEAD' });
       return;
     }
+    if (named === null) {
+      send(res, 400, 'a malformed name in the path\n', {}, head);
+      return;
+    }
+    const stat = STATIC[path];
+    if (stat) {
+      send(res, 200, stat.body, { 'Content-Type': stat.type, ...PAGE_HEADERS }, head);
+      return;
+    }
     if (path === '/') {
-      send(res, 200, INDEX, {}, head);
+      send(res, 200, pageHtml(), { 'Content-Type': 'text/html; charset=utf-8', ...PAGE_HEADERS }, head);
+      return;
+    }
+    if (named) {
+      collector.read().then((r) => {
+        const known = r.snap && (named.kind === 'vm' ? r.snap.view.vms.some((v) => v.name === named.name) : r.snap.view.hosts.some((h) => h.name === named.name));
+        send(res, known ? 200 : 404, pageHtml(named.kind, named.name), { 'Content-Type': 'text/html; charset=utf-8', ...PAGE_HEADERS }, head);
+      }, failed('the page', res, head));
+      return;
+    }
+    if (path === '/api/state') {
+      collector.state().then((text) => send(res, 200, text, { 'Content-Type': 'application/json; charset=utf-8', ...PAGE_HEADERS }, head), failed('the state', res, head));
+      return;
+    }
+    if (path === '/api/events-stream') {
+      if (head) {
+        send(res, 200, '', { 'Content-Type': 'text/event-stream' }, true);
+        return;
+      }
+      if (streams.size >= MAX_STREAMS) {
+        send(res, 503, `too many event streams open (${MAX_STREAMS})\n`, { 'Retry-After': '10' });
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no', ...PAGE_HEADERS });
+      streams.add(res);
+      const push = () =>
+        void collector.state().then(
+          (text) => res.write(`event: state\ndata: ${text}\n\n`),
+          (e: unknown) => o.sources.log(`the state failed: ${(e as Error).message}`),
+        );
+      push();
+      const off = collector.onChange(push);
+      // A comment now and then keeps the connection (and proxies) from timing out.
+      const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      beat.unref();
+      res.on('close', () => {
+        off();
+        clearInterval(beat);
+        streams.delete(res);
+      });
       return;
     }
     collector.metrics().then(
       (text) => send(res, 200, text, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }, head),
-      (e: unknown) => {
-        o.sources.log(`scrape failed: ${(e as Error).message}`);
-        send(res, 500, 'the metrics could not be made (see the log)\n', {}, head);
-      },
+      failed('the metrics', res, head),
     );
   };
   const opts: ServerOptions = { maxHeaderSize: 8192, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 };
