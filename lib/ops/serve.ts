@@ -167,6 +167,7 @@ class Collector {
   private readonly listeners = new Set<() => void>();
   private changeTimer: NodeJS.Timeout | undefined;
   private lastVersion: string | undefined;
+  private stateCache: { inputs: unknown[]; text: string } | undefined;
 
   constructor(private readonly o: ServeOptions) {}
 
@@ -184,13 +185,17 @@ class Collector {
     }, 100);
   }
 
-  /** The web view's JSON from the newest reading. */
+  /** The web view's JSON from the newest reading (made once for the same inputs: every open page asks for it at each change). */
   async state(): Promise<string> {
     const r = await this.read();
     const balancerDecisions = await readDecisionRecord();
-    return JSON.stringify(
+    const inputs = [r.snap ?? r.error, this.capacity, this.events?.length ?? -1, this.events?.[this.events.length - 1], balancerDecisions?.last.at];
+    if (this.stateCache && this.stateCache.inputs.every((x, i) => x === inputs[i])) return this.stateCache.text;
+    const text = JSON.stringify(
       webState({ snap: r.snap, ...(r.error ? { snapError: r.error } : {}), version: r.snap ? cibVersion(r.snap) : '', ...(this.capacity ? { capacity: this.capacity } : {}), ...(balancerDecisions ? { balancerDecisions } : {}), events: this.events }),
     );
+    this.stateCache = { inputs, text };
+    return text;
   }
 
   /**

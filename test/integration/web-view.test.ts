@@ -139,6 +139,9 @@ describe('the web view on a recorded CIB', () => {
     expect(ghost).toBeTruthy();
     expect(ghost).not.toBe(migrating.web2);
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-view-migrating.png'), fullPage: true });
+    // The header and the map only (README's picture: docs/web-view.png).
+    const mapBottom = await page.$eval('#map', (e) => e.getBoundingClientRect().bottom);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-view-map-migrating.png'), clip: { x: 0, y: 0, width: 1280, height: Math.ceil(mapBottom) + 16 } });
 
     await moment('moved');
     t0 = Date.now();
@@ -242,9 +245,14 @@ describe('the web view on 1000 VMs and 32 nodes', () => {
     try {
       expect((await fetch(`${server.url}/api/state`)).status).toBe(200);
       await page.setViewport({ width: 1280, height: 800 });
-      await page.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' });
-      await page.waitForFunction(() => (window as unknown as { corralFirstDrawAt?: number }).corralFirstDrawAt !== undefined);
-      const first = await page.evaluate(() => ({ at: (window as unknown as { corralFirstDrawAt: number }).corralFirstDrawAt, ms: (window as unknown as { corralRenderMs: number }).corralRenderMs, tiles: document.querySelectorAll('a.tile[data-vm]').length, nodes: document.querySelectorAll('section.node[data-node]').length }));
+      // The median of three loads (the machine running the tests may be busy).
+      const loads: { at: number; ms: number; tiles: number; nodes: number }[] = [];
+      for (let i = 0; i < 3; i++) {
+        await page.goto(`${server.url}/`, { waitUntil: 'domcontentloaded' });
+        await page.waitForFunction(() => (window as unknown as { corralFirstDrawAt?: number }).corralFirstDrawAt !== undefined);
+        loads.push(await page.evaluate(() => ({ at: (window as unknown as { corralFirstDrawAt: number }).corralFirstDrawAt, ms: (window as unknown as { corralRenderMs: number }).corralRenderMs, tiles: document.querySelectorAll('a.tile[data-vm]').length, nodes: document.querySelectorAll('section.node[data-node]').length })));
+      }
+      const first = loads.sort((a, b) => a.at - b.at)[1] as (typeof loads)[number];
       expect(first.tiles).toBe(1000);
       expect(first.nodes).toBe(32);
       await page.screenshot({ path: path.join(ARTIFACTS, 'web-view-1000.png') });
@@ -254,7 +262,7 @@ describe('the web view on 1000 VMs and 32 nodes', () => {
       await rename(`${file}.new`, file);
       await page.waitForFunction(() => (window as unknown as { corralUpdateMs?: number }).corralUpdateMs !== undefined, { timeout: 30_000 });
       const updateMs = await page.evaluate(() => (window as unknown as { corralUpdateMs: number }).corralUpdateMs);
-      console.log(`web view, 1000 VMs on 32 nodes: first map drawn ${first.at.toFixed(0)} ms after navigation (its drawing ${first.ms.toFixed(0)} ms); an update ${updateMs.toFixed(0)} ms of scripting (parse and draw)`);
+      console.log(`web view, 1000 VMs on 32 nodes: first map drawn ${first.at.toFixed(0)} ms after navigation (median of ${loads.map((l) => l.at.toFixed(0)).join(', ')}; its drawing ${first.ms.toFixed(0)} ms); an update ${updateMs.toFixed(0)} ms of scripting (parse and draw)`);
       expect(first.at).toBeLessThanOrEqual(1000);
       expect(updateMs).toBeLessThanOrEqual(100);
     } finally {
