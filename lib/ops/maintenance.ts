@@ -93,6 +93,33 @@ function localLeaving(view: ClusterView, nodes: readonly string[]): Map<string, 
 }
 
 /**
+ * For a drain of NODES planned on CD (a copy of SNAP's CIB with the nodes in standby): where the
+ * VMs on local disks that run on them go. Pacemaker picks each one's target on a copy without its
+ * constraint; CD then gets the constraint naming that target, as the drain writes it before the
+ * standby. local: VM name → the node that holds its disks now; disksAfter: resource id → where
+ * every local VM's disks are after the drain.
+ */
+export async function placeLocalDisks(cd: CibDoc, snap: Snapshot, nodes: readonly string[], port: ClusterPort): Promise<{ local: Map<string, string>; disksAfter: Map<string, string> }> {
+  const local = localLeaving(snap.view, nodes);
+  const disksAfter = localDisksOf(snap.view);
+  if (local.size === 0) return { local, disksAfter };
+  const rid = (name: string) => snap.view.vms.find((v) => v.name === name)?.resource as string;
+  const free = CibDoc.parse(cd.toXml());
+  for (const name of local.keys()) {
+    const el = free.byId(ids.local(rid(name)));
+    if (el) free.remove(el);
+  }
+  const { sim: where } = await port.simulate(free.toXml());
+  for (const name of local.keys()) {
+    const to = (where.placement.get(rid(name)) ?? []).find((n) => !nodes.includes(n));
+    if (to === undefined) continue;
+    planMoveLocal(cd, snap.cib, name, to);
+    disksAfter.set(rid(name), to);
+  }
+  return { local, disksAfter };
+}
+
+/**
  * Plans draining NODES on a copy of SNAP's CIB: crm_simulate with the nodes in standby (and
  * STEER's hints). A VM on local disks is bound to its node by its constraint: Pacemaker picks its
  * target on a copy without that constraint, and the plan is asked of a copy whose constraint
@@ -107,24 +134,7 @@ export async function planDrainOf(snap: Snapshot, nodes: readonly string[], stee
   const cd = CibDoc.parse(snap.xml);
   for (const n of nodes) setNodeAttribute(cd, n, 'standby', 'on');
   applySteering(cd, steer);
-  const local = localLeaving(snap.view, nodes);
-  // Where the disks go after the drain, for N+1 afterwards (the others keep theirs).
-  const disksAfter = localDisksOf(snap.view);
-  if (local.size) {
-    const rid = (name: string) => snap.view.vms.find((v) => v.name === name)?.resource as string;
-    const free = CibDoc.parse(cd.toXml());
-    for (const name of local.keys()) {
-      const el = free.byId(ids.local(rid(name)));
-      if (el) free.remove(el);
-    }
-    const { sim: where } = await port.simulate(free.toXml());
-    for (const name of local.keys()) {
-      const to = (where.placement.get(rid(name)) ?? []).find((n) => !nodes.includes(n));
-      if (to === undefined) continue;
-      planMoveLocal(cd, snap.cib, name, to);
-      disksAfter.set(rid(name), to);
-    }
-  }
+  const { local, disksAfter } = await placeLocalDisks(cd, snap, nodes, port);
   {
     const { sim, after } = await port.simulate(cd.toXml(), { output: true });
     const plan = planDrain(snap.view, nodes, sim, local);
@@ -230,7 +240,8 @@ async function copyLocalDisks(copies: readonly PlannedMove[], snap: Snapshot, po
   const watchFailures = (now: Snapshot) => {
     for (const [rid, m] of pending) {
       for (const o of operationHistory(now.root, rid)) {
-        if (o['rc-code'] === 0 || o['rc-code'] === 7 || (o['last-rc-change'] ?? 0) < since - 1) continue;
+        // 0 done, 7 not running (a probe), 193 pending (record-pending: the operation is under way).
+        if (o['rc-code'] === 0 || o['rc-code'] === 7 || o['rc-code'] === 193 || (o['last-rc-change'] ?? 0) < since - 1) continue;
         const key = `${rid}:${o.node}:${o.operation}:${o['last-rc-change']}`;
         if (seen.has(key)) continue;
         seen.add(key);
@@ -317,6 +328,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
   const t0 = port.now();
   const since = Math.floor(t0 / 1000);
   const copies = check.plan.moves.filter((m) => m.copy);
+  const copied: LeftNode[] = [];
   if (copies.length) {
     const moved = await copyLocalDisks(copies, snap, port, opts, parallel);
     if (!moved.ok) {
@@ -324,6 +336,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
       const remaining = now.view.vms.filter((v) => v.nodes.some((n) => nodes.includes(n))).map((v) => v.name);
       return { ok: false, left: moved.left, remaining, failures: moved.failures, problems: [...moved.problems, `${nodes.join(', ')} NOT put in standby: the drain stopped after the copies of local disks${remaining.length ? `; ${remaining.join(', ')} still run${remaining.length === 1 ? 's' : ''} there` : ''}`], seconds: (port.now() - t0) / 1000 };
     }
+    copied.push(...moved.left);
     snap = await snapshotOf(port);
   }
   const leaving = new Map<string, { vm: VmView; from: string }>();
@@ -417,7 +430,7 @@ export async function drainNodes(nodes: readonly string[], check: DrainCheck, sn
   }
   return {
     ok: problems.length === 0 && failures.length === 0 && remaining.length === 0,
-    left,
+    left: [...copied, ...left],
     remaining,
     failures,
     problems,

@@ -29,7 +29,7 @@ import { planDrain, type PlannedMove, type PlannedStop } from '../plan/drain.js'
 import { groupNodes, quorate } from '../plan/rolling-groups.js';
 import { commandFor, nodeUri, type Config } from './config.js';
 import { HookVeto, type Hooks } from './hooks.js';
-import { applySteering, drainNodes, MaintenanceInputError, planDrainOf, planUndrainOf, undrainNode, type SteerHint } from './maintenance.js';
+import { applySteering, drainNodes, MaintenanceInputError, placeLocalDisks, planDrainOf, planUndrainOf, undrainNode, type SteerHint } from './maintenance.js';
 import { snapshotOf } from './wait.js';
 
 export const PROGRESS_OPTION = 'corral-rolling-reboot';
@@ -147,8 +147,10 @@ async function simulateTurn(port: ClusterPort, state: Snapshot, nodes: readonly 
   const cd = CibDoc.parse(state.xml);
   for (const n of nodes) setNodeAttribute(cd, n, 'standby', 'on');
   applySteering(cd, hints);
+  // VMs on local disks leave by a live copy, to where Pacemaker would put them (as the drain does).
+  const { local } = await placeLocalDisks(cd, state, nodes, port);
   const { sim, after } = await port.simulate(cd.toXml(), { output: true });
-  const plan = planDrain(state.view, nodes, sim);
+  const plan = planDrain(state.view, nodes, sim, local);
   const dc = nodes.some((n) => state.view.hosts.find((h) => h.name === n)?.dc);
   const back = CibDoc.parse(after as string);
   for (const n of nodes) setNodeAttribute(back, n, 'standby', undefined);

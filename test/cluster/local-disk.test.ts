@@ -4,7 +4,8 @@
 // (the test guest does not write to it, so the checksum before the move is the one to match), the
 // guest kept running (its console ticks went on, one boot), the source copy is gone, and the
 // constraint names n2. Then n2 crashes: Pacemaker must not start the VM on n1, which lacks the
-// disk; once n2 is back the VM runs there again. The lab is its own (a node is crashed) and is
+// disk; once n2 is back the VM runs there again. Then `corral node drain n2` copies it live to n1
+// before n2 goes into standby (same checksum, one boot, ticks went on). The lab is its own (a node is crashed) and is
 // removed afterwards unless CORRAL_KEEP_LAB is set.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -162,4 +163,29 @@ describe('a VM on a local disk', () => {
     expect(await sha256On('n2')).toBe(sumBefore);
     console.log(`crash of n2: ${VM} stayed off n1 and ran on n2 again after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }, 600_000);
+
+  it('node drain n2 copies its disk live to n1 before the standby: same content on n1, the guest kept running, n2 copy gone', async () => {
+    expect(await runningOn()).toEqual(['n2']);
+    await waitUntil('the guest ticks on n2', async () => ticks(await consoleLogOn(lab, 'n2', VM)).length >= 2 || undefined, 60_000, 500);
+    const bootsBefore = await bootsOf(lab, VM);
+    // The plan names the copy, and N+1 is not claimed for a VM whose disks are on one node.
+    const dry = await ok(run('n1', 'corral', ['node', 'drain', 'n2', '--dry-run']));
+    expect(dry.stdout).toMatch(new RegExp(`${VM}: n2 → n1 \\(live migration with a copy of its disks, local to n2`));
+    const cap = await run('n1', 'corral', ['capacity']);
+    expect(cap.exitCode).toBe(1);
+    expect(cap.stdout).toMatch(new RegExp(`if n2 fails: ${VM} \\(disks local to n2\\) would stay stopped`));
+    const t0 = Date.now();
+    const r = await run('n1', 'corral', ['node', 'drain', 'n2'], 900_000);
+    const ms = Date.now() - t0;
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(await runningOn()).toEqual(['n1']);
+    expect(await sha256On('n1')).toBe(sumBefore);
+    expect(await sha256On('n2')).toBeUndefined();
+    expect((await listed()).localDisksOn).toBe('n1');
+    const lastOnN2 = Math.max(...ticks(await consoleLogOn(lab, 'n2', VM)));
+    await waitUntil('ticks on n1 after the drain', async () => ticks(await consoleLogOn(lab, 'n1', VM)).some((t) => t > lastOnN2) || undefined, 30_000, 500);
+    expect(await bootsOf(lab, VM)).toBe(bootsBefore);
+    console.log(`corral node drain n2: ${(ms / 1000).toFixed(1)} s with a ${DISK_MIB} MiB local disk copied\n${dry.stdout.trim()}\n${r.stdout.trim()}\n${r.stderr.trim()}`);
+    await ok(run('n1', 'corral', ['node', 'undrain', 'n2']));
+  }, 960_000);
 });

@@ -43,7 +43,7 @@ function groupsText(plan: GroupedRollingPlan, dc: string | undefined): string {
   const n = plan.groups.length;
   lines.push(`rolling reboot in ${n} group${n === 1 ? '' : 's'}: ${plan.groups.map((g) => g.nodes.join('+')).join(', ')} (in this order)${plan.skipped.length ? `; skipped: ${plan.skipped.map((s) => `${s.node} (${s.why})`).join(', ')}` : ''}`);
   for (const g of plan.groups) {
-    lines.push(`  ${g.nodes.join(', ')}${dc !== undefined && g.nodes.includes(dc) ? ' (DC)' : ''}: ${g.moves.length ? g.moves.map((m) => `${m.vm} → ${m.to}${m.live ? '' : ' (not live)'}`).join(', ') : 'no VM to move'}`);
+    lines.push(`  ${g.nodes.join(', ')}${dc !== undefined && g.nodes.includes(dc) ? ' (DC)' : ''}: ${g.moves.length ? g.moves.map((m) => `${m.vm} → ${m.to}${m.copy ? ' (with a copy of its local disks)' : m.live ? '' : ' (not live)'}`).join(', ') : 'no VM to move'}`);
     for (const s of g.stops) lines.push(`    ${s.vm} would STOP: ${s.why}`);
   }
   for (const s of plan.split) lines.push(`  not together: ${s.nodes.join(', ')}: ${s.why}`);
@@ -55,7 +55,7 @@ function groupsText(plan: GroupedRollingPlan, dc: string | undefined): string {
 function stepsText(plan: RollingPlan): string {
   const lines = [`rolling reboot of ${plan.order.join(', ')} (in this order)${plan.skipped.length ? `; skipped: ${plan.skipped.map((s) => `${s.node} (${s.why})`).join(', ')}` : ''}`];
   for (const st of plan.steps) {
-    lines.push(`  ${st.node}${st.dc ? ' (DC)' : ''}: ${st.moves.length ? st.moves.map((m) => `${m.vm} → ${m.to}${m.live ? '' : ' (not live)'}`).join(', ') : 'no VM to move'}`);
+    lines.push(`  ${st.node}${st.dc ? ' (DC)' : ''}: ${st.moves.length ? st.moves.map((m) => `${m.vm} → ${m.to}${m.copy ? ' (with a copy of its local disks)' : m.live ? '' : ' (not live)'}`).join(', ') : 'no VM to move'}`);
     for (const s of st.stops) lines.push(`    ${s.vm} would STOP: ${s.why}`);
   }
   lines.push(`${plan.migrations} migration${plan.migrations === 1 ? '' : 's'} for ${plan.vms} running VM${plan.vms === 1 ? '' : 's'} (${plan.migrationsPerVm.toFixed(2)} per VM)`);
