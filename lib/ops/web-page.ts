@@ -149,7 +149,7 @@ export const PAGE_JS = String.raw`
     summary.append(h('span', {}, 'N+1 ', cap ? badge(cap.nPlusOne, 'yes', 'no', cap.error ? 'unknown' : 'Pacemaker could not say') : badge(null, '', '', 'not computed yet')));
     const b = s.balancer;
     summary.append(h('span', {}, 'Balancer ', b.configured ? badge(b.runningOn !== null ? true : b.enabled ? false : null, 'running on ' + b.runningOn, 'not running', 'disabled') : badge(null, '', '', 'not configured')));
-    summary.append(h('span', { id: 'updated', 'data-version': s.version }, 'CIB ' + s.version + ', read ' + (age > 2 ? age + ' s ago' : 'now')));
+    summary.append(h('span', { id: 'updated', 'data-version': s.version }, 'CIB ' + s.version + (age > 2 ? ', unchanged for ' + age + ' s' : '')));
   }
 
   function mapPage(s) {
