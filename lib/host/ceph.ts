@@ -164,3 +164,21 @@ export async function rbdRemove(name: string, a: RbdAccess): Promise<string | un
   const r = await run('rbd', [...accessArgs(a), '--no-progress', 'rm', name], { timeoutMs: 120_000 });
   return r.exitCode === 0 ? undefined : new CephCommandError(r, `rbd rm ${name}`).message;
 }
+
+/**
+ * Who holds NAME's locks (`rbd lock ls --format json`): for an image with exclusive-lock, the
+ * client that writes to it now (its lock id starts with "auto"); none before the first write.
+ * Each: the client (client.4176) and its host. Throws with rbd's words.
+ */
+export async function rbdLockHolders(name: string, a: RbdAccess, timeoutMs = 30_000): Promise<{ client: string; host: string; exclusive: boolean }[]> {
+  const r = await run('rbd', [...accessArgs(a), '--client-mount-timeout', String(Math.max(1, Math.floor(timeoutMs / 1000) - 2)), 'lock', 'ls', '--format', 'json', name], { timeoutMs });
+  if (r.exitCode !== 0) throw new CephCommandError(r, `rbd lock ls ${name}`);
+  return lockHoldersFrom(r.stdout);
+}
+
+/** `rbd lock ls --format json`'s answer read (a list in Ceph 16; an object by lock id in older ones). */
+export function lockHoldersFrom(json: string): { client: string; host: string; exclusive: boolean }[] {
+  const j = JSON.parse(json || '[]') as { id?: string; locker?: string; address?: string }[] | Record<string, { locker?: string; address?: string }>;
+  const list = Array.isArray(j) ? j : Object.entries(j).map(([id, v]) => ({ id, ...v }));
+  return list.map((l) => ({ client: l.locker ?? '?', host: watcherHost(l.address ?? ''), exclusive: (l.id ?? '').startsWith('auto ') }));
+}

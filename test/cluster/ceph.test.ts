@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../lib/host/exec.js';
-import { cephStatus, rbd } from '../../lib/host/ceph.js';
+import { cephStatus, lockHoldersFrom, rbd } from '../../lib/host/ceph.js';
 import { netnsList } from '../../lib/host/netns.js';
 import { BLOCKLIST_EXPIRE_SECONDS, CEPH_CLIENT, CEPH_POOL, readCephFile, waitCephHealthy } from '../../lib/lab/ceph.js';
 import { clusterExec, clusterStatus, destroyClusterLab, loadClusterLab, nodeVia, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
@@ -250,6 +250,14 @@ describe('corral lab up --storage ceph', () => {
     process.stderr.write(`RBD VM ${VM}: domadd to started (startup signal) on ${node.name} in ${(startMs / 1000).toFixed(1)} s\n`);
     // QEMU there has the image open (its one watcher), through the secret the agent made.
     await onlyWatcher(node);
+    // vm NAME status names who has the image open and who holds its lock, by node.
+    const st = await inLab(n1, 'vm', [VM, 'status', '--json']);
+    expect(st.exitCode, st.stderr).toBe(0);
+    const rbdStatus = (JSON.parse(st.stdout) as { rbd?: { disk: string; image: string; openBy: string[]; lockHolder: string | null }[] }).rbd;
+    expect(rbdStatus).toEqual([expect.objectContaining({ disk: 'vda', image: IMAGE, openBy: [`${node.name} (${node.address})`] })]);
+    const stText = await inLab(n1, 'vm', [VM, 'status']);
+    expect(stText.stdout).toContain(`rbd vda ${IMAGE}: open by ${node.name} (${node.address}); `);
+    process.stderr.write(`vm ${VM} status: ${stText.stdout.split('\n').find((l) => l.includes('rbd vda'))?.trim()}\n`);
 
     // Every node has the secret (the probes made it from each node's own key file): persistent,
     // private (libvirt never gives the value back), for client.corral.
@@ -467,6 +475,9 @@ describe('corral lab up --storage ceph', () => {
       return address || undefined;
     }, 60_000, 500);
     await sleep(3000); // writing by now, so the lock is its own
+    // rbd lock ls names it as the exclusive lock's holder (what vm NAME status reads).
+    const locks = await rbd(['lock', 'ls', '--format', 'json', image], { via: nodeVia(n2, 60_000), client });
+    expect(lockHoldersFrom(locks.stdout)).toEqual([{ client: expect.stringMatching(/^client\.\d+$/), host: n1.address, exclusive: true }]);
     const writer = (await nodeProcesses(n1)).find((p) => p.comm === 'rbd' && p.cmdline.includes('bench'));
     expect(writer).toBeDefined();
     // Frozen, as a QEMU on a node that is cut off: no answer to the lock request, its watch times out.
