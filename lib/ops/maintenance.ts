@@ -271,20 +271,24 @@ async function copyLocalDisks(copies: readonly PlannedMove[], snap: Snapshot, po
   }
   // Not arrived: back to the source, where the disks still are (the agent's failed migrate_to
   // left the domain running there, and on-fail=block kept Pacemaker from recovering it onto the
-  // target); a cleanup lets Pacemaker find it there again.
+  // target). The block stays while the constraint goes back, then a refresh (the history
+  // forgotten on every node) lets Pacemaker's probes find it running there; only then the block
+  // goes. Dropping it first had Pacemaker recover (restart) it in the lab, and a cleanup of the
+  // failed node alone left an older migration's half that it read as one to finish by a restart.
   const back = [...pending.entries()];
   await changeCib(port.cib, (cd, cib) => {
     for (const [, m] of back) planMoveLocal(cd, cib, m.vm, m.from);
-    holdOnFailedCopy(cd, rids, false);
-    returnMigrationLimit(cd);
     return { notes: [], warnings: [] };
   });
   opts.progress(`${back.map(([, m]) => m.vm).join(', ')}: ${end === 'timeout' ? 'not arrived in time' : 'did not arrive'}; constraint back on ${[...new Set(back.map(([, m]) => m.from))].join(', ')}, where the disks are`);
-  for (const [rid] of back) await port.resources.cleanup(rid);
+  for (const [rid] of back) await port.resources.refresh(rid);
   const { last } = await watch(clusterWatch(port), { timeoutMs, pollMs: opts.pollMs ?? 500, idle: true }, (now) => {
     watchFailures(now);
     return { done: back.every(([rid, m]) => now.view.byResource.get(rid)?.node === m.from), state: back.map(([rid]) => vmState(now.view.byResource.get(rid))).join(' ') };
   });
+  await changeCib(port.cib, (cd) => (holdOnFailedCopy(cd, rids, false), returnMigrationLimit(cd), { notes: [], warnings: [] })).catch((e: unknown) =>
+    problems.push(`could not drop on-fail=block from migrate_to of ${rids.join(', ')} and give migration-limit its value back: ${(e as Error).message}`),
+  );
   for (const [, m] of back) {
     const v = last.view.vms.find((x) => x.name === m.vm);
     const here = v?.state === 'running' && v.node === m.from;

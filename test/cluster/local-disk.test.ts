@@ -5,7 +5,9 @@
 // guest kept running (its console ticks went on, one boot), the source copy is gone, and the
 // constraint names n2. Then n2 crashes: Pacemaker must not start the VM on n1, which lacks the
 // disk; once n2 is back the VM runs there again. Then `corral node drain n2` copies it live to n1
-// before n2 goes into standby (same checksum, one boot, ticks went on). The lab is its own (a node is crashed) and is
+// before n2 goes into standby (same checksum, one boot, ticks went on), and a drain of n1 whose copy
+// fails (n2 cannot hold the disk) leaves the VM running on n1, not rebooted, and n1 out of standby.
+// The lab is its own (a node is crashed) and is
 // removed afterwards unless CORRAL_KEEP_LAB is set.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -187,5 +189,29 @@ describe('a VM on a local disk', () => {
     expect(await bootsOf(lab, VM)).toBe(bootsBefore);
     console.log(`corral node drain n2: ${(ms / 1000).toFixed(1)} s with a ${DISK_MIB} MiB local disk copied\n${dry.stdout.trim()}\n${r.stdout.trim()}\n${r.stderr.trim()}`);
     await ok(run('n1', 'corral', ['node', 'undrain', 'n2']));
+  }, 960_000);
+
+  it('a copy that fails leaves the VM running on its node, not rebooted, and the node out of standby (exit 1)', async () => {
+    expect(await runningOn()).toEqual(['n1']);
+    const bootsBefore = await bootsOf(lab, VM);
+    // n2 cannot take the disk: a file where its image directory should be (no storage pool there).
+    await ok(sh('n2', 'rm -rf /var/lib/libvirt/images && touch /var/lib/libvirt/images'));
+    try {
+      const r = await run('n1', 'corral', ['node', 'drain', 'n1'], 900_000);
+      console.log(`corral node drain n1 with n2 unable to take the disk (exit ${r.exitCode}):\n${r.stdout.trim()}\n${r.stderr.trim()}`);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/n1 NOT put in standby/);
+      expect(r.stderr).toMatch(new RegExp(`${VM}: the copy of its disks to n2 did not complete; it runs on n1`));
+      await waitClusterIdle(lab, { resources: [`vm-${VM}`], timeoutMs: 240_000 });
+      expect(await runningOn()).toEqual(['n1']);
+      expect((await listed()).localDisksOn).toBe('n1');
+      expect(await sha256On('n1')).toBe(sumBefore);
+      expect(await bootsOf(lab, VM)).toBe(bootsBefore);
+      expect((await clusterStatus(lab)).nodes.find((n) => n.name === 'n1')?.standby).toBe(false);
+      const lastTick = Math.max(...ticks(await consoleLogOn(lab, 'n1', VM)));
+      await waitUntil('ticks go on on n1', async () => ticks(await consoleLogOn(lab, 'n1', VM)).some((t) => t > lastTick) || undefined, 30_000, 500);
+    } finally {
+      await sh('n2', 'rm -f /var/lib/libvirt/images; mkdir -p /var/lib/libvirt/images');
+    }
   }, 960_000);
 });

@@ -276,6 +276,13 @@ export async function simCluster(cibXml: string, faults: Faults = parseFaults(''
     if (dead) throw new Interrupted('the command was interrupted');
   };
 
+  /** What Pacemaker's cleanup and refresh do to a resource: its operation history and fail counts go, so it is probed. */
+  const forget = async (id: string, what: string): Promise<void> => {
+    alive();
+    const esc = id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    await save(xml.replace(new RegExp(`<lrm_resource id="${esc}"[\\s\\S]*?</lrm_resource>`, 'g'), '').replace(new RegExp(`<nvpair [^>]*name="(fail-count|last-failure)-${esc}(#[^"]*)?"[^>]*/>`, 'g'), ''));
+    say(`request: ${what} ${id}`);
+  };
   const port: SimCluster = {
     log,
     dead: () => dead,
@@ -343,12 +350,9 @@ export async function simCluster(cibXml: string, faults: Faults = parseFaults(''
       setMeta: async (id, name, value) => request(`${id} ${name}=${value}`, ['--resource', id, '--meta', '--set-parameter', name, '--parameter-value', value]),
       move: async (id, o) => request(`move ${id}${o.node ? ` to ${o.node}` : ''}${o.lifetime ? ` for ${o.lifetime}` : ''}`, ['--move', '--resource', id, ...(o.node ? ['--node', o.node] : []), ...(o.lifetime ? ['--lifetime', o.lifetime] : [])]),
       clear: async (id) => request(`clear ${id}`, ['--clear', '--resource', id]),
-      cleanup: async (id) => {
-        alive();
-        const esc = id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-        await save(xml.replace(new RegExp(`<lrm_resource id="${esc}"[\\s\\S]*?</lrm_resource>`, 'g'), '').replace(new RegExp(`<nvpair [^>]*name="(fail-count|last-failure)-${esc}(#[^"]*)?"[^>]*/>`, 'g'), ''));
-        say(`request: cleanup ${id}`);
-      },
+      cleanup: async (id) => forget(id, 'cleanup'),
+      // Pacemaker's refresh forgets the history on every node; so does the simulated cleanup.
+      refresh: async (id) => forget(id, 'refresh'),
     },
     now: () => clock,
     // Sleepers may wait side by side (a group's nodes coming back): each wakes at its own time

@@ -18,7 +18,7 @@ import { startDetached } from '../remote.js';
 import { version } from '../virsh.js';
 import { hostCibPort, queryCib } from './cib.js';
 import { simulate, type Simulation } from './simulate.js';
-import { cleanupResource, clearResource, moveResource, setResourceMeta, type MoveOptions } from './resources.js';
+import { cleanupResource, clearResource, moveResource, refreshResource, setResourceMeta, type MoveOptions } from './resources.js';
 import { clusterSettled, getTransientNodeAttribute, setTransientNodeAttribute } from './status.js';
 
 /** What `vm` asks of Pacemaker about one resource (crm_resource: lib/host/pacemaker/resources.ts). */
@@ -27,6 +27,8 @@ export interface ResourceRequests {
   move(id: string, opts: MoveOptions): Promise<void>;
   clear(id: string): Promise<void>;
   cleanup(id: string): Promise<void>;
+  /** Its history forgotten on every node and probed afresh (crm_resource --refresh). */
+  refresh(id: string): Promise<void>;
 }
 
 interface SimulateCopyOptions {
@@ -92,7 +94,7 @@ export function hostClusterPort(): ClusterPort {
         () => true,
         () => false,
       ),
-    resources: { setMeta: (id, name, value) => setResourceMeta(id, name, value), move: (id, opts) => moveResource(id, opts), clear: (id) => clearResource(id), cleanup: (id) => cleanupResource(id) },
+    resources: { setMeta: (id, name, value) => setResourceMeta(id, name, value), move: (id, opts) => moveResource(id, opts), clear: (id) => clearResource(id), cleanup: (id) => cleanupResource(id), refresh: (id) => refreshResource(id) },
     now: () => Date.now(),
     sleep: (ms) => sleep(ms),
   };

@@ -57,6 +57,17 @@ export async function cleanupResource(id: string, via?: Via): Promise<void> {
   if (r.exitCode !== 0) throw failure(`cleaning up ${id}`, r);
 }
 
+/**
+ * Forgets ID's operation history on every node (`crm_resource --refresh`), so that Pacemaker probes
+ * it everywhere and reads where it runs afresh: after a failed migration a cleanup of the failed
+ * node alone can leave another node's half of an older migration behind, which Pacemaker reads
+ * as a migration it can no longer finish and recovers with a restart.
+ */
+export async function refreshResource(id: string, via?: Via): Promise<void> {
+  const r = await tool(via, 'crm_resource', ['--refresh', '--resource', id]);
+  if (r.exitCode !== 0) throw failure(`refreshing ${id}`, r);
+}
+
 /** RESOURCE's fail count on NODE (`crm_failcount --query`); 0 when it has none. */
 export async function failCount(id: string, node: string, via?: Via): Promise<number> {
   const r = await tool(via, 'crm_failcount', ['--query', '--resource', id, '--node', node]);
