@@ -48,6 +48,11 @@ the VMs), in the same CIB change as the record of which VMs were there (node att
 corral-drained, for undrain --return) and migration-limit=N; a line per VM as it leaves.
 Done means: no VM active on the node, the cluster idle, no new failed operation. A VM that was
 stopped and started instead of migrated live is reported, and the command fails (exit 1).
+VMs on local disks (domadd --local) go first, before the standby: each one's vm-NAME-local
+constraint is rewritten to the node Pacemaker picks, and it migrates live with a copy of its
+disks (the plan says "with a copy of its disks"). A copy that does not arrive puts the
+constraint back on the source, where the VM keeps running, and the drain stops there: the node
+is not put in standby (exit 1).
 
 Examples:
   corral node drain hv3 --dry-run
