@@ -172,7 +172,8 @@ describe('the Debian package on the lab cluster', () => {
     const r = await clusterExec(n1, '/bin/sh', ['-c', execStart as string], { timeoutMs: 600_000, env: { INVOCATION_ID: 'corral-deb-lab' } });
     timings.bootUndrainMs = Date.now() - t0;
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(/undraining n1 \(boot_undrain = return\): 3 VMs come back/);
+    expect(r.stdout).toMatch(/undraining n1 \(boot_undrain = return\)\nundrain n1: out of standby; 3 VMs to come back\n/);
+    expect(r.stdout).toMatch(/n1 undrained: 3 VMs back, live/);
     await waitClusterIdle(lab, { timeoutMs: 120_000 });
     expect(await where()).toEqual({ d1: 'n1', d2: 'n1', d3: 'n1' });
     const s = await clusterStatus(lab);
