@@ -65,3 +65,8 @@ export function cephAuths(doc: DomainDoc): CephAuth[] {
   }
   return [...seen.values()];
 }
+
+/** Where a node keeps a Ceph user's key (Ceph's default keyring path for cluster "ceph"): what the agent makes the libvirt secret from. */
+export function cephKeyringPath(username: string): string {
+  return `/etc/ceph/ceph.client.${username}.keyring`;
+}

@@ -7,14 +7,11 @@
 // Loaded by the agent only for a domain with an RBD disk that has <auth> (lib/vm/ceph-secret.ts).
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CephAuth } from '../domain/rbd.js';
+import { cephKeyringPath, type CephAuth } from '../domain/rbd.js';
 import type { CephSecretOutcome, Conn } from './agent-port.js';
 import { secretDefine, secretSetValueFromFile, secretUndefine, secretXml, VirshError } from './virsh.js';
 
-/** Where a node keeps the client's key: Ceph's default keyring path for cluster "ceph". */
-export function keyringPath(username: string): string {
-  return `/etc/ceph/ceph.client.${username}.keyring`;
-}
+const keyringPath = cephKeyringPath;
 
 /** Private files holding a key for the moment of one virsh call (tmpfs on a Debian node). */
 const SECRET_TMP = process.env.CORRAL_SECRET_TMP ?? '/run';

@@ -15,7 +15,7 @@ import { transientDomainSpec, type TransientDomainParams } from '../ocf/transien
 import { migrationUris } from '../vm/migrate.js';
 import { capacityOf } from './maintenance.js';
 import { balancerLines, capacityLines, fencingLines, leftoverLines, membershipLines, quorumLines, type FenceRegistry } from './verify/cluster.js';
-import { diskLines, disksOf, type VmDisks } from './verify/disks.js';
+import { diskLines, disksOf, keyringPaths, secretUuids, type VmDisks } from './verify/disks.js';
 import { callLimit } from '../cluster/limit.js';
 import { probeNode, type NodeProbe } from './verify/probe.js';
 import { CLUSTER, makeReport, pass, problem, type CheckLine, type VerifyReport } from './verify/report.js';
@@ -172,7 +172,8 @@ export async function verifyCluster(opts: VerifyOptions): Promise<VerifyReport> 
   });
   const dirs = [...new Set(vms.map((vm) => agentParams(vm.resource.params)?.console_log_dir ?? DEFAULT_CONSOLE_DIR))];
   if (dirs.length === 0) dirs.push(DEFAULT_CONSOLE_DIR);
-  const paths = [...new Set(vmDisks.flatMap((v) => v.disks.filter((d) => d.kind === 'file' || d.kind === 'block').map((d) => d.source)))];
+  const paths = [...new Set([...vmDisks.flatMap((v) => v.disks.filter((d) => d.kind === 'file' || d.kind === 'block').map((d) => d.source)), ...keyringPaths(vmDisks)])];
+  const secrets = secretUuids(vmDisks);
   const routes = migrationRoutes(snap, access);
   const kvmVmsOn = (node: string) =>
     vms
@@ -198,6 +199,7 @@ export async function verifyCluster(opts: VerifyOptions): Promise<VerifyReport> 
           {
             dirs,
             paths,
+            secrets,
             peers: online.filter((t) => t !== node).flatMap((t) => [...new Set(routes.map((r) => r.uri(t)))].map((uri) => ({ target: t, uri }))),
             corralVersion: opts.corralVersion,
             limit,
@@ -240,6 +242,7 @@ export async function verifyCluster(opts: VerifyOptions): Promise<VerifyReport> 
         const p = byNode.get(node);
         return p && !p.unreachable ? p.paths.get(path) : undefined;
       },
+      (node, uuid) => byNode.get(node)?.secrets.get(uuid),
     ),
     ...cpuLines(cpu, facts.filter((f) => f.libvirt !== null).map((f) => f.node)),
     ...capacityLines(snap),

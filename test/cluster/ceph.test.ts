@@ -5,7 +5,7 @@
 // failover when its node crashes), I/O going on with one node crashed (2 of 3) and the node's
 // daemons back after Pacemaker has fenced and rebooted it, and `lab down` leaving nothing.
 import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -287,6 +287,27 @@ describe('corral lab up --storage ceph', () => {
     expect(argv).toMatch(/"qom-type":"secret","id":"libvirt-\d+-storage-auth-secret0","data":"[^"]+","keyid":"masterKey0"/);
     expect(argv).not.toContain(key);
   }, 480_000);
+
+  it('corral verify checks the RBD VM\'s key file and libvirt secret on every node it may run on: all there, and a missing key file is an error naming the node', async () => {
+    const [n1, , n3] = lab.nodes as [LabNode, LabNode, LabNode];
+    type Check = { check: string; node: string; ok: boolean; severity?: string; message: string };
+    const verify = async () => {
+      const r = await inLab(n1, 'corral', ['verify', '--json', '--all', '--timeout', '60'], 180_000);
+      expect([0, 1], `${r.stderr}${r.stdout}`).toContain(r.exitCode);
+      return (JSON.parse(r.stdout) as { checks: Check[] }).checks.filter((c) => c.check === 'disks');
+    };
+    const before = await verify();
+    expect(before.filter((c) => !c.ok), JSON.stringify(before)).toEqual([]);
+    expect(before.map((c) => c.node).sort()).toEqual(['n1', 'n2', 'n3']);
+    const keyring = path.join(n3.dir, 'fs/etc/ceph/ceph.client.corral.keyring');
+    await rename(keyring, `${keyring}.away`);
+    try {
+      const after = await verify();
+      expect(after.filter((c) => !c.ok).map((c) => [c.node, c.message.split(':')[0]])).toEqual([['n3', `${VM}'s RBD disk ${IMAGE} needs client.corral's key here, and /etc/ceph/ceph.client.corral.keyring is missing`]]);
+    } finally {
+      await rename(`${keyring}.away`, keyring);
+    }
+  }, 420_000);
 
   it('domadd and fixup_domxml refuse an RBD image that does not exist and one another client has open, changing nothing; the running VM\'s own image is allowed', async () => {
     const [n1, , n3] = lab.nodes as [LabNode, LabNode, LabNode];

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { takeSnapshot, type Snapshot } from '../../lib/cluster/snapshot.js';
 import { balancerLines, capacityLines, fencingLines, leftoverLines, quorumLines } from '../../lib/ops/verify/cluster.js';
-import { diskLines, disksOf, parseStatFsTerse, parseStatTerse, type PathSeen, type VmDisks } from '../../lib/ops/verify/disks.js';
+import { diskLines, disksOf, keyringPaths, parseStatFsTerse, parseStatTerse, secretUuids, type PathSeen, type VmDisks } from '../../lib/ops/verify/disks.js';
 import { formatLine, makeReport, pass, problem, summaryLine, type CheckLine } from '../../lib/ops/verify/report.js';
 import { CLOCK_SKEW_LIMIT_MS, clockLines, majorMinor, parseRfc3339, versionIn, versionLines, type NodeVersions } from '../../lib/ops/verify/rules.js';
 
@@ -114,7 +114,7 @@ describe('disks', () => {
     const lines = diskLines([vm], (n) => (n === 'n2' ? { kind: 'missing' } : n === 'n3' ? { kind: 'missing' } : shared));
     expect(problems(makeReport(lines).checks).map(formatLine)).toEqual([
       "n2: a's disk /srv/a.img is missing here (a may run on n1, n2) — fix: make /srv/a.img available on n2 (mount the shared storage, log in to the iSCSI target, activate the volume), or keep a off n2 (domadd --replace --only-on …)",
-      "cluster: not checked: a's disk rbd pool/a: nothing in corral checks this kind of disk on the nodes yet",
+      "cluster: not checked: a's disk rbd pool/a: an RBD disk without <auth>",
     ]);
     expect(lines.filter((l) => l.ok).map((l) => l.node)).toEqual(['n1']);
   });
@@ -127,6 +127,26 @@ describe('disks', () => {
     expect(lines[1]?.message).toMatch(/exists here, on local storage, though a may not run here/);
     const nfs = (id: string): PathSeen => ({ kind: 'file', identity: id, fsType: '6969' });
     expect(problems(diskLines([vm], (n) => nfs(`inode:29:${n}`))).filter((l) => l.severity === 'warning')).toEqual([]);
+  });
+
+  it('an RBD disk with <auth>: the user\'s key file on every node it may run on (an error where missing), the libvirt secret there (a warning where the agent has not made it yet)', () => {
+    const uuid = '5b0e8f9a-2c1d-4e3f-8a7b-6c5d4e3f2a1b';
+    const withAuth = `<disk type="network" device="disk"><auth username="corral"><secret type="ceph" uuid="${uuid.toUpperCase()}"/></auth><source protocol="rbd" name="corral-vms/a"/><target dev="vda"/></disk>`;
+    const disks = disksOf(xml(withAuth));
+    expect(disks).toEqual([{ kind: 'rbd', source: 'corral-vms/a', auth: { username: 'corral', secretUuid: uuid } }]);
+    const v: VmDisks = { vm: 'a', nodes: ['n1', 'n2', 'n3'], otherNodes: [], disks };
+    expect(keyringPaths([v])).toEqual(['/etc/ceph/ceph.client.corral.keyring']);
+    expect(secretUuids([v])).toEqual([uuid]);
+    const lines = diskLines(
+      [v],
+      (n, p) => (p === '/etc/ceph/ceph.client.corral.keyring' ? (n === 'n2' ? { kind: 'missing' } : shared) : undefined),
+      (n) => (n === 'n3' ? false : true),
+    );
+    expect(problems(makeReport(lines).checks).map(formatLine)).toEqual([
+      "n2: a's RBD disk corral-vms/a needs client.corral's key here, and /etc/ceph/ceph.client.corral.keyring is missing: the agent cannot make its libvirt secret, so a can neither start nor arrive here (a may run on n1, n2, n3) — fix: copy the key file to n2 (root's, mode 0600), or keep a off n2 (domadd --replace --only-on …)",
+      `n3: warning: a's RBD disk corral-vms/a: libvirt here has no secret ${uuid} (client.corral) yet; the agent makes it from /etc/ceph/ceph.client.corral.keyring at its next probe or start here — fix: crm_resource --refresh --resource vm-a --node n3 (a probe makes it now)`,
+    ]);
+    expect(lines.filter((l) => l.ok).map((l) => l.node)).toEqual(['n1', 'n3']);
   });
 
   it('reads stat -L -t and stat -L -f -t', () => {

@@ -3,6 +3,7 @@
 // a path comes from `stat` run there (probe.ts). Pure.
 import { domainFromConfig } from '../../cib/config.js';
 import { child } from '../../domain/doc.js';
+import { cephKeyringPath } from '../../domain/rbd.js';
 import { CLUSTER, pass, problem, type CheckLine } from './report.js';
 
 export interface VmDisk {
@@ -10,6 +11,8 @@ export interface VmDisk {
   kind: 'file' | 'block' | 'rbd' | 'other';
   /** The path, or what names the disk (rbd pool/image, a volume). */
   source: string;
+  /** An RBD disk's cephx user and the libvirt secret holding its key (its <auth>). */
+  auth?: { username: string; secretUuid: string };
 }
 
 export interface VmDisks {
@@ -36,7 +39,12 @@ export function disksOf(config: string | undefined): VmDisk[] {
     if (!src) continue;
     const path = (type === 'file' ? src.getAttribute('file') : type === 'block' ? src.getAttribute('dev') : null)?.trim();
     if (path) out.push({ kind: type as 'file' | 'block', source: path });
-    else if (type === 'network' && src.getAttribute('protocol') === 'rbd') out.push({ kind: 'rbd', source: src.getAttribute('name') ?? '?' });
+    else if (type === 'network' && src.getAttribute('protocol') === 'rbd') {
+      const auth = child(d, 'auth');
+      const username = auth?.getAttribute('username');
+      const secretUuid = auth ? child(auth, 'secret')?.getAttribute('uuid')?.toLowerCase() : undefined;
+      out.push({ kind: 'rbd', source: src.getAttribute('name') ?? '?', ...(username && secretUuid ? { auth: { username, secretUuid } } : {}) });
+    }
     else out.push({ kind: 'other', source: `${type} ${src.getAttribute('name') ?? src.getAttribute('volume') ?? src.getAttribute('dir') ?? ''}`.trim() });
   }
   return out;
@@ -61,6 +69,57 @@ function sharedFile(seen: readonly PathSeen[]): boolean {
   return files.length > 1 && files.every((s) => s.identity !== undefined && s.identity === files[0]?.identity);
 }
 
+/** The key files the RBD disks of VMS need on their nodes (stat them with the disks' paths). */
+export function keyringPaths(vms: readonly VmDisks[]): string[] {
+  return [...new Set(vms.flatMap((v) => v.disks.flatMap((d) => (d.auth ? [cephKeyringPath(d.auth.username)] : []))))];
+}
+
+/** The libvirt secrets the RBD disks of VMS name (ask each node's libvirt for them). */
+export function secretUuids(vms: readonly VmDisks[]): string[] {
+  return [...new Set(vms.flatMap((v) => v.disks.flatMap((d) => (d.auth ? [d.auth.secretUuid] : []))))];
+}
+
+/**
+ * An RBD disk with <auth> on each node the VM may run on: the user's key file must be there (the
+ * agent makes the libvirt secret from it; without it the VM can neither start nor arrive there),
+ * and libvirt there should have the secret (the agent makes it at its next probe or start: a
+ * warning). SECRET(node, uuid): libvirt there has it; null or undefined: could not tell.
+ */
+function rbdLines(vm: VmDisks, d: VmDisk, seen: (node: string, path: string) => PathSeen | undefined, secret: (node: string, uuid: string) => boolean | null | undefined, checked: Set<string>, bad: Set<string>): CheckLine[] {
+  const lines: CheckLine[] = [];
+  const auth = d.auth as { username: string; secretUuid: string };
+  const keyring = cephKeyringPath(auth.username);
+  for (const n of vm.nodes) {
+    const key = seen(n, keyring);
+    if (key === undefined) continue;
+    checked.add(n);
+    if (key.kind !== 'file') {
+      bad.add(n);
+      lines.push(
+        problem(
+          'disks',
+          n,
+          `${vm.vm}'s RBD disk ${d.source} needs client.${auth.username}'s key here, and ${keyring} is missing: the agent cannot make its libvirt secret, so ${vm.vm} can neither start nor arrive here (${vm.vm} may run on ${vm.nodes.join(', ')})`,
+          `copy the key file to ${n} (root's, mode 0600), or keep ${vm.vm} off ${n} (domadd --replace --only-on …)`,
+        ),
+      );
+      continue;
+    }
+    if (secret(n, auth.secretUuid) === false) {
+      lines.push(
+        problem(
+          'disks',
+          n,
+          `${vm.vm}'s RBD disk ${d.source}: libvirt here has no secret ${auth.secretUuid} (client.${auth.username}) yet; the agent makes it from ${keyring} at its next probe or start here`,
+          `crm_resource --refresh --resource vm-${vm.vm} --node ${n} (a probe makes it now)`,
+          'warning',
+        ),
+      );
+    }
+  }
+  return lines;
+}
+
 /**
  * One line per VM and node it may run on (missing, or of the wrong kind); a warning where a file
  * disk on local storage also exists on a node the VM may not run on (not its disk: a leftover copy
@@ -68,14 +127,23 @@ function sharedFile(seen: readonly PathSeen[]): boolean {
  * may run on (each has its own copy). SEEN(node, path) is undefined when the node could not be
  * asked (its line says so elsewhere).
  */
-export function diskLines(vms: readonly VmDisks[], seen: (node: string, path: string) => PathSeen | undefined): CheckLine[] {
+export function diskLines(
+  vms: readonly VmDisks[],
+  seen: (node: string, path: string) => PathSeen | undefined,
+  secret: (node: string, uuid: string) => boolean | null | undefined = () => undefined,
+): CheckLine[] {
   const lines: CheckLine[] = [];
   const bad = new Set<string>();
   const checked = new Set<string>();
   for (const vm of vms) {
     for (const d of vm.disks) {
+      if (d.kind === 'rbd' && d.auth) {
+        lines.push(...rbdLines(vm, d, seen, secret, checked, bad));
+        continue;
+      }
       if (d.kind === 'rbd' || d.kind === 'other') {
-        lines.push(problem('disks', CLUSTER, `${vm.vm}'s disk ${d.kind === 'rbd' ? `rbd ${d.source}` : d.source}: nothing in corral checks this kind of disk on the nodes yet`, '', 'not-checked'));
+        const what = d.kind === 'rbd' ? `rbd ${d.source}: an RBD disk without <auth>` : `${d.source}: nothing in corral checks this kind of disk on the nodes yet`;
+        lines.push(problem('disks', CLUSTER, `${vm.vm}'s disk ${what}`, '', 'not-checked'));
         continue;
       }
       const on = vm.nodes.map((n) => ({ n, s: seen(n, d.source) }));

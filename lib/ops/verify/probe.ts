@@ -30,6 +30,8 @@ export interface NodeProbe {
   /** Disk path → what the node sees there; absent: could not tell. */
   paths: Map<string, PathSeen>;
   peers: Peer[];
+  /** libvirt secret uuid → libvirt here has it (null: libvirt did not answer). */
+  secrets: Map<string, boolean | null>;
   /** libvirt's capabilities offer domains of type kvm; null when libvirt did not answer. */
   kvm: boolean | null;
 }
@@ -37,8 +39,10 @@ export interface NodeProbe {
 export interface ProbeRequest {
   /** Console log directories to look for. */
   dirs: readonly string[];
-  /** Disk paths to stat. */
+  /** Disk paths (and the RBD users' key files) to stat. */
   paths: readonly string[];
+  /** libvirt secrets (uuids) to look for in the node's libvirt. */
+  secrets: readonly string[];
   /** Other nodes and the URI to reach each one's libvirt with (the migration URIs). */
   peers: readonly { target: string; uri: string }[];
   /** This corral's version, for the node verify runs on. */
@@ -63,7 +67,7 @@ function firstLine(r: RunResult): string {
 export async function probeNode(node: string, access: NodeAccess, req: ProbeRequest, timeoutMs: number): Promise<NodeProbe> {
   const local = node === access.localNode;
   const run = async (argv: readonly string[]): Promise<RunResult> => (local ? runOnNode(argv, timeoutMs) : req.limit(() => runOnNode(access.command(node, argv), timeoutMs)));
-  const probe: NodeProbe = { node, unreachable: null, clock: null, corral: null, pacemaker: null, dirs: new Map(), paths: new Map(), peers: [], kvm: null };
+  const probe: NodeProbe = { node, unreachable: null, clock: null, corral: null, pacemaker: null, dirs: new Map(), paths: new Map(), peers: [], secrets: new Map(), kvm: null };
 
   const libvirt = (async () => {
     try {
@@ -71,6 +75,9 @@ export async function probeNode(node: string, access: NodeAccess, req: ProbeRequ
       probe.kvm = /<domain\s+type=['"]kvm['"]/.test(caps);
     } catch {
       probe.kvm = null; // the libvirt facts say why
+    }
+    for (const uuid of req.secrets) {
+      probe.secrets.set(uuid, await virsh.secretXml({ uri: access.uri(node), timeoutMs }, uuid).then((x) => x !== undefined, () => null));
     }
   })();
 
