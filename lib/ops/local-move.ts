@@ -1,19 +1,18 @@
 // vm NAME migrate NODE for a VM on local disks (domadd --local): the move is a change of its
 // constraint vm-NAME-local to NODE. Pacemaker, bound by it, moves the VM live (allow-migrate):
 // the agent's migrate_to copies the disks to NODE as it goes (lib/vm/local-storage.ts), so the
-// constraint already names the target while the copy runs. While it waits, the command shows the
-// copy's progress (virsh domjobinfo on the source). A move that did not arrive puts the
-// constraint back on the source, which still holds the disks.
+// constraint already names the target while the copy runs. It is the drain's own step
+// (copyLocalDisks): while it waits, the command shows the copy's progress (virsh domjobinfo on the
+// source); a move that did not arrive puts the constraint back on the source, which still holds
+// the disks, without Pacemaker restarting the VM (on-fail=block on migrate_to meanwhile).
 import type { VmView } from '../cluster/view.js';
 import { changeCib } from '../cib/change.js';
 import { planMoveLocal } from '../cib/vm.js';
-import { hostCibPort } from '../host/pacemaker/cib.js';
 import { hostClusterPort } from '../host/pacemaker/cluster-port.js';
-import { cleanupResource, clearResource } from '../host/pacemaker/resources.js';
 import { jobProgress } from '../host/virsh.js';
 import { virshOn, type Context } from './context.js';
+import { copyLocalDisks, DEFAULT_PARALLEL } from './maintenance.js';
 import type { Outcome } from './pacemaker.js';
-import { clusterWatch, waitFor } from './wait.js';
 
 /** The node that holds VM's disks (its vm-NAME-local constraint), or undefined for shared storage. */
 export function localDisksOn(v: VmView): string | undefined {
@@ -37,12 +36,14 @@ async function showCopy(ctx: Context, v: VmView, source: string, stop: AbortSign
   }
 }
 
-async function moveTo(name: string, node: string): Promise<void> {
-  await changeCib(hostCibPort(), (cd, cib) => planMoveLocal(cd, cib, name, node));
-}
-
-/** Moves each local VM of VMS to NODE by rewriting its constraint; waits unless --no-wait. */
+/**
+ * Moves each local VM of VMS to NODE live with a copy of its disks: the drain's own step
+ * (copyLocalDisks in lib/ops/maintenance.ts: the constraint rewritten with on-fail=block on
+ * migrate_to, and a copy that does not arrive put back on its source without a restart), through
+ * the cluster port. --no-wait only asks (the constraint names NODE), without that way back.
+ */
 export async function migrateLocal(ctx: Context, vms: readonly VmView[], node: string | undefined): Promise<Outcome[]> {
+  const port = ctx.cluster ?? hostClusterPort();
   const out: Outcome[] = [];
   for (const v of vms) {
     const from = localDisksOn(v) as string;
@@ -62,44 +63,27 @@ export async function migrateLocal(ctx: Context, vms: readonly VmView[], node: s
       continue;
     }
     const source = v.node;
-    // A ban or an older failure on the target would keep Pacemaker from going there.
-    if (v.constraints.some((c) => c.kind === 'moved' || c.kind === 'banned')) await clearResource(v.resource);
-    if (v.failCounts[node]) await cleanupResource(v.resource);
-    await moveTo(v.name, node);
     if (!ctx.options.wait) {
+      // A ban or an older failure on the target would keep Pacemaker from going there.
+      if (v.constraints.some((c) => c.kind === 'moved' || c.kind === 'banned')) await port.resources.clear(v.resource);
+      if (v.failCounts[node]) await port.resources.cleanup(v.resource);
+      await changeCib(port.cib, (cd, cib) => planMoveLocal(cd, cib, v.name, node));
       out.push({ vm: v.name, ok: true, message: `move to ${node} requested (its disks are copied; constraint ${v.resource}-local names ${node})`, node: source });
       continue;
-    }
-    const cluster = clusterWatch(ctx.cluster ?? hostClusterPort());
-    // The scheduler needs a moment to take up the new constraint: until it has (the VM migrating,
-    // or Pacemaker busy), "settled on the source" would be read too early.
-    const until = Date.now() + 20_000;
-    while (Date.now() < until) {
-      const look = (await cluster.look()).view.byResource.get(v.resource);
-      if (look?.node !== source || look.state !== 'running' || !(await cluster.settled())) break;
-      await new Promise((r) => setTimeout(r, 250));
     }
     const stop = new AbortController();
     const shown = showCopy(ctx, v, source, stop.signal);
     const timeoutMs = ctx.options.timeoutSeconds !== undefined ? ctx.options.timeoutSeconds * 1000 : 900_000;
-    let done;
+    let r;
     try {
-      [done] = await waitFor(
-        [{ vm: v.name, resource: v.resource, goal: { kind: 'running', on: node } }],
-        { ...cluster, look: async () => (await cluster.look()).view, progress: (line) => ctx.io.out(`${line}\n`) },
-        { timeoutMs },
-      );
+      r = await copyLocalDisks([{ vm: v.name, from: source, to: node, live: true }], ctx.snapshot, port, { progress: (line) => ctx.io.out(`${line}\n`), timeoutMs }, DEFAULT_PARALLEL);
     } finally {
       stop.abort();
       await shown;
     }
-    if (done?.ok) {
-      out.push({ ...done, message: `${done.message}; its disks moved with it (constraint ${v.resource}-local names ${node})` });
-      continue;
-    }
-    // The disks are still on the source (the agent removes the source copy only after the move).
-    await moveTo(v.name, source);
-    out.push({ vm: v.name, ok: false, message: `the move to ${node} did not complete (${done?.message ?? 'no answer'}); its constraint names ${source} again, where its disks are`, node: source });
+    const moved = r.left.find((l) => l.vm === v.name);
+    if (r.ok && moved) out.push({ vm: v.name, ok: true, message: `running on ${node} (${moved.seconds.toFixed(1)} s); its disks moved with it (constraint ${v.resource}-local names ${node})`, node });
+    else out.push({ vm: v.name, ok: false, message: [...r.failures, ...r.problems].join('; ') || `the move to ${node} did not complete`, node: moved ? node : source });
   }
   return out;
 }

@@ -205,13 +205,14 @@ export function arrival(snap: Snapshot, rid: string, node: string, since: number
 }
 
 /**
- * The first step of a drain with VMs on local disks (the plan's copies): each one's constraint
+ * The first step of a drain with VMs on local disks (the plan's copies), and `vm NAME migrate
+ * NODE` of such a VM (lib/ops/local-move.ts): each one's constraint
  * (vm-NAME-local) is rewritten to its target in one CIB change, so that Pacemaker migrates them
  * live and the agent's migrate_to copies their disks; the drain waits for each to run on its
  * target. One that did not arrive gets its constraint back on its source, which still holds its
  * disks (the agent removes the source's copy only after a move), and the drain stops there.
  */
-async function copyLocalDisks(copies: readonly PlannedMove[], snap: Snapshot, port: ClusterPort, opts: DrainOptions, parallel: number): Promise<{ ok: boolean; left: LeftNode[]; failures: string[]; problems: string[] }> {
+export async function copyLocalDisks(copies: readonly PlannedMove[], snap: Snapshot, port: ClusterPort, opts: DrainOptions, parallel: number): Promise<{ ok: boolean; left: LeftNode[]; failures: string[]; problems: string[] }> {
   const t0 = port.now();
   const since = Math.floor(t0 / 1000);
   const pending = new Map<string, PlannedMove>();
