@@ -57,8 +57,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /**
  * Makes sure the libvirt at C has AUTH's secret: defined and given the key from THIS node's key
  * file when libvirt has none; with REFRESH, given the key again when it has one (a key file that
- * changed since is then what the next QEMU uses). A secret libvirt has for another purpose under
- * that uuid is a failure, as is a key file without the client's key.
+ * changed since is then what the next QEMU uses; without a key file, the secret is used as it is).
+ * A secret libvirt has for another purpose under that uuid is a failure, as is no secret and no key.
  */
 export async function ensureCephSecret(c: Conn, auth: CephAuth, refresh: boolean): Promise<CephSecretOutcome> {
   if (!USERNAME.test(auth.username)) return { kind: 'failed', message: `the Ceph user ${JSON.stringify(auth.username)} is not a plain name` };
@@ -79,11 +79,13 @@ export async function ensureCephSecret(c: Conn, auth: CephAuth, refresh: boolean
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
+    // A secret libvirt has (made by hand, the key file removed since) is used as it is.
+    if (existing !== undefined) return { kind: 'present' };
     const code = (e as NodeJS.ErrnoException).code;
     return { kind: 'no-key', message: `${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}` };
   }
   const key = keyFromKeyring(text, `client.${auth.username}`);
-  if (!key) return { kind: 'no-key', message: `${file} holds no key for client.${auth.username}` };
+  if (!key) return existing !== undefined ? { kind: 'present' } : { kind: 'no-key', message: `${file} holds no key for client.${auth.username}` };
 
   const dir = await mkdtemp(path.join(SECRET_TMP, 'corral-secret-'));
   let defined = false;

@@ -748,7 +748,7 @@ export class SimProcess implements AgentHost {
         const had = n.cephSecrets.has(auth.secretUuid);
         if (had && !refresh) return { kind: 'present' };
         // The key comes from this node's key file, wherever the secret is made.
-        if (!this.node.cephKeys.has(auth.username)) return { kind: 'no-key', message: `/etc/ceph/ceph.client.${auth.username}.keyring: no such file` };
+        if (!this.node.cephKeys.has(auth.username)) return had ? { kind: 'present' } : { kind: 'no-key', message: `/etc/ceph/ceph.client.${auth.username}.keyring: no such file` };
         n.cephSecrets.set(auth.secretUuid, auth.username);
         return { kind: had ? 'refreshed' : 'made' };
       },
