@@ -7,6 +7,7 @@
 // Floors: corral's migration no slower than VirtualDomain's (medians of wall time); recovery
 // within 20 s of the crash.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { median, secs, via, waitFor } from './common.js';
 import { readFile } from 'node:fs/promises';
 import { create } from 'xmlbuilder2';
 import { createInCib } from '../../lib/host/pacemaker/cib.js';
@@ -32,28 +33,8 @@ const MOVES = Number(process.env.BENCH_MOVES ?? 6);
 const CRASHES = Number(process.env.BENCH_CRASHES ?? 2);
 const RECOVERY_FLOOR_MS = 20_000;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((p, q) => p - q);
-  const m = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
-async function via(lab: ClusterLab) {
-  const n = await reachableNode(lab);
-  if (!n) throw new Error('no lab node answers');
-  return nodeVia(n, 60_000);
-}
 
 async function startedOn(lab: ClusterLab, id: string): Promise<string | undefined> {
   const r = (await clusterStatus(lab)).resources.get(id);

@@ -19,17 +19,13 @@ import { configForCib } from '../../lib/cib/config.js';
 import { apartXml, pinXml, primitiveXml, tagXml } from '../../lib/cib/shapes.js';
 import { DomainDoc } from '../../lib/domain/doc.js';
 import { run, runOk } from '../../lib/host/exec.js';
+import { median } from './common.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = path.join(ROOT, 'dist/bin');
 const MEASURE = path.join(ROOT, 'test/bench/measure.mjs');
 const RUNS = Number(process.env.BENCH_LIST_RUNS ?? 10);
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 /** The recorded lrm entries of web1: where it runs, and a probe on a node where it does not. */
 async function recordedEntries(): Promise<{ running: string; probe: string; nodeState: string }> {

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { takeSnapshot } from '../../lib/cluster/snapshot.js';
 import { startServe } from '../../lib/ops/serve.js';
 import { generateCib } from './list.js';
+import { median } from './common.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const RUNS = Number(process.env.BENCH_METRICS_RUNS ?? 7);
@@ -33,11 +34,6 @@ function get(url: string): Promise<string> {
   });
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 export async function runMetricsBench(): Promise<{ ok: boolean; cpuMs: number }> {
   if (!existsSync(path.join(ROOT, 'dist/bin/create_domxml'))) throw new Error('run npm run build first');

@@ -7,6 +7,7 @@
 //   - node crash to running on a survivor: both VMs on the crashed node, the same crash.
 // Floors (issue 20): the RBD VM at most 1.2× the other in each (medians).
 import { setTimeout as sleep } from 'node:timers/promises';
+import { median, secs, via, waitFor } from './common.js';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { rbd } from '../../lib/host/ceph.js';
@@ -26,28 +27,8 @@ const DIR = '/var/cache/corral/bench/rbd';
 const VMS = { rbd: 'b-rbd', plain: 'b-plain' } as const;
 type Kind = keyof typeof VMS;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((p, q) => p - q);
-  const m = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
-async function via(lab: ClusterLab) {
-  const n = await reachableNode(lab);
-  if (!n) throw new Error('no lab node answers');
-  return nodeVia(n, 60_000);
-}
 
 async function startedOn(lab: ClusterLab, vm: string): Promise<string | undefined> {
   const r = (await clusterStatus(lab)).resources.get(`vm-${vm}`);

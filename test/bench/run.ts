@@ -16,6 +16,7 @@ import { ensureTestGuest, testGuestDomainXml } from '../../lib/lab/test-guest.js
 import { AGENT, agentEnv, domState, sharedFile, uuid, waitFor } from '../support/agent-lab.js';
 import { runLabBench } from './lab.js';
 import { benchNeeds, requirePrograms } from '../../scripts/dev/needs.js';
+import { median } from './common.js';
 
 const VD = '/usr/lib/ocf/resource.d/heartbeat/VirtualDomain';
 const HERE = new URL('.', import.meta.url).pathname;
@@ -33,11 +34,6 @@ interface Run {
 // CPU times come in clock ticks (10 ms) per run, which a monitor of a few ms falls between: their
 // mean is exact (the kernel sums the children's time in ns), a median of ticks is not.
 const mean = (xs: number[]) => xs.reduce((p, q) => p + q, 0) / xs.length;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((p, q) => p - q);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 async function measure(node: LabNode, n: number, cmd: string, args: string[], env: Record<string, string>, expectCode = 0): Promise<Run[]> {
   const r = await nodeExec(node, process.execPath, [path.join(HERE, 'measure.mjs'), String(n), cmd, ...args], { env, timeoutMs: 600_000 });
