@@ -190,7 +190,8 @@ export const PAGE_JS = String.raw`
   function eventsPanel(events, vm) {
     const p = h('section', { class: 'panel', id: 'events' }, h('h2', {}, vm ? 'Events' : 'Recent events'));
     if (events === null) { p.append(h('p', {}, 'Events are not read by this server.')); return p; }
-    const list = (vm ? events.filter((e) => e.vm === vm || (e.vms || []).includes(vm)) : events).slice(-50).reverse();
+    // Newest first: the sources (scheduler inputs, the live CIB, fencing, audit logs) report in their own order.
+    const list = (vm ? events.filter((e) => e.vm === vm || (e.vms || []).includes(vm)) : events).slice().sort((a, b) => Date.parse(b.at) - Date.parse(a.at)).slice(0, 50);
     if (!list.length) { p.append(h('p', {}, 'None recorded.')); return p; }
     p.append(h('table', {}, h('tr', {}, h('th', {}, 'when'), h('th', {}, 'what')), list.map((e) => h('tr', {}, h('td', {}, new Date(e.at).toLocaleString()), h('td', {}, e.text)))));
     return p;

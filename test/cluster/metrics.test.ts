@@ -5,14 +5,18 @@
 // `corral node drain n1` a PromQL query shows the VMs on their new nodes and n1 with none. The
 // same lab then proves `corral events`: run in n1 (any node: it reads every node's scheduler
 // inputs through the node command), it lists the drain, n1's standby and each VM's live migration
-// from n1, in time order; `--follow` prints a `vm NAME migrate` within seconds. One lab start; the
-// lab is undrained and destroyed afterwards (kept with CORRAL_KEEP_LAB=1).
+// from n1, in time order; `--follow` prints a `vm NAME migrate` within seconds. Last, the web view:
+// Debian's chromium, run inside n1 (headless, its network namespace) against a corral serve on
+// n1's loopback, shows every VM in its node's column; after a node crashes, the node down and its
+// VMs running in other columns (screenshots in test-artifacts/). The page's live updates without a
+// reload are proven in test/integration/web-view.test.ts; here each look is a fresh load. One lab
+// start; the lab is undrained and destroyed afterwards (kept with CORRAL_KEEP_LAB=1).
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterExec, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
+import { clusterExec, crashNode, createClusterLab, destroyClusterLab, waitClusterIdle, type ClusterLab } from '../../lib/lab/cluster.js';
 import type { LabNode } from '../../lib/lab/state.js';
 import { addVms, built, copyBuild, endLabTest, ok } from '../support/ops-lab.js';
 import { requireRoot } from '../support/root.js';
@@ -30,6 +34,12 @@ const PROM = path.join(DIR, 'prometheus');
 const SERVE_PID = '/run/corral-serve-test.pid';
 const PROM_PID = '/run/prometheus-test.pid';
 const FOLLOW_PID = '/run/corral-events-follow-test.pid';
+const WEB_PID = '/run/corral-serve-web-test.pid';
+const WEB_DRIVER_PID = '/run/corral-web-view-driver-test.pid';
+const WEB_PORT = 9778;
+/** corral.conf of the web view's serve on n1's loopback (no TLS, no token: loopback needs neither). */
+const WEB_ETC = path.join(DIR, 'web-etc');
+const ARTIFACTS = new URL('../../test-artifacts', import.meta.url).pathname;
 /** What `corral events --follow --json` prints, in a file the host sees. */
 const FOLLOW_OUT = path.join(DIR, 'events-follow.jsonl');
 const OPENSSL = '/usr/bin/openssl';
@@ -157,7 +167,7 @@ describe('corral serve scraped by Prometheus on the lab', () => {
   afterAll(async () => {
     if (!lab) return;
     for (const n of lab.nodes) {
-      const pids = n === n1 ? [SERVE_PID, PROM_PID, FOLLOW_PID] : [SERVE_PID];
+      const pids = n === n1 ? [SERVE_PID, PROM_PID, FOLLOW_PID, WEB_DRIVER_PID, WEB_PID] : [SERVE_PID];
       for (const pid of pids) await clusterExec(n, 'start-stop-daemon', ['--stop', '--pidfile', pid, '--remove-pidfile', '--retry', '10'], { timeoutMs: 30_000 }).catch(() => undefined);
     }
     // Reusable when kept: n1 back in service (the VMs stay where they went).
@@ -287,4 +297,81 @@ describe('corral serve scraped by Prometheus on the lab', () => {
     await ok(clusterExec(n1, 'start-stop-daemon', ['--stop', '--pidfile', FOLLOW_PID, '--remove-pidfile', '--retry', '10'], { timeoutMs: 30_000 }));
     await ok(clusterExec(n1, built('vm'), ['p1', 'clear', '--yes']));
   }, 600_000);
+
+  it('the web view in chromium inside n1: every VM on its node; after a node crash, the node down and its VMs back elsewhere', async () => {
+    // Three nodes for the crashed node's VMs to go to.
+    const undrain = await clusterExec(n1, built('corral'), ['node', 'undrain', 'n1'], { timeoutMs: 300_000 });
+    if (undrain.exitCode !== 0 && !/is not drained/.test(undrain.stderr)) throw new Error(`corral node undrain n1 exited ${undrain.exitCode}: ${undrain.stderr}`);
+    await waitClusterIdle(lab, { timeoutMs: 300_000 });
+    await mkdir(WEB_ETC, { recursive: true, mode: 0o755 });
+    await chmod(WEB_ETC, 0o755);
+    await writeFile(path.join(WEB_ETC, 'corral.conf'), 'libvirt_uri = qemu+tcp://{node}/system\n', { mode: 0o644 });
+    await ok(
+      clusterExec(
+        n1,
+        'start-stop-daemon',
+        ['--start', '--background', '--make-pidfile', '--pidfile', WEB_PID, '--output', '/var/log/corral/serve-web-test.log', '--exec', built('corral'), '--',
+          'serve', '--listen', `127.0.0.1:${WEB_PORT}`, '--capacity-interval', '10', '--refresh-interval', '1'],
+        { cleanEnv: true, env: { CORRAL_ETC: WEB_ETC, PATH: DAEMON_PATH }, timeoutMs: 30_000 },
+      ),
+    );
+    // One page, opened once and watched (test/cluster/web-view-driver.mjs, inside n1): it must follow the cluster without a reload.
+    const seenFile = path.join(DIR, 'web-view-seen.json');
+    await rm(seenFile, { force: true });
+    await ok(
+      clusterExec(
+        n1,
+        'start-stop-daemon',
+        ['--start', '--background', '--make-pidfile', '--pidfile', WEB_DRIVER_PID, '--output', '/var/log/corral/web-view-driver.log', '--exec', process.execPath, '--',
+          new URL('web-view-driver.mjs', import.meta.url).pathname, `http://127.0.0.1:${WEB_PORT}/`, seenFile],
+        { timeoutMs: 30_000 },
+      ),
+    );
+    /** What the page shows now: each VM tile's column and state, each node's state. */
+    const page = async (): Promise<{ vms: Record<string, string>; nodes: Record<string, string>; firstLoad: boolean; at: number }> => JSON.parse(await readFile(seenFile, 'utf8'));
+    const shot = async (name: string) => {
+      await sleep(1200);
+      await mkdir(ARTIFACTS, { recursive: true });
+      await writeFile(path.join(ARTIFACTS, name), await readFile(path.join(DIR, 'web-view-lab-latest.png')));
+    };
+    const running = async () => Object.fromEntries(Object.entries(await listed()).map(([vm, node]) => [vm, `${node}:running`]));
+    // A VM on a node other than n1, for the crash to take away.
+    if (Object.values(await listed()).every((n) => n === 'n1')) {
+      await ok(clusterExec(n1, built('vm'), ['p2', 'migrate', 'n2', '--yes'], { timeoutMs: 300_000 }));
+      await ok(clusterExec(n1, built('vm'), ['p2', 'clear', '--yes']));
+      await waitClusterIdle(lab, { timeoutMs: 300_000 });
+    }
+    const want = await running();
+    let seen: unknown;
+    const shown = await until(`the page to show every VM on its node (${JSON.stringify(want)})`, async () => {
+      const p = await page();
+      seen = p;
+      const sorted = (o: Record<string, string>) => JSON.stringify(Object.entries(o).sort());
+      return sorted(p.vms) === sorted(want) ? p : undefined;
+    }, 90_000).catch((e: Error) => {
+      throw new Error(`${e.message}; the page showed ${JSON.stringify(seen)}`);
+    });
+    expect(Object.keys(shown.nodes).sort()).toEqual(['n1', 'n2', 'n3']);
+    await shot('web-view-lab.png');
+
+    // Not n1, where the page is watched.
+    const victim = ['n2', 'n3'].find((n) => Object.values(want).some((w) => w.startsWith(`${n}:`))) ?? 'n2';
+    const onVictim = VMS.filter((v) => want[v]?.startsWith(`${victim}:`));
+    const t0 = Date.now();
+    await crashNode(lab, victim);
+    const down = await until(`the page to show ${victim} down`, async () => {
+      const p = await page();
+      return /^(offline|unclean)$/.test(p.nodes[victim] ?? '') ? { p, ms: Date.now() - t0 } : undefined;
+    }, 180_000);
+    await shot('web-view-lab-down.png');
+    const back = await until(`the page to show ${onVictim.join(', ')} running on another node`, async () => {
+      const p = await page();
+      return onVictim.every((v) => /^n\d:running$/.test(p.vms[v] ?? '') && !p.vms[v]?.startsWith(`${victim}:`)) ? { p, ms: Date.now() - t0 } : undefined;
+    }, 300_000);
+    expect(back.p.firstLoad).toBe(true);
+    await shot('web-view-lab-crashed.png');
+    console.log(`metrics lab: web view after ${victim} crashed: shown ${down.p.nodes[victim]} ${(down.ms / 1000).toFixed(1)} s after, ${onVictim.map((v) => `${v} on ${back.p.vms[v]}`).join(', ')} ${(back.ms / 1000).toFixed(1)} s after`);
+    // The fence device reboots it; it rejoins before the lab is torn down.
+    await waitClusterIdle(lab, { timeoutMs: 300_000 }).catch(() => undefined);
+  }, 900_000);
 });
