@@ -7,6 +7,7 @@
 // Needs npm run build and Debian's chromium (.ci/run installs it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
@@ -204,6 +205,38 @@ describe('the web view on a recorded CIB', () => {
       await phone.close();
     }
   });
+});
+
+describe('what the web view refuses', () => {
+  it('changes nothing and answers bad requests with a status: 405, 404, 400, and 503 past 64 event streams', async () => {
+    await moment('steady');
+    const url = await serve();
+    for (const p of ['/', '/api/state', '/api/events-stream', '/vm/db1']) expect((await fetch(`${url}${p}`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${url}/api/v1/list`)).status).toBe(404);
+    expect((await fetch(`${url}/vm/a/b`)).status).toBe(404);
+    expect((await fetch(`${url}/vm/%E0%A4%A`)).status).toBe(400);
+    expect((await fetch(`${url}/node/nosuch`)).status).toBe(404);
+    const css = await fetch(`${url}/static/corral.css`);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+    expect((await fetch(`${url}/`)).headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    // Event streams held open: the 65th is refused, and the server still answers.
+    const open: { destroy: () => void }[] = [];
+    const stream = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${url}/api/events-stream`, (res) => resolve(res.statusCode ?? 0));
+        req.on('error', reject);
+        req.end();
+        open.push(req);
+      });
+    try {
+      const codes = await Promise.all(Array.from({ length: 64 }, stream));
+      expect(codes.every((c) => c === 200)).toBe(true);
+      expect(await stream()).toBe(503);
+      expect((await fetch(`${url}/api/state`)).status).toBe(200);
+    } finally {
+      for (const r of open) r.destroy();
+    }
+  }, 30_000);
 });
 
 describe('the web view with a token', () => {
