@@ -3,28 +3,16 @@
 // (lib/ops/web-page.ts) draws. Nothing here reads the cluster again or parses anything: the
 // snapshot's view (lib/cluster/view.ts) is the one model of the cluster's status.
 import type { ClusterEvent } from '../cluster/events.js';
-import type { ConstraintSummary } from '../cluster/constraints.js';
 import type { Snapshot } from '../cluster/snapshot.js';
+import { listJson } from '../cluster/tables.js';
 import { balancerResource, recordedMoves, type readDecisionRecord } from './balance.js';
 import { nodeState, rebalanceScore, type CapacityState } from './metrics.js';
 import { maintenanceUnderWay } from './operation.js';
 
-interface WebVm {
-  name: string;
-  state: string;
-  node: string | null;
-  nodes: string[];
-  migratingTo: string | null;
-  targetRole: string | null;
-  managed: boolean;
-  vcpus: number | null;
-  memoryMiB: number | null;
-  priority: number;
-  tags: string[];
-  constraints: ConstraintSummary[];
-  failCounts: Record<string, number>;
+/** A VM as `corral list --json` has it (lib/cluster/tables.ts listJson: the page and a script read the same fields), and its newest failure on record. */
+type WebVm = ReturnType<typeof listJson>['vms'][number] & {
   lastFailure: { node?: string; operation?: string; rc?: number; at?: number; reason?: string } | null;
-}
+};
 
 interface WebNode {
   name: string;
@@ -130,22 +118,8 @@ export function webState(input: WebInput): WebState {
       ifFails: f ? { stopped: f.stopped, ...(f.errors ? { errors: f.errors } : {}) } : null,
     };
   });
-  base.vms = view.vms.map((v) => ({
-    name: v.name,
-    state: v.state,
-    node: v.node,
-    nodes: v.nodes,
-    migratingTo: v.migratingTo,
-    targetRole: v.targetRole,
-    managed: v.managed,
-    vcpus: v.vcpus,
-    memoryMiB: v.memoryMiB,
-    priority: v.priority,
-    tags: v.tags,
-    constraints: v.constraints,
-    failCounts: v.failCounts,
-    lastFailure: v.lastFailure ? { ...v.lastFailure } : null,
-  }));
+  const lastFailure = new Map(view.vms.map((v) => [v.name, v.lastFailure ? { ...v.lastFailure } : null]));
+  base.vms = listJson(view.vms, '').vms.map((v) => ({ ...v, lastFailure: lastFailure.get(v.name) ?? null }));
   const bal = balancerResource(snap);
   if (bal) {
     const st = view.status.resources.get(bal.id);
