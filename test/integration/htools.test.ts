@@ -100,6 +100,8 @@ const FITS: { scenario: string; corral: number; hspace: number; exactFit: number
   { scenario: 'rolling-groups-split', corral: 22, hspace: 18, exactFit: 22, why: EXACT },
   { scenario: 'rolling-groups-none', corral: 0, hspace: 0, exactFit: 0, why: FULL },
   { scenario: 'rolling-groups-dc-last', corral: 27, hspace: 23, exactFit: 27, why: EXACT },
+  { scenario: 'capacity-local', corral: 12, hspace: 10, exactFit: 12, why: `${EXACT}; x's local disks are no rule to either: Pacemaker's N+1 for the shared VMs (nPlusOneShared) and hspace's N+1 both count x as movable` },
+  { scenario: 'drain-local', corral: 12, hspace: 10, exactFit: 12, why: `${EXACT}; x's local disks are no rule to either: Pacemaker's N+1 for the shared VMs (nPlusOneShared) and hspace's N+1 both count x as movable` },
 ].sort((a, b) => (a.scenario < b.scenario ? -1 : 1));
 
 describe('how many more VMs of 1 vCPU, 256 MiB fit: corral capacity --size vs hspace --standard-alloc', () => {
@@ -254,6 +256,14 @@ const ROLL: { scenario: string; groups: Group[] | 'refused'; slack?: true; why: 
   { scenario: 'drain-capacity', groups: 'refused', why: "no room for n1's big VM elsewhere: hroller refuses, corral says N+1 does not hold" },
   { scenario: 'drain-priority', groups: 'refused', why: 'no room to move the VMs of any node: hroller refuses, corral says N+1 does not hold' },
   { scenario: 'drain-last-node', groups: 'refused', why: 'one usable node: hroller refuses, corral says N+1 does not hold' },
+  { scenario: 'capacity-local', groups: [
+    { nodes: ['n1', 'n2'], hroller: ['a>n3', 'd>n3', 'x>n3'], corral: ['a>n3', 'd>n3', 'x>n3'], stops: [] },
+    { nodes: ['n3'], hroller: ['e>n1'], corral: ['e>n2'], stops: [] },
+  ], why: "the same groups drain cleanly: corral moves x, whose disks are local to n1, by a live copy to n3 (htools sees an ordinary VM); for n3's VM Pacemaker's balanced placement picks the emptier n2, hroller n1" },
+  { scenario: 'drain-local', groups: [
+    { nodes: ['n1', 'n2'], hroller: ['a>n3', 'd>n3', 'x>n3'], corral: ['a>n3', 'd>n3', 'x>n3'], stops: [] },
+    { nodes: ['n3'], hroller: ['e>n1'], corral: ['e>n2'], stops: [] },
+  ], why: "the same groups drain cleanly: corral moves x, whose disks are local to n1, by a live copy to n3 (htools sees an ordinary VM); for n3's VM Pacemaker's balanced placement picks the emptier n2, hroller n1" },
 ];
 
 const moves = (ms: { vm?: string; instance?: string; to: string | null }[]) => ms.map((m) => `${m.vm ?? m.instance}>${m.to}`).sort();
@@ -349,6 +359,8 @@ const HBAL: Record<string, { before: number; after: number; moves: string[] }> =
   'rolling-groups-split': { before: 0, after: 0, moves: [] },
   'rolling-groups-none': { before: 0, after: 0, moves: [] },
   'rolling-groups-dc-last': { before: 2.68793601, after: 0, moves: ['d>n1'] },
+  'capacity-local': { before: 2.00346921, after: 2.00346921, moves: [] },
+  'drain-local': { before: 2.00346921, after: 2.00346921, moves: [] },
 };
 
 describe('hbal on corral clusters', () => {
