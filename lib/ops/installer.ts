@@ -57,6 +57,9 @@ async function onDisk(o: MkOptions, say: Say): Promise<MkResult> {
     const r = await act(o, inputs, ctl, cleanup, say, () => {
       createdFile = true;
     });
+    // A signal during the last step, whose commands finished anyway: it said it was stopping, so
+    // it stops — cleaned up and the image it made removed — rather than report the run done.
+    if (signalled) throw new Error(`interrupted by ${signalled}`);
     done = true;
     const problems = await cleanup.run();
     if (problems.length) throw new Error(`${o.disk} is written, but cleaning up failed: ${problems.join('; ')}`);
