@@ -63,6 +63,11 @@ async function onDisk(o: MkOptions, say: Say): Promise<MkResult> {
     done = true;
     const problems = await cleanup.run();
     if (problems.length) throw new Error(`${o.disk} is written, but cleaning up failed: ${problems.join('; ')}`);
+    // The same for a signal during the final cleanup: nothing is mounted or attached any more.
+    if (signalled) {
+      if (createdFile) await rm(o.disk, { force: true }).catch(() => undefined);
+      throw new Interrupted(`interrupted by ${signalled}; ${createdFile ? `${o.disk} removed again` : `${o.disk} is written but was not reported done`}; mounts and loop devices removed`);
+    }
     return { ...r, disk: o.disk, mode: inputs.plan.mode, seconds: (Date.now() - started) / 1000 };
   } catch (e) {
     if (done) throw e;
