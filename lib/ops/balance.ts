@@ -8,6 +8,7 @@
 // (lib/ops/hooks.ts); a dry run moves nothing and runs no hooks.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { isAlive } from '../host/procs.js';
 import type { NodeAccess, NodeSample } from '../cluster/facts.js';
 import { sampleNode } from '../cluster/facts.js';
 import type { Snapshot } from '../cluster/snapshot.js';
@@ -276,7 +277,7 @@ export class DecisionRecord {
  * The decision record on this node, when the balancer that writes it still runs here (its process
  * is alive); undefined otherwise (no balancer here, or it moved to another node).
  */
-export async function readDecisionRecord(file: string = DECISION_RECORD, alive: (pid: number) => boolean = pidAlive): Promise<Omit<DecisionFile, 'pid'> | undefined> {
+export async function readDecisionRecord(file: string = DECISION_RECORD, alive: (pid: number) => boolean = isAlive): Promise<Omit<DecisionFile, 'pid'> | undefined> {
   const text = await readFile(file, 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
   let body: DecisionFile;
@@ -288,13 +289,4 @@ export async function readDecisionRecord(file: string = DECISION_RECORD, alive: 
   if (!Number.isInteger(body.pid) || !alive(body.pid) || typeof body.counts !== 'object' || !body.last) return undefined;
   const counts = Object.fromEntries(DECISION_KINDS.map((k) => [k, Number(body.counts[k]) || 0])) as Record<DecisionKind, number>;
   return { since: body.since, counts, last: body.last };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
