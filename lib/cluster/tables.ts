@@ -6,7 +6,7 @@ import { cpuWarningLine, hostCpuName, type CpuWarning } from './cpu-models.js';
 import type { HostFacts } from './facts.js';
 import { formatCount, formatMemory, formatPercent, formatRate, printable, renderTable, type Column } from './format.js';
 import type { HostRates, VmRates } from './stats.js';
-import type { ClusterView, HostView, VmView } from './view.js';
+import { localDisksOn, type ClusterView, type HostView, type VmView } from './view.js';
 
 // ---------------------------------------------------------------------------------------------
 // corral list
@@ -30,7 +30,7 @@ export function listJson(vms: readonly VmView[], source: string) {
       constraints: v.constraints,
       failCounts: Object.fromEntries(Object.entries(v.failCounts).map(([n, c]) => [n, Number.isFinite(c) ? c : 'INFINITY'])),
       // The node that holds the VM's disks (domadd --local), or null for shared storage.
-      localDisksOn: v.constraints.find((c) => c.kind === 'local')?.nodes?.[0] ?? null,
+      localDisksOn: localDisksOn(v) ?? null,
     })),
   };
 }

@@ -185,3 +185,8 @@ export function configNodes(cib: Cib): { id: string; uname: string; attrs: Recor
     attrs: nvpairs(n, 'instance_attributes'),
   }));
 }
+
+/** The node that holds V's disks (its vm-NAME-local constraint: domadd --local), or undefined for shared storage. */
+export function localDisksOn(v: Pick<VmView, 'constraints'>): string | undefined {
+  return v.constraints.find((c) => c.kind === 'local')?.nodes?.[0];
+}

@@ -5,7 +5,7 @@
 // (copyLocalDisks): while it waits, the command shows the copy's progress (virsh domjobinfo on the
 // source); a move that did not arrive puts the constraint back on the source, which still holds
 // the disks, without Pacemaker restarting the VM (on-fail=block on migrate_to meanwhile).
-import type { VmView } from '../cluster/view.js';
+import { localDisksOn, type VmView } from '../cluster/view.js';
 import { changeCib } from '../cib/change.js';
 import { planMoveLocal } from '../cib/vm.js';
 import { hostClusterPort } from '../host/pacemaker/cluster-port.js';
@@ -14,10 +14,6 @@ import { virshOn, type Context } from './context.js';
 import { copyLocalDisks, DEFAULT_PARALLEL } from './maintenance.js';
 import type { Outcome } from './pacemaker.js';
 
-/** The node that holds VM's disks (its vm-NAME-local constraint), or undefined for shared storage. */
-export function localDisksOn(v: VmView): string | undefined {
-  return v.constraints.find((c) => c.kind === 'local')?.nodes?.[0];
-}
 
 const MiB = 1024 * 1024;
 

@@ -9,14 +9,13 @@ import { borrowMigrationLimit, DRAIN_REASON_ATTR, DRAIN_STATE_ATTR, DRAINED_ATTR
 import { kid, kids, parseXNode } from '../cib/model.js';
 import { capacityProbeXml, hintXml, ids } from '../cib/shapes.js';
 import { planMoveLocal } from '../cib/vm.js';
-import { configNodes, type ClusterView, type VmView } from '../cluster/view.js';
+import { configNodes, localDisksOn, type ClusterView, type VmView } from '../cluster/view.js';
 import type { Snapshot } from '../cluster/snapshot.js';
 import { operationHistory } from '../cluster/status.js';
 import { hostClusterPort, type ClusterPort } from '../host/pacemaker/cluster-port.js';
 import { SimulationError, type Simulation } from '../host/pacemaker/simulate.js';
 import { capacityReport, largestFitting, type CapacityReport, type FailureAnswer } from '../plan/capacity.js';
 import { planDrain, type DrainPlan, type PlannedMove } from '../plan/drain.js';
-import { localDisksOn } from './local-move.js';
 import { clusterWatch, snapshotOf, vmState, watch } from './wait.js';
 
 /** Live migrations at a time per node when --parallel is not given. */

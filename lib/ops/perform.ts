@@ -17,7 +17,8 @@ import { configuredHooks, HookVeto, type HookContext } from './hooks.js';
 import * as guest from './guest.js';
 import * as info from './info.js';
 import * as pcmk from './pacemaker.js';
-import { localDisksOn, migrateLocal } from './local-move.js';
+import { migrateLocal } from './local-move.js';
+import { localDisksOn } from '../cluster/view.js';
 import type { Parsed } from './request.js';
 
 /** How an action tells what happened: to the audit log, to the user, and in the exit code. */
